@@ -1,0 +1,61 @@
+# Jetstream build. `make` builds build/jetstreamd; `make check` installs the
+# dependencies, builds, and runs every test (unit tests twice: plain and under
+# ASan+UBSan); `make demo` runs the demo pipeline on a generated trace.
+
+PKGS := libdpdk yaml-0.1 libsystemd check libpcap
+CC ?= cc
+# Error messages are cut to their buffers on purpose, hence -Wno-format-truncation.
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-address-of-packed-member -Wno-format-truncation
+# DPDK headers use GNU extensions; -march=native gives the CRC32 and SSE paths rte_hash expects.
+BASE_CFLAGS := -std=gnu11 -O2 -g -march=native $(WARNINGS) -MMD -MP -Idaemon
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+DAEMON_SOURCES := $(wildcard daemon/*.c daemon/kernels/*.c daemon/outputs/*.c)
+LIBRARY_SOURCES := $(filter-out daemon/main.c,$(DAEMON_SOURCES))
+UNIT_TEST_SOURCES := $(wildcard tests/unit/test_*.c)
+
+define objects
+$(patsubst %.c,$(1)/%.o,$(2))
+endef
+
+all: build/jetstreamd
+
+build/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PKG_CFLAGS) $(BASE_CFLAGS) -c $< -o $@
+
+build-asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PKG_CFLAGS) $(BASE_CFLAGS) -O1 $(SANITIZE) -c $< -o $@
+
+build/jetstreamd: $(call objects,build,$(DAEMON_SOURCES))
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
+build/unit_tests: $(call objects,build,$(LIBRARY_SOURCES) $(UNIT_TEST_SOURCES))
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
+build-asan/unit_tests: $(call objects,build-asan,$(LIBRARY_SOURCES) $(UNIT_TEST_SOURCES))
+	$(CC) $(SANITIZE) -o $@ $^ $(PKG_LIBS)
+
+deps:
+	./scripts/deps.sh
+
+# Unit tests, plain then sanitized, then the integration tests on the real binary.
+check: deps
+	$(MAKE) build/jetstreamd build/unit_tests build-asan/unit_tests
+	./build/unit_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/unit_tests
+	./tests/integration/run.sh
+
+demo: deps
+	$(MAKE) build/jetstreamd
+	./scripts/demo.sh
+
+clean:
+	rm -rf build build-asan demo
+
+.PHONY: all deps check demo clean
+
+-include $(shell find build build-asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * YAML configuration: the daemon settings file and pipeline files.
+ *
+ * Both are read with libyaml into plain structs. Keys are bound to struct
+ * fields by tables (struct config_field), Fluent Bit style: the same table
+ * drives parsing, defaults, validation and the key reference in the README,
+ * so no kernel writes YAML handling of its own.
+ *
+ * Every error carries the file, line and column (1-based) of the offending
+ * node and prints as `file:line:col: error: message`.
+ */
+#ifndef JETSTREAM_CONFIG_H
+#define JETSTREAM_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct kernel_ops;
+
+/** Exit code for an invalid configuration (sysexits.h EX_CONFIG). */
+#define EXIT_CONFIG_ERROR 78
+
+#define CONFIG_NAME_MAX 64       /**< instance names, including the NUL */
+#define CONFIG_MAX_INPUTS 16     /**< inputs of one kernel */
+#define CONFIG_MAX_CORES 64      /**< entries in `cores:` */
+#define CONFIG_MAX_KERNELS 256   /**< kernel instances in all pipeline files */
+#define CONFIG_MAX_PIPELINES 16  /**< pipeline files */
+#define CONFIG_MAX_EAL_ARGS 32
+#define CONFIG_MAX_ERRORS 32     /**< errors collected before giving up */
+
+/** A position in a configuration file. */
+struct config_position {
+	const char *file; /**< owned by struct config_errors / the spec; not freed by users */
+	unsigned line;    /**< 1-based */
+	unsigned column;  /**< 1-based */
+};
+
+/**
+ * Errors collected while loading; printed by config_errors_print().
+ *
+ * Errors outlive the config they came from (config_load() frees it on
+ * failure), so config_error() keeps its own copy of each file name in
+ * file_names and points items[].position.file there. Do not copy the struct
+ * by value: the positions point into it.
+ */
+struct config_errors {
+	unsigned count;
+	unsigned dropped; /**< errors beyond CONFIG_MAX_ERRORS */
+	struct {
+		struct config_position position; /**< line 0: about the whole file */
+		char message[256];
+	} items[CONFIG_MAX_ERRORS];
+	size_t file_names_used;
+	char file_names[8192];            /**< NUL-separated copies of position files */
+};
+
+/** Record an error at @p position (printf-style message). */
+void config_error(struct config_errors *errors, struct config_position position,
+		  const char *format, ...) __attribute__((format(printf, 3, 4)));
+
+/**
+ * Print every error as `file:line:col: error: message`, one per line
+ * (`file: error: message` for errors about a whole file, line 0).
+ */
+void config_errors_print(const struct config_errors *errors, FILE *stream);
+
+/** Value types a config_field can bind. */
+enum config_type {
+	CONFIG_STRING,   /**< char[size], NUL-terminated */
+	CONFIG_UNSIGNED, /**< uint64_t, plain integer with optional k/M/G (x1000) suffix */
+	CONFIG_SIZE,     /**< uint64_t bytes, k/M/G suffixes are powers of 1024 */
+	CONFIG_DURATION, /**< uint64_t nanoseconds: 250us, 100ms, 1s, 5m, 1h, 1d */
+	CONFIG_BOOL,     /**< bool: true/false */
+	CONFIG_CHOICE,   /**< uint32_t index into choices[] */
+};
+
+/**
+ * One key of a kernel's (or the daemon's) parameters.
+ * Tables end with an entry whose key is NULL.
+ */
+struct config_field {
+	const char *key;
+	enum config_type type;
+	size_t offset;                  /**< offsetof() into the params struct */
+	size_t size;                    /**< CONFIG_STRING: buffer size */
+	bool required;
+	const char *default_value;      /**< text parsed like YAML input; NULL = zero */
+	const char *const *choices;     /**< CONFIG_CHOICE: NULL-terminated */
+	const char *special_word;       /**< a word accepted besides numbers, e.g. "total" */
+	uint64_t special_value;         /**< value stored for special_word */
+	uint64_t minimum;               /**< numeric types: inclusive bounds */
+	uint64_t maximum;               /**< 0 = no upper bound */
+	const char *description;        /**< one line, for docs and --help */
+};
+
+/**
+ * Lets a kernel's pure check() point an error at one of its keys.
+ * Positions resolve to the key's value, or to the kernel name when the key is
+ * absent.
+ */
+struct config_check_context;
+void config_check_error(struct config_check_context *context, const char *key,
+			const char *format, ...) __attribute__((format(printf, 3, 4)));
+/** true when the key was written in the file (as opposed to defaulted). */
+bool config_check_key_set(const struct config_check_context *context, const char *key);
+
+/** One kernel instance as written in a pipeline file. */
+struct kernel_spec {
+	char name[CONFIG_NAME_MAX];
+	const struct kernel_ops *ops;
+	struct config_position position; /**< of the instance name */
+	unsigned input_count;
+	char inputs[CONFIG_MAX_INPUTS][CONFIG_NAME_MAX];
+	struct config_position input_positions[CONFIG_MAX_INPUTS];
+	unsigned replicas;               /**< >= 1 */
+	unsigned core_count;             /**< 0 = placed by the daemon */
+	unsigned cores[CONFIG_MAX_CORES];
+	void *params;                    /**< ops->params_size bytes, bound by ops->config_map */
+};
+
+/** Daemon settings (conf/jetstreamd.yaml). */
+struct daemon_settings {
+	char lcores[256];              /**< EAL lcore list; the first lcore is the control thread */
+	uint64_t mempool_size;         /**< mbufs in the packet pool */
+	uint64_t memory;               /**< bytes of DPDK memory without hugepages (-m) */
+	bool hugepages;
+	uint32_t log_level;            /**< index into log level names */
+	uint64_t ring_size;            /**< elements per edge ring (power of two) */
+	unsigned eal_arg_count;
+	char eal_args[CONFIG_MAX_EAL_ARGS][256];
+	unsigned pipeline_count;       /**< pipelines listed in the settings file */
+	char pipelines[CONFIG_MAX_PIPELINES][PATH_MAX];
+};
+
+/** The whole configuration: settings plus every kernel of every pipeline file. */
+struct config {
+	struct daemon_settings settings;
+	char settings_file[PATH_MAX];      /**< empty when defaults were used */
+	unsigned kernel_count;
+	struct kernel_spec kernels[CONFIG_MAX_KERNELS]; /**< in file order */
+	unsigned file_count;
+	char *files[CONFIG_MAX_PIPELINES + 1];          /**< names used in positions */
+};
+
+/** Table of daemon settings keys (also used to print docs). */
+extern const struct config_field daemon_settings_fields[];
+
+/** Names of log levels, index = daemon_settings.log_level. */
+extern const char *const config_log_level_names[];
+
+/**
+ * Load the settings file (NULL = defaults) and pipeline files.
+ *
+ * Pipeline files named in @p pipeline_paths replace those listed in the
+ * settings file. After every file is parsed, the graph is validated as a whole:
+ * unknown inputs, cycles, stream type mismatches, duplicate names, cores that
+ * are not worker lcores.
+ *
+ * @return a config to free with config_free(), or NULL with @p errors filled.
+ */
+struct config *config_load(const char *settings_path, const char *const *pipeline_paths,
+			   unsigned pipeline_count, struct config_errors *errors);
+
+/** Free a config from config_load(). NULL is accepted. */
+void config_free(struct config *config);
+
+/** The kernel named @p name, or NULL. */
+const struct kernel_spec *config_find_kernel(const struct config *config, const char *name);
+
+/**
+ * Worker lcores (all lcores of the list except the first), in list order.
+ * Accepts the EAL --lcores forms `0-3`, `0,2-3`, `0@0,1@0`, `1@(2,3)`.
+ * @return number written to @p lcores, -EINVAL when the list is malformed
+ *         (or names an lcore twice), -ENOSPC when more than @p max workers.
+ */
+int config_worker_lcores(const char *lcore_list, unsigned *lcores, unsigned max);
+
+/**
+ * Parse a value of @p field from text into @p params.
+ * @return 0, or -EINVAL with a message in @p message.
+ */
+int config_parse_value(const struct config_field *field, const char *text, void *params,
+		       char *message, size_t message_size);
+
+#endif

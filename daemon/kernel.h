@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The kernel API: the contract between the runtime and every kernel type.
+ *
+ * A kernel type is one `const struct kernel_ops` in its own file under
+ * kernels/, listed in the registry (kernels/registry.c). A pipeline names
+ * kernel instances; each instance runs as one or more replicas, and each
+ * replica is a struct kernel_instance polled by exactly one lcore.
+ *
+ * Access rules for fields shared between the control thread (cp) and the
+ * lcore that polls the instance (dp) are written next to each field.
+ */
+#ifndef JETSTREAM_KERNEL_H
+#define JETSTREAM_KERNEL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "config.h"
+#include "record.h"
+
+/** Items moved per poll: a burst, as DPDK drivers use. */
+#define KERNEL_BURST 32
+
+/** Most replicas of one kernel instance (bounds per-replica bins on the stack). */
+#define KERNEL_MAX_REPLICAS 64
+
+struct kernel_instance;
+
+/** Counters every instance has; the control thread reads them for the summary. */
+struct kernel_counters {
+	uint64_t items_in;      /**< dp: wo, cp: ro. Packets or records consumed */
+	uint64_t items_out;     /**< dp: wo, cp: ro. Packets or records emitted */
+	uint64_t backpressure;  /**< dp: wo, cp: ro. Polls skipped because an output ring was full */
+	uint64_t ring_overflow; /**< dp: wo, cp: ro. Items a ring refused despite the budget (a bug if > 0) */
+};
+
+/** One named statistic a kernel reports besides struct kernel_counters. */
+struct kernel_stat {
+	const char *name;
+	uint64_t value;
+};
+
+#define KERNEL_MAX_STATS 16
+
+/** Everything the runtime needs to know about a kernel type. */
+struct kernel_ops {
+	const char *name;                 /**< the `type:` in a pipeline file */
+	const char *description;          /**< one line, for docs */
+	enum stream_type input_type;      /**< STREAM_NONE for sources */
+	enum stream_type output_type;     /**< STREAM_NONE for sinks */
+	bool multiple_inputs;             /**< `input:` may be a list */
+	bool replicable;                  /**< `replicas:` > 1 allowed */
+	bool runs_on_control_thread;      /**< does blocking I/O: kept off worker lcores */
+	size_t params_size;               /**< size of the struct config_map binds into */
+	const struct config_field *config_map;
+
+	/**
+	 * Validate parameters beyond what config_map expresses (pure: no side
+	 * effects, may read the filesystem). Report with config_check_error().
+	 */
+	void (*check)(const void *params, struct config_check_context *context);
+
+	/**
+	 * true when the source's packets carry wall-clock time (live capture),
+	 * false when they carry their own (a file). NULL for non-sources.
+	 */
+	bool (*is_live)(const void *params);
+
+	/**
+	 * Replica count decided by the parameters (a port source: one per
+	 * queue). NULL = taken from the `replicas:` key.
+	 */
+	unsigned (*replicas)(const void *params);
+
+	/**
+	 * Allocate instance->state. Runs on the control thread before the
+	 * graph starts; may allocate and make syscalls.
+	 * @return 0 or -errno, with a message in instance->error.
+	 */
+	int (*init)(struct kernel_instance *instance);
+
+	/**
+	 * Do one burst of work: receive up to a burst, process it, emit.
+	 * Runs on the instance's lcore: no allocation, no syscalls, no logging
+	 * (sinks, which run on the control thread, are the exception).
+	 * @return number of items handled; 0 means idle.
+	 */
+	unsigned (*process)(struct kernel_instance *instance);
+
+	/**
+	 * Called repeatedly once every input is finished (all producers done
+	 * and rings empty). Emit what is still held (last windows).
+	 * @return true when nothing is left; the instance is then finished.
+	 * NULL = nothing to flush.
+	 */
+	bool (*flush)(struct kernel_instance *instance);
+
+	/** Called about every millisecond with the wall-clock time. NULL = none. */
+	void (*tick)(struct kernel_instance *instance, uint64_t now_ns);
+
+	/** Fill up to KERNEL_MAX_STATS statistics. @return count. NULL = none. */
+	unsigned (*stats)(const struct kernel_instance *instance, struct kernel_stat *stats);
+
+	/** Adopt the state of @p old (same type, other parameters). NULL = unsupported. */
+	int (*take_state)(struct kernel_instance *instance, struct kernel_instance *old);
+
+	/** Free instance->state. Runs on the control thread. */
+	void (*destroy)(struct kernel_instance *instance);
+};
+
+/** One input ring of an instance and the producer replica that fills it. */
+struct kernel_input {
+	struct rte_ring *ring;
+	enum stream_type type;                 /**< of the producer's output */
+	unsigned element_size;                 /**< stream_element_size(type) */
+	const struct kernel_instance *producer;
+};
+
+/** All rings that lead to one consumer kernel (one ring per consumer replica). */
+struct kernel_output_edge {
+	unsigned ring_count;                    /**< consumer replicas */
+	struct rte_ring **rings;
+	bool by_queue;                          /**< ring_count == 1 or RSS already partitioned */
+};
+
+/** A replica of a kernel instance. */
+struct kernel_instance {
+	const struct kernel_ops *ops;
+	const struct kernel_spec *spec;         /**< name, params; lives as long as the instance */
+	const char *name;                       /**< spec->name */
+	const void *params;                     /**< spec->params */
+	unsigned replica;                       /**< 0 .. replica_count-1 */
+	unsigned replica_count;
+	unsigned lcore;                         /**< lcore that polls it */
+	bool live_clock;                        /**< packet times are wall clock (live sources upstream) */
+	struct rte_mempool *mempool;            /**< packet pool, for sources */
+	void *state;                            /**< kernel private */
+
+	unsigned input_count;
+	struct kernel_input *inputs;
+	unsigned next_input;                    /**< dp: rw. Round-robin position */
+
+	enum stream_type output_type;
+	unsigned output_edge_count;
+	struct kernel_output_edge *output_edges;
+
+	struct kernel_counters counters;        /**< dp: wo, cp: ro */
+	atomic_bool finished;                   /**< dp: wo (release), cp + consumers: ro (acquire) */
+	char error[256];                        /**< cp: rw. Set by init/stats; logged by cp */
+};
+
+/**
+ * Receive up to @p max items from the instance's input rings, all from one
+ * ring (inputs are visited round-robin). @p items is an array of mbuf
+ * pointers for packet inputs, or of records of the ring's element size.
+ * @param[out] type  stream type of the items (may be NULL)
+ */
+unsigned kernel_receive(struct kernel_instance *instance, void *items, unsigned max,
+			enum stream_type *type);
+
+/**
+ * How many items kernel_emit_*() can take right now without refusing any,
+ * whatever their partition: the free space of the fullest output ring.
+ * A kernel never emits more than this; when it is 0 the kernel must hold
+ * its input (backpressure).
+ */
+unsigned kernel_output_budget(struct kernel_instance *instance);
+
+/**
+ * Send packets to every consumer (partitioned by packet_meta.source_hash when
+ * a consumer is replicated). Packets go to every consumer edge: the refcount
+ * is raised for all but the first. With no consumer the packets are freed.
+ */
+void kernel_emit_packets(struct kernel_instance *instance, struct rte_mbuf **packets,
+			 unsigned count);
+
+/**
+ * Copy records (each starting with struct record_header, of the instance's
+ * output element size) to every consumer, partitioned by partition_hash.
+ */
+void kernel_emit_records(struct kernel_instance *instance, const void *records, unsigned count);
+
+/** true once every producer has finished and every input ring is empty. */
+bool kernel_inputs_finished(const struct kernel_instance *instance);
+
+/** Mark the instance finished (sources at end of input; the runtime for others). */
+void kernel_mark_finished(struct kernel_instance *instance);
+
+/** true once kernel_mark_finished() was called. */
+bool kernel_is_finished(const struct kernel_instance *instance);
+
+/** Pick a replica for a 32-bit hash without a division. */
+static inline unsigned
+kernel_partition(uint32_t hash, unsigned replica_count)
+{
+	return (unsigned)(((uint64_t)hash * replica_count) >> 32);
+}
+
+/** The registry: every built-in kernel type, NULL-terminated. */
+extern const struct kernel_ops *const kernel_registry[];
+
+/** Look a kernel type up by name; NULL when unknown. */
+const struct kernel_ops *kernel_find(const char *name);
+
+#endif

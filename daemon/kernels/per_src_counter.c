@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * per_src_counter: packets and bytes per outer source address, per tumbling
+ * window or over the whole run.
+ *
+ * Each replica owns its tables (no sharing between lcores). Windowed mode
+ * keeps two tables: when a window closes the full table becomes the
+ * "flushing" table and is emitted a budget at a time, while counting goes on
+ * in the other one. Only if a second window closes before the first is out
+ * does the counter hold its input, which is backpressure, never loss.
+ *
+ * Tables are rte_hash with the extendable-bucket option, so a table never
+ * refuses a key before it holds max_sources keys.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "kernel.h"
+#include "packet.h"
+
+/* Stored for `window: total`: one window spanning the whole run. */
+#define WINDOW_TOTAL UINT64_MAX
+
+struct per_src_counter_params {
+	uint64_t window_ns;
+	uint64_t max_sources;
+};
+
+static const struct config_field per_src_counter_fields[] = {
+	{.key = "window", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct per_src_counter_params, window_ns), .default_value = "total",
+	 .special_word = "total", .special_value = WINDOW_TOTAL, .minimum = 1000,
+	 .description = "tumbling window (e.g. `1s`, `100ms`), or `total` for one record per "
+			"source at the end"},
+	{.key = "max_sources", .type = CONFIG_UNSIGNED,
+	 .offset = offsetof(struct per_src_counter_params, max_sources), .default_value = "256k",
+	 .minimum = 16, .maximum = 1ull << 30,
+	 .description = "sources each replica can hold per window; packets of further sources "
+			"are counted under `overflow_packets`"},
+	{.key = NULL},
+};
+
+/* Counts of one source in one table; indexed by the rte_hash key position. */
+struct source_counts {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t first_ns;
+	uint64_t last_ns;
+};
+
+struct counter_table {
+	struct rte_hash *hash;
+	struct source_counts *counts; /* max_sources entries */
+	uint64_t start_ns, end_ns;    /* window bounds */
+};
+
+struct per_src_counter_state {
+	struct counter_table tables[2];
+	unsigned active;              /* table counting now */
+	bool flushing;                /* tables[!active] is being emitted */
+	uint32_t flush_position;      /* rte_hash_iterate cursor */
+	bool window_open;             /* a packet has set tables[active] bounds */
+
+	struct rte_mbuf *held[KERNEL_BURST]; /* received, not yet counted (window wait) */
+	unsigned held_count, held_next;
+
+	uint64_t unkeyed_packets;     /* no IP header: counted by the source, not here */
+	uint64_t overflow_packets;    /* table full */
+	uint64_t overflow_bytes;
+	uint64_t records;
+};
+
+static atomic_uint table_serial;
+
+static int
+table_create(struct counter_table *table, uint64_t max_sources, int socket)
+{
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters parameters = {
+		.name = name,
+		.entries = (uint32_t)max_sources,
+		.key_len = 16,
+		.hash_func = rte_hash_crc,
+		.socket_id = socket,
+		/* extendable buckets: a key is refused only when max_sources are stored */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+
+	snprintf(name, sizeof(name), "per_src_%u", atomic_fetch_add(&table_serial, 1));
+	table->hash = rte_hash_create(&parameters);
+	/* one spare entry: rte_hash positions run from 0 to entries inclusive */
+	table->counts = calloc(max_sources + 1, sizeof(*table->counts));
+	if (table->hash == NULL || table->counts == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+static void
+table_free(struct counter_table *table)
+{
+	rte_hash_free(table->hash);
+	free(table->counts);
+}
+
+static int
+per_src_counter_init(struct kernel_instance *instance)
+{
+	const struct per_src_counter_params *params = instance->params;
+	struct per_src_counter_state *state = calloc(1, sizeof(*state));
+	unsigned table_count = params->window_ns == WINDOW_TOTAL ? 1 : 2;
+	int socket = (int)rte_lcore_to_socket_id(instance->lcore);
+
+	if (state == NULL)
+		return -ENOMEM;
+	instance->state = state;
+	for (unsigned i = 0; i < table_count; i++) {
+		if (table_create(&state->tables[i], params->max_sources, socket) != 0) {
+			snprintf(instance->error, sizeof(instance->error),
+				 "cannot allocate a table of %lu sources (%s); lower max_sources or "
+				 "raise memory",
+				 (unsigned long)params->max_sources, rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Counts of @p address in @p table, added when new; NULL when the table is full. */
+static struct source_counts *
+table_find_or_add(struct counter_table *table, const uint8_t *address)
+{
+	int32_t position = rte_hash_lookup(table->hash, address);
+
+	if (position < 0) {
+		position = rte_hash_add_key(table->hash, address);
+		if (position < 0)
+			return NULL;
+		memset(&table->counts[position], 0, sizeof(table->counts[position]));
+	}
+	return &table->counts[position];
+}
+
+static void
+count_packet(struct per_src_counter_state *state, const struct packet_meta *meta,
+	     struct source_counts *counts)
+{
+	if (counts == NULL) {
+		state->overflow_packets++;
+		state->overflow_bytes += meta->wire_length;
+		return;
+	}
+	if (counts->packets == 0)
+		counts->first_ns = meta->timestamp_ns;
+	counts->packets++;
+	counts->bytes += meta->wire_length;
+	counts->last_ns = meta->timestamp_ns;
+}
+
+/*
+ * Count packets [first, end) of the held burst, all in the active window.
+ * Existing sources are found with one bulk lookup (rte_hash prefetches the
+ * buckets of the whole burst); only misses take the slower add path.
+ */
+static void
+count_segment(struct per_src_counter_state *state, unsigned first, unsigned end)
+{
+	struct counter_table *table = &state->tables[state->active];
+	const void *keys[KERNEL_BURST];
+	const struct packet_meta *metas[KERNEL_BURST];
+	int32_t positions[KERNEL_BURST];
+	unsigned keyed = 0;
+
+	for (unsigned i = first; i < end; i++) {
+		const struct packet_meta *meta = packet_meta(state->held[i]);
+
+		if (meta->ip_version == 0) {
+			state->unkeyed_packets++;
+			continue;
+		}
+		metas[keyed] = meta;
+		keys[keyed++] = meta->source_address;
+	}
+	if (keyed == 0)
+		return;
+	rte_hash_lookup_bulk(table->hash, keys, keyed, positions);
+	for (unsigned i = 0; i < keyed; i++) {
+		struct source_counts *counts = positions[i] >= 0 ?
+			&table->counts[positions[i]] : table_find_or_add(table, keys[i]);
+
+		count_packet(state, metas[i], counts);
+	}
+}
+
+static uint64_t
+window_start_of(uint64_t window_ns, uint64_t timestamp_ns)
+{
+	return timestamp_ns - timestamp_ns % window_ns;
+}
+
+/* Turn the active table into the flushing one and open the window holding @p now_ns. */
+static void
+close_window(const struct per_src_counter_params *params, struct per_src_counter_state *state,
+	     uint64_t now_ns)
+{
+	struct counter_table *next;
+
+	state->flushing = true;
+	state->flush_position = 0;
+	state->active ^= 1;
+	next = &state->tables[state->active];
+	next->start_ns = window_start_of(params->window_ns, now_ns);
+	next->end_ns = next->start_ns + params->window_ns;
+}
+
+static void
+fill_record(const struct kernel_instance *instance, const struct counter_table *table,
+	    const uint8_t *address, const struct source_counts *counts, bool total,
+	    struct src_count_record *record)
+{
+	memset(record, 0, sizeof(*record));
+	record->header.type = STREAM_SRC_COUNT;
+	record->header.partition_hash = packet_address_hash(address);
+	record->header.kernel = instance->name;
+	memcpy(record->source_address, address, sizeof(record->source_address));
+	record->packets = counts->packets;
+	record->bytes = counts->bytes;
+	record->start_ns = total ? counts->first_ns : table->start_ns;
+	record->end_ns = total ? counts->last_ns : table->end_ns;
+}
+
+/*
+ * Emit up to the output budget from @p table.
+ * @return true when the table is completely out (and then reset).
+ */
+static bool
+emit_table(struct kernel_instance *instance, struct counter_table *table, bool total)
+{
+	struct per_src_counter_state *state = instance->state;
+	struct src_count_record records[KERNEL_BURST];
+	unsigned budget = RTE_MIN(kernel_output_budget(instance), (unsigned)KERNEL_BURST);
+	unsigned count = 0;
+	const void *key;
+	void *data;
+	int32_t position;
+
+	while (count < budget &&
+	       (position = rte_hash_iterate(table->hash, &key, &data, &state->flush_position)) >= 0)
+		fill_record(instance, table, key, &table->counts[position], total, &records[count++]);
+	kernel_emit_records(instance, records, count);
+	state->records += count;
+	if (count == budget && budget > 0)
+		return false;
+	if (budget == 0) {
+		instance->counters.backpressure++;
+		return false;
+	}
+	rte_hash_reset(table->hash);
+	state->flush_position = 0;
+	return true;
+}
+
+static void
+continue_flush(struct kernel_instance *instance)
+{
+	struct per_src_counter_state *state = instance->state;
+
+	if (state->flushing && emit_table(instance, &state->tables[state->active ^ 1], false))
+		state->flushing = false;
+}
+
+/*
+ * Count the held packets in windowed mode, closing windows as packet times
+ * cross them. Stops early (keeping the rest held) when a window must close
+ * while the previous one is still being emitted.
+ */
+static void
+count_windowed(struct kernel_instance *instance)
+{
+	const struct per_src_counter_params *params = instance->params;
+	struct per_src_counter_state *state = instance->state;
+
+	while (state->held_next < state->held_count) {
+		unsigned first = state->held_next, end = first;
+		struct counter_table *active = &state->tables[state->active];
+
+		if (!state->window_open) {
+			uint64_t now = packet_meta(state->held[first])->timestamp_ns;
+
+			active->start_ns = window_start_of(params->window_ns, now);
+			active->end_ns = active->start_ns + params->window_ns;
+			state->window_open = true;
+		}
+		/* Packets older than the window (reordering) count in the current one. */
+		while (end < state->held_count &&
+		       packet_meta(state->held[end])->timestamp_ns < active->end_ns)
+			end++;
+		count_segment(state, first, end);
+		state->held_next = end;
+		if (end == state->held_count)
+			break;
+		if (state->flushing)
+			continue_flush(instance);
+		if (state->flushing)
+			return; /* hold the rest: the previous window is not out yet */
+		close_window(params, state, packet_meta(state->held[end])->timestamp_ns);
+		continue_flush(instance);
+	}
+}
+
+static void
+release_held(struct per_src_counter_state *state)
+{
+	rte_pktmbuf_free_bulk(state->held, state->held_count);
+	state->held_count = 0;
+	state->held_next = 0;
+}
+
+static unsigned
+per_src_counter_process(struct kernel_instance *instance)
+{
+	const struct per_src_counter_params *params = instance->params;
+	struct per_src_counter_state *state = instance->state;
+	unsigned received = 0;
+
+	continue_flush(instance);
+	if (state->held_count == 0) {
+		received = kernel_receive(instance, state->held, KERNEL_BURST, NULL);
+		state->held_count = received;
+		instance->counters.items_in += received;
+	}
+	if (state->held_count == 0)
+		return 0;
+	if (params->window_ns == WINDOW_TOTAL) {
+		count_segment(state, 0, state->held_count);
+		state->held_next = state->held_count;
+	} else {
+		count_windowed(instance);
+	}
+	if (state->held_next == state->held_count)
+		release_held(state);
+	return received;
+}
+
+/* Live sources: close a window on wall-clock time even when no packet comes. */
+static void
+per_src_counter_tick(struct kernel_instance *instance, uint64_t now_ns)
+{
+	const struct per_src_counter_params *params = instance->params;
+	struct per_src_counter_state *state = instance->state;
+
+	if (!instance->live_clock || params->window_ns == WINDOW_TOTAL || !state->window_open)
+		return;
+	if (now_ns >= state->tables[state->active].end_ns && !state->flushing &&
+	    state->held_count == 0)
+		close_window(params, state, now_ns);
+}
+
+/* End of input: emit the open window (or the totals), then finish. */
+static bool
+per_src_counter_flush(struct kernel_instance *instance)
+{
+	const struct per_src_counter_params *params = instance->params;
+	struct per_src_counter_state *state = instance->state;
+
+	if (params->window_ns == WINDOW_TOTAL)
+		return emit_table(instance, &state->tables[0], true);
+	continue_flush(instance);
+	if (state->flushing)
+		return false;
+	if (state->held_count > 0) {
+		per_src_counter_process(instance);
+		return false;
+	}
+	return emit_table(instance, &state->tables[state->active], false);
+}
+
+static unsigned
+per_src_counter_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
+{
+	const struct per_src_counter_state *state = instance->state;
+
+	stats[0] = (struct kernel_stat){"records", state->records};
+	stats[1] = (struct kernel_stat){"unkeyed_packets", state->unkeyed_packets};
+	stats[2] = (struct kernel_stat){"overflow_packets", state->overflow_packets};
+	stats[3] = (struct kernel_stat){"overflow_bytes", state->overflow_bytes};
+	return 4;
+}
+
+static void
+per_src_counter_destroy(struct kernel_instance *instance)
+{
+	struct per_src_counter_state *state = instance->state;
+
+	if (state == NULL)
+		return;
+	release_held(state);
+	for (unsigned i = 0; i < RTE_DIM(state->tables); i++)
+		table_free(&state->tables[i]);
+	free(state);
+	instance->state = NULL;
+}
+
+const struct kernel_ops per_src_counter_kernel = {
+	.name = "per_src_counter",
+	.description = "packets and bytes per outer source address, per window or in total",
+	.input_type = STREAM_PACKET,
+	.output_type = STREAM_SRC_COUNT,
+	.replicable = true,
+	.params_size = sizeof(struct per_src_counter_params),
+	.config_map = per_src_counter_fields,
+	.init = per_src_counter_init,
+	.process = per_src_counter_process,
+	.flush = per_src_counter_flush,
+	.tick = per_src_counter_tick,
+	.stats = per_src_counter_stats,
+	.destroy = per_src_counter_destroy,
+};

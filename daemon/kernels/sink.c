@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sink: writes records to a file or stdout.
+ *
+ * A sink does blocking I/O, so it runs on the control thread, never on a
+ * worker lcore: a slow disk then delays records (which wait in their rings,
+ * applying backpressure to the kernels that aggregate them) but never stalls
+ * packet reception.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel.h"
+#include "outputs/jsonl.h"
+
+enum sink_format { SINK_FORMAT_JSONL = 0 };
+
+struct sink_params {
+	uint32_t format; /* enum sink_format */
+	char path[PATH_MAX];
+};
+
+static const char *const format_names[] = {"jsonl", NULL};
+
+static const struct config_field sink_fields[] = {
+	{.key = "format", .type = CONFIG_CHOICE, .offset = offsetof(struct sink_params, format),
+	 .choices = format_names, .default_value = "jsonl",
+	 .description = "record encoding: `jsonl` (one JSON object per line)"},
+	{.key = "path", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, path),
+	 .size = sizeof(((struct sink_params *)0)->path), .required = true,
+	 .description = "file to append records to, or `-` for standard output"},
+	{.key = NULL},
+};
+
+struct sink_state {
+	FILE *stream;
+	bool owns_stream; /* false for stdout */
+	uint64_t records;
+	uint64_t write_errors;
+};
+
+static void
+sink_check(const void *params_pointer, struct config_check_context *context)
+{
+	const struct sink_params *params = params_pointer;
+	char directory[PATH_MAX];
+
+	if (strcmp(params->path, "-") == 0)
+		return;
+	snprintf(directory, sizeof(directory), "%s", params->path);
+	if (access(dirname(directory), W_OK) != 0)
+		config_check_error(context, "path", "cannot write in the directory of '%s': %s",
+				   params->path, strerror(errno));
+}
+
+static int
+sink_init(struct kernel_instance *instance)
+{
+	const struct sink_params *params = instance->params;
+	struct sink_state *state = calloc(1, sizeof(*state));
+
+	if (state == NULL)
+		return -ENOMEM;
+	if (strcmp(params->path, "-") == 0) {
+		state->stream = stdout;
+	} else {
+		state->stream = fopen(params->path, "a");
+		state->owns_stream = true;
+	}
+	if (state->stream == NULL) {
+		int error = errno;
+
+		snprintf(instance->error, sizeof(instance->error), "cannot open '%s': %s", params->path,
+			 strerror(error));
+		free(state);
+		return -error;
+	}
+	instance->state = state;
+	return 0;
+}
+
+static void
+sink_write(struct kernel_instance *instance, const union any_record *record)
+{
+	struct sink_state *state = instance->state;
+	char line[JSONL_LINE_MAX];
+	size_t length = jsonl_format_record(record, line, sizeof(line));
+
+	if (length == 0 || fwrite(line, 1, length, state->stream) != length) {
+		if (state->write_errors++ == 0)
+			snprintf(instance->error, sizeof(instance->error), "write failed: %s",
+				 length == 0 ? "unknown record type" : strerror(errno));
+		return;
+	}
+	state->records++;
+}
+
+static unsigned
+sink_process(struct kernel_instance *instance)
+{
+	union any_record records[KERNEL_BURST];
+	enum stream_type type;
+	unsigned received = kernel_receive(instance, records, KERNEL_BURST, &type);
+	unsigned element_size = stream_element_size(type);
+
+	/* Records arrive packed at their ring's element size, not at sizeof(union any_record). */
+	for (unsigned i = 0; i < received; i++) {
+		union any_record record;
+
+		memcpy(&record, (const char *)records + (size_t)i * element_size, element_size);
+		sink_write(instance, &record);
+	}
+	instance->counters.items_in += received;
+	return received;
+}
+
+static bool
+sink_flush(struct kernel_instance *instance)
+{
+	struct sink_state *state = instance->state;
+
+	if (fflush(state->stream) != 0 && state->write_errors++ == 0)
+		snprintf(instance->error, sizeof(instance->error), "flush failed: %s", strerror(errno));
+	return true;
+}
+
+static unsigned
+sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
+{
+	const struct sink_state *state = instance->state;
+
+	stats[0] = (struct kernel_stat){"records", state->records};
+	stats[1] = (struct kernel_stat){"write_errors", state->write_errors};
+	return 2;
+}
+
+static void
+sink_destroy(struct kernel_instance *instance)
+{
+	struct sink_state *state = instance->state;
+
+	if (state == NULL)
+		return;
+	if (state->owns_stream)
+		fclose(state->stream);
+	else
+		fflush(state->stream);
+	free(state);
+	instance->state = NULL;
+}
+
+const struct kernel_ops sink_kernel = {
+	.name = "sink",
+	.description = "writes records to a file or stdout",
+	.input_type = STREAM_ANY_RECORD,
+	.output_type = STREAM_NONE,
+	.multiple_inputs = true,
+	.replicable = false,
+	.runs_on_control_thread = true,
+	.params_size = sizeof(struct sink_params),
+	.config_map = sink_fields,
+	.check = sink_check,
+	.init = sink_init,
+	.process = sink_process,
+	.flush = sink_flush,
+	.stats = sink_stats,
+	.destroy = sink_destroy,
+};

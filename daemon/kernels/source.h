@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Parameters of the `source` kernel, shared by its two readers: pcap files
+ * (kernels/source_pcap.c) and DPDK ports (kernels/source_port.c).
+ */
+#ifndef JETSTREAM_KERNELS_SOURCE_H
+#define JETSTREAM_KERNELS_SOURCE_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "kernel.h"
+
+/** Stored for `loop: forever`. */
+#define SOURCE_LOOP_FOREVER UINT64_MAX
+
+struct source_params {
+	char pcap[PATH_MAX]; /**< file to read (pcap or pcapng); empty for a port */
+	char port[256];      /**< PCI address or DPDK vdev string; empty for a file */
+	uint64_t loop;       /**< pcap: times the file is read */
+	uint64_t rate_pps;   /**< pcap: pace to this many packets per second, 0 = unpaced */
+	uint64_t queues;     /**< port: RSS queues, one replica each */
+};
+
+/** Readers behind the source kernel; each is a subset of kernel_ops. */
+int source_pcap_init(struct kernel_instance *instance);
+unsigned source_pcap_process(struct kernel_instance *instance);
+unsigned source_pcap_stats(const struct kernel_instance *instance, struct kernel_stat *stats);
+void source_pcap_destroy(struct kernel_instance *instance);
+
+int source_port_init(struct kernel_instance *instance);
+unsigned source_port_process(struct kernel_instance *instance);
+unsigned source_port_stats(const struct kernel_instance *instance, struct kernel_stat *stats);
+void source_port_destroy(struct kernel_instance *instance);
+
+/**
+ * Port name that DPDK registers for a device string: the PCI address itself,
+ * or the vdev name before the first comma (`net_af_packet0,iface=x` ->
+ * `net_af_packet0`).
+ */
+void source_port_device_name(const char *device, char *name, size_t size);
+
+/** true when @p device looks like a PCI address (DDDD:BB:DD.F or BB:DD.F). */
+bool source_port_is_pci(const char *device);
+
+#endif

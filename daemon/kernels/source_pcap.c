@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The pcap reader of the source kernel.
+ *
+ * Files are read with libpcap rather than DPDK's net_pcap device: net_pcap
+ * reports the captured length as the packet length, while records must carry
+ * the original wire length (Wireshark's frame.len). libpcap also reads
+ * pcapng. Frames larger than an mbuf's data room are copied into chained
+ * mbufs, never cut.
+ */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "kernels/source.h"
+#include "packet.h"
+#include "runtime.h"
+
+/* Time added between two passes of a looped file, so time keeps going forward. */
+#define LOOP_GAP_NS 1000u
+
+struct pcap_reader {
+	pcap_t *pcap;
+	char error_buffer[PCAP_ERRBUF_SIZE];
+	uint64_t passes_done;
+	uint64_t time_offset_ns;   /* added to file timestamps in the current pass */
+	uint64_t pass_first_ns, pass_last_ns;
+	bool pass_started;
+
+	/* A record read while the mempool was empty, kept for the next burst. */
+	uint8_t *pending_data;
+	size_t pending_capacity;
+	struct pcap_pkthdr pending_header;
+	bool has_pending;
+
+	uint64_t pace_start_cycles; /* rate_pps pacing */
+	uint64_t paced_packets;
+
+	uint64_t packets, bytes, non_ip_packets, malformed_packets;
+	uint64_t mempool_waits;     /* bursts delayed because the mempool was empty */
+	bool failed;                /* read error: stop, reported by stats */
+};
+
+static int
+open_file(struct kernel_instance *instance, struct pcap_reader *reader)
+{
+	const struct source_params *params = instance->params;
+
+	reader->pcap = pcap_open_offline_with_tstamp_precision(
+		params->pcap, PCAP_TSTAMP_PRECISION_NANO, reader->error_buffer);
+	if (reader->pcap == NULL) {
+		snprintf(instance->error, sizeof(instance->error), "%s", reader->error_buffer);
+		return -EINVAL;
+	}
+	if (pcap_datalink(reader->pcap) != DLT_EN10MB) {
+		snprintf(instance->error, sizeof(instance->error),
+			 "'%s': link type %s is not supported (Ethernet only)", params->pcap,
+			 pcap_datalink_val_to_name(pcap_datalink(reader->pcap)));
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int
+source_pcap_init(struct kernel_instance *instance)
+{
+	struct pcap_reader *reader = calloc(1, sizeof(*reader));
+
+	if (reader == NULL)
+		return -ENOMEM;
+	instance->state = reader;
+	return open_file(instance, reader);
+}
+
+/* Copy a frame into an mbuf chain; NULL when the mempool cannot supply it. */
+static struct rte_mbuf *
+copy_to_mbufs(struct rte_mempool *mempool, const uint8_t *data, uint32_t length)
+{
+	struct rte_mbuf *head = rte_pktmbuf_alloc(mempool), *last = head;
+	uint32_t copied = 0;
+
+	if (head == NULL)
+		return NULL;
+	for (;;) {
+		uint32_t chunk = RTE_MIN(length - copied, (uint32_t)rte_pktmbuf_tailroom(last));
+
+		memcpy(rte_pktmbuf_mtod(last, uint8_t *), data + copied, chunk);
+		last->data_len = (uint16_t)chunk;
+		copied += chunk;
+		if (copied == length)
+			break;
+		last->next = rte_pktmbuf_alloc(mempool);
+		if (last->next == NULL) {
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		last = last->next;
+		head->nb_segs++;
+	}
+	head->pkt_len = length;
+	return head;
+}
+
+static uint64_t
+record_time_ns(const struct pcap_pkthdr *header)
+{
+	/* opened with nanosecond precision: tv_usec holds nanoseconds */
+	return (uint64_t)header->ts.tv_sec * 1000000000ull + (uint64_t)header->ts.tv_usec;
+}
+
+static struct rte_mbuf *
+make_packet(struct kernel_instance *instance, struct pcap_reader *reader,
+	    const struct pcap_pkthdr *header, const uint8_t *data)
+{
+	struct rte_mbuf *packet = copy_to_mbufs(instance->mempool, data, header->caplen);
+	struct packet_meta *meta;
+	uint64_t time = record_time_ns(header);
+
+	if (packet == NULL)
+		return NULL;
+	meta = packet_meta(packet);
+	packet_parse(data, header->caplen, meta);
+	if (!reader->pass_started) {
+		reader->pass_first_ns = time;
+		reader->pass_started = true;
+	}
+	reader->pass_last_ns = RTE_MAX(reader->pass_last_ns, time);
+	meta->timestamp_ns = time + reader->time_offset_ns;
+	meta->wire_length = header->len;
+	reader->packets++;
+	reader->bytes += header->len;
+	reader->non_ip_packets += meta->ip_version == 0;
+	reader->malformed_packets += (meta->flags & PACKET_FLAG_MALFORMED) != 0;
+	return packet;
+}
+
+/* Keep a record whose mbufs could not be allocated; libpcap reuses its buffer. */
+static void
+hold_record(struct pcap_reader *reader, const struct pcap_pkthdr *header, const uint8_t *data)
+{
+	if (header->caplen > reader->pending_capacity) {
+		free(reader->pending_data);
+		reader->pending_data = malloc(header->caplen);
+		reader->pending_capacity = reader->pending_data == NULL ? 0 : header->caplen;
+		if (reader->pending_data == NULL) {
+			reader->failed = true; /* cannot happen in practice: snaplen-sized */
+			return;
+		}
+	}
+	memcpy(reader->pending_data, data, header->caplen);
+	reader->pending_header = *header;
+	reader->has_pending = true;
+}
+
+/* End of one pass: start the next one, or report that the file is done. */
+static bool
+start_next_pass(struct kernel_instance *instance, struct pcap_reader *reader)
+{
+	const struct source_params *params = instance->params;
+
+	reader->passes_done++;
+	if (reader->passes_done >= params->loop)
+		return false;
+	pcap_close(reader->pcap);
+	reader->pcap = NULL;
+	if (open_file(instance, reader) != 0) {
+		reader->failed = true;
+		return false;
+	}
+	if (reader->pass_started)
+		reader->time_offset_ns += reader->pass_last_ns - reader->pass_first_ns + LOOP_GAP_NS;
+	reader->pass_started = false;
+	return true;
+}
+
+/* Packets rate_pps allows now (at most @p wanted). */
+static unsigned
+paced_allowance(const struct source_params *params, struct pcap_reader *reader, unsigned wanted)
+{
+	uint64_t now = rte_get_tsc_cycles(), due;
+
+	if (params->rate_pps == 0)
+		return wanted;
+	if (reader->pace_start_cycles == 0)
+		reader->pace_start_cycles = now;
+	due = (uint64_t)((unsigned __int128)(now - reader->pace_start_cycles) * params->rate_pps /
+			 rte_get_tsc_hz()) + 1;
+	return due > reader->paced_packets ? (unsigned)RTE_MIN(due - reader->paced_packets, wanted)
+					   : 0;
+}
+
+/* Read one record; returns 1, 0 at end of input, -1 on a read error. */
+static int
+read_record(struct kernel_instance *instance, struct pcap_reader *reader,
+	    struct pcap_pkthdr **header, const uint8_t **data)
+{
+	for (;;) {
+		int result = pcap_next_ex(reader->pcap, header, data);
+
+		if (result == 1)
+			return 1;
+		if (result == PCAP_ERROR_BREAK && start_next_pass(instance, reader))
+			continue;
+		if (result == PCAP_ERROR) {
+			snprintf(instance->error, sizeof(instance->error), "read error: %s",
+				 pcap_geterr(reader->pcap));
+			reader->failed = true;
+			return -1;
+		}
+		return 0;
+	}
+}
+
+unsigned
+source_pcap_process(struct kernel_instance *instance)
+{
+	struct pcap_reader *reader = instance->state;
+	struct rte_mbuf *packets[KERNEL_BURST];
+	unsigned budget = RTE_MIN(kernel_output_budget(instance), (unsigned)KERNEL_BURST);
+	unsigned count = 0;
+
+	if (runtime_stop_requested() || reader->failed) {
+		kernel_mark_finished(instance);
+		return 0;
+	}
+	if (budget == 0) {
+		instance->counters.backpressure++;
+		return 0;
+	}
+	budget = paced_allowance(instance->params, reader, budget);
+	while (count < budget) {
+		struct pcap_pkthdr *header = &reader->pending_header;
+		const uint8_t *data = reader->pending_data;
+		int result = reader->has_pending ? 1 : read_record(instance, reader, &header, &data);
+
+		if (result <= 0) {
+			kernel_emit_packets(instance, packets, count);
+			kernel_mark_finished(instance);
+			return count;
+		}
+		packets[count] = make_packet(instance, reader, header, data);
+		if (packets[count] == NULL) {
+			if (!reader->has_pending)
+				hold_record(reader, header, data);
+			reader->mempool_waits++;
+			break;
+		}
+		reader->has_pending = false;
+		count++;
+	}
+	reader->paced_packets += count;
+	kernel_emit_packets(instance, packets, count);
+	return count;
+}
+
+unsigned
+source_pcap_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
+{
+	const struct pcap_reader *reader = instance->state;
+
+	stats[0] = (struct kernel_stat){"packets", reader->packets};
+	stats[1] = (struct kernel_stat){"bytes", reader->bytes};
+	stats[2] = (struct kernel_stat){"non_ip_packets", reader->non_ip_packets};
+	stats[3] = (struct kernel_stat){"malformed_packets", reader->malformed_packets};
+	stats[4] = (struct kernel_stat){"mempool_waits", reader->mempool_waits};
+	stats[5] = (struct kernel_stat){"passes", reader->passes_done};
+	return 6;
+}
+
+void
+source_pcap_destroy(struct kernel_instance *instance)
+{
+	struct pcap_reader *reader = instance->state;
+
+	if (reader == NULL)
+		return;
+	if (reader->pcap != NULL)
+		pcap_close(reader->pcap);
+	free(reader->pending_data);
+	free(reader);
+	instance->state = NULL;
+}

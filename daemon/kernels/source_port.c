@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The DPDK port reader of the source kernel. Replica i polls receive queue i;
+ * replica 0 configures and starts the device for all of them (the graph
+ * initialises replicas in order).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+
+#include "kernels/source.h"
+#include "log.h"
+#include "packet.h"
+#include "runtime.h"
+
+#define RECEIVE_DESCRIPTORS 4096
+/* Headers looked at when the first segment is shorter than the frame. */
+#define PARSE_WINDOW 512
+
+struct port_reader {
+	uint16_t port_id;
+	uint16_t queue;
+	bool queue_active;     /* false: the device has fewer queues than asked for */
+	bool owns_device;      /* replica 0: stops and closes it */
+	bool draining;         /* stop requested: empty the queue, then finish */
+	uint64_t packets, bytes, non_ip_packets, malformed_packets;
+};
+
+bool
+source_port_is_pci(const char *device)
+{
+	unsigned domain, bus, slot, function;
+	char end;
+
+	return sscanf(device, "%x:%x:%x.%x%c", &domain, &bus, &slot, &function, &end) == 4 ||
+	       sscanf(device, "%x:%x.%x%c", &bus, &slot, &function, &end) == 3;
+}
+
+void
+source_port_device_name(const char *device, char *name, size_t size)
+{
+	size_t length = strcspn(device, ",");
+
+	snprintf(name, size, "%.*s", (int)length, device);
+}
+
+/* Find the port of @p device, hot-plugging a vdev that EAL has not probed. */
+static int
+find_port(struct kernel_instance *instance, const char *device, uint16_t *port_id)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	int result;
+
+	source_port_device_name(device, name, sizeof(name));
+	if (rte_eth_dev_get_port_by_name(name, port_id) == 0)
+		return 0;
+	result = source_port_is_pci(device) ? -ENODEV : rte_dev_probe(device);
+	if (result == 0)
+		result = rte_eth_dev_get_port_by_name(name, port_id);
+	if (result != 0)
+		snprintf(instance->error, sizeof(instance->error),
+			 "no DPDK port for '%s' (%s)%s", device, strerror(-result),
+			 source_port_is_pci(device) ? ": is it bound to vfio-pci?" : "");
+	return result;
+}
+
+static void
+configure_rss(const struct rte_eth_dev_info *info, const char *device, uint16_t *queues,
+	      struct rte_eth_conf *configuration)
+{
+	if (*queues <= 1)
+		return;
+	if (info->flow_type_rss_offloads == 0 || info->max_rx_queues < *queues) {
+		log_warning("port '%s' cannot spread packets over %u queues (no RSS, or at most %u "
+			    "queues): using one queue; the other source replicas stay idle",
+			    device, *queues, info->max_rx_queues);
+		*queues = 1;
+		return;
+	}
+	configuration->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+	configuration->rx_adv_conf.rss_conf.rss_hf =
+		info->flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+}
+
+static int
+start_device(struct kernel_instance *instance, uint16_t port_id, uint16_t queues)
+{
+	const struct source_params *params = instance->params;
+	struct rte_eth_conf configuration = {0};
+	struct rte_eth_dev_info info;
+	uint16_t receive_descriptors = RECEIVE_DESCRIPTORS, transmit_descriptors = 512;
+	int result = rte_eth_dev_info_get(port_id, &info);
+
+	if (result != 0)
+		return result;
+	configure_rss(&info, params->port, &queues, &configuration);
+	/* jumbo frames arrive as mbuf chains rather than being cut */
+	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
+		configuration.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	result = rte_eth_dev_configure(port_id, queues, queues, &configuration);
+	if (result == 0)
+		result = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &receive_descriptors,
+							  &transmit_descriptors);
+	for (uint16_t q = 0; result == 0 && q < queues; q++) {
+		result = rte_eth_rx_queue_setup(port_id, q, receive_descriptors,
+						rte_eth_dev_socket_id(port_id), NULL, instance->mempool);
+		if (result == 0)
+			result = rte_eth_tx_queue_setup(port_id, q, transmit_descriptors,
+							rte_eth_dev_socket_id(port_id), NULL);
+	}
+	if (result == 0)
+		result = rte_eth_dev_start(port_id);
+	if (result != 0) {
+		snprintf(instance->error, sizeof(instance->error), "cannot start port '%s': %s",
+			 params->port, strerror(-result));
+		return result;
+	}
+	/* a monitoring port sees traffic not addressed to it; some drivers cannot, and say so */
+	if (rte_eth_promiscuous_enable(port_id) != 0)
+		log_warning("port '%s': promiscuous mode not available", params->port);
+	return 0;
+}
+
+int
+source_port_init(struct kernel_instance *instance)
+{
+	const struct source_params *params = instance->params;
+	struct port_reader *reader = calloc(1, sizeof(*reader));
+	struct rte_eth_dev_info info;
+	int result;
+
+	if (reader == NULL)
+		return -ENOMEM;
+	instance->state = reader;
+	result = find_port(instance, params->port, &reader->port_id);
+	if (result != 0)
+		return result;
+	reader->queue = (uint16_t)instance->replica;
+	if (instance->replica == 0) {
+		result = start_device(instance, reader->port_id, (uint16_t)params->queues);
+		if (result != 0)
+			return result;
+		reader->owns_device = true;
+	}
+	result = rte_eth_dev_info_get(reader->port_id, &info);
+	if (result != 0)
+		return result;
+	reader->queue_active = reader->queue < info.nb_rx_queues;
+	return 0;
+}
+
+static void
+parse_packet(struct rte_mbuf *packet, uint64_t now_ns)
+{
+	struct packet_meta *meta = packet_meta(packet);
+	uint8_t copy[PARSE_WINDOW];
+	uint32_t length = RTE_MIN(packet->pkt_len, (uint32_t)PARSE_WINDOW);
+	const uint8_t *frame = packet->data_len >= length
+		? rte_pktmbuf_mtod(packet, const uint8_t *)
+		: rte_pktmbuf_read(packet, 0, length, copy);
+
+	packet_parse(frame, length, meta);
+	meta->timestamp_ns = now_ns;
+	meta->wire_length = packet->pkt_len;
+}
+
+unsigned
+source_port_process(struct kernel_instance *instance)
+{
+	struct port_reader *reader = instance->state;
+	struct rte_mbuf *packets[KERNEL_BURST];
+	unsigned budget = RTE_MIN(kernel_output_budget(instance), (unsigned)KERNEL_BURST);
+	uint16_t received;
+	uint64_t now;
+
+	if (runtime_stop_requested())
+		reader->draining = true;
+	if (!reader->queue_active) {
+		if (reader->draining)
+			kernel_mark_finished(instance);
+		return 0;
+	}
+	if (budget == 0) {
+		/* the NIC keeps receiving; what overflows its queue shows as imissed */
+		instance->counters.backpressure++;
+		return 0;
+	}
+	received = rte_eth_rx_burst(reader->port_id, reader->queue, packets, (uint16_t)budget);
+	if (received == 0 && reader->draining) {
+		kernel_mark_finished(instance);
+		return 0;
+	}
+	now = runtime_now_ns();
+	for (uint16_t i = 0; i < received; i++) {
+		const struct packet_meta *meta;
+
+		parse_packet(packets[i], now);
+		meta = packet_meta(packets[i]);
+		reader->bytes += meta->wire_length;
+		reader->non_ip_packets += meta->ip_version == 0;
+		reader->malformed_packets += (meta->flags & PACKET_FLAG_MALFORMED) != 0;
+	}
+	reader->packets += received;
+	kernel_emit_packets(instance, packets, received);
+	return received;
+}
+
+unsigned
+source_port_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
+{
+	const struct port_reader *reader = instance->state;
+	struct rte_eth_stats port = {0};
+	unsigned count = 0;
+
+	stats[count++] = (struct kernel_stat){"packets", reader->packets};
+	stats[count++] = (struct kernel_stat){"bytes", reader->bytes};
+	stats[count++] = (struct kernel_stat){"non_ip_packets", reader->non_ip_packets};
+	stats[count++] = (struct kernel_stat){"malformed_packets", reader->malformed_packets};
+	/* device-wide drops belong to the replica that owns the device, counted once */
+	if (reader->owns_device && rte_eth_stats_get(reader->port_id, &port) == 0) {
+		stats[count++] = (struct kernel_stat){"nic_imissed", port.imissed};
+		stats[count++] = (struct kernel_stat){"nic_ierrors", port.ierrors};
+		stats[count++] = (struct kernel_stat){"nic_rx_nombuf", port.rx_nombuf};
+	}
+	return count;
+}
+
+void
+source_port_destroy(struct kernel_instance *instance)
+{
+	struct port_reader *reader = instance->state;
+
+	if (reader == NULL)
+		return;
+	if (reader->owns_device) {
+		rte_eth_dev_stop(reader->port_id);
+		rte_eth_dev_close(reader->port_id);
+	}
+	free(reader);
+	instance->state = NULL;
+}

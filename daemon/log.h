@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Logging, from the control thread only (workers never log: they set
+ * counters and error strings that the control thread reports).
+ *
+ * Lines go to stderr. Under systemd (JOURNAL_STREAM set) each line starts
+ * with a `<N>` syslog priority so journald records the right level.
+ */
+#ifndef JETSTREAM_LOG_H
+#define JETSTREAM_LOG_H
+
+enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+/** Messages above @p level are dropped. */
+void log_set_level(enum log_level level);
+
+void log_message(enum log_level level, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_message(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warning(...) log_message(LOG_LEVEL_WARNING, __VA_ARGS__)
+#define log_info(...) log_message(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_message(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+#endif

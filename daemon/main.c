@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * jetstreamd: command line, EAL start-up, the control-thread loop (signals
+ * through signalfd, systemd notifications, sinks), and the exit summary.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "graph.h"
+#include "kernels/source.h"
+#include "log.h"
+#include "packet.h"
+#include "runtime.h"
+#include "summary.h"
+
+#define EXIT_RUNTIME_ERROR 1
+#define EXIT_USAGE 64 /* sysexits.h EX_USAGE */
+#define MEMPOOL_CACHE 256
+#define DEFAULT_SETTINGS_PATH "/etc/jetstream/jetstreamd.yaml"
+/* Idle control loop wake-up: bounds how long records wait before a sink writes them. */
+#define CONTROL_IDLE_WAIT_MS 1
+
+struct options {
+	const char *settings_path;
+	const char *pipelines[CONFIG_MAX_PIPELINES];
+	unsigned pipeline_count;
+	bool check_only;
+	int eal_argument_count;
+	char **eal_arguments;
+};
+
+static void
+usage(FILE *stream)
+{
+	fprintf(stream,
+		"usage: jetstreamd [-c CONF] [-p PIPELINE.yaml]... [--check] [-- EAL args]\n"
+		"  -c, --config CONF      daemon settings (default " DEFAULT_SETTINGS_PATH
+		" when no -p is given)\n"
+		"  -p, --pipeline FILE    pipeline file; repeatable; replaces the settings' "
+		"`pipelines:`\n"
+		"      --check            validate the configuration and exit (0 valid, 78 invalid)\n"
+		"  -h, --help             this help\n");
+}
+
+static int
+parse_options(int argc, char **argv, struct options *options)
+{
+	static const struct option long_options[] = {
+		{"config", required_argument, NULL, 'c'}, {"pipeline", required_argument, NULL, 'p'},
+		{"check", no_argument, NULL, 'k'},         {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int option;
+
+	while ((option = getopt_long(argc, argv, "c:p:h", long_options, NULL)) != -1) {
+		switch (option) {
+		case 'c':
+			options->settings_path = optarg;
+			break;
+		case 'p':
+			if (options->pipeline_count == CONFIG_MAX_PIPELINES) {
+				fprintf(stderr, "jetstreamd: at most %d pipeline files\n",
+					CONFIG_MAX_PIPELINES);
+				return -1;
+			}
+			options->pipelines[options->pipeline_count++] = optarg;
+			break;
+		case 'k':
+			options->check_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	/* getopt stops at "--": the rest goes to EAL untouched */
+	options->eal_argument_count = argc - optind;
+	options->eal_arguments = argv + optind;
+	if (options->settings_path == NULL && options->pipeline_count == 0)
+		options->settings_path = DEFAULT_SETTINGS_PATH;
+	return 0;
+}
+
+static bool
+config_names_pci_port(const struct config *config)
+{
+	extern const struct kernel_ops source_kernel;
+
+	for (unsigned k = 0; k < config->kernel_count; k++) {
+		const struct kernel_spec *spec = &config->kernels[k];
+
+		if (spec->ops == &source_kernel &&
+		    source_port_is_pci(((const struct source_params *)spec->params)->port))
+			return true;
+	}
+	return false;
+}
+
+/* EAL arguments: defaults that run anywhere, then the settings' and the command line's. */
+static int
+build_eal_arguments(const struct config *config, const struct options *options, char **arguments,
+		    int max, char *memory_text, size_t memory_size)
+{
+	const struct daemon_settings *settings = &config->settings;
+	int count = 0;
+
+	arguments[count++] = "jetstreamd";
+	arguments[count++] = "--lcores";
+	arguments[count++] = (char *)settings->lcores;
+	if (settings->hugepages) {
+		arguments[count++] = "--in-memory";
+	} else {
+		/* DPDK 22.11 refuses --in-memory with --no-huge; --no-shconf gives the same isolation */
+		snprintf(memory_text, memory_size, "%lu",
+			 (unsigned long)(settings->memory >> 20));
+		arguments[count++] = "--no-huge";
+		arguments[count++] = "--no-shconf";
+		arguments[count++] = "-m";
+		arguments[count++] = memory_text;
+	}
+	if (!config_names_pci_port(config))
+		arguments[count++] = "--no-pci";
+	arguments[count++] = "--log-level";
+	arguments[count++] = settings->log_level >= LOG_LEVEL_DEBUG ? "info" : "error";
+	for (unsigned i = 0; i < settings->eal_arg_count && count < max - 1; i++)
+		arguments[count++] = (char *)settings->eal_args[i];
+	for (int i = 0; i < options->eal_argument_count && count < max - 1; i++)
+		arguments[count++] = options->eal_arguments[i];
+	arguments[count] = NULL;
+	return count;
+}
+
+static int
+start_eal(const struct config *config, const struct options *options)
+{
+	char *arguments[16 + CONFIG_MAX_EAL_ARGS * 2];
+	char memory_text[32];
+	int count = build_eal_arguments(config, options, arguments, (int)RTE_DIM(arguments),
+					memory_text, sizeof(memory_text));
+
+	if (rte_eal_init(count, arguments) < 0) {
+		log_error("cannot initialise DPDK: %s", rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_signals(void)
+{
+	sigset_t signals;
+
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
+	/* blocked in every thread (workers inherit the mask), read only by the control thread */
+	if (pthread_sigmask(SIG_BLOCK, &signals, NULL) != 0)
+		return -1;
+	return signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* Handle pending signals; returns false when the daemon must stop at once. */
+static bool
+handle_signals(int signal_fd, unsigned *stop_signals)
+{
+	struct signalfd_siginfo information;
+
+	while (read(signal_fd, &information, sizeof(information)) == sizeof(information)) {
+		switch (information.ssi_signo) {
+		case SIGHUP:
+			log_warning("SIGHUP: live reload is not supported yet; the graph keeps running");
+			break;
+		default:
+			if (++*stop_signals > 1) {
+				log_warning("second stop signal: leaving without draining");
+				return false;
+			}
+			log_info("%s: stopping sources, draining the graph",
+				 strsignal((int)information.ssi_signo));
+			sd_notify(0, "STOPPING=1");
+			runtime_request_stop();
+		}
+	}
+	return true;
+}
+
+/* The control thread: sinks, signals, until the graph has drained. */
+static bool
+control_loop(int signal_fd)
+{
+	unsigned stop_signals = 0;
+	struct pollfd poll_signal = {.fd = signal_fd, .events = POLLIN};
+
+	while (!runtime_graph_finished()) {
+		unsigned handled = runtime_poll_control();
+
+		if (poll(&poll_signal, 1, handled > 0 ? 0 : CONTROL_IDLE_WAIT_MS) > 0 &&
+		    !handle_signals(signal_fd, &stop_signals))
+			return false;
+	}
+	return true;
+}
+
+static struct rte_mempool *
+create_mempool(const struct daemon_settings *settings)
+{
+	struct rte_mempool *pool = rte_pktmbuf_pool_create(
+		"packets", (unsigned)settings->mempool_size, MEMPOOL_CACHE, PACKET_META_PRIVATE_SIZE,
+		RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+
+	if (pool == NULL)
+		log_error("cannot create a pool of %lu mbufs: %s (lower mempool_size or raise memory)",
+			  (unsigned long)settings->mempool_size, rte_strerror(rte_errno));
+	return pool;
+}
+
+static int
+run(const struct config *config, int signal_fd)
+{
+	unsigned workers[RTE_MAX_LCORE];
+	int worker_count = config_worker_lcores(config->settings.lcores, workers, RTE_MAX_LCORE);
+	struct rte_mempool *mempool = create_mempool(&config->settings);
+	struct graph *graph = NULL;
+	char error[512];
+	uint64_t start_cycles;
+	bool drained;
+
+	if (mempool == NULL)
+		return EXIT_RUNTIME_ERROR;
+	if (graph_build(config, mempool, rte_get_main_lcore(), workers,
+			worker_count < 0 ? 0 : (unsigned)worker_count,
+			(unsigned)config->settings.ring_size, &graph, error, sizeof(error)) != 0) {
+		log_error("%s", error);
+		rte_mempool_free(mempool);
+		return EXIT_RUNTIME_ERROR;
+	}
+	start_cycles = rte_get_tsc_cycles();
+	if (runtime_start(graph) != 0) {
+		log_error("cannot start the worker lcores");
+		runtime_join();
+		graph_destroy(graph);
+		return EXIT_RUNTIME_ERROR;
+	}
+	summary_notify_ready(graph);
+	drained = control_loop(signal_fd);
+	runtime_join();
+	summary_print(graph, (double)(rte_get_tsc_cycles() - start_cycles) / rte_get_tsc_hz(), stderr);
+	graph_destroy(graph);
+	rte_mempool_free(mempool);
+	return drained ? 0 : EXIT_RUNTIME_ERROR;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options options = {0};
+	struct config_errors errors = {0};
+	struct config *config;
+	int signal_fd, status;
+
+	if (parse_options(argc, argv, &options) != 0)
+		return EXIT_USAGE;
+	config = config_load(options.settings_path, options.pipelines, options.pipeline_count, &errors);
+	if (config == NULL) {
+		config_errors_print(&errors, stderr);
+		return EXIT_CONFIG_ERROR;
+	}
+	if (options.check_only) {
+		printf("configuration valid: %u kernels in %u pipeline files\n", config->kernel_count,
+		       config->file_count);
+		config_free(config);
+		return 0;
+	}
+	log_set_level((enum log_level)config->settings.log_level);
+	signal_fd = open_signals();
+	if (signal_fd < 0 || start_eal(config, &options) != 0) {
+		config_free(config);
+		return EXIT_RUNTIME_ERROR;
+	}
+	runtime_clock_init();
+	status = run(config, signal_fd);
+	sd_notify(0, "STOPPING=1");
+	close(signal_fd);
+	config_free(config);
+	rte_eal_cleanup();
+	return status;
+}

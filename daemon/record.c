@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <rte_common.h>
+#include <rte_mbuf.h>
+
+#include "record.h"
+
+const char *
+stream_type_name(enum stream_type type)
+{
+	switch (type) {
+	case STREAM_NONE:
+		return "none";
+	case STREAM_PACKET:
+		return "pkt";
+	case STREAM_SRC_COUNT:
+		return "src_count";
+	case STREAM_ALERT:
+		return "alert";
+	case STREAM_ANY_RECORD:
+		return "record";
+	}
+	return "?";
+}
+
+unsigned
+stream_element_size(enum stream_type type)
+{
+	switch (type) {
+	case STREAM_PACKET:
+		return sizeof(struct rte_mbuf *);
+	case STREAM_SRC_COUNT:
+		return sizeof(struct src_count_record);
+	case STREAM_ALERT:
+		return sizeof(struct alert_record);
+	default:
+		return 0;
+	}
+}
+
+_Static_assert(sizeof(struct src_count_record) % 4 == 0, "ring elements are multiples of 4 bytes");
+_Static_assert(sizeof(struct alert_record) % 4 == 0, "ring elements are multiples of 4 bytes");

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * What the control thread reports about a running or finished graph: the
+ * systemd status line and the exit summary.
+ */
+#ifndef JETSTREAM_SUMMARY_H
+#define JETSTREAM_SUMMARY_H
+
+#include <stdio.h>
+
+struct graph;
+
+/** Tell systemd the graph runs (READY=1) with a STATUS= line describing it. */
+void summary_notify_ready(const struct graph *graph);
+
+/**
+ * Print packets in, per-kernel counts (summed over replicas), drops and the
+ * rate over @p seconds; warn about any instance that reported an error.
+ */
+void summary_print(const struct graph *graph, double seconds, FILE *stream);
+
+#endif

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages Jetstream needs to build, test and run the
+# demo. Idempotent: only missing packages are installed, so a second run is a
+# no-op that needs no network.
+set -euo pipefail
+
+packages=(
+	build-essential pkg-config
+	dpdk dpdk-dev libdpdk-dev        # EAL, ethdev, rings, hash, rcu; net_pcap/af_packet/null PMDs
+	libyaml-dev                      # configuration
+	libsystemd-dev                   # sd_notify
+	check                            # unit tests
+	libpcap-dev                      # pcap/pcapng reading in the pcap source
+	python3                          # trace generator and test helpers
+	iproute2 tcpreplay               # veth/netns live-capture test
+	tshark                           # cross-checks in tests
+)
+
+missing=()
+for package in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+	sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

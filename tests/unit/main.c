@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit test runner. DPDK's EAL is started once, without hugepages or PCI, so
+ * kernels can be tested with real mempools, rings and hash tables.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rte_eal.h>
+
+#include "suites.h"
+
+static int
+start_eal(void)
+{
+	char *arguments[] = {"unit_tests", "--no-huge", "--no-shconf", "--no-pci", "-m", "256",
+			     "--lcores", "0", "--log-level", "error", NULL};
+
+	return rte_eal_init((int)(sizeof(arguments) / sizeof(arguments[0])) - 1, arguments);
+}
+
+int
+main(void)
+{
+	SRunner *runner;
+	int failed;
+
+	if (start_eal() < 0) {
+		fprintf(stderr, "unit_tests: cannot start DPDK's EAL\n");
+		return EXIT_FAILURE;
+	}
+	runner = srunner_create(packet_suite());
+	srunner_add_suite(runner, config_suite());
+	srunner_add_suite(runner, kernels_suite());
+	/* one process: EAL state does not survive fork() well, and ASan reports stay readable */
+	srunner_set_fork_status(runner, CK_NOFORK);
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	rte_eal_cleanup();
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The unit test suites; tests/unit/main.c runs them all. */
+#ifndef JETSTREAM_TESTS_SUITES_H
+#define JETSTREAM_TESTS_SUITES_H
+
+#include <check.h>
+
+Suite *packet_suite(void);
+Suite *config_suite(void);
+Suite *kernels_suite(void);
+
+#endif
