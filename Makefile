@@ -59,3 +59,13 @@ clean:
 .PHONY: all deps check demo clean
 
 -include $(shell find build build-asan -name '*.d' 2>/dev/null)
+
+PREFIX ?= /usr/local
+install: build/jetstreamd
+	install -D -m 0755 build/jetstreamd $(DESTDIR)$(PREFIX)/bin/jetstreamd
+	install -D -m 0644 conf/jetstreamd.yaml $(DESTDIR)/etc/jetstream/jetstreamd.yaml
+	install -D -m 0644 systemd/jetstreamd.service $(DESTDIR)/lib/systemd/system/jetstreamd.service
+	install -d $(DESTDIR)/etc/jetstream/pipelines
+	install -m 0644 pipelines/*.yaml $(DESTDIR)/etc/jetstream/pipelines/
+
+.PHONY: install

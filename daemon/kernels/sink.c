@@ -42,7 +42,12 @@ struct sink_state {
 	bool owns_stream; /* false for stdout */
 	uint64_t records;
 	uint64_t write_errors;
+	uint64_t records_at_last_flush;
+	uint64_t next_flush_ns;
 };
+
+/* Live pipelines: records reach the file within this delay, not when a buffer fills. */
+#define SINK_FLUSH_INTERVAL_NS 1000000000ull
 
 static void
 sink_check(const void *params_pointer, struct config_check_context *context)
@@ -129,6 +134,18 @@ sink_flush(struct kernel_instance *instance)
 	return true;
 }
 
+static void
+sink_tick(struct kernel_instance *instance, uint64_t now_ns)
+{
+	struct sink_state *state = instance->state;
+
+	if (now_ns < state->next_flush_ns || state->records == state->records_at_last_flush)
+		return;
+	sink_flush(instance);
+	state->records_at_last_flush = state->records;
+	state->next_flush_ns = now_ns + SINK_FLUSH_INTERVAL_NS;
+}
+
 static unsigned
 sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 {
@@ -168,6 +185,7 @@ const struct kernel_ops sink_kernel = {
 	.init = sink_init,
 	.process = sink_process,
 	.flush = sink_flush,
+	.tick = sink_tick,
 	.stats = sink_stats,
 	.destroy = sink_destroy,
 };
