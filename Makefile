@@ -14,7 +14,7 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 DAEMON_SOURCES := $(wildcard daemon/*.c daemon/kernels/*.c daemon/outputs/*.c)
 LIBRARY_SOURCES := $(filter-out daemon/main.c,$(DAEMON_SOURCES))
-UNIT_TEST_SOURCES := $(wildcard tests/unit/test_*.c)
+UNIT_TEST_SOURCES := tests/unit/main.c $(wildcard tests/unit/test_*.c)
 
 define objects
 $(patsubst %.c,$(1)/%.o,$(2))

@@ -21,6 +21,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "describe.h"
 #include "graph.h"
 #include "kernels/source.h"
 #include "log.h"
@@ -54,6 +55,7 @@ usage(FILE *stream)
 		"  -p, --pipeline FILE    pipeline file; repeatable; replaces the settings' "
 		"`pipelines:`\n"
 		"      --check            validate the configuration and exit (0 valid, 78 invalid)\n"
+		"      --describe         print every kernel type and setting with its keys\n"
 		"  -h, --help             this help\n");
 }
 
@@ -63,6 +65,7 @@ parse_options(int argc, char **argv, struct options *options)
 	static const struct option long_options[] = {
 		{"config", required_argument, NULL, 'c'}, {"pipeline", required_argument, NULL, 'p'},
 		{"check", no_argument, NULL, 'k'},         {"help", no_argument, NULL, 'h'},
+		{"describe", no_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
 	};
 	int option;
@@ -85,6 +88,9 @@ parse_options(int argc, char **argv, struct options *options)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case 'd':
+			describe_configuration(stdout);
 			exit(0);
 		default:
 			usage(stderr);

@@ -4,7 +4,9 @@
  * into alert records. Stateless per record, so replicas need no coordination
  * and a changed limit can be taken over by simply starting anew.
  */
+#include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel.h"

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "config.h"
+#include "describe.h"
+#include "kernel.h"
+
+static const char *const type_names[] = {
+	[CONFIG_STRING] = "text", [CONFIG_UNSIGNED] = "count", [CONFIG_SIZE] = "size",
+	[CONFIG_DURATION] = "duration", [CONFIG_BOOL] = "true/false", [CONFIG_CHOICE] = "choice",
+};
+
+static void
+describe_fields(const struct config_field *fields, FILE *stream)
+{
+	fprintf(stream, "| key | type | default | meaning |\n|---|---|---|---|\n");
+	for (const struct config_field *field = fields; field->key != NULL; field++)
+		fprintf(stream, "| `%s` | %s | %s | %s |\n", field->key, type_names[field->type],
+			field->required ? "required"
+					: (field->default_value != NULL ? field->default_value : "-"),
+			field->description);
+}
+
+static void
+describe_kernel(const struct kernel_ops *ops, FILE *stream)
+{
+	fprintf(stream, "### `%s`\n\n%s. Input: %s. Output: %s.%s%s\n\n", ops->name,
+		ops->description, stream_type_name(ops->input_type),
+		stream_type_name(ops->output_type),
+		ops->multiple_inputs ? " `input:` may be a list." : "",
+		ops->replicable ? " Takes `replicas:`." : "");
+	describe_fields(ops->config_map, stream);
+	fputc('\n', stream);
+}
+
+void
+describe_configuration(FILE *stream)
+{
+	fprintf(stream, "Every kernel takes `type:`; kernels with an input take `input:`; "
+			"any kernel may take `cores:` (worker lcores for its replicas).\n\n");
+	for (const struct kernel_ops *const *ops = kernel_registry; *ops != NULL; ops++)
+		describe_kernel(*ops, stream);
+	fprintf(stream, "### Daemon settings (`-c CONF`)\n\n");
+	describe_fields(daemon_settings_fields, stream);
+}

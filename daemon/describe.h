@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The key reference (README's "Pipeline reference"), printed from the same
+ * config_field tables that parse the files, so the docs cannot drift.
+ */
+#ifndef JETSTREAM_DESCRIBE_H
+#define JETSTREAM_DESCRIBE_H
+
+#include <stdio.h>
+
+/** Print every kernel type and daemon setting with its keys, as Markdown. */
+void describe_configuration(FILE *stream);
+
+#endif

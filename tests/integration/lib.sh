@@ -1,0 +1,156 @@
+# shellcheck shell=bash
+# The variables set here are used by the tests that source this file.
+# shellcheck disable=SC2034
+# Shared helpers of the integration tests; sourced by each test_*.sh, which
+# then runs alone as well as under run.sh.
+#
+# Provides: $repo_root, $jetstreamd, $traces, $work (a temporary directory
+# removed on exit), at_exit, fail, skip, run_jetstreamd, records_tool.
+
+integration_directory="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_root="$(cd "$integration_directory/../.." && pwd)"
+jetstreamd="${JETSTREAMD:-$repo_root/build/jetstreamd}"
+# The shared captures live beside the repository, never inside it.
+traces="${JETSTREAM_TRACES:-$repo_root/../shared/traces}"
+# A run that takes longer than this is a hang: the test fails instead of blocking the suite.
+jetstreamd_timeout="${JETSTREAMD_TIMEOUT:-60}"
+
+exit_commands=()
+
+# Run a command (a string, evaluated) when the test exits, last registered first.
+at_exit() {
+	exit_commands=("$1" "${exit_commands[@]}")
+}
+
+run_exit_commands() {
+	local command
+	for command in "${exit_commands[@]}"; do
+		eval "$command" || true
+	done
+}
+trap run_exit_commands EXIT
+# Stopped by a signal: exit, so that the EXIT trap cleans up.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+skip() {
+	echo "skip: $*"
+	exit 77
+}
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/jetstream-test.XXXXXX")"
+# shellcheck disable=SC2016 # expanded when the test exits
+at_exit 'rm -rf "$work"'
+
+[ -x "$jetstreamd" ] || fail "$jetstreamd is missing or not executable: build it with 'make build/jetstreamd'"
+
+# run_jetstreamd STDERR_FILE ARGS...: run with a time limit; prints nothing, returns the exit status.
+run_jetstreamd() {
+	local stderr_file="$1" status=0
+	shift
+	timeout --kill-after=5 "$jetstreamd_timeout" "$jetstreamd" "$@" 2>"$stderr_file" || status=$?
+	if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+		echo "jetstreamd did not finish within ${jetstreamd_timeout}s: $jetstreamd $*" >&2
+	fi
+	return "$status"
+}
+
+# run_ok STDERR_FILE ARGS...: run_jetstreamd, and fail the test (showing stderr) unless it exits 0.
+run_ok() {
+	local stderr_file="$1" status=0
+	run_jetstreamd "$@" || status=$?
+	if [ "$status" -ne 0 ]; then
+		sed 's/^/    /' "$stderr_file"
+		fail "jetstreamd exited $status (expected 0): jetstreamd ${*:2}"
+	fi
+}
+
+# Receive jetstreamd's sd_notify messages: sets NOTIFY_SOCKET (exported) and
+# appends every message to $work/notify.log.
+start_notify_listener() {
+	export NOTIFY_SOCKET="$work/notify.socket"
+	python3 -c '
+import socket, sys
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+listener.bind(sys.argv[1])
+with open(sys.argv[2], "ab", buffering=0) as log:
+    while True:
+        log.write(listener.recv(65536) + b"\n")
+' "$NOTIFY_SOCKET" "$work/notify.log" &
+	notify_listener_pid=$!
+	at_exit "kill $notify_listener_pid 2>/dev/null; wait $notify_listener_pid 2>/dev/null"
+	local tries=0
+	until [ -S "$NOTIFY_SOCKET" ]; do
+		tries=$((tries + 1))
+		[ "$tries" -lt 100 ] || fail "the sd_notify listener did not start"
+		sleep 0.05
+	done
+}
+
+# wait_ready SECONDS: wait for READY=1 from $running_pid (which must keep running).
+wait_ready() {
+	local deadline=$((SECONDS + $1))
+	until grep -q '^READY=1' "$work/notify.log" 2>/dev/null; do
+		kill -0 "$running_pid" 2>/dev/null || fail "jetstreamd exited before it was ready"
+		[ "$SECONDS" -lt "$deadline" ] || fail "jetstreamd sent no READY=1 within $1 s"
+		sleep 0.05
+	done
+}
+
+# A jetstreamd started in the background sets running_pid=$!; it is killed if
+# the test exits before wait_exit has collected it.
+running_pid=""
+kill_running() {
+	if [ -n "$running_pid" ]; then
+		kill -KILL "$running_pid" 2>/dev/null || true
+		wait "$running_pid" 2>/dev/null || true
+		running_pid=""
+	fi
+}
+at_exit kill_running
+
+# wait_exit SECONDS: wait for $running_pid to exit; sets exit_status (255: still running).
+wait_exit() {
+	local deadline=$((SECONDS + $1))
+	exit_status=255
+	while kill -0 "$running_pid" 2>/dev/null; do
+		[ "$SECONDS" -lt "$deadline" ] || return 0
+		sleep 0.05
+	done
+	exit_status=0
+	wait "$running_pid" || exit_status=$?
+	running_pid=""
+}
+
+records_tool() {
+	python3 "$integration_directory/records.py" "$@"
+}
+
+# write_counter_pipeline FILE SOURCE_KEYS COUNTER_KEYS RECORDS: a pipeline file
+# source -> per_src_counter -> sink (jsonl, appending to RECORDS). The keys of
+# the source and of the counter come as "key: value" lines.
+write_counter_pipeline() {
+	local file="$1" source_keys="$2" counter_keys="$3" records="$4"
+	{
+		echo "version: 1"
+		echo "kernels:"
+		echo "  rx:"
+		echo "    type: source"
+		echo "    ${source_keys//$'\n'/$'\n'    }"
+		echo "  count:"
+		echo "    type: per_src_counter"
+		echo "    input: rx"
+		echo "    ${counter_keys//$'\n'/$'\n'    }"
+		echo "  out:"
+		echo "    type: sink"
+		echo "    input: count"
+		echo "    format: jsonl"
+		echo "    path: \"$records\""
+	} >"$file"
+}

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Helpers of the integration tests: read jetstreamd's JSON-lines records and
+exit summary, and compute expected values. Standard library only.
+
+  totals RECORDS                      per-source sums of src_count records (oracle TSV format)
+  scale TSV FACTOR                    an oracle TSV with every count multiplied
+  add TSV TSV                         the per-source sums of two oracle TSVs
+  windows RECORDS WINDOW_NS           check windowed src_count records (alignment, uniqueness)
+  alerts RECORDS METRIC ABOVE         check alerts are exactly the src_count records above the limit
+  summary STDERR KEY                  a figure of the exit summary: packets, dropped, or KERNEL.STAT
+  prefix PCAP FRAMES                  per-source TSV of the first FRAMES frames of a classic pcap
+  pcap-info PCAP                      "frames N max_frame_length L" of a classic pcap
+
+Timestamps are read as exact decimals (never floats) and handled in nanoseconds.
+"""
+import collections
+import decimal
+import ipaddress
+import json
+import re
+import struct
+import sys
+
+NANOSECONDS = decimal.Decimal(1000000000)
+
+
+def read_records(path):
+    with open(path, encoding="utf-8") as stream:
+        for number, line in enumerate(stream, 1):
+            try:
+                record = json.loads(line, parse_float=decimal.Decimal)
+            except json.JSONDecodeError as error:
+                sys.exit(f"{path}:{number}: not JSON ({error}): {line.rstrip()}")
+            for key in ("start", "end"):
+                if key in record:
+                    record[key] = int(decimal.Decimal(record[key]) * NANOSECONDS)
+            yield record
+
+
+def write_tsv(counts):
+    for source in sorted(counts):
+        packets, octets = counts[source]
+        sys.stdout.write(f"{source}\t{packets}\t{octets}\n")
+
+
+def totals(path):
+    counts = collections.defaultdict(lambda: [0, 0])
+    for record in read_records(path):
+        if record["type"] == "src_count":
+            counts[record["src"]][0] += record["pkts"]
+            counts[record["src"]][1] += record["bytes"]
+    write_tsv(counts)
+
+
+def scale(path, factor):
+    with open(path, encoding="ascii") as stream:
+        for line in stream:
+            source, packets, octets = line.rstrip("\n").split("\t")
+            sys.stdout.write(f"{source}\t{int(packets) * factor}\t{int(octets) * factor}\n")
+
+
+def read_tsv(path, counts):
+    with open(path, encoding="ascii") as stream:
+        for line in stream:
+            source, packets, octets = line.rstrip("\n").split("\t")
+            counts[source][0] += int(packets)
+            counts[source][1] += int(octets)
+
+
+def add(first, second):
+    counts = collections.defaultdict(lambda: [0, 0])
+    read_tsv(first, counts)
+    read_tsv(second, counts)
+    write_tsv(counts)
+
+
+def windows(path, window_ns):
+    problems = []
+    seen = set()
+    starts = set()
+    count = 0
+    for record in read_records(path):
+        if record["type"] != "src_count":
+            continue
+        count += 1
+        key = (record["src"], record["start"])
+        if record["start"] % window_ns != 0:
+            problems.append(f"start not on a window boundary: {record}")
+        if record["end"] - record["start"] != window_ns:
+            problems.append(f"window is not {window_ns} ns long: {record}")
+        if key in seen:
+            problems.append(f"a second record for the same source and window: {record}")
+        seen.add(key)
+        starts.add(record["start"])
+    for problem in problems[:20]:
+        print(problem)
+    if problems:
+        sys.exit(1)
+    print(f"{count} src_count records in {len(starts)} windows, all aligned, one per source and window")
+
+
+def alerts(path, metric, above):
+    expected, actual = [], []
+    for record in read_records(path):
+        if record["type"] == "src_count":
+            value = record["pkts" if metric == "pkts" else "bytes"]
+            if value > above:
+                expected.append((record["src"], record["start"], record["end"], metric, value, above))
+        elif record["type"] == "alert":
+            actual.append((record["src"], record["start"], record["end"], record["metric"],
+                           record["value"], record["threshold"]))
+    expected.sort()
+    actual.sort()
+    if expected != actual:
+        print(f"alerts differ from the src_count records above {above} {metric}:")
+        print("  expected, not written:", sorted(set(expected) - set(actual))[:10])
+        print("  written, not expected:", sorted(set(actual) - set(expected))[:10])
+        print(f"  counts: expected {len(expected)}, written {len(actual)}")
+        sys.exit(1)
+    print(f"{len(actual)} alerts, exactly the (source, window) pairs above {above} {metric}")
+
+
+SUMMARY_TOTAL = re.compile(r"^jetstreamd: (\d+) packets in [0-9.]+ s \([0-9.]+ Mpps\), (\d+) dropped$")
+SUMMARY_KERNEL = re.compile(r"^  (\S+)\s+(\S+)\s+x(\d+)\s+in (\d+)\s+out (\d+)\s+backpressure (\d+)(.*)$")
+
+
+def summary(path, key):
+    figures = {}
+    total_lines = 0
+    with open(path, encoding="utf-8") as stream:
+        lines = stream.read().splitlines()
+    for line in lines:
+        match = SUMMARY_TOTAL.match(line)
+        if match:
+            total_lines += 1
+            figures["packets"], figures["dropped"] = match.group(1), match.group(2)
+            continue
+        match = SUMMARY_KERNEL.match(line)
+        if match:
+            name = match.group(1)
+            figures[f"{name}.replicas"] = match.group(3)
+            figures[f"{name}.in"] = match.group(4)
+            figures[f"{name}.out"] = match.group(5)
+            figures[f"{name}.backpressure"] = match.group(6)
+            for pair in match.group(7).split():
+                stat, _, value = pair.partition("=")
+                figures[f"{name}.{stat}"] = value
+    if total_lines != 1 or not lines or not SUMMARY_TOTAL.match(lines[-1]):
+        sys.exit(f"{path}: no summary ending in 'jetstreamd: N packets in S s (X Mpps), D dropped'")
+    if key not in figures:
+        sys.exit(f"{path}: the summary has no figure '{key}' (has: {' '.join(sorted(figures))})")
+    print(figures[key])
+
+
+def pcap_frames(path):
+    """Yield (wire length, frame bytes) of a classic little- or big-endian pcap."""
+    with open(path, "rb") as stream:
+        header = stream.read(24)
+        magic = struct.unpack("<I", header[:4])[0]
+        if magic in (0xA1B2C3D4, 0xA1B23C4D):
+            order = "<"
+        elif magic in (0xD4C3B2A1, 0x4D3CB2A1):
+            order = ">"
+        else:
+            sys.exit(f"{path}: not a classic pcap file")
+        if struct.unpack(order + "I", header[20:24])[0] != 1:
+            sys.exit(f"{path}: not Ethernet")
+        while True:
+            record = stream.read(16)
+            if len(record) < 16:
+                return
+            _, _, captured, wire = struct.unpack(order + "IIII", record)
+            yield wire, stream.read(captured)
+
+
+def outer_source(frame):
+    """Text of the outer IP source address, or None (no IP header in the captured bytes)."""
+    offset, ethertype = 12, None
+    while offset + 2 <= len(frame):
+        ethertype = struct.unpack_from("!H", frame, offset)[0]
+        if ethertype in (0x8100, 0x88A8, 0x9100):
+            offset += 4
+            continue
+        offset += 2
+        break
+    if ethertype == 0x0800 and offset + 20 <= len(frame):
+        return str(ipaddress.IPv4Address(frame[offset + 12:offset + 16]))
+    if ethertype == 0x86DD and offset + 40 <= len(frame):
+        return str(ipaddress.IPv6Address(frame[offset + 8:offset + 24]))
+    return None
+
+
+def prefix(path, frames):
+    counts = collections.defaultdict(lambda: [0, 0])
+    for index, (wire, frame) in enumerate(pcap_frames(path)):
+        if index >= frames:
+            break
+        source = outer_source(frame)
+        if source is not None:
+            counts[source][0] += 1
+            counts[source][1] += wire
+    write_tsv(counts)
+
+
+def pcap_info(path):
+    frames, longest = 0, 0
+    for wire, _ in pcap_frames(path):
+        frames += 1
+        longest = max(longest, wire)
+    print(f"frames {frames} max_frame_length {longest}")
+
+
+def main(argv):
+    commands = {
+        "totals": (totals, [str]),
+        "scale": (scale, [str, int]),
+        "add": (add, [str, str]),
+        "windows": (windows, [str, int]),
+        "alerts": (alerts, [str, str, int]),
+        "summary": (summary, [str, str]),
+        "prefix": (prefix, [str, int]),
+        "pcap-info": (pcap_info, [str]),
+    }
+    if len(argv) < 1 or argv[0] not in commands or len(argv) - 1 != len(commands[argv[0]][1]):
+        sys.exit(__doc__)
+    function, types = commands[argv[0]]
+    function(*(kind(value) for kind, value in zip(types, argv[1:])))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# `jetstreamd --check`: exit 0 on the example pipelines, exit 78 with exact
+# `file:line:col: error: ...` lines on broken ones.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+failures=0
+
+# Paths in pipelines are taken as written: run from $work, where demo/demo.pcap is.
+cd "$work"
+mkdir demo
+python3 "$repo_root/scripts/gen_trace.py" --packets 100 --output demo/demo.pcap
+
+echo "checks: --check exits 0 on every pipelines/*.yaml (run from a directory holding demo/demo.pcap)"
+for pipeline in "$repo_root"/pipelines/*.yaml; do
+	status=0
+	"$jetstreamd" --check -p "$pipeline" >"$work/stdout" 2>"$work/stderr" || status=$?
+	if [ "$status" -eq 0 ] && [ ! -s "$work/stderr" ]; then
+		echo "  ok: $(basename "$pipeline"): $(cat "$work/stdout")"
+	else
+		echo "  FAIL: $(basename "$pipeline"): exit $status, expected 0 and nothing on stderr:"
+		sed 's/^/    /' "$work/stderr"
+		failures=$((failures + 1))
+	fi
+done
+
+# expect_invalid NAME EXPECTED_STDERR < PIPELINE: --check must exit 78 and print exactly EXPECTED_STDERR.
+expect_invalid() {
+	local name="$1" expected="$2" status=0
+	cat >"$name.yaml"
+	"$jetstreamd" --check -p "$name.yaml" >"$work/stdout" 2>"$work/stderr" || status=$?
+	if [ "$status" -eq 78 ] && [ "$(cat "$work/stderr")" = "$expected" ] && [ ! -s "$work/stdout" ]; then
+		echo "  ok: $name.yaml: exit 78, $(wc -l <"$work/stderr") exact lines, the last: ${expected##*$'\n'}"
+	else
+		echo "  FAIL: $name.yaml: exit $status (expected 78); stderr differs (diff expected actual):"
+		diff <(echo "$expected") "$work/stderr" | sed 's/^/    /' || true
+		[ ! -s "$work/stdout" ] || { echo "    and stdout is not empty:"; sed 's/^/    /' "$work/stdout"; }
+		failures=$((failures + 1))
+	fi
+}
+
+echo "checks: --check exits 78 with the exact file:line:col error lines on broken pipelines"
+
+expect_invalid unknown_key "unknown_key.yaml:10:5: error: unknown key 'replica' for kernel type 'per_src_counter' (did you mean 'replicas'?)" <<'EOF'
+version: 1
+kernels:
+  rx:
+    type: source
+    pcap: demo/demo.pcap
+  count:
+    type: per_src_counter
+    input: rx
+    window: 1s
+    replica: 2
+  out:
+    type: sink
+    input: count
+    path: "-"
+EOF
+
+expect_invalid unknown_type "unknown_type.yaml:7:11: error: unknown kernel type 'per_source_counter' (did you mean 'per_src_counter'?)" <<'EOF'
+version: 1
+kernels:
+  rx:
+    type: source
+    pcap: demo/demo.pcap
+  count:
+    type: per_source_counter
+    input: rx
+  out:
+    type: sink
+    input: count
+    path: "-"
+EOF
+
+# No cycle can be typed right with today's kernels, so the type errors come with it.
+expect_invalid cycle "cycle.yaml:11:12: error: input 'again' of 'alarm' gives alert records but threshold takes src_count
+cycle.yaml:15:12: error: input 'alarm' of 'again' gives alert records but threshold takes src_count
+cycle.yaml:15:12: error: cycle: alarm -> again -> alarm" <<'EOF'
+version: 1
+kernels:
+  rx:
+    type: source
+    pcap: demo/demo.pcap
+  count:
+    type: per_src_counter
+    input: rx
+  alarm:
+    type: threshold
+    input: again
+    above: 10
+  again:
+    type: threshold
+    input: alarm
+    above: 10
+  out:
+    type: sink
+    input: count
+    path: "-"
+EOF
+
+expect_invalid missing_pcap "missing_pcap.yaml:5:11: error: cannot read 'no-such.pcap': No such file or directory" <<'EOF'
+version: 1
+kernels:
+  rx:
+    type: source
+    pcap: no-such.pcap
+  count:
+    type: per_src_counter
+    input: rx
+  out:
+    type: sink
+    input: count
+    path: "-"
+EOF
+
+expect_invalid bad_values "bad_values.yaml:6:11: error: value 0 for 'loop' is below the minimum 1
+bad_values.yaml:10:13: error: invalid value '1 sec' for 'window': expected a duration such as 250us, 100ms, 1s, 5m, 1h or 1d, or 'total'
+bad_values.yaml:14:13: error: invalid value 'packets' for 'metric': expected one of pkts, bytes
+bad_values.yaml:18:27: error: unknown input 'nothere'" <<'EOF'
+version: 1
+kernels:
+  rx:
+    type: source
+    pcap: demo/demo.pcap
+    loop: 0
+  count:
+    type: per_src_counter
+    input: rx
+    window: 1 sec
+  alarm:
+    type: threshold
+    input: count
+    metric: packets
+    above: 10
+  out:
+    type: sink
+    input: [count, alarm, nothere]
+    path: "-"
+EOF
+
+expect_invalid missing_above "missing_above.yaml:9:3: error: missing required key 'above' for kernel type 'threshold'" <<'EOF'
+version: 1
+kernels:
+  rx:
+    type: source
+    pcap: demo/demo.pcap
+  count:
+    type: per_src_counter
+    input: rx
+  alarm:
+    type: threshold
+    input: count
+  out:
+    type: sink
+    input: alarm
+    path: "-"
+EOF
+
+[ "$failures" -eq 0 ] || fail "$failures --check cases gave an unexpected result"
+echo "ok: --check accepts the example pipelines and words each error exactly"
