@@ -24,11 +24,13 @@ all: build/jetstreamd
 
 build/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(PKG_CFLAGS) $(BASE_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(PKG_CFLAGS) $(BASE_CFLAGS) -c $< -o $@
 
 build-asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(PKG_CFLAGS) $(BASE_CFLAGS) -O1 $(SANITIZE) -c $< -o $@
+	@echo "  CC asan $<"
+	@$(CC) $(PKG_CFLAGS) $(BASE_CFLAGS) -O1 $(SANITIZE) -c $< -o $@
 
 build/jetstreamd: $(call objects,build,$(DAEMON_SOURCES))
 	$(CC) -o $@ $^ $(PKG_LIBS)

@@ -411,7 +411,7 @@ per_src_counter_destroy(struct kernel_instance *instance)
 
 const struct kernel_ops per_src_counter_kernel = {
 	.name = "per_src_counter",
-	.description = "packets and bytes per outer source address, per window or in total",
+	.description = "Packets and bytes per outer source address, per window or in total",
 	.input_type = STREAM_PACKET,
 	.output_type = STREAM_SRC_COUNT,
 	.replicable = true,

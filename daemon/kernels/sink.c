@@ -173,7 +173,7 @@ sink_destroy(struct kernel_instance *instance)
 
 const struct kernel_ops sink_kernel = {
 	.name = "sink",
-	.description = "writes records to a file or stdout",
+	.description = "Writes records to a file or stdout",
 	.input_type = STREAM_ANY_RECORD,
 	.output_type = STREAM_NONE,
 	.multiple_inputs = true,

@@ -110,7 +110,7 @@ source_destroy(struct kernel_instance *instance)
 
 const struct kernel_ops source_kernel = {
 	.name = "source",
-	.description = "packets from a pcap/pcapng file or a DPDK port, parsed once",
+	.description = "Packets from a pcap/pcapng file or a DPDK port, parsed once",
 	.input_type = STREAM_NONE,
 	.output_type = STREAM_PACKET,
 	.replicable = false, /* replicas come from `queues:` */

@@ -115,7 +115,7 @@ threshold_destroy(struct kernel_instance *instance)
 
 const struct kernel_ops threshold_kernel = {
 	.name = "threshold",
-	.description = "alert records for src_count records above a limit",
+	.description = "Alert records for src_count records above a limit",
 	.input_type = STREAM_SRC_COUNT,
 	.output_type = STREAM_ALERT,
 	.replicable = true,
