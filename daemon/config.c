@@ -1052,25 +1052,14 @@ bind_input(struct file_context *file, yaml_node_t *value, void *target)
 	}
 }
 
-/* Mentioned when `replicas:` is refused: the key whose description says it sets replicas. */
-static const char *
-replica_count_key(const struct kernel_ops *ops)
-{
-	for (unsigned i = 0; i < field_count(ops->config_map); i++)
-		if (ops->config_map[i].description != NULL &&
-		    strstr(ops->config_map[i].description, "replica") != NULL)
-			return ops->config_map[i].key;
-	return NULL;
-}
-
 static void
 bind_replicas(struct file_context *file, yaml_node_t *value, void *target)
 {
 	static const struct config_field replicas_field = {
-		.key = "replicas", .type = CONFIG_UNSIGNED, .minimum = 1, .maximum = RTE_MAX_LCORE,
+		.key = "replicas", .type = CONFIG_UNSIGNED, .minimum = 1, .maximum = KERNEL_MAX_REPLICAS,
 	};
 	struct kernel_spec *spec = ((struct instance *)target)->spec;
-	const char *count_key = replica_count_key(spec->ops);
+	const char *count_key = spec->ops->replicas_key;
 	uint64_t replicas;
 	char message[256];
 

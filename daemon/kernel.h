@@ -77,6 +77,8 @@ struct kernel_ops {
 	 * queue). NULL = taken from the `replicas:` key.
 	 */
 	unsigned (*replicas)(const void *params);
+	/** With replicas(): the key that sets the count, named when `replicas:` is refused. */
+	const char *replicas_key;
 
 	/**
 	 * Allocate instance->state. Runs on the control thread before the

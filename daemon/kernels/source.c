@@ -119,6 +119,7 @@ const struct kernel_ops source_kernel = {
 	.check = source_check,
 	.is_live = source_is_live,
 	.replicas = source_replicas,
+	.replicas_key = "queues",
 	.init = source_init,
 	.process = source_process,
 	.stats = source_stats,

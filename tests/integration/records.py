@@ -3,10 +3,10 @@
 """Helpers of the integration tests: read jetstreamd's JSON-lines records and
 exit summary, and compute expected values. Standard library only.
 
-  totals RECORDS                      per-source sums of src_count records (oracle TSV format)
+  totals RECORDS [KERNEL]             per-source sums of src_count records (oracle TSV format)
   scale TSV FACTOR                    an oracle TSV with every count multiplied
   add TSV TSV                         the per-source sums of two oracle TSVs
-  windows RECORDS WINDOW_NS           check windowed src_count records (alignment, uniqueness)
+  windows RECORDS WINDOW_NS [KERNEL]  check windowed src_count records (alignment, uniqueness)
   alerts RECORDS METRIC ABOVE         check alerts are exactly the src_count records above the limit
   summary STDERR KEY                  a figure of the exit summary: packets, dropped, or KERNEL.STAT
   prefix PCAP FRAMES                  per-source TSV of the first FRAMES frames of a classic pcap
@@ -44,10 +44,17 @@ def write_tsv(counts):
         sys.stdout.write(f"{source}\t{packets}\t{octets}\n")
 
 
-def totals(path):
-    counts = collections.defaultdict(lambda: [0, 0])
+def src_counts(path, kernel):
+    """The src_count records of @path, of one kernel when @kernel is not None."""
     for record in read_records(path):
-        if record["type"] == "src_count":
+        if record["type"] == "src_count" and kernel in (None, record["kernel"]):
+            yield record
+
+
+def totals(path, kernel=None):
+    counts = collections.defaultdict(lambda: [0, 0])
+    for record in src_counts(path, kernel):
+        if True:
             counts[record["src"]][0] += record["pkts"]
             counts[record["src"]][1] += record["bytes"]
     write_tsv(counts)
@@ -75,14 +82,12 @@ def add(first, second):
     write_tsv(counts)
 
 
-def windows(path, window_ns):
+def windows(path, window_ns, kernel=None):
     problems = []
     seen = set()
     starts = set()
     count = 0
-    for record in read_records(path):
-        if record["type"] != "src_count":
-            continue
+    for record in src_counts(path, kernel):
         count += 1
         key = (record["src"], record["start"])
         if record["start"] % window_ns != 0:
@@ -213,19 +218,22 @@ def pcap_info(path):
 
 def main(argv):
     commands = {
-        "totals": (totals, [str]),
+        "totals": (totals, [str], [str]),
         "scale": (scale, [str, int]),
         "add": (add, [str, str]),
-        "windows": (windows, [str, int]),
+        "windows": (windows, [str, int], [str]),
         "alerts": (alerts, [str, str, int]),
         "summary": (summary, [str, str]),
         "prefix": (prefix, [str, int]),
         "pcap-info": (pcap_info, [str]),
     }
-    if len(argv) < 1 or argv[0] not in commands or len(argv) - 1 != len(commands[argv[0]][1]):
+    if len(argv) < 1 or argv[0] not in commands:
         sys.exit(__doc__)
-    function, types = commands[argv[0]]
-    function(*(kind(value) for kind, value in zip(types, argv[1:])))
+    function, types, *optional = commands[argv[0]]
+    optional = optional[0] if optional else []
+    if not len(types) <= len(argv) - 1 <= len(types) + len(optional):
+        sys.exit(__doc__)
+    function(*(kind(value) for kind, value in zip(types + optional, argv[1:])))
 
 
 if __name__ == "__main__":
