@@ -96,7 +96,7 @@ def parse_arguments(argv):
 
 
 class Source:
-    """One IP source: its address and the header templates built from it."""
+    """One IP source: its address, as text and packed, and its MAC address."""
 
     __slots__ = ("text", "version", "address", "mac")
 
@@ -262,7 +262,7 @@ def generate(arguments, stream):
     counts = {}
 
     # Arrival times: uniform over [start, start + duration), sorted, in microseconds.
-    duration_us = int(arguments.duration * 1_000_000)
+    duration_us = max(1, int(arguments.duration * 1_000_000))
     times = sorted(rng.randrange(duration_us) for _ in range(arguments.packets))
     start_us = arguments.start * 1_000_000
 

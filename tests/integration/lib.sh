@@ -1,11 +1,15 @@
 # shellcheck shell=bash
-# The variables set here are used by the tests that source this file.
-# shellcheck disable=SC2034
 # Shared helpers of the integration tests; sourced by each test_*.sh, which
 # then runs alone as well as under run.sh.
 #
 # Provides: $repo_root, $jetstreamd, $traces, $work (a temporary directory
-# removed on exit), at_exit, fail, skip, run_jetstreamd, records_tool.
+# removed on exit), at_exit, fail, skip, run_jetstreamd, run_ok,
+# write_counter_pipeline, start_notify_listener, wait_ready, wait_exit (with
+# $running_pid, killed if still running at exit), and records_tool
+# (records.py).
+
+# The variables set here are used by the tests that source this file.
+# shellcheck disable=SC2034
 
 integration_directory="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$integration_directory/../.." && pwd)"

@@ -54,9 +54,8 @@ def src_counts(path, kernel):
 def totals(path, kernel=None):
     counts = collections.defaultdict(lambda: [0, 0])
     for record in src_counts(path, kernel):
-        if True:
-            counts[record["src"]][0] += record["pkts"]
-            counts[record["src"]][1] += record["bytes"]
+        counts[record["src"]][0] += record["pkts"]
+        counts[record["src"]][1] += record["bytes"]
     write_tsv(counts)
 
 

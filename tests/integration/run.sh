@@ -29,8 +29,10 @@ for test in "${tests[@]}"; do
 	status=0
 	if [ -x "$test" ]; then
 		# each test makes and removes its own temporary directory
-		"$test" 2>&1 | sed 's/^/    /' || true
+		set +e
+		"$test" 2>&1 | sed 's/^/    /'
 		status="${PIPESTATUS[0]}"
+		set -e
 	else
 		echo "    $test is missing or not executable"
 		status=1

@@ -46,11 +46,31 @@ read -r _ frames _ longest < <(records_tool pcap-info "$trace")
 arp_frames=$((frames - $(awk -F'\t' '{ sum += $2 } END { print sum + 0 }' "$trace.src.tsv")))
 echo "trace: $frames frames ($arp_frames ARP), $(wc -l <"$trace.src.tsv") IP sources, longest frame $longest bytes"
 
+# Two counters on the one source: over the whole run, and per wall-clock second.
 records="$work/records.jsonl"
-write_counter_pipeline "$work/live.yaml" "port: \"net_af_packet0,iface=$capture_interface\"" \
-	"window: total" "$records"
+cat >"$work/live.yaml" <<EOF
+version: 1
+kernels:
+  rx:
+    type: source
+    port: "net_af_packet0,iface=$capture_interface"
+  total:
+    type: per_src_counter
+    input: rx
+    window: total
+  per_second:
+    type: per_src_counter
+    input: rx
+    window: 1s
+  out:
+    type: sink
+    input: [total, per_second]
+    format: jsonl
+    path: "$records"
+EOF
 
-echo "checks: tcpreplay --pps=2000 into the veth, SIGTERM -> exit 0, per-source counts = the oracle"
+echo "checks: tcpreplay --pps=2000 into the veth, SIGTERM -> exit 0, per-source counts (in total and"
+echo "        summed over wall-clock seconds) = the oracle"
 start_notify_listener
 ip netns exec "$capture_namespace" "$jetstreamd" -p "$work/live.yaml" 2>"$work/stderr" &
 running_pid=$!
@@ -71,10 +91,16 @@ packets="$(records_tool summary "$work/stderr" packets)" || { cat "$work/stderr"
 non_ip="$(records_tool summary "$work/stderr" rx.non_ip_packets)"
 dropped="$(records_tool summary "$work/stderr" dropped)"
 echo "  summary: $packets packets, $non_ip non-IP, $dropped dropped"
-records_tool totals "$records" >"$work/actual.tsv"
+records_tool totals "$records" total >"$work/actual.tsv"
 diff -u "$trace.src.tsv" "$work/actual.tsv" >"$work/diff" ||
 	{ sed 's/^/    /' "$work/stderr"; head -n 30 "$work/diff"; fail "captured per-source counts differ from the oracle (diff oracle actual above)"; }
-echo "  ok: $(wc -l <"$work/actual.tsv") sources, packets and bytes equal the oracle exactly"
+echo "  ok: window: total: $(wc -l <"$work/actual.tsv") sources, packets and bytes equal the oracle exactly"
+windows="$(records_tool windows "$records" 1000000000 per_second)" || { echo "$windows"; fail "bad live windows"; }
+echo "  ok: window: 1s: $windows"
+records_tool totals "$records" per_second >"$work/per_second.tsv"
+diff -u "$trace.src.tsv" "$work/per_second.tsv" >"$work/diff" ||
+	{ head -n 30 "$work/diff"; fail "per-second counts summed per source differ from the oracle"; }
+echo "  ok: window: 1s: summed per source, equal to the oracle exactly"
 [ "$packets" = "$frames" ] || fail "the summary counts $packets packets, $frames were replayed"
 [ "$non_ip" = "$arp_frames" ] || fail "the summary counts $non_ip non-IP packets, the trace has $arp_frames ARP frames"
 [ "$dropped" = 0 ] || fail "$dropped packets dropped"
