@@ -181,6 +181,8 @@ open_signals(void)
 	/* blocked in every thread (workers inherit the mask), read only by the control thread */
 	if (pthread_sigmask(SIG_BLOCK, &signals, NULL) != 0)
 		return -1;
+	/* a sink whose reader went away (stdout into `head`) counts write errors, not a kill */
+	signal(SIGPIPE, SIG_IGN);
 	return signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
@@ -248,7 +250,7 @@ run(const struct config *config, int signal_fd)
 	struct graph *graph = NULL;
 	char error[512];
 	uint64_t start_cycles;
-	bool drained;
+	bool drained, complete;
 
 	if (mempool == NULL)
 		return EXIT_RUNTIME_ERROR;
@@ -269,10 +271,11 @@ run(const struct config *config, int signal_fd)
 	summary_notify_ready(graph);
 	drained = control_loop(signal_fd);
 	runtime_join();
-	summary_print(graph, (double)(rte_get_tsc_cycles() - start_cycles) / rte_get_tsc_hz(), stderr);
+	complete = summary_print(graph, (double)(rte_get_tsc_cycles() - start_cycles) / rte_get_tsc_hz(),
+				 stderr);
 	graph_destroy(graph);
 	rte_mempool_free(mempool);
-	return drained ? 0 : EXIT_RUNTIME_ERROR;
+	return drained && complete ? 0 : EXIT_RUNTIME_ERROR;
 }
 
 int

@@ -60,25 +60,30 @@ print_kernel(const struct kernel_spec *spec, const struct kernel_totals *totals,
 	fputc('\n', stream);
 }
 
-static void
-warn_instance_errors(const struct graph *graph)
+static bool
+report_instance_errors(const struct graph *graph)
 {
+	bool any = false;
+
 	for (unsigned i = 0; i < graph->instance_count; i++) {
 		const struct kernel_instance *instance = &graph->instances[i];
 
-		if (instance->error[0] != '\0')
-			log_warning("kernel '%s' (replica %u): %s", instance->name, instance->replica,
-				    instance->error);
+		if (instance->error[0] != '\0') {
+			log_error("kernel '%s' (replica %u): %s", instance->name, instance->replica,
+				  instance->error);
+			any = true;
+		}
 	}
+	return any;
 }
 
-void
+bool
 summary_print(const struct graph *graph, double seconds, FILE *stream)
 {
 	const struct config *config = graph->config;
 	uint64_t packets = 0, drops = 0;
+	bool errors = report_instance_errors(graph);
 
-	warn_instance_errors(graph);
 	fprintf(stream, "jetstreamd: summary:\n");
 	for (unsigned k = 0; k < config->kernel_count; k++) {
 		const struct kernel_spec *spec = &config->kernels[k];
@@ -95,6 +100,7 @@ summary_print(const struct graph *graph, double seconds, FILE *stream)
 	}
 	fprintf(stream, "jetstreamd: %" PRIu64 " packets in %.3f s (%.2f Mpps), %" PRIu64 " dropped\n",
 		packets, seconds, seconds > 0 ? (double)packets / seconds / 1e6 : 0.0, drops);
+	return !errors;
 }
 
 void

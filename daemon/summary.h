@@ -7,6 +7,7 @@
 #ifndef JETSTREAM_SUMMARY_H
 #define JETSTREAM_SUMMARY_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct graph;
@@ -16,8 +17,10 @@ void summary_notify_ready(const struct graph *graph);
 
 /**
  * Print packets in, per-kernel counts (summed over replicas), drops and the
- * rate over @p seconds; warn about any instance that reported an error.
+ * rate over @p seconds, after logging any error an instance reported (a file
+ * that could not be read to its end, records that could not be written).
+ * @return false when an instance reported an error: the output is incomplete.
  */
-void summary_print(const struct graph *graph, double seconds, FILE *stream);
+bool summary_print(const struct graph *graph, double seconds, FILE *stream);
 
 #endif
