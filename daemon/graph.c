@@ -143,7 +143,8 @@ add_input(struct kernel_instance *consumer, struct rte_ring *ring, const struct 
 }
 
 static struct kernel_output_edge *
-add_output_edge(struct kernel_instance *producer, unsigned ring_count)
+add_output_edge(struct kernel_instance *producer, const struct kernel_instance *consumers,
+		unsigned ring_count)
 {
 	struct kernel_output_edge *edges = realloc(producer->output_edges,
 						   (producer->output_edge_count + 1) * sizeof(*edges));
@@ -152,10 +153,14 @@ add_output_edge(struct kernel_instance *producer, unsigned ring_count)
 		return NULL;
 	producer->output_edges = edges;
 	edges = &edges[producer->output_edge_count];
-	*edges = (struct kernel_output_edge){.ring_count = ring_count};
+	*edges = (struct kernel_output_edge){.ring_count = ring_count, .consumers = consumers};
 	edges->rings = calloc(ring_count, sizeof(*edges->rings));
-	if (edges->rings == NULL)
+	edges->enqueued = calloc(ring_count, sizeof(*edges->enqueued));
+	if (edges->rings == NULL || edges->enqueued == NULL) {
+		free(edges->rings);
+		free(edges->enqueued);
 		return NULL;
+	}
 	producer->output_edge_count++;
 	return edges;
 }
@@ -170,7 +175,9 @@ connect_kernels(struct graph_builder *builder, unsigned producer_spec, unsigned 
 
 	for (unsigned p = 0; p < producer->replicas; p++) {
 		struct kernel_instance *from = &graph->instances[builder->first_instance[producer_spec] + p];
-		struct kernel_output_edge *edge = add_output_edge(from, consumer->replicas);
+		struct kernel_output_edge *edge = add_output_edge(
+			from, &graph->instances[builder->first_instance[consumer_spec]],
+			consumer->replicas);
 
 		if (edge == NULL)
 			return -ENOMEM;
@@ -294,8 +301,10 @@ release_queued_packets(struct kernel_instance *instance)
 static void
 free_instance_edges(struct kernel_instance *instance)
 {
-	for (unsigned e = 0; e < instance->output_edge_count; e++)
+	for (unsigned e = 0; e < instance->output_edge_count; e++) {
 		free(instance->output_edges[e].rings);
+		free(instance->output_edges[e].enqueued);
+	}
 	free(instance->output_edges);
 	free(instance->inputs);
 }

@@ -47,11 +47,12 @@ kernel_output_budget(struct kernel_instance *instance)
 
 /* Enqueue to one ring; anything refused is counted and released. */
 static void
-enqueue_packets(struct kernel_instance *instance, struct rte_ring *ring, struct rte_mbuf **packets,
-		unsigned count)
+enqueue_packets(struct kernel_instance *instance, const struct kernel_output_edge *edge,
+		unsigned ring, struct rte_mbuf **packets, unsigned count)
 {
-	unsigned sent = rte_ring_sp_enqueue_burst(ring, (void **)packets, count, NULL);
+	unsigned sent = rte_ring_sp_enqueue_burst(edge->rings[ring], (void **)packets, count, NULL);
 
+	edge->enqueued[ring] += sent;
 	if (unlikely(sent < count)) {
 		instance->counters.ring_overflow += count - sent;
 		rte_pktmbuf_free_bulk(packets + sent, count - sent);
@@ -66,7 +67,7 @@ emit_packets_to_edge(struct kernel_instance *instance, const struct kernel_outpu
 	unsigned bin_counts[KERNEL_MAX_REPLICAS] = {0};
 
 	if (edge->ring_count == 1) {
-		enqueue_packets(instance, edge->rings[0], packets, count);
+		enqueue_packets(instance, edge, 0, packets, count);
 		return;
 	}
 	for (unsigned i = 0; i < count; i++) {
@@ -77,7 +78,7 @@ emit_packets_to_edge(struct kernel_instance *instance, const struct kernel_outpu
 	}
 	for (unsigned r = 0; r < edge->ring_count; r++)
 		if (bin_counts[r] > 0)
-			enqueue_packets(instance, edge->rings[r], bins[r], bin_counts[r]);
+			enqueue_packets(instance, edge, r, bins[r], bin_counts[r]);
 }
 
 void
@@ -112,6 +113,7 @@ emit_records_to_edge(struct kernel_instance *instance, const struct kernel_outpu
 		unsigned sent = rte_ring_sp_enqueue_burst_elem(edge->rings[0], records, element_size,
 							       count, NULL);
 
+		edge->enqueued[0] += sent;
 		instance->counters.ring_overflow += count - sent;
 		return;
 	}
@@ -124,6 +126,8 @@ emit_records_to_edge(struct kernel_instance *instance, const struct kernel_outpu
 		if (rte_ring_sp_enqueue_elem(edge->rings[replica], (void *)(uintptr_t)record,
 					     element_size) != 0)
 			instance->counters.ring_overflow++;
+		else
+			edge->enqueued[replica]++;
 	}
 }
 

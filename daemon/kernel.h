@@ -128,7 +128,8 @@ struct kernel_input {
 struct kernel_output_edge {
 	unsigned ring_count;                    /**< consumer replicas */
 	struct rte_ring **rings;
-	bool by_queue;                          /**< ring_count == 1 or RSS already partitioned */
+	const struct kernel_instance *consumers; /**< replica 0 of the consumer; ring i feeds replica i */
+	uint64_t *enqueued;                     /**< per ring; dp: wo, cp: ro. Shows partition balance */
 };
 
 /** A replica of a kernel instance. */

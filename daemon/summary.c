@@ -77,6 +77,24 @@ report_instance_errors(const struct graph *graph)
 	return any;
 }
 
+/* One line per ring: how the partitioning spread the items. */
+static void
+print_rings(const struct graph *graph, FILE *stream)
+{
+	for (unsigned i = 0; i < graph->instance_count; i++) {
+		const struct kernel_instance *instance = &graph->instances[i];
+
+		for (unsigned e = 0; e < instance->output_edge_count; e++) {
+			const struct kernel_output_edge *edge = &instance->output_edges[e];
+
+			for (unsigned r = 0; r < edge->ring_count; r++)
+				fprintf(stream, "  ring %s.%u -> %s.%u enqueued %" PRIu64 "\n",
+					instance->name, instance->replica, edge->consumers->name, r,
+					edge->enqueued[r]);
+		}
+	}
+}
+
 bool
 summary_print(const struct graph *graph, double seconds, FILE *stream)
 {
@@ -98,6 +116,7 @@ summary_print(const struct graph *graph, double seconds, FILE *stream)
 		drops += totals.counters.ring_overflow + stat_value(&totals, "nic_imissed") +
 			 stat_value(&totals, "nic_rx_nombuf");
 	}
+	print_rings(graph, stream);
 	fprintf(stream, "jetstreamd: %" PRIu64 " packets in %.3f s (%.2f Mpps), %" PRIu64 " dropped\n",
 		packets, seconds, seconds > 0 ? (double)packets / seconds / 1e6 : 0.0, drops);
 	return !errors;

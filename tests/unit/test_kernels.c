@@ -33,6 +33,7 @@ struct rig {
 	struct kernel_spec spec;
 	struct kernel_input input;
 	struct kernel_output_edge edge;
+	uint64_t enqueued;
 	struct rte_ring *input_ring, *output_ring;
 	struct rte_mempool *mempool;
 	void *params;
@@ -118,7 +119,8 @@ rig_open(struct rig *rig, const struct kernel_ops *ops, enum stream_type input_t
 	};
 	if (ops->output_type != STREAM_NONE) {
 		rig->output_ring = make_ring(ops->output_type, output_ring_size);
-		rig->edge = (struct kernel_output_edge){.ring_count = 1, .rings = &rig->output_ring};
+		rig->edge = (struct kernel_output_edge){.ring_count = 1, .rings = &rig->output_ring,
+							.enqueued = &rig->enqueued};
 		rig->instance.output_edge_count = 1;
 		rig->instance.output_edges = &rig->edge;
 	}
@@ -240,6 +242,7 @@ START_TEST(counter_total_counts_each_source_once)
 	ck_assert_uint_eq(b->bytes, 1500);
 	ck_assert_str_eq(a->header.kernel, "under_test");
 	ck_assert_uint_eq(a->header.partition_hash, packet_address_hash(a->source_address));
+	ck_assert_uint_eq(rig.enqueued, 2);
 	rig_close(&rig);
 }
 END_TEST
