@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "kernel.h"
+#include "packet.h"
 
 /** Stored for `loop: forever`. */
 #define SOURCE_LOOP_FOREVER UINT64_MAX
@@ -22,6 +23,27 @@ struct source_params {
 	uint64_t rate_pps;   /**< pcap: pace to this many packets per second, 0 = unpaced */
 	uint64_t queues;     /**< port: RSS queues, one replica each */
 };
+
+/** What every reader counts about the packets it brings in. */
+struct source_packet_counts {
+	uint64_t packets;
+	uint64_t bytes;             /**< wire length */
+	uint64_t non_ip_packets;    /**< not keyed by a source address downstream */
+	uint64_t malformed_packets; /**< a header was cut or invalid */
+};
+
+/** Account one parsed packet. */
+static inline void
+source_count_packet(struct source_packet_counts *counts, const struct packet_meta *meta)
+{
+	counts->packets++;
+	counts->bytes += meta->wire_length;
+	counts->non_ip_packets += meta->ip_version == 0;
+	counts->malformed_packets += (meta->flags & PACKET_FLAG_MALFORMED) != 0;
+}
+
+/** Write the counts as statistics. @return number written (4). */
+unsigned source_packet_stats(const struct source_packet_counts *counts, struct kernel_stat *stats);
 
 /** Readers behind the source kernel; each is a subset of kernel_ops. */
 int source_pcap_init(struct kernel_instance *instance);

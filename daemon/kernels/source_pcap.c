@@ -40,7 +40,7 @@ struct pcap_reader {
 	uint64_t pace_start_cycles; /* rate_pps pacing */
 	uint64_t paced_packets;
 
-	uint64_t packets, bytes, non_ip_packets, malformed_packets;
+	struct source_packet_counts counts;
 	uint64_t mempool_waits;     /* bursts delayed because the mempool was empty */
 	bool failed;                /* read error: stop, reported by stats */
 };
@@ -131,10 +131,7 @@ make_packet(struct kernel_instance *instance, struct pcap_reader *reader,
 	reader->pass_last_ns = RTE_MAX(reader->pass_last_ns, time);
 	meta->timestamp_ns = time + reader->time_offset_ns;
 	meta->wire_length = header->len;
-	reader->packets++;
-	reader->bytes += header->len;
-	reader->non_ip_packets += meta->ip_version == 0;
-	reader->malformed_packets += (meta->flags & PACKET_FLAG_MALFORMED) != 0;
+	source_count_packet(&reader->counts, meta);
 	return packet;
 }
 
@@ -261,14 +258,11 @@ unsigned
 source_pcap_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 {
 	const struct pcap_reader *reader = instance->state;
+	unsigned count = source_packet_stats(&reader->counts, stats);
 
-	stats[0] = (struct kernel_stat){"packets", reader->packets};
-	stats[1] = (struct kernel_stat){"bytes", reader->bytes};
-	stats[2] = (struct kernel_stat){"non_ip_packets", reader->non_ip_packets};
-	stats[3] = (struct kernel_stat){"malformed_packets", reader->malformed_packets};
-	stats[4] = (struct kernel_stat){"mempool_waits", reader->mempool_waits};
-	stats[5] = (struct kernel_stat){"passes", reader->passes_done};
-	return 6;
+	stats[count++] = (struct kernel_stat){"mempool_waits", reader->mempool_waits};
+	stats[count++] = (struct kernel_stat){"passes", reader->passes_done};
+	return count;
 }
 
 void

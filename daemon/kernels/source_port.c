@@ -29,7 +29,7 @@ struct port_reader {
 	bool queue_active;     /* false: the device has fewer queues than asked for */
 	bool owns_device;      /* replica 0: stops and closes it */
 	bool draining;         /* stop requested: empty the queue, then finish */
-	uint64_t packets, bytes, non_ip_packets, malformed_packets;
+	struct source_packet_counts counts;
 };
 
 bool
@@ -198,15 +198,9 @@ source_port_process(struct kernel_instance *instance)
 	}
 	now = runtime_now_ns();
 	for (uint16_t i = 0; i < received; i++) {
-		const struct packet_meta *meta;
-
 		parse_packet(packets[i], now);
-		meta = packet_meta(packets[i]);
-		reader->bytes += meta->wire_length;
-		reader->non_ip_packets += meta->ip_version == 0;
-		reader->malformed_packets += (meta->flags & PACKET_FLAG_MALFORMED) != 0;
+		source_count_packet(&reader->counts, packet_meta(packets[i]));
 	}
-	reader->packets += received;
 	kernel_emit_packets(instance, packets, received);
 	return received;
 }
@@ -216,12 +210,8 @@ source_port_stats(const struct kernel_instance *instance, struct kernel_stat *st
 {
 	const struct port_reader *reader = instance->state;
 	struct rte_eth_stats port = {0};
-	unsigned count = 0;
+	unsigned count = source_packet_stats(&reader->counts, stats);
 
-	stats[count++] = (struct kernel_stat){"packets", reader->packets};
-	stats[count++] = (struct kernel_stat){"bytes", reader->bytes};
-	stats[count++] = (struct kernel_stat){"non_ip_packets", reader->non_ip_packets};
-	stats[count++] = (struct kernel_stat){"malformed_packets", reader->malformed_packets};
 	/* device-wide drops belong to the replica that owns the device, counted once */
 	if (reader->owns_device && rte_eth_stats_get(reader->port_id, &port) == 0) {
 		stats[count++] = (struct kernel_stat){"nic_imissed", port.imissed};
