@@ -36,7 +36,7 @@ static const struct config_position command_line_position = {"jetstreamd", 0, 0}
 
 const char *const config_log_level_names[] = {"error", "warning", "info", "debug", NULL};
 
-const struct config_field daemon_settings_fields[] = {
+const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS] = {
 	{.key = "lcores", .type = CONFIG_STRING, .offset = offsetof(struct daemon_settings, lcores),
 	 .size = sizeof(((struct daemon_settings *)0)->lcores),
 	 .description = "EAL lcore list (`0-3`, `0@0,1@0`); the first lcore is the control thread, "
@@ -568,7 +568,7 @@ config_worker_lcores(const char *lcore_list, unsigned *lcores, unsigned max)
  * With a single CPU, two lcores share it so that there is always a worker.
  */
 static void
-default_lcores(char *lcores, size_t size)
+compute_default_lcores(char *lcores, size_t size)
 {
 	cpu_set_t allowed;
 	int first_cpu = -1, eligible = 0;
@@ -606,6 +606,21 @@ default_lcores(char *lcores, size_t size)
 		used += (size_t)snprintf(lcores + used, size - used, "%s", entry);
 		cpu = last;
 	}
+}
+
+/*
+ * The CPUs this process may use, read once: DPDK pins the control thread to
+ * its lcore's CPU, so reading the affinity again at a reload would give a
+ * different default and refuse the reload for a setting nobody changed.
+ */
+static void
+default_lcores(char *lcores, size_t size)
+{
+	static char cached[sizeof(((struct daemon_settings *)0)->lcores)];
+
+	if (cached[0] == '\0')
+		compute_default_lcores(cached, sizeof(cached));
+	snprintf(lcores, size, "%s", cached);
 }
 
 /* ---- YAML helpers ---- */
@@ -1293,7 +1308,7 @@ bind_kernel(struct file_context *file, struct kernel_spec *spec, const yaml_node
 	/* check() may assume well-formed parameters, so it only sees instances without errors. */
 	if (error_total(loader) == errors_before)
 		run_check(loader, spec->position, &binding, ops->check);
-	free(binding.field_positions);
+	spec->key_positions = binding.field_positions; /* kept: a reload points errors at keys */
 }
 
 static void
@@ -1533,7 +1548,7 @@ static void
 load_settings(struct loader *loader, const char *path)
 {
 	struct daemon_settings *settings = &loader->config->settings;
-	struct config_position positions[RTE_DIM(daemon_settings_fields)] = {{0}};
+	struct config_position *positions = loader->config->setting_positions;
 	struct top_level top = {.settings = settings};
 	struct binding binding = {
 		.owner = " in the daemon settings",
@@ -1763,13 +1778,26 @@ config_load(const char *settings_path, const char *const *pipeline_paths,
 	return loader.config;
 }
 
+struct config_position
+config_key_position(const struct config_field *fields, const struct config_position *positions,
+		    const char *key, struct config_position fallback)
+{
+	int index = find_field(fields, key);
+
+	return index >= 0 && positions != NULL && positions[index].line != 0 ? positions[index]
+									 : fallback;
+}
+
 void
 config_free(struct config *config)
 {
 	if (config == NULL)
 		return;
 	for (unsigned i = 0; i < config->kernel_count; i++)
+	{
 		free(config->kernels[i].params);
+		free(config->kernels[i].key_positions);
+	}
 	for (unsigned i = 0; i < config->file_count; i++)
 		free(config->files[i]);
 	free(config);

@@ -32,6 +32,7 @@ struct kernel_ops;
 #define CONFIG_MAX_PIPELINES 16  /**< pipeline files */
 #define CONFIG_MAX_EAL_ARGS 32
 #define CONFIG_MAX_ERRORS 32     /**< errors collected before giving up */
+#define CONFIG_MAX_SETTINGS 16   /**< entries of daemon_settings_fields */
 
 /** A position in a configuration file. */
 struct config_position {
@@ -121,6 +122,7 @@ struct kernel_spec {
 	unsigned core_count;             /**< 0 = placed by the daemon */
 	unsigned cores[CONFIG_MAX_CORES];
 	void *params;                    /**< ops->params_size bytes, bound by ops->config_map */
+	struct config_position *key_positions; /**< per config_map field: its value; line 0 = default */
 };
 
 /** Daemon settings (conf/jetstreamd.yaml). */
@@ -141,6 +143,8 @@ struct daemon_settings {
 struct config {
 	struct daemon_settings settings;
 	char settings_file[PATH_MAX];      /**< empty when defaults were used */
+	/** Where each daemon_settings_fields value was written; line 0 = default. */
+	struct config_position setting_positions[CONFIG_MAX_SETTINGS];
 	unsigned kernel_count;
 	struct kernel_spec kernels[CONFIG_MAX_KERNELS]; /**< in file order */
 	unsigned file_count;
@@ -148,7 +152,7 @@ struct config {
 };
 
 /** Table of daemon settings keys (also used to print docs). */
-extern const struct config_field daemon_settings_fields[];
+extern const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS];
 
 /** Names of log levels, index = daemon_settings.log_level. */
 extern const char *const config_log_level_names[];
@@ -168,6 +172,14 @@ struct config *config_load(const char *settings_path, const char *const *pipelin
 
 /** Free a config from config_load(). NULL is accepted. */
 void config_free(struct config *config);
+
+/**
+ * Where the value of @p key was written, per @p positions (parallel to
+ * @p fields), or @p fallback when it was not written.
+ */
+struct config_position config_key_position(const struct config_field *fields,
+					   const struct config_position *positions, const char *key,
+					   struct config_position fallback);
 
 /** The kernel named @p name, or NULL. */
 const struct kernel_spec *config_find_kernel(const struct config *config, const char *name);

@@ -3,6 +3,9 @@
  * Graph construction. Every edge is single-producer/single-consumer: a
  * producer replica gets one ring per consumer replica and picks the ring by
  * the partition hash, so no ring is ever shared by two lcores on one side.
+ *
+ * All of this runs on the control thread; workers only ever see the result
+ * through a published schedule.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -16,17 +19,20 @@
 
 #include "graph.h"
 
-/* Rings need unique names across graphs (a reload builds a second one). */
+/* Rings need unique names across generations. */
 static atomic_uint ring_serial;
 
 struct graph_builder {
 	const struct config *config;
+	const struct reload_plan *plan;       /* NULL for the first generation */
+	struct graph *previous;               /* NULL for the first generation */
 	struct graph *graph;
-	unsigned *first_instance; /* per spec: index of its replica 0 */
-	unsigned ring_size;
+	unsigned next_worker;                 /* round-robin placement */
 	char *error;
 	size_t error_size;
 };
+
+/* ---- instances ----------------------------------------------------------- */
 
 static int
 spec_index(const struct config *config, const char *name)
@@ -54,149 +60,247 @@ spec_is_live(const struct config *config, const struct kernel_spec *spec, unsign
 }
 
 static unsigned
-choose_lcore(const struct graph *graph, const struct kernel_spec *spec, unsigned replica,
-	     unsigned *next_worker)
+choose_lcore(struct graph_builder *builder, const struct kernel_spec *spec, unsigned replica)
 {
+	const struct graph_layout *layout = builder->graph->layout;
+
 	if (spec->ops->runs_on_control_thread)
-		return graph->main_lcore;
+		return layout->main_lcore;
 	if (spec->core_count > 0)
 		return spec->cores[replica % spec->core_count];
-	return graph->worker_lcores[(*next_worker)++ % graph->worker_count];
+	return layout->worker_lcores[builder->next_worker++ % layout->worker_count];
+}
+
+/* The instance of the previous generation that replica @p replica of kernel @p k continues. */
+static struct kernel_instance *
+predecessor(const struct graph_builder *builder, unsigned k, unsigned replica)
+{
+	const struct graph *previous = builder->previous;
+	enum reload_action action;
+	const struct graph_kernel *old_kernel;
+
+	if (builder->plan == NULL)
+		return NULL;
+	action = builder->plan->actions[k];
+	if (action != RELOAD_KEEP && action != RELOAD_TAKE_STATE)
+		return NULL;
+	old_kernel = &previous->kernels[builder->plan->predecessors[k]];
+	return previous->instances[old_kernel->first_instance + replica];
+}
+
+static struct kernel_instance *
+create_instance(struct graph_builder *builder, const struct kernel_spec *spec, unsigned replica)
+{
+	struct kernel_instance *instance = calloc(1, sizeof(*instance));
+
+	if (instance == NULL)
+		return NULL;
+	instance->params = malloc(spec->ops->params_size);
+	if (instance->params == NULL) {
+		free(instance);
+		return NULL;
+	}
+	memcpy(instance->params, spec->params, spec->ops->params_size);
+	snprintf(instance->name, sizeof(instance->name), "%s", spec->name);
+	instance->ops = spec->ops;
+	instance->replica = replica;
+	instance->replica_count = spec->replicas;
+	instance->live_clock = spec_is_live(builder->config, spec, 0);
+	instance->mempool = builder->graph->layout->mempool;
+	instance->output_type = spec->ops->output_type;
+	atomic_init(&instance->finished, false);
+	atomic_init(&instance->retiring, false);
+	return instance;
+}
+
+/* Kept instances are shared; all others are new, on their predecessor's lcore when they take its state. */
+static int
+place_instance(struct graph_builder *builder, unsigned k, unsigned replica, unsigned index)
+{
+	const struct kernel_spec *spec = &builder->config->kernels[k];
+	struct kernel_instance *before = predecessor(builder, k, replica);
+	struct kernel_instance *instance;
+
+	if (before != NULL && builder->plan->actions[k] == RELOAD_KEEP) {
+		builder->graph->instances[index] = before;
+		before->references++;
+		return 0;
+	}
+	instance = create_instance(builder, spec, replica);
+	if (instance == NULL)
+		return -ENOMEM;
+	instance->references = 1;
+	instance->lcore = before != NULL ? before->lcore : choose_lcore(builder, spec, replica);
+	instance->take_state_from = before;
+	builder->graph->instances[index] = instance;
+	return 0;
 }
 
 static int
-create_instances(struct graph_builder *builder, struct rte_mempool *mempool)
+create_instances(struct graph_builder *builder)
 {
 	const struct config *config = builder->config;
 	struct graph *graph = builder->graph;
-	unsigned next_worker = 0, total = 0;
+	unsigned total = 0;
 
-	for (unsigned k = 0; k < config->kernel_count; k++) {
-		builder->first_instance[k] = total;
-		total += config->kernels[k].replicas;
-	}
-	graph->instances = calloc(total, sizeof(*graph->instances));
-	if (graph->instances == NULL)
+	graph->kernels = calloc(config->kernel_count, sizeof(*graph->kernels));
+	if (graph->kernels == NULL)
 		return -ENOMEM;
-	graph->instance_count = total;
+	for (unsigned k = 0; k < config->kernel_count; k++)
+		total += config->kernels[k].replicas;
+	graph->instances = calloc(total, sizeof(*graph->instances));
+	graph->wirings = calloc(total, sizeof(*graph->wirings));
+	if (graph->instances == NULL || graph->wirings == NULL)
+		return -ENOMEM;
 	for (unsigned k = 0; k < config->kernel_count; k++) {
 		const struct kernel_spec *spec = &config->kernels[k];
-		bool live = spec_is_live(config, spec, 0);
+		struct graph_kernel *kernel = &graph->kernels[graph->kernel_count++];
 
+		snprintf(kernel->name, sizeof(kernel->name), "%s", spec->name);
+		kernel->ops = spec->ops;
+		kernel->first_instance = graph->instance_count;
+		kernel->replicas = spec->replicas;
+		kernel->action = builder->plan != NULL ? builder->plan->actions[k] : RELOAD_ADD;
 		for (unsigned r = 0; r < spec->replicas; r++) {
-			struct kernel_instance *instance = &graph->instances[builder->first_instance[k] + r];
+			int result = place_instance(builder, k, r, graph->instance_count);
 
-			instance->ops = spec->ops;
-			instance->spec = spec;
-			instance->name = spec->name;
-			instance->params = spec->params;
-			instance->replica = r;
-			instance->replica_count = spec->replicas;
-			instance->lcore = choose_lcore(graph, spec, r, &next_worker);
-			instance->live_clock = live;
-			instance->mempool = mempool;
-			instance->output_type = spec->ops->output_type;
-			atomic_init(&instance->finished, false);
+			if (result != 0)
+				return result;
+			graph->instance_count++;
 		}
 	}
 	return 0;
 }
 
-static struct rte_ring *
-create_ring(struct graph_builder *builder, enum stream_type type, unsigned socket)
-{
-	struct graph *graph = builder->graph;
-	char name[RTE_RING_NAMESIZE];
-	struct rte_ring *ring, **rings;
+/* ---- rings and wiring ---------------------------------------------------- */
 
-	snprintf(name, sizeof(name), "edge_%u", atomic_fetch_add(&ring_serial, 1));
-	ring = rte_ring_create_elem(name, stream_element_size(type), builder->ring_size, (int)socket,
-				    RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (ring == NULL)
-		return NULL;
-	rings = realloc(graph->rings, (graph->ring_count + 1) * sizeof(*rings));
-	if (rings == NULL) {
-		rte_ring_free(ring);
-		return NULL;
-	}
+static int
+remember_ring(struct graph *graph, struct kernel_ring *ring)
+{
+	struct kernel_ring **rings = realloc(graph->rings, (graph->ring_count + 1) * sizeof(*rings));
+
+	if (rings == NULL)
+		return -ENOMEM;
 	graph->rings = rings;
 	graph->rings[graph->ring_count++] = ring;
+	ring->references++;
+	return 0;
+}
+
+static struct kernel_ring *
+create_ring(struct graph_builder *builder, struct kernel_instance *producer,
+	    struct kernel_instance *consumer)
+{
+	struct kernel_ring *ring = calloc(1, sizeof(*ring));
+	char name[RTE_RING_NAMESIZE];
+
+	if (ring == NULL)
+		return NULL;
+	snprintf(name, sizeof(name), "edge_%u", atomic_fetch_add(&ring_serial, 1));
+	ring->type = producer->output_type;
+	ring->element_size = stream_element_size(ring->type);
+	ring->ring = rte_ring_create_elem(name, ring->element_size,
+					  builder->graph->layout->ring_size,
+					  (int)rte_lcore_to_socket_id(consumer->lcore),
+					  RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (ring->ring == NULL) {
+		snprintf(builder->error, builder->error_size,
+			 "cannot create a ring of %u elements from '%s' to '%s': %s",
+			 builder->graph->layout->ring_size, producer->name, consumer->name,
+			 rte_strerror(rte_errno));
+		free(ring);
+		return NULL;
+	}
+	/* a producer that already finished will never close it: it is closed from birth */
+	atomic_init(&ring->closed, kernel_is_finished(producer));
+	ring->producer = producer;
+	ring->consumer = consumer;
 	return ring;
 }
 
-static int
-add_input(struct kernel_instance *consumer, struct rte_ring *ring, const struct kernel_instance *producer)
+/* The previous generation's ring between the two predecessors, when both ends continue. */
+static struct kernel_ring *
+find_continuing_ring(const struct graph_builder *builder, const struct kernel_instance *producer,
+		     const struct kernel_instance *consumer)
 {
-	struct kernel_input *inputs = realloc(consumer->inputs,
-					      (consumer->input_count + 1) * sizeof(*inputs));
+	if (producer == NULL || consumer == NULL)
+		return NULL;
+	for (unsigned r = 0; r < builder->previous->ring_count; r++) {
+		struct kernel_ring *ring = builder->previous->rings[r];
+
+		if (ring->producer == producer && ring->consumer == consumer)
+			return ring;
+	}
+	return NULL;
+}
+
+static int
+add_input(struct kernel_wiring *wiring, struct kernel_ring *ring)
+{
+	struct kernel_input *inputs = realloc(wiring->inputs,
+					      (wiring->input_count + 1) * sizeof(*inputs));
 
 	if (inputs == NULL)
 		return -ENOMEM;
-	consumer->inputs = inputs;
-	consumer->inputs[consumer->input_count++] = (struct kernel_input){
-		.ring = ring,
-		.type = producer->output_type,
-		.element_size = stream_element_size(producer->output_type),
-		.producer = producer,
-	};
+	wiring->inputs = inputs;
+	wiring->inputs[wiring->input_count++].ring = ring;
 	return 0;
 }
 
 static struct kernel_output_edge *
-add_output_edge(struct kernel_instance *producer, const struct kernel_instance *consumers,
-		unsigned ring_count)
+add_output_edge(struct kernel_wiring *wiring, unsigned ring_count)
 {
-	struct kernel_output_edge *edges = realloc(producer->output_edges,
-						   (producer->output_edge_count + 1) * sizeof(*edges));
+	struct kernel_output_edge *edges = realloc(wiring->output_edges,
+						   (wiring->output_edge_count + 1) * sizeof(*edges));
 
 	if (edges == NULL)
 		return NULL;
-	producer->output_edges = edges;
-	edges = &edges[producer->output_edge_count];
-	*edges = (struct kernel_output_edge){.ring_count = ring_count, .consumers = consumers};
-	edges->rings = calloc(ring_count, sizeof(*edges->rings));
-	edges->enqueued = calloc(ring_count, sizeof(*edges->enqueued));
-	if (edges->rings == NULL || edges->enqueued == NULL) {
-		free(edges->rings);
-		free(edges->enqueued);
+	wiring->output_edges = edges;
+	edges[wiring->output_edge_count].ring_count = ring_count;
+	edges[wiring->output_edge_count].rings = calloc(ring_count, sizeof(struct kernel_ring *));
+	if (edges[wiring->output_edge_count].rings == NULL)
 		return NULL;
-	}
-	producer->output_edge_count++;
-	return edges;
+	return &edges[wiring->output_edge_count++];
 }
 
-/* Wire every replica of @p producer_spec to every replica of @p consumer_spec. */
-static int
-connect_kernels(struct graph_builder *builder, unsigned producer_spec, unsigned consumer_spec)
+/* The ring from replica @p p of kernel @p from to replica @p c of kernel @p to: reused or new. */
+static struct kernel_ring *
+edge_ring(struct graph_builder *builder, unsigned from, unsigned p, unsigned to, unsigned c)
 {
 	struct graph *graph = builder->graph;
-	const struct kernel_spec *consumer = &builder->config->kernels[consumer_spec];
-	const struct kernel_spec *producer = &builder->config->kernels[producer_spec];
+	struct kernel_instance *producer = graph->instances[graph->kernels[from].first_instance + p];
+	struct kernel_instance *consumer = graph->instances[graph->kernels[to].first_instance + c];
+	struct kernel_ring *ring = find_continuing_ring(builder, predecessor(builder, from, p),
+							predecessor(builder, to, c));
+
+	/* a reused ring's ends are moved to the new instances by commit_ring_ends() */
+	if (ring == NULL)
+		ring = create_ring(builder, producer, consumer);
+	if (ring == NULL || remember_ring(graph, ring) != 0)
+		return NULL;
+	return ring;
+}
+
+/* Wire every replica of kernel @p from to every replica of kernel @p to. */
+static int
+connect_kernels(struct graph_builder *builder, unsigned from, unsigned to)
+{
+	struct graph *graph = builder->graph;
+	const struct graph_kernel *producer = &graph->kernels[from], *consumer = &graph->kernels[to];
 
 	for (unsigned p = 0; p < producer->replicas; p++) {
-		struct kernel_instance *from = &graph->instances[builder->first_instance[producer_spec] + p];
-		struct kernel_output_edge *edge = add_output_edge(
-			from, &graph->instances[builder->first_instance[consumer_spec]],
-			consumer->replicas);
+		struct kernel_wiring *producer_wiring = &graph->wirings[producer->first_instance + p];
+		struct kernel_output_edge *edge = add_output_edge(producer_wiring, consumer->replicas);
 
 		if (edge == NULL)
 			return -ENOMEM;
 		for (unsigned c = 0; c < consumer->replicas; c++) {
-			struct kernel_instance *to =
-				&graph->instances[builder->first_instance[consumer_spec] + c];
-			struct rte_ring *ring = create_ring(builder, from->output_type,
-							    rte_lcore_to_socket_id(to->lcore));
+			struct kernel_ring *ring = edge_ring(builder, from, p, to, c);
 
-			if (ring == NULL) {
-				snprintf(builder->error, builder->error_size,
-					 "cannot create a ring of %u elements from '%s' to '%s': %s",
-					 builder->ring_size, producer->name, consumer->name,
-					 rte_strerror(rte_errno));
+			if (ring == NULL ||
+			    add_input(&graph->wirings[consumer->first_instance + c], ring) != 0)
 				return -ENOMEM;
-			}
 			edge->rings[c] = ring;
-			if (add_input(to, ring, from) != 0)
-				return -ENOMEM;
 		}
 	}
 	return 0;
@@ -222,17 +326,32 @@ connect_all(struct graph_builder *builder)
 	return 0;
 }
 
+/* ---- initialisation and release ------------------------------------------ */
+
+static void
+destroy_instance(struct kernel_instance *instance)
+{
+	if (instance->state != NULL || instance->error[0] != '\0')
+		instance->ops->destroy(instance);
+	free(instance->params);
+	free(instance);
+}
+
 static int
-init_instances(struct graph_builder *builder)
+init_new_instances(struct graph_builder *builder)
 {
 	struct graph *graph = builder->graph;
 
 	for (unsigned i = 0; i < graph->instance_count; i++) {
-		struct kernel_instance *instance = &graph->instances[i];
-		int result = instance->ops->init(instance);
+		struct kernel_instance *instance = graph->instances[i];
+		int result;
 
-		/* destroy() must cope with a half-done init, so count this one too */
-		graph->initialised_count = i + 1;
+		if (instance->references > 1 || instance->state != NULL)
+			continue; /* kept: already running */
+		/* the first generation installs wirings here; later ones at publication */
+		if (builder->previous == NULL)
+			kernel_install_wiring(instance, &graph->wirings[i]);
+		result = instance->ops->init(instance);
 		if (result != 0) {
 			snprintf(builder->error, builder->error_size, "kernel '%s' (replica %u): %s",
 				 instance->name, instance->replica,
@@ -243,99 +362,367 @@ init_instances(struct graph_builder *builder)
 	return 0;
 }
 
-int
-graph_build(const struct config *config, struct rte_mempool *mempool, unsigned main_lcore,
-	    const unsigned *worker_lcores, unsigned worker_count, unsigned ring_size,
-	    struct graph **graph_out, char *error, size_t error_size)
+static void
+free_wiring(struct kernel_wiring *wiring)
 {
-	struct graph *graph = calloc(1, sizeof(*graph));
-	struct graph_builder builder = {
-		.config = config, .graph = graph, .ring_size = ring_size,
-		.error = error, .error_size = error_size,
-	};
-	int result = -ENOMEM;
-
-	snprintf(error, error_size, "out of memory");
-	builder.first_instance = calloc(config->kernel_count + 1, sizeof(unsigned));
-	if (graph == NULL || builder.first_instance == NULL)
-		goto failed;
-	if (worker_count == 0 || worker_count > RTE_MAX_LCORE) {
-		snprintf(error, error_size, "no worker lcore: `lcores` needs at least two lcores");
-		result = -EINVAL;
-		goto failed;
-	}
-	graph->config = config;
-	graph->main_lcore = main_lcore;
-	graph->worker_count = worker_count;
-	memcpy(graph->worker_lcores, worker_lcores, worker_count * sizeof(*worker_lcores));
-	result = create_instances(&builder, mempool);
-	if (result == 0)
-		result = connect_all(&builder);
-	if (result == 0)
-		result = init_instances(&builder);
-	if (result == 0) {
-		free(builder.first_instance);
-		*graph_out = graph;
-		return 0;
-	}
-failed:
-	free(builder.first_instance);
-	graph_destroy(graph);
-	return result;
+	for (unsigned e = 0; e < wiring->output_edge_count; e++)
+		free(wiring->output_edges[e].rings);
+	free(wiring->output_edges);
+	free(wiring->inputs);
 }
 
-/* Packets still queued on the inputs of an abandoned graph go back to the pool. */
+/* Packets still queued in a ring nobody will read go back to the pool. */
 static void
-release_queued_packets(struct kernel_instance *instance)
+destroy_ring(struct kernel_ring *ring)
 {
-	for (unsigned i = 0; i < instance->input_count; i++) {
+	if (ring->type == STREAM_PACKET) {
 		struct rte_mbuf *packet;
 
-		if (instance->inputs[i].type != STREAM_PACKET)
-			continue;
-		while (rte_ring_sc_dequeue(instance->inputs[i].ring, (void **)&packet) == 0)
+		while (rte_ring_sc_dequeue(ring->ring, (void **)&packet) == 0)
 			rte_pktmbuf_free(packet);
 	}
-}
-
-static void
-free_instance_edges(struct kernel_instance *instance)
-{
-	for (unsigned e = 0; e < instance->output_edge_count; e++) {
-		free(instance->output_edges[e].rings);
-		free(instance->output_edges[e].enqueued);
-	}
-	free(instance->output_edges);
-	free(instance->inputs);
+	rte_ring_free(ring->ring);
+	free(ring);
 }
 
 void
-graph_destroy(struct graph *graph)
+graph_release(struct graph *graph)
 {
 	if (graph == NULL)
 		return;
-	for (unsigned i = 0; i < graph->initialised_count; i++)
-		graph->instances[i].ops->destroy(&graph->instances[i]);
 	for (unsigned i = 0; i < graph->instance_count; i++) {
-		release_queued_packets(&graph->instances[i]);
-		free_instance_edges(&graph->instances[i]);
+		struct kernel_instance *instance = graph->instances[i];
+
+		if (instance != NULL && --instance->references == 0)
+			destroy_instance(instance);
 	}
 	for (unsigned r = 0; r < graph->ring_count; r++)
-		rte_ring_free(graph->rings[r]);
+		if (--graph->rings[r]->references == 0)
+			destroy_ring(graph->rings[r]);
+	for (unsigned i = 0; i < graph->instance_count; i++)
+		free_wiring(&graph->wirings[i]);
+	free(graph->wirings);
+	free(graph->retired);
 	free(graph->rings);
 	free(graph->instances);
+	free(graph->kernels);
 	free(graph);
 }
 
-struct kernel_instance *
-graph_find_replicas(struct graph *graph, const struct kernel_spec *spec, unsigned *count)
+static int
+build(struct graph_builder *builder)
+{
+	int result = create_instances(builder);
+
+	if (result == 0)
+		result = connect_all(builder);
+	if (result == 0)
+		result = init_new_instances(builder);
+	if (result == -ENOMEM && builder->error[0] == '\0')
+		snprintf(builder->error, builder->error_size, "out of memory");
+	return result;
+}
+
+int
+graph_build(const struct config *config, const struct graph_layout *layout, struct graph **out,
+	    char *error, size_t error_size)
+{
+	struct graph *graph = calloc(1, sizeof(*graph));
+	struct graph_builder builder = {
+		.config = config, .graph = graph, .error = error, .error_size = error_size,
+	};
+	int result;
+
+	error[0] = '\0';
+	if (graph == NULL)
+		return -ENOMEM;
+	graph->layout = layout;
+	graph->generation = 1;
+	if (layout->worker_count == 0) {
+		snprintf(error, error_size, "no worker lcore: `lcores` needs at least two lcores");
+		free(graph);
+		return -EINVAL;
+	}
+	result = build(&builder);
+	if (result != 0) {
+		graph_release(graph);
+		return result;
+	}
+	*out = graph;
+	return 0;
+}
+
+/* ---- transitions --------------------------------------------------------- */
+
+static bool
+graph_holds_ring(const struct graph *graph, const struct kernel_ring *ring)
+{
+	for (unsigned r = 0; r < graph->ring_count; r++)
+		if (graph->rings[r] == ring)
+			return true;
+	return false;
+}
+
+/* The instance of @p graph that continues @p old (itself when kept), or NULL. */
+static struct kernel_instance *
+successor(const struct graph *graph, const struct kernel_instance *old)
+{
+	for (unsigned i = 0; i < graph->instance_count; i++)
+		if (graph->instances[i] == old || graph->instances[i]->take_state_from == old)
+			return graph->instances[i];
+	return NULL;
+}
+
+static unsigned
+index_in(const struct graph *graph, const struct kernel_instance *instance)
+{
+	unsigned i = 0;
+
+	while (graph->instances[i] != instance)
+		i++;
+	return i;
+}
+
+static int
+copy_wiring(struct kernel_wiring *copy, const struct kernel_wiring *wiring)
+{
+	*copy = (struct kernel_wiring){0};
+	for (unsigned i = 0; i < wiring->input_count; i++)
+		if (add_input(copy, wiring->inputs[i].ring) != 0)
+			return -ENOMEM;
+	for (unsigned e = 0; e < wiring->output_edge_count; e++) {
+		struct kernel_output_edge *edge = add_output_edge(copy, wiring->output_edges[e].ring_count);
+
+		if (edge == NULL)
+			return -ENOMEM;
+		memcpy(edge->rings, wiring->output_edges[e].rings,
+		       edge->ring_count * sizeof(edge->rings[0]));
+	}
+	return 0;
+}
+
+/*
+ * A ring leaving the graph is still read until it is closed and empty: by its
+ * consumer if that retires too, otherwise by the consumer's successor.
+ */
+static int
+keep_reading_retired_ring(struct graph_transition *transition, struct kernel_ring *ring)
+{
+	struct kernel_instance *reader = successor(transition->next, ring->consumer);
+
+	if (reader == NULL)
+		return 0; /* the consumer retires and drains it with its previous wiring */
+	return add_input(&transition->next_wirings[index_in(transition->next, reader)], ring);
+}
+
+static int
+collect_retired_rings(struct graph_transition *transition)
+{
+	const struct graph *previous = transition->previous;
+
+	transition->retired_rings = calloc(previous->ring_count + 1, sizeof(struct kernel_ring *));
+	transition->close_after_grace = calloc(previous->ring_count + 1, sizeof(bool));
+	if (transition->retired_rings == NULL || transition->close_after_grace == NULL)
+		return -ENOMEM;
+	for (unsigned r = 0; r < previous->ring_count; r++) {
+		struct kernel_ring *ring = previous->rings[r];
+		unsigned index = transition->retired_ring_count;
+
+		if (graph_holds_ring(transition->next, ring))
+			continue;
+		transition->retired_rings[index] = ring;
+		transition->close_after_grace[index] =
+			successor(transition->next, ring->producer) != NULL;
+		transition->retired_ring_count++;
+		if (keep_reading_retired_ring(transition, ring) != 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+collect_retiring_instances(struct graph_transition *transition)
+{
+	const struct graph *previous = transition->previous;
+
+	transition->retiring = calloc(previous->instance_count + 1, sizeof(struct kernel_instance *));
+	transition->retiring_wirings = calloc(previous->instance_count + 1,
+					      sizeof(struct kernel_wiring));
+	if (transition->retiring == NULL || transition->retiring_wirings == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < previous->instance_count; i++) {
+		struct kernel_instance *instance = previous->instances[i];
+
+		if (successor(transition->next, instance) != NULL)
+			continue;
+		transition->retiring_wirings[transition->retiring_count] = previous->wirings[i];
+		transition->retiring[transition->retiring_count++] = instance;
+	}
+	return 0;
+}
+
+static int
+prepare_transition(struct graph_transition *transition)
+{
+	struct graph *next = transition->next;
+	int result = 0;
+
+	transition->next_wirings = calloc(next->instance_count, sizeof(struct kernel_wiring));
+	if (transition->next_wirings == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < next->instance_count && result == 0; i++)
+		result = copy_wiring(&transition->next_wirings[i], &next->wirings[i]);
+	if (result == 0)
+		result = collect_retired_rings(transition);
+	if (result == 0)
+		result = collect_retiring_instances(transition);
+	return result;
+}
+
+/* Once the next generation is certain: its rings now lead between its instances. */
+static void
+commit_ring_ends(struct graph *graph)
 {
 	for (unsigned i = 0; i < graph->instance_count; i++) {
-		if (graph->instances[i].spec == spec) {
-			*count = spec->replicas;
-			return &graph->instances[i];
-		}
+		const struct kernel_wiring *wiring = &graph->wirings[i];
+
+		for (unsigned e = 0; e < wiring->output_edge_count; e++)
+			for (unsigned r = 0; r < wiring->output_edges[e].ring_count; r++)
+				wiring->output_edges[e].rings[r]->producer = graph->instances[i];
+		for (unsigned input = 0; input < wiring->input_count; input++)
+			wiring->inputs[input].ring->consumer = graph->instances[i];
 	}
-	*count = 0;
+}
+
+int
+graph_build_next(struct graph *previous, const struct config *config,
+		 const struct reload_plan *plan, struct graph_transition *transition, char *error,
+		 size_t error_size)
+{
+	struct graph *graph = calloc(1, sizeof(*graph));
+	struct graph_builder builder = {
+		.config = config, .plan = plan, .previous = previous, .graph = graph,
+		.error = error, .error_size = error_size,
+	};
+	int result;
+
+	error[0] = '\0';
+	memset(transition, 0, sizeof(*transition));
+	if (graph == NULL)
+		return -ENOMEM;
+	graph->layout = previous->layout;
+	graph->generation = previous->generation + 1;
+	graph->retired = calloc(previous->retired_count + 1, sizeof(*graph->retired));
+	if (graph->retired == NULL) {
+		free(graph);
+		return -ENOMEM;
+	}
+	memcpy(graph->retired, previous->retired, previous->retired_count * sizeof(*graph->retired));
+	graph->retired_count = previous->retired_count;
+	result = build(&builder);
+	transition->previous = previous;
+	transition->next = graph;
+	if (result == 0)
+		result = prepare_transition(transition);
+	if (result != 0) {
+		if (error[0] == '\0')
+			snprintf(error, error_size, "out of memory");
+		graph_transition_free(transition);
+		graph_release(graph);
+		memset(transition, 0, sizeof(*transition));
+		return result;
+	}
+	commit_ring_ends(graph);
+	return 0;
+}
+
+bool
+graph_transition_drained(const struct graph_transition *transition)
+{
+	for (unsigned i = 0; i < transition->retiring_count; i++)
+		if (!kernel_is_finished(transition->retiring[i]))
+			return false;
+	for (unsigned r = 0; r < transition->retired_ring_count; r++) {
+		const struct kernel_ring *ring = transition->retired_rings[r];
+
+		if (!atomic_load_explicit(&ring->closed, memory_order_acquire) ||
+		    rte_ring_count(ring->ring) > 0)
+			return false;
+	}
+	return true;
+}
+
+void
+graph_transition_close_retired(struct graph_transition *transition)
+{
+	for (unsigned r = 0; r < transition->retired_ring_count; r++)
+		if (transition->close_after_grace[r])
+			atomic_store_explicit(&transition->retired_rings[r]->closed, true,
+					      memory_order_release);
+}
+
+void
+graph_transition_free(struct graph_transition *transition)
+{
+	if (transition->next_wirings != NULL && transition->next != NULL)
+		for (unsigned i = 0; i < transition->next->instance_count; i++)
+			free_wiring(&transition->next_wirings[i]);
+	free(transition->next_wirings);
+	free(transition->retiring);
+	free(transition->retiring_wirings); /* copies of previous->wirings: not owned */
+	free(transition->retired_rings);
+	free(transition->close_after_grace);
+	transition->next_wirings = NULL;
+	transition->retiring = NULL;
+	transition->retiring_wirings = NULL;
+	transition->retired_rings = NULL;
+	transition->close_after_grace = NULL;
+}
+
+const struct graph_kernel *
+graph_find_kernel(const struct graph *graph, const char *name, const struct kernel_ops *ops)
+{
+	for (unsigned k = 0; k < graph->kernel_count; k++)
+		if (graph->kernels[k].ops == ops && strcmp(graph->kernels[k].name, name) == 0)
+			return &graph->kernels[k];
 	return NULL;
+}
+
+struct graph_retired *
+graph_find_retired(const struct graph *graph, const char *name, const struct kernel_ops *ops)
+{
+	for (unsigned r = 0; r < graph->retired_count; r++)
+		if (graph->retired[r].ops == ops && strcmp(graph->retired[r].name, name) == 0)
+			return &graph->retired[r];
+	return NULL;
+}
+
+static struct graph_retired *
+retired_entry(struct graph *graph, const struct kernel_instance *instance)
+{
+	struct graph_retired *entry = graph_find_retired(graph, instance->name, instance->ops);
+	struct graph_retired *grown;
+
+	if (entry != NULL)
+		return entry;
+	grown = realloc(graph->retired, (graph->retired_count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	graph->retired = grown;
+	entry = &grown[graph->retired_count++];
+	memset(entry, 0, sizeof(*entry));
+	snprintf(entry->name, sizeof(entry->name), "%s", instance->name);
+	entry->ops = instance->ops;
+	return entry;
+}
+
+void
+graph_transition_keep_figures(struct graph_transition *transition)
+{
+	for (unsigned i = 0; i < transition->retiring_count; i++) {
+		struct graph_retired *entry = retired_entry(transition->next, transition->retiring[i]);
+
+		if (entry != NULL) /* out of memory only loses a summary line */
+			kernel_totals_add_instance(&entry->totals, transition->retiring[i]);
+	}
 }

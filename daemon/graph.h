@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * From a validated configuration to a runnable graph: kernel instances (one
- * per replica), the rings between them, and the lcore of each instance.
+ * From a validated configuration to a runnable graph generation: kernel
+ * instances (one per replica), the rings between them, each instance's
+ * wiring and lcore.
+ *
+ * Instances and rings are reference-counted so that a reload can carry them
+ * into the next generation: a kept instance keeps its state, a ring whose two
+ * ends continue keeps what is queued in it.
  */
 #ifndef JETSTREAM_GRAPH_H
 #define JETSTREAM_GRAPH_H
@@ -13,37 +18,114 @@
 
 #include "config.h"
 #include "kernel.h"
+#include "reload.h"
 
-struct graph {
-	const struct config *config;          /**< specs the instances point into */
-	unsigned instance_count;
-	struct kernel_instance *instances;    /**< replicas of each kernel, in config order */
-	unsigned initialised_count;           /**< instances[0..n) went through init */
-	unsigned ring_count;
-	struct rte_ring **rings;
+/** Where instances run and what rings look like; the same for every generation. */
+struct graph_layout {
+	struct rte_mempool *mempool;
 	unsigned main_lcore;                  /**< the control thread */
 	unsigned worker_count;
 	unsigned worker_lcores[RTE_MAX_LCORE];
+	unsigned ring_size;                   /**< elements per ring (power of two) */
+};
+
+/** One kernel of a generation: its replicas are consecutive instances. */
+struct graph_kernel {
+	char name[CONFIG_NAME_MAX];
+	const struct kernel_ops *ops;
+	unsigned first_instance;
+	unsigned replicas;
+	enum reload_action action;            /**< how this generation got it */
+};
+
+/** What retired instances of one kernel did, kept for the exit summary. */
+struct graph_retired {
+	char name[CONFIG_NAME_MAX];
+	const struct kernel_ops *ops;
+	struct kernel_totals totals;
+};
+
+struct graph {
+	unsigned generation;                  /**< 1 at start, +1 per successful reload */
+	unsigned kernel_count;
+	struct graph_kernel *kernels;         /**< in configuration order */
+	unsigned instance_count;
+	struct kernel_instance **instances;   /**< shared with other generations when kept */
+	struct kernel_wiring *wirings;        /**< wirings[i] belongs to instances[i] */
+	unsigned ring_count;
+	struct kernel_ring **rings;           /**< every ring the wirings use */
+	const struct graph_layout *layout;
+	unsigned retired_count;
+	struct graph_retired *retired;        /**< carried from generation to generation */
 };
 
 /**
- * Create instances and rings for @p config and initialise every instance
- * (opening files and devices). Instances get their lcore: the control thread
- * for kernels that do blocking I/O, `cores:` when given, otherwise the worker
- * lcores in turn.
- *
- * @param ring_size  elements per ring (power of two)
+ * What it takes to move from one generation to the next without losing an
+ * item: the instances that retire (they keep their old wiring until they
+ * have drained), the rings that go away, and for the next generation's
+ * instances a transitional wiring that still reads those rings.
+ */
+struct graph_transition {
+	struct graph *previous;
+	struct graph *next;
+	unsigned retiring_count;
+	struct kernel_instance **retiring;      /**< previous instances with no successor */
+	struct kernel_wiring *retiring_wirings; /**< their previous wiring, by index */
+	struct kernel_wiring *next_wirings;     /**< next wirings plus rings still to drain */
+	unsigned retired_ring_count;
+	struct kernel_ring **retired_rings;     /**< in previous, not in next */
+	bool *close_after_grace;                /**< per retired ring: its producer continues */
+};
+
+/**
+ * Build the first generation for @p config and initialise every instance.
  * @return 0, or -errno with a message in @p error (nothing is left allocated).
  */
-int graph_build(const struct config *config, struct rte_mempool *mempool, unsigned main_lcore,
-		const unsigned *worker_lcores, unsigned worker_count, unsigned ring_size,
+int graph_build(const struct config *config, const struct graph_layout *layout,
 		struct graph **graph, char *error, size_t error_size);
 
-/** Destroy every instance and free the rings. The config is not freed. */
-void graph_destroy(struct graph *graph);
+/**
+ * Build the generation after @p previous, following @p plan: kept instances
+ * and rings are shared, new instances are initialised (on the calling
+ * control thread), and a state-taking instance is placed on its
+ * predecessor's lcore with take_state_from set.
+ * @return 0 with @p transition filled, or -errno with a message (previous untouched).
+ */
+int graph_build_next(struct graph *previous, const struct config *config,
+		     const struct reload_plan *plan, struct graph_transition *transition,
+		     char *error, size_t error_size);
 
-/** Number of instances of the kernel named by @p spec, and the first one. */
-struct kernel_instance *graph_find_replicas(struct graph *graph, const struct kernel_spec *spec,
-					    unsigned *count);
+/** true once every retiring instance has finished and every retired ring is empty. */
+bool graph_transition_drained(const struct graph_transition *transition);
+
+/**
+ * Close the retired rings whose producers continue: call once no lcore can
+ * still be using the previous generation's wiring.
+ */
+void graph_transition_close_retired(struct graph_transition *transition);
+
+/** Free the transition's own arrays (not the graphs). */
+void graph_transition_free(struct graph_transition *transition);
+
+/**
+ * Keep the figures of the transition's retiring instances in the next
+ * generation. Call once they have finished, before the previous generation
+ * is released.
+ */
+void graph_transition_keep_figures(struct graph_transition *transition);
+
+/** The kernel @p name of type @p ops in @p graph, or NULL. */
+const struct graph_kernel *graph_find_kernel(const struct graph *graph, const char *name,
+					     const struct kernel_ops *ops);
+
+/** The retired figures of kernel @p name of type @p ops, or NULL. */
+struct graph_retired *graph_find_retired(const struct graph *graph, const char *name,
+					 const struct kernel_ops *ops);
+
+/**
+ * Drop this generation's references: instances and rings nobody else holds
+ * are destroyed (queued packets go back to the pool).
+ */
+void graph_release(struct graph *graph);
 
 #endif

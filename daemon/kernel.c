@@ -9,22 +9,23 @@
 
 #include "kernel.h"
 #include "packet.h"
+#include "runtime.h"
 
 unsigned
 kernel_receive(struct kernel_instance *instance, void *items, unsigned max, enum stream_type *type)
 {
 	for (unsigned tried = 0; tried < instance->input_count; tried++) {
-		const struct kernel_input *input = &instance->inputs[instance->next_input];
+		const struct kernel_ring *ring = instance->inputs[instance->next_input].ring;
 		unsigned received;
 
 		instance->next_input++;
-		if (instance->next_input == instance->input_count)
+		if (instance->next_input >= instance->input_count)
 			instance->next_input = 0;
-		received = rte_ring_dequeue_burst_elem(input->ring, items, input->element_size, max,
-						       NULL);
+		received = rte_ring_sc_dequeue_burst_elem(ring->ring, items, ring->element_size, max,
+							  NULL);
 		if (received > 0) {
 			if (type != NULL)
-				*type = input->type;
+				*type = ring->type;
 			return received;
 		}
 	}
@@ -40,19 +41,19 @@ kernel_output_budget(struct kernel_instance *instance)
 		const struct kernel_output_edge *edge = &instance->output_edges[e];
 
 		for (unsigned r = 0; r < edge->ring_count; r++)
-			budget = RTE_MIN(budget, rte_ring_free_count(edge->rings[r]));
+			budget = RTE_MIN(budget, rte_ring_free_count(edge->rings[r]->ring));
 	}
 	return budget;
 }
 
 /* Enqueue to one ring; anything refused is counted and released. */
 static void
-enqueue_packets(struct kernel_instance *instance, const struct kernel_output_edge *edge,
-		unsigned ring, struct rte_mbuf **packets, unsigned count)
+enqueue_packets(struct kernel_instance *instance, struct kernel_ring *ring,
+		struct rte_mbuf **packets, unsigned count)
 {
-	unsigned sent = rte_ring_sp_enqueue_burst(edge->rings[ring], (void **)packets, count, NULL);
+	unsigned sent = rte_ring_sp_enqueue_burst(ring->ring, (void **)packets, count, NULL);
 
-	edge->enqueued[ring] += sent;
+	ring->enqueued += sent;
 	if (unlikely(sent < count)) {
 		instance->counters.ring_overflow += count - sent;
 		rte_pktmbuf_free_bulk(packets + sent, count - sent);
@@ -67,7 +68,7 @@ emit_packets_to_edge(struct kernel_instance *instance, const struct kernel_outpu
 	unsigned bin_counts[KERNEL_MAX_REPLICAS] = {0};
 
 	if (edge->ring_count == 1) {
-		enqueue_packets(instance, edge, 0, packets, count);
+		enqueue_packets(instance, edge->rings[0], packets, count);
 		return;
 	}
 	for (unsigned i = 0; i < count; i++) {
@@ -78,7 +79,7 @@ emit_packets_to_edge(struct kernel_instance *instance, const struct kernel_outpu
 	}
 	for (unsigned r = 0; r < edge->ring_count; r++)
 		if (bin_counts[r] > 0)
-			enqueue_packets(instance, edge, r, bins[r], bin_counts[r]);
+			enqueue_packets(instance, edge->rings[r], bins[r], bin_counts[r]);
 }
 
 void
@@ -110,10 +111,10 @@ emit_records_to_edge(struct kernel_instance *instance, const struct kernel_outpu
 		     const void *records, unsigned count, unsigned element_size)
 {
 	if (edge->ring_count == 1) {
-		unsigned sent = rte_ring_sp_enqueue_burst_elem(edge->rings[0], records, element_size,
-							       count, NULL);
+		unsigned sent = rte_ring_sp_enqueue_burst_elem(edge->rings[0]->ring, records,
+							       element_size, count, NULL);
 
-		edge->enqueued[0] += sent;
+		edge->rings[0]->enqueued += sent;
 		instance->counters.ring_overflow += count - sent;
 		return;
 	}
@@ -123,11 +124,11 @@ emit_records_to_edge(struct kernel_instance *instance, const struct kernel_outpu
 		unsigned replica = kernel_partition(header->partition_hash, edge->ring_count);
 
 		/* the ring copies the record; DPDK's prototype just lacks the const */
-		if (rte_ring_sp_enqueue_elem(edge->rings[replica], (void *)(uintptr_t)record,
+		if (rte_ring_sp_enqueue_elem(edge->rings[replica]->ring, (void *)(uintptr_t)record,
 					     element_size) != 0)
 			instance->counters.ring_overflow++;
 		else
-			edge->enqueued[replica]++;
+			edge->rings[replica]->enqueued++;
 	}
 }
 
@@ -147,12 +148,12 @@ kernel_emit_records(struct kernel_instance *instance, const void *records, unsig
 bool
 kernel_inputs_finished(const struct kernel_instance *instance)
 {
-	/* Producers first: a finished producer enqueues nothing more, so empty rings stay empty. */
+	/* Closed first: a closed ring gets nothing more, so once empty it stays empty. */
 	for (unsigned i = 0; i < instance->input_count; i++)
-		if (!kernel_is_finished(instance->inputs[i].producer))
+		if (!atomic_load_explicit(&instance->inputs[i].ring->closed, memory_order_acquire))
 			return false;
 	for (unsigned i = 0; i < instance->input_count; i++)
-		if (rte_ring_count(instance->inputs[i].ring) > 0)
+		if (rte_ring_count(instance->inputs[i].ring->ring) > 0)
 			return false;
 	return true;
 }
@@ -160,6 +161,10 @@ kernel_inputs_finished(const struct kernel_instance *instance)
 void
 kernel_mark_finished(struct kernel_instance *instance)
 {
+	for (unsigned e = 0; e < instance->output_edge_count; e++)
+		for (unsigned r = 0; r < instance->output_edges[e].ring_count; r++)
+			atomic_store_explicit(&instance->output_edges[e].rings[r]->closed, true,
+					      memory_order_release);
 	atomic_store_explicit(&instance->finished, true, memory_order_release);
 }
 
@@ -167,4 +172,66 @@ bool
 kernel_is_finished(const struct kernel_instance *instance)
 {
 	return atomic_load_explicit(&instance->finished, memory_order_acquire);
+}
+
+bool
+kernel_should_stop(const struct kernel_instance *instance)
+{
+	return runtime_stop_requested() ||
+	       atomic_load_explicit(&instance->retiring, memory_order_relaxed);
+}
+
+void
+kernel_install_wiring(struct kernel_instance *instance, const struct kernel_wiring *wiring)
+{
+	instance->input_count = wiring->input_count;
+	instance->inputs = wiring->inputs;
+	instance->next_input = 0;
+	instance->output_edge_count = wiring->output_edge_count;
+	instance->output_edges = wiring->output_edges;
+}
+
+static void
+add_stat(struct kernel_totals *totals, const struct kernel_stat *stat)
+{
+	unsigned t = 0;
+
+	while (t < totals->stat_count && strcmp(totals->stats[t].name, stat->name) != 0)
+		t++;
+	if (t == totals->stat_count) {
+		if (totals->stat_count == KERNEL_MAX_STATS)
+			return;
+		totals->stats[totals->stat_count++] = (struct kernel_stat){stat->name, 0};
+	}
+	totals->stats[t].value += stat->value;
+}
+
+static void
+add_counters(struct kernel_counters *sum, const struct kernel_counters *more)
+{
+	sum->items_in += more->items_in;
+	sum->items_out += more->items_out;
+	sum->backpressure += more->backpressure;
+	sum->ring_overflow += more->ring_overflow;
+}
+
+void
+kernel_totals_add_instance(struct kernel_totals *totals, const struct kernel_instance *instance)
+{
+	struct kernel_stat stats[KERNEL_MAX_STATS];
+	unsigned count = instance->ops->stats != NULL && instance->state != NULL
+				 ? instance->ops->stats(instance, stats)
+				 : 0;
+
+	add_counters(&totals->counters, &instance->counters);
+	for (unsigned s = 0; s < count; s++)
+		add_stat(totals, &stats[s]);
+}
+
+void
+kernel_totals_add(struct kernel_totals *totals, const struct kernel_totals *more)
+{
+	add_counters(&totals->counters, &more->counters);
+	for (unsigned s = 0; s < more->stat_count; s++)
+		add_stat(totals, &more->stats[s]);
 }

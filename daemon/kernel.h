@@ -48,6 +48,13 @@ struct kernel_stat {
 
 #define KERNEL_MAX_STATS 16
 
+/** Figures of one kernel summed over replicas (and over generations, across reloads). */
+struct kernel_totals {
+	struct kernel_counters counters;
+	unsigned stat_count;
+	struct kernel_stat stats[KERNEL_MAX_STATS];
+};
+
 /** Everything the runtime needs to know about a kernel type. */
 struct kernel_ops {
 	const char *name;                 /**< the `type:` in a pipeline file */
@@ -109,35 +116,71 @@ struct kernel_ops {
 	/** Fill up to KERNEL_MAX_STATS statistics. @return count. NULL = none. */
 	unsigned (*stats)(const struct kernel_instance *instance, struct kernel_stat *stats);
 
-	/** Adopt the state of @p old (same type, other parameters). NULL = unsupported. */
-	int (*take_state)(struct kernel_instance *instance, struct kernel_instance *old);
+	/**
+	 * Adopt the state of @p old (same type, other parameters) after a
+	 * reload. Runs on the lcore that polled @p old, between two bursts, once
+	 * @p old will never be polled again: no allocation, no syscalls. What
+	 * @p old keeps is destroyed with it. NULL = unsupported: the old
+	 * instance then drains and retires and the new one starts afresh.
+	 */
+	void (*take_state)(struct kernel_instance *instance, struct kernel_instance *old);
+
+	/** Whether take_state() can go from @p old_params to @p params. NULL = always. */
+	bool (*can_take_state)(const void *params, const void *old_params);
 
 	/** Free instance->state. Runs on the control thread. */
 	void (*destroy)(struct kernel_instance *instance);
 };
 
-/** One input ring of an instance and the producer replica that fills it. */
-struct kernel_input {
+/**
+ * One single-producer/single-consumer edge ring. It may outlive a graph
+ * generation: a reload that keeps both ends keeps the ring, so nothing in it
+ * is lost or reordered.
+ */
+struct kernel_ring {
 	struct rte_ring *ring;
 	enum stream_type type;                 /**< of the producer's output */
 	unsigned element_size;                 /**< stream_element_size(type) */
-	const struct kernel_instance *producer;
+	/**
+	 * The producer will never enqueue again: set by the producer when it
+	 * finishes (release), or by cp once a reload took the edge away and
+	 * every worker has moved on. Consumers: ro (acquire), then check empty.
+	 */
+	atomic_bool closed;
+	uint64_t enqueued;                     /**< dp (producer): wo, cp: ro */
+	struct kernel_instance *producer;      /**< cp only: ends of the edge, for reloads */
+	struct kernel_instance *consumer;
+	unsigned references;                   /**< cp only: graphs that hold it */
+};
+
+/** One input ring of an instance. */
+struct kernel_input {
+	struct kernel_ring *ring;
 };
 
 /** All rings that lead to one consumer kernel (one ring per consumer replica). */
 struct kernel_output_edge {
 	unsigned ring_count;                    /**< consumer replicas */
-	struct rte_ring **rings;
-	const struct kernel_instance *consumers; /**< replica 0 of the consumer; ring i feeds replica i */
-	uint64_t *enqueued;                     /**< per ring; dp: wo, cp: ro. Shows partition balance */
+	struct kernel_ring **rings;             /**< ring i feeds consumer replica i */
+};
+
+/**
+ * What an instance reads and writes in one graph generation. The lcore that
+ * polls the instance installs it when it picks up a new schedule, between two
+ * bursts, so an instance never sees half of a rewiring.
+ */
+struct kernel_wiring {
+	unsigned input_count;
+	struct kernel_input *inputs;
+	unsigned output_edge_count;
+	struct kernel_output_edge *output_edges;
 };
 
 /** A replica of a kernel instance. */
 struct kernel_instance {
 	const struct kernel_ops *ops;
-	const struct kernel_spec *spec;         /**< name, params; lives as long as the instance */
-	const char *name;                       /**< spec->name */
-	const void *params;                     /**< spec->params */
+	char name[CONFIG_NAME_MAX];             /**< owned: records point at it */
+	void *params;                           /**< owned copy of the spec's parameters */
 	unsigned replica;                       /**< 0 .. replica_count-1 */
 	unsigned replica_count;
 	unsigned lcore;                         /**< lcore that polls it */
@@ -145,18 +188,40 @@ struct kernel_instance {
 	struct rte_mempool *mempool;            /**< packet pool, for sources */
 	void *state;                            /**< kernel private */
 
+	/* The installed wiring (dp: rw, installed by the polling lcore). */
 	unsigned input_count;
 	struct kernel_input *inputs;
 	unsigned next_input;                    /**< dp: rw. Round-robin position */
-
 	enum stream_type output_type;
 	unsigned output_edge_count;
 	struct kernel_output_edge *output_edges;
 
 	struct kernel_counters counters;        /**< dp: wo, cp: ro */
-	atomic_bool finished;                   /**< dp: wo (release), cp + consumers: ro (acquire) */
+	atomic_bool finished;                   /**< dp: wo (release), cp: ro (acquire) */
+	atomic_bool retiring;                   /**< cp: wo, dp: ro. A reload removed it: stop, drain */
+	unsigned references;                    /**< cp only: graphs that hold it */
+	/**
+	 * Predecessor whose state this instance takes when its lcore first
+	 * installs it. cp: wo before publication; dp: rw (cleared once taken).
+	 */
+	struct kernel_instance *take_state_from;
 	char error[256];                        /**< cp: rw. Set by init/stats; logged by cp */
 };
+
+/** Add an instance's counters and statistics (cp: read while it runs or after). */
+void kernel_totals_add_instance(struct kernel_totals *totals, const struct kernel_instance *instance);
+
+/** Add @p more into @p totals, statistic by statistic name. */
+void kernel_totals_add(struct kernel_totals *totals, const struct kernel_totals *more);
+
+/** Set an instance's wiring (the polling lcore does this; tests may too). */
+void kernel_install_wiring(struct kernel_instance *instance, const struct kernel_wiring *wiring);
+
+/**
+ * true when a source must stop reading: the daemon is stopping, or a reload
+ * retired the instance.
+ */
+bool kernel_should_stop(const struct kernel_instance *instance);
 
 /**
  * Receive up to @p max items from the instance's input rings, all from one
@@ -189,10 +254,13 @@ void kernel_emit_packets(struct kernel_instance *instance, struct rte_mbuf **pac
  */
 void kernel_emit_records(struct kernel_instance *instance, const void *records, unsigned count);
 
-/** true once every producer has finished and every input ring is empty. */
+/** true once every input ring is closed and empty. */
 bool kernel_inputs_finished(const struct kernel_instance *instance);
 
-/** Mark the instance finished (sources at end of input; the runtime for others). */
+/**
+ * Mark the instance finished (sources at end of input; the runtime for
+ * others), closing every output ring.
+ */
 void kernel_mark_finished(struct kernel_instance *instance);
 
 /** true once kernel_mark_finished() was called. */

@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * jetstreamd: command line, EAL start-up, the control-thread loop (signals
- * through signalfd, systemd notifications, sinks), and the exit summary.
+ * jetstreamd: command line, EAL start-up, the first graph generation, and the
+ * exit summary. The control thread's loop (signals, reload) is in control.c.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -21,6 +19,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "control.h"
 #include "describe.h"
 #include "graph.h"
 #include "kernels/source.h"
@@ -33,8 +32,6 @@
 #define EXIT_USAGE 64 /* sysexits.h EX_USAGE */
 #define MEMPOOL_CACHE 256
 #define DEFAULT_SETTINGS_PATH "/etc/jetstream/jetstreamd.yaml"
-/* Idle control loop wake-up: bounds how long records wait before a sink writes them. */
-#define CONTROL_IDLE_WAIT_MS 1
 
 struct options {
 	const char *settings_path;
@@ -169,65 +166,6 @@ start_eal(const struct config *config, const struct options *options)
 	return 0;
 }
 
-static int
-open_signals(void)
-{
-	sigset_t signals;
-
-	sigemptyset(&signals);
-	sigaddset(&signals, SIGTERM);
-	sigaddset(&signals, SIGINT);
-	sigaddset(&signals, SIGHUP);
-	/* blocked in every thread (workers inherit the mask), read only by the control thread */
-	if (pthread_sigmask(SIG_BLOCK, &signals, NULL) != 0)
-		return -1;
-	/* a sink whose reader went away (stdout into `head`) counts write errors, not a kill */
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
-/* Handle pending signals; returns false when the daemon must stop at once. */
-static bool
-handle_signals(int signal_fd, unsigned *stop_signals)
-{
-	struct signalfd_siginfo information;
-
-	while (read(signal_fd, &information, sizeof(information)) == sizeof(information)) {
-		switch (information.ssi_signo) {
-		case SIGHUP:
-			log_warning("SIGHUP: live reload is not supported yet; the graph keeps running");
-			break;
-		default:
-			if (++*stop_signals > 1) {
-				log_warning("second stop signal: leaving without draining");
-				return false;
-			}
-			log_info("%s: stopping sources, draining the graph",
-				 strsignal((int)information.ssi_signo));
-			sd_notify(0, "STOPPING=1");
-			runtime_request_stop();
-		}
-	}
-	return true;
-}
-
-/* The control thread: sinks, signals, until the graph has drained. */
-static bool
-control_loop(int signal_fd)
-{
-	unsigned stop_signals = 0;
-	struct pollfd poll_signal = {.fd = signal_fd, .events = POLLIN};
-
-	while (!runtime_graph_finished()) {
-		unsigned handled = runtime_poll_control();
-
-		if (poll(&poll_signal, 1, handled > 0 ? 0 : CONTROL_IDLE_WAIT_MS) > 0 &&
-		    !handle_signals(signal_fd, &stop_signals))
-			return false;
-	}
-	return true;
-}
-
 static struct rte_mempool *
 create_mempool(const struct daemon_settings *settings)
 {
@@ -242,39 +180,50 @@ create_mempool(const struct daemon_settings *settings)
 }
 
 static int
-run(const struct config *config, int signal_fd)
+prepare_layout(const struct config *config, struct graph_layout *layout)
 {
-	unsigned workers[RTE_MAX_LCORE];
-	int worker_count = config_worker_lcores(config->settings.lcores, workers, RTE_MAX_LCORE);
-	struct rte_mempool *mempool = create_mempool(&config->settings);
+	int worker_count = config_worker_lcores(config->settings.lcores, layout->worker_lcores,
+						RTE_MAX_LCORE);
+
+	layout->main_lcore = rte_get_main_lcore();
+	layout->worker_count = worker_count < 0 ? 0 : (unsigned)worker_count;
+	layout->ring_size = (unsigned)config->settings.ring_size;
+	layout->mempool = create_mempool(&config->settings);
+	return layout->mempool == NULL ? -ENOMEM : 0;
+}
+
+/* Build and start the first generation, run the control loop, report. */
+static int
+run(struct config **config, const struct control_sources *sources, int signal_fd)
+{
+	static struct graph_layout layout;
 	struct graph *graph = NULL;
 	char error[512];
 	uint64_t start_cycles;
 	bool drained, complete;
 
-	if (mempool == NULL)
+	if (prepare_layout(*config, &layout) != 0)
 		return EXIT_RUNTIME_ERROR;
-	if (graph_build(config, mempool, rte_get_main_lcore(), workers,
-			worker_count < 0 ? 0 : (unsigned)worker_count,
-			(unsigned)config->settings.ring_size, &graph, error, sizeof(error)) != 0) {
+	if (graph_build(*config, &layout, &graph, error, sizeof(error)) != 0) {
 		log_error("%s", error);
-		rte_mempool_free(mempool);
+		rte_mempool_free(layout.mempool);
 		return EXIT_RUNTIME_ERROR;
 	}
 	start_cycles = rte_get_tsc_cycles();
 	if (runtime_start(graph) != 0) {
 		log_error("cannot start the worker lcores");
 		runtime_join();
-		graph_destroy(graph);
+		runtime_release();
+		rte_mempool_free(layout.mempool);
 		return EXIT_RUNTIME_ERROR;
 	}
 	summary_notify_ready(graph);
-	drained = control_loop(signal_fd);
+	drained = control_run(signal_fd, sources, config);
 	runtime_join();
-	complete = summary_print(graph, (double)(rte_get_tsc_cycles() - start_cycles) / rte_get_tsc_hz(),
-				 stderr);
-	graph_destroy(graph);
-	rte_mempool_free(mempool);
+	complete = summary_print(runtime_graph(),
+				 (double)(rte_get_tsc_cycles() - start_cycles) / rte_get_tsc_hz(), stderr);
+	runtime_release();
+	rte_mempool_free(layout.mempool);
 	return drained && complete ? 0 : EXIT_RUNTIME_ERROR;
 }
 
@@ -285,9 +234,14 @@ main(int argc, char **argv)
 	struct config_errors errors = {0};
 	struct config *config;
 	int signal_fd, status;
+	struct control_sources sources;
 
 	if (parse_options(argc, argv, &options) != 0)
 		return EXIT_USAGE;
+	/* before anything slow: a SIGHUP or SIGTERM during start-up must not kill the daemon */
+	signal_fd = control_open_signals();
+	sources = (struct control_sources){options.settings_path, options.pipelines,
+					   options.pipeline_count};
 	config = config_load(options.settings_path, options.pipelines, options.pipeline_count, &errors);
 	if (config == NULL) {
 		config_errors_print(&errors, stderr);
@@ -300,14 +254,13 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level((enum log_level)config->settings.log_level);
-	signal_fd = open_signals();
 	if (signal_fd < 0 || start_eal(config, &options) != 0) {
 		config_free(config);
 		return EXIT_RUNTIME_ERROR;
 	}
 	runtime_clock_init();
-	status = run(config, signal_fd);
-	sd_notify(0, "STOPPING=1");
+	status = run(&config, &sources, signal_fd);
+	control_notify_stopping();
 	close(signal_fd);
 	config_free(config);
 	rte_eal_cleanup();

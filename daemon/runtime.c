@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Worker loops. Each worker lcore reads its schedule through an atomic
- * pointer once per round, so a later change of the graph can publish a new
- * schedule between two bursts without stopping the loop.
+ * Worker loops and schedule publication.
+ *
+ * Each lcore reads its schedule through an atomic pointer once per round and
+ * installs the wirings of a schedule it has not seen before, between two
+ * bursts. After each round it reports a quiescent state (rte_rcu QSBR); once
+ * every worker has done so after a publication, no lcore can still be using
+ * the previous schedule, so what only that schedule referenced may change or
+ * go. No lock is taken on the datapath.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -13,6 +18,8 @@
 #include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
 
 #include "graph.h"
 #include "kernel.h"
@@ -21,14 +28,16 @@
 #define TICKS_PER_SECOND 1000
 
 struct worker {
-	unsigned lcore;
-	bool launched;
-	_Atomic(struct schedule *) schedule; /* cp: wo, dp: ro (acquire, once per round) */
+	bool launched;                        /* cp only */
+	_Atomic(struct schedule *) schedule;  /* cp: wo (release), dp: ro (acquire, once per round) */
+	struct schedule *replaced;            /* cp only: freed after the next grace period */
 };
 
 static struct {
-	struct graph *graph;                  /* cp only */
-	struct worker workers[RTE_MAX_LCORE];
+	struct graph *graph;                  /* cp only: the newest generation */
+	struct graph_transition *transition;  /* cp only: a reload in progress, or NULL */
+	struct worker workers[RTE_MAX_LCORE]; /* indexed by lcore id */
+	struct rte_rcu_qsbr *quiescence;
 	struct schedule *control_schedule;    /* cp only */
 	uint64_t next_control_tick;           /* cp only */
 	atomic_bool stop_requested;           /* cp: wo, dp: ro */
@@ -38,6 +47,8 @@ static struct {
 	uint64_t cycles_per_second;
 	uint64_t cycles_per_tick;
 } runtime;
+
+/* ---- clock and stop ------------------------------------------------------ */
 
 void
 runtime_clock_init(void)
@@ -72,6 +83,8 @@ runtime_stop_requested(void)
 	return atomic_load_explicit(&runtime.stop_requested, memory_order_relaxed);
 }
 
+/* ---- polling ------------------------------------------------------------- */
+
 /* Poll one instance; once its inputs have ended and it has flushed, it is finished. */
 static unsigned
 poll_instance(struct kernel_instance *instance)
@@ -87,26 +100,47 @@ poll_instance(struct kernel_instance *instance)
 	return handled;
 }
 
-unsigned
-runtime_poll_schedule(struct schedule *schedule)
+static unsigned
+poll_schedule(const struct schedule *schedule)
 {
 	unsigned handled = 0;
 
 	for (unsigned i = 0; i < schedule->count; i++)
-		handled += poll_instance(schedule->instances[i]);
+		handled += poll_instance(schedule->entries[i].instance);
 	return handled;
 }
 
 static void
-tick_schedule(struct schedule *schedule)
+tick_schedule(const struct schedule *schedule)
 {
 	uint64_t now = runtime_now_ns();
 
 	for (unsigned i = 0; i < schedule->count; i++) {
-		struct kernel_instance *instance = schedule->instances[i];
+		struct kernel_instance *instance = schedule->entries[i].instance;
 
 		if (instance->ops->tick != NULL && !kernel_is_finished(instance))
 			instance->ops->tick(instance, now);
+	}
+}
+
+/*
+ * Install a schedule on the lcore that will poll it. A new instance that
+ * continues one of the previous generation takes its state here: the
+ * predecessor ran on this same lcore and is no longer in the schedule.
+ */
+static void
+install_schedule(const struct schedule *schedule)
+{
+	for (unsigned i = 0; i < schedule->count; i++) {
+		struct kernel_instance *instance = schedule->entries[i].instance;
+		struct kernel_instance *predecessor = instance->take_state_from;
+
+		kernel_install_wiring(instance, schedule->entries[i].wiring);
+		if (predecessor == NULL)
+			continue;
+		instance->counters = predecessor->counters;
+		instance->ops->take_state(instance, predecessor);
+		instance->take_state_from = NULL;
 	}
 }
 
@@ -114,65 +148,188 @@ static int
 worker_loop(void *argument)
 {
 	struct worker *worker = argument;
+	unsigned lcore = rte_lcore_id();
+	uint64_t installed = 0;
 	uint64_t next_tick = rte_get_tsc_cycles() + runtime.cycles_per_tick;
 
 	while (!atomic_load_explicit(&runtime.quit, memory_order_relaxed)) {
-		struct schedule *schedule =
+		const struct schedule *schedule =
 			atomic_load_explicit(&worker->schedule, memory_order_acquire);
 
-		runtime_poll_schedule(schedule);
+		if (schedule->serial != installed) {
+			install_schedule(schedule);
+			installed = schedule->serial;
+		}
+		poll_schedule(schedule);
 		if (rte_get_tsc_cycles() >= next_tick) {
 			tick_schedule(schedule);
 			next_tick += runtime.cycles_per_tick;
 		}
+		rte_rcu_qsbr_quiescent(runtime.quiescence, lcore);
 	}
+	rte_rcu_qsbr_thread_offline(runtime.quiescence, lcore);
 	return 0;
 }
 
+/* ---- publication --------------------------------------------------------- */
+
 static struct schedule *
-build_schedule(struct graph *graph, unsigned lcore)
+schedule_create(unsigned capacity)
 {
-	struct schedule *schedule = calloc(1, sizeof(*schedule) + graph->instance_count *
-							   sizeof(schedule->instances[0]));
+	static uint64_t serial;
+	struct schedule *schedule = calloc(1, sizeof(struct schedule) +
+						     capacity * sizeof(struct schedule_entry));
+
+	if (schedule != NULL)
+		schedule->serial = ++serial;
+	return schedule;
+}
+
+static void
+schedule_add(struct schedule *schedule, struct kernel_instance *instance,
+	     const struct kernel_wiring *wiring)
+{
+	schedule->entries[schedule->count++] = (struct schedule_entry){instance, wiring};
+}
+
+/* The schedule of @p lcore: the graph's instances there, then retiring ones (when given). */
+static struct schedule *
+build_schedule(const struct graph *graph, const struct kernel_wiring *wirings,
+	       const struct graph_transition *transition, unsigned lcore)
+{
+	unsigned capacity = graph->instance_count + (transition ? transition->retiring_count : 0);
+	struct schedule *schedule = schedule_create(capacity);
 
 	if (schedule == NULL)
 		return NULL;
 	for (unsigned i = 0; i < graph->instance_count; i++)
-		if (graph->instances[i].lcore == lcore)
-			schedule->instances[schedule->count++] = &graph->instances[i];
+		if (graph->instances[i]->lcore == lcore)
+			schedule_add(schedule, graph->instances[i], &wirings[i]);
+	for (unsigned i = 0; transition != NULL && i < transition->retiring_count; i++)
+		if (transition->retiring[i]->lcore == lcore)
+			schedule_add(schedule, transition->retiring[i], &transition->retiring_wirings[i]);
 	return schedule;
+}
+
+static int
+launch_worker(unsigned lcore)
+{
+	struct worker *worker = &runtime.workers[lcore];
+
+	/* registered and online before it runs, so no grace period can miss it */
+	if (rte_rcu_qsbr_thread_register(runtime.quiescence, lcore) != 0)
+		return -EINVAL;
+	rte_rcu_qsbr_thread_online(runtime.quiescence, lcore);
+	if (rte_eal_remote_launch(worker_loop, worker, lcore) != 0)
+		return -EBUSY;
+	worker->launched = true;
+	return 0;
+}
+
+/* Give every lcore its part of the generation; workers pick it up at their next round. */
+static int
+publish(const struct graph *graph, const struct kernel_wiring *wirings,
+	const struct graph_transition *transition)
+{
+	const struct graph_layout *layout = graph->layout;
+	struct schedule *control = build_schedule(graph, wirings, transition, layout->main_lcore);
+
+	if (control == NULL)
+		return -ENOMEM;
+	for (unsigned w = 0; w < layout->worker_count; w++) {
+		unsigned lcore = layout->worker_lcores[w];
+		struct worker *worker = &runtime.workers[lcore];
+		struct schedule *schedule = build_schedule(graph, wirings, transition, lcore);
+
+		if (schedule == NULL)
+			return -ENOMEM;
+		free(worker->replaced); /* two publications ago: long out of use */
+		worker->replaced = atomic_exchange_explicit(&worker->schedule, schedule,
+							    memory_order_acq_rel);
+		if (!worker->launched && schedule->count > 0 && launch_worker(lcore) != 0)
+			return -EBUSY;
+	}
+	install_schedule(control);
+	free(runtime.control_schedule);
+	runtime.control_schedule = control;
+	return 0;
+}
+
+/* Wait until every worker has finished the round it was in: the grace period. */
+static void
+wait_for_quiescence(void)
+{
+	rte_rcu_qsbr_synchronize(runtime.quiescence, RTE_QSBR_THRID_INVALID);
 }
 
 int
 runtime_start(struct graph *graph)
 {
+	size_t size = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
+
+	runtime.quiescence = rte_zmalloc("quiescence", size, RTE_CACHE_LINE_SIZE);
+	if (runtime.quiescence == NULL || rte_rcu_qsbr_init(runtime.quiescence, RTE_MAX_LCORE) != 0)
+		return -ENOMEM;
 	runtime.graph = graph;
 	atomic_store(&runtime.quit, false);
-	runtime.control_schedule = build_schedule(graph, graph->main_lcore);
-	if (runtime.control_schedule == NULL)
-		return -ENOMEM;
-	for (unsigned w = 0; w < graph->worker_count; w++) {
-		struct worker *worker = &runtime.workers[w];
-		struct schedule *schedule = build_schedule(graph, graph->worker_lcores[w]);
-
-		if (schedule == NULL)
-			return -ENOMEM;
-		worker->lcore = graph->worker_lcores[w];
-		atomic_store_explicit(&worker->schedule, schedule, memory_order_release);
-		if (schedule->count == 0)
-			continue; /* an idle worker would only burn its core */
-		if (rte_eal_remote_launch(worker_loop, worker, worker->lcore) != 0)
-			return -EBUSY;
-		worker->launched = true;
-	}
 	runtime.next_control_tick = rte_get_tsc_cycles() + runtime.cycles_per_tick;
+	return publish(graph, graph->wirings, NULL);
+}
+
+int
+runtime_begin_transition(struct graph_transition *transition)
+{
+	int result;
+
+	for (unsigned i = 0; i < transition->retiring_count; i++)
+		atomic_store_explicit(&transition->retiring[i]->retiring, true,
+				      memory_order_release);
+	result = publish(transition->next, transition->next_wirings, transition);
+	if (result != 0)
+		return result;
+	runtime.graph = transition->next;
+	runtime.transition = transition;
+	wait_for_quiescence();
+	/* every producer now writes by the next wiring: rings it left get nothing more */
+	graph_transition_close_retired(transition);
 	return 0;
+}
+
+bool
+runtime_transition_pending(void)
+{
+	return runtime.transition != NULL;
+}
+
+bool
+runtime_finish_transition(void)
+{
+	struct graph_transition *transition = runtime.transition;
+
+	if (transition == NULL)
+		return true;
+	if (!graph_transition_drained(transition) ||
+	    publish(transition->next, transition->next->wirings, NULL) != 0)
+		return false;
+	wait_for_quiescence();
+	runtime.transition = NULL;
+	graph_transition_keep_figures(transition);
+	graph_release(transition->previous);
+	graph_transition_free(transition);
+	free(transition);
+	return true;
+}
+
+struct graph *
+runtime_graph(void)
+{
+	return runtime.graph;
 }
 
 unsigned
 runtime_poll_control(void)
 {
-	unsigned handled = runtime_poll_schedule(runtime.control_schedule);
+	unsigned handled = poll_schedule(runtime.control_schedule);
 
 	if (rte_get_tsc_cycles() >= runtime.next_control_tick) {
 		tick_schedule(runtime.control_schedule);
@@ -184,8 +341,14 @@ runtime_poll_control(void)
 bool
 runtime_graph_finished(void)
 {
-	for (unsigned i = 0; i < runtime.graph->instance_count; i++)
-		if (!kernel_is_finished(&runtime.graph->instances[i]))
+	const struct graph *graph = runtime.graph;
+	const struct graph_transition *transition = runtime.transition;
+
+	for (unsigned i = 0; i < graph->instance_count; i++)
+		if (!kernel_is_finished(graph->instances[i]))
+			return false;
+	for (unsigned i = 0; transition != NULL && i < transition->retiring_count; i++)
+		if (!kernel_is_finished(transition->retiring[i]))
 			return false;
 	return true;
 }
@@ -194,15 +357,35 @@ void
 runtime_join(void)
 {
 	atomic_store(&runtime.quit, true);
-	for (unsigned w = 0; w < runtime.graph->worker_count; w++) {
-		struct worker *worker = &runtime.workers[w];
+	for (unsigned lcore = 0; lcore < RTE_MAX_LCORE; lcore++) {
+		struct worker *worker = &runtime.workers[lcore];
 
 		if (worker->launched)
-			rte_eal_wait_lcore(worker->lcore);
+			rte_eal_wait_lcore(lcore);
 		worker->launched = false;
+		free(worker->replaced);
 		free(atomic_load(&worker->schedule));
+		worker->replaced = NULL;
 		atomic_store(&worker->schedule, NULL);
 	}
 	free(runtime.control_schedule);
 	runtime.control_schedule = NULL;
+	/* a reload still draining at exit: its retiring instances count in the summary too */
+	if (runtime.transition != NULL)
+		graph_transition_keep_figures(runtime.transition);
+}
+
+void
+runtime_release(void)
+{
+	if (runtime.transition != NULL) {
+		graph_release(runtime.transition->previous);
+		graph_transition_free(runtime.transition);
+		free(runtime.transition);
+		runtime.transition = NULL;
+	}
+	graph_release(runtime.graph);
+	runtime.graph = NULL;
+	rte_free(runtime.quiescence);
+	runtime.quiescence = NULL;
 }

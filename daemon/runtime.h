@@ -2,7 +2,8 @@
 /**
  * @file
  * The runtime: worker lcores polling their schedules, the control thread's
- * share of the graph (sinks), stop requests and the clock.
+ * share of the graph (sinks), publication of new generations, stop requests
+ * and the clock.
  */
 #ifndef JETSTREAM_RUNTIME_H
 #define JETSTREAM_RUNTIME_H
@@ -11,12 +12,21 @@
 #include <stdint.h>
 
 struct graph;
+struct graph_transition;
 struct kernel_instance;
+struct kernel_wiring;
+
+/** One instance to poll and the wiring it must have while it is polled. */
+struct schedule_entry {
+	struct kernel_instance *instance;
+	const struct kernel_wiring *wiring;
+};
 
 /** Kernel instances one lcore polls in turn, one burst each. */
 struct schedule {
+	uint64_t serial;  /**< unique per publication: a reused address is not a seen schedule */
 	unsigned count;
-	struct kernel_instance *instances[];
+	struct schedule_entry entries[];
 };
 
 /**
@@ -29,12 +39,35 @@ void runtime_clock_init(void);
 uint64_t runtime_now_ns(void);
 
 /**
- * Build the schedules of @p graph and launch one loop on every worker lcore
- * that has instances. Instances placed on the control thread are polled by
+ * Publish the first generation and launch the worker lcores that have
+ * instances. Instances placed on the control thread are polled by
  * runtime_poll_control().
  * @return 0 or -errno.
  */
 int runtime_start(struct graph *graph);
+
+/**
+ * Start moving to transition->next: publish schedules in which the next
+ * generation runs while retiring instances and retired rings drain, wait
+ * until every worker has passed a quiescent state (rte_rcu QSBR), then close
+ * the retired rings whose producers moved on. The transition is owned by the
+ * runtime until runtime_finish_transition() completes it.
+ * @return 0 or -errno (nothing published).
+ */
+int runtime_begin_transition(struct graph_transition *transition);
+
+/** true while a transition has begun and not yet finished. */
+bool runtime_transition_pending(void);
+
+/**
+ * When everything retiring has drained: publish the final schedules, wait for
+ * the grace period, and release the previous generation.
+ * @return true when no transition is pending any more.
+ */
+bool runtime_finish_transition(void);
+
+/** The generation running now (the next one as soon as a transition begins). */
+struct graph *runtime_graph(void);
 
 /**
  * Poll the control thread's instances once (and tick them when due).
@@ -42,19 +75,19 @@ int runtime_start(struct graph *graph);
  */
 unsigned runtime_poll_control(void);
 
-/** Ask every source to stop reading; the graph then drains. Signal-safe. */
+/** Ask every source to stop reading; the graph then drains. */
 void runtime_request_stop(void);
 
 /** true once runtime_request_stop() was called. Read by sources each burst. */
 bool runtime_stop_requested(void);
 
-/** true when every instance of the running graph has finished. */
+/** true when every instance, running or retiring, has finished. */
 bool runtime_graph_finished(void);
 
 /** Stop the worker loops (after the graph finished, or to abandon it) and wait for them. */
 void runtime_join(void);
 
-/** Poll one schedule once: what workers and the control thread both do. */
-unsigned runtime_poll_schedule(struct schedule *schedule);
+/** After runtime_join(): release every generation (instances, rings, schedules). */
+void runtime_release(void);
 
 #endif

@@ -371,8 +371,7 @@ per_src_counter_flush(struct kernel_instance *instance)
 	const struct per_src_counter_params *params = instance->params;
 	struct per_src_counter_state *state = instance->state;
 
-	if (params->window_ns == WINDOW_TOTAL)
-		return emit_table(instance, &state->tables[0], true);
+	/* a window closed before a reload switched to `total` may still be going out */
 	continue_flush(instance);
 	if (state->flushing)
 		return false;
@@ -380,7 +379,48 @@ per_src_counter_flush(struct kernel_instance *instance)
 		per_src_counter_process(instance);
 		return false;
 	}
-	return emit_table(instance, &state->tables[state->active], false);
+	return emit_table(instance, &state->tables[state->active],
+			  params->window_ns == WINDOW_TOTAL);
+}
+
+/* Tables move; a changed capacity would not fit them, so that one starts afresh. */
+static bool
+per_src_counter_can_take_state(const void *params_pointer, const void *old_params_pointer)
+{
+	const struct per_src_counter_params *params = params_pointer, *old = old_params_pointer;
+
+	return params->max_sources == old->max_sources;
+}
+
+/*
+ * After a reload: the counts go on in the old tables. With a new window
+ * length, the open window is re-aligned to it and keeps what it has counted;
+ * from `total` to a window, the first packet opens the window and the counts
+ * so far belong to it.
+ */
+static void
+per_src_counter_take_state(struct kernel_instance *instance, struct kernel_instance *old)
+{
+	const struct per_src_counter_params *params = instance->params, *old_params = old->params;
+	struct per_src_counter_state *fresh = instance->state, *taken = old->state;
+	struct counter_table *active;
+
+	instance->state = taken;
+	old->state = fresh; /* destroyed with the old instance */
+	if (params->window_ns != WINDOW_TOTAL && taken->tables[1].hash == NULL) {
+		/* a windowed counter needs the second table this instance was built with */
+		taken->tables[1] = fresh->tables[1];
+		fresh->tables[1] = (struct counter_table){0};
+	}
+	if (params->window_ns == old_params->window_ns || params->window_ns == WINDOW_TOTAL)
+		return;
+	active = &taken->tables[taken->active];
+	if (old_params->window_ns == WINDOW_TOTAL) {
+		taken->window_open = false;
+	} else if (taken->window_open) {
+		active->start_ns = window_start_of(params->window_ns, active->start_ns);
+		active->end_ns = active->start_ns + params->window_ns;
+	}
 }
 
 static unsigned
@@ -422,5 +462,7 @@ const struct kernel_ops per_src_counter_kernel = {
 	.flush = per_src_counter_flush,
 	.tick = per_src_counter_tick,
 	.stats = per_src_counter_stats,
+	.can_take_state = per_src_counter_can_take_state,
+	.take_state = per_src_counter_take_state,
 	.destroy = per_src_counter_destroy,
 };

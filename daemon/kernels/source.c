@@ -89,6 +89,21 @@ source_replicas(const void *params_pointer)
 	return is_pcap(params) ? 1 : (unsigned)params->queues;
 }
 
+/* A file source whose file stays the same goes on from where it is (loop/rate may change). */
+static bool
+source_can_take_state(const void *params_pointer, const void *old_params_pointer)
+{
+	const struct source_params *params = params_pointer, *old = old_params_pointer;
+
+	return is_pcap(params) && is_pcap(old) && strcmp(params->pcap, old->pcap) == 0;
+}
+
+static void
+source_take_state(struct kernel_instance *instance, struct kernel_instance *old)
+{
+	source_pcap_take_state(instance, old);
+}
+
 static int
 source_init(struct kernel_instance *instance)
 {
@@ -133,5 +148,7 @@ const struct kernel_ops source_kernel = {
 	.init = source_init,
 	.process = source_process,
 	.stats = source_stats,
+	.can_take_state = source_can_take_state,
+	.take_state = source_take_state,
 	.destroy = source_destroy,
 };

@@ -50,6 +50,8 @@ int source_pcap_init(struct kernel_instance *instance);
 unsigned source_pcap_process(struct kernel_instance *instance);
 unsigned source_pcap_stats(const struct kernel_instance *instance, struct kernel_stat *stats);
 void source_pcap_destroy(struct kernel_instance *instance);
+/** Continue @p old's reading position; pacing restarts at the new rate. */
+void source_pcap_take_state(struct kernel_instance *instance, struct kernel_instance *old);
 
 int source_port_init(struct kernel_instance *instance);
 unsigned source_port_process(struct kernel_instance *instance);

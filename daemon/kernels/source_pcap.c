@@ -220,7 +220,7 @@ source_pcap_process(struct kernel_instance *instance)
 	unsigned budget = RTE_MIN(kernel_output_budget(instance), (unsigned)KERNEL_BURST);
 	unsigned count = 0;
 
-	if (runtime_stop_requested() || reader->failed) {
+	if (kernel_should_stop(instance) || reader->failed) {
 		kernel_mark_finished(instance);
 		return 0;
 	}
@@ -252,6 +252,17 @@ source_pcap_process(struct kernel_instance *instance)
 	reader->paced_packets += count;
 	kernel_emit_packets(instance, packets, count);
 	return count;
+}
+
+void
+source_pcap_take_state(struct kernel_instance *instance, struct kernel_instance *old)
+{
+	struct pcap_reader *fresh = instance->state, *taken = old->state;
+
+	instance->state = taken;
+	old->state = fresh; /* its freshly opened file closes with the old instance */
+	taken->pace_start_cycles = 0;
+	taken->paced_packets = 0;
 }
 
 unsigned

@@ -29,6 +29,7 @@ struct port_reader {
 	bool queue_active;     /* false: the device has fewer queues than asked for */
 	bool owns_device;      /* replica 0: stops and closes it */
 	bool draining;         /* stop requested: empty the queue, then finish */
+	unsigned drain_left;   /* packets the queue can still hold from before the stop */
 	struct source_packet_counts counts;
 };
 
@@ -179,8 +180,11 @@ source_port_process(struct kernel_instance *instance)
 	uint16_t received;
 	uint64_t now;
 
-	if (runtime_stop_requested())
+	if (kernel_should_stop(instance) && !reader->draining) {
+		/* what arrived before the stop is at most a full queue; traffic never pauses */
 		reader->draining = true;
+		reader->drain_left = RECEIVE_DESCRIPTORS;
+	}
 	if (!reader->queue_active) {
 		if (reader->draining)
 			kernel_mark_finished(instance);
@@ -191,10 +195,16 @@ source_port_process(struct kernel_instance *instance)
 		instance->counters.backpressure++;
 		return 0;
 	}
-	received = rte_eth_rx_burst(reader->port_id, reader->queue, packets, (uint16_t)budget);
-	if (received == 0 && reader->draining) {
-		kernel_mark_finished(instance);
-		return 0;
+	if (reader->draining)
+		budget = RTE_MIN(budget, reader->drain_left);
+	received = budget == 0 ? 0 : rte_eth_rx_burst(reader->port_id, reader->queue, packets,
+						      (uint16_t)budget);
+	if (reader->draining) {
+		reader->drain_left -= received;
+		if (received == 0) {
+			kernel_mark_finished(instance);
+			return 0;
+		}
 	}
 	now = runtime_now_ns();
 	for (uint16_t i = 0; i < received; i++) {

@@ -96,14 +96,13 @@ threshold_stats(const struct kernel_instance *instance, struct kernel_stat *stat
 }
 
 /* A new limit applies from the next record on; only the alert count carries over. */
-static int
+static void
 threshold_take_state(struct kernel_instance *instance, struct kernel_instance *old)
 {
-	struct threshold_state *state = instance->state;
-	const struct threshold_state *old_state = old->state;
+	void *state = instance->state;
 
-	state->alerts = old_state->alerts;
-	return 0;
+	instance->state = old->state;
+	old->state = state;
 }
 
 static void

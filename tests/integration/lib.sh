@@ -5,8 +5,8 @@
 # Provides: $repo_root, $jetstreamd, $traces, $work (a temporary directory
 # removed on exit), at_exit, fail, skip, run_jetstreamd, run_ok,
 # write_counter_pipeline, start_notify_listener, wait_ready, wait_exit (with
-# $running_pid, killed if still running at exit), and records_tool
-# (records.py).
+# $running_pid, killed if still running at exit), records_tool (records.py),
+# and for reloads: notify_count, wait_notify, notify_message, replace_file.
 
 # The variables set here are used by the tests that source this file.
 # shellcheck disable=SC2034
@@ -76,17 +76,24 @@ run_ok() {
 }
 
 # Receive jetstreamd's sd_notify messages: sets NOTIFY_SOCKET (exported) and
-# appends every message to $work/notify.log.
+# appends every message to $work/notify.log. Each message is also appended to
+# $work/notify.messages as one line: the CLOCK_MONOTONIC time it arrived, in
+# microseconds, then its NAME=value fields, all separated by tabs (see
+# notify_count, wait_notify and notify_message).
 start_notify_listener() {
 	export NOTIFY_SOCKET="$work/notify.socket"
 	python3 -c '
-import socket, sys
+import socket, sys, time
 listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 listener.bind(sys.argv[1])
-with open(sys.argv[2], "ab", buffering=0) as log:
+with open(sys.argv[2], "ab", buffering=0) as log, open(sys.argv[3], "ab", buffering=0) as messages:
     while True:
-        log.write(listener.recv(65536) + b"\n")
-' "$NOTIFY_SOCKET" "$work/notify.log" &
+        message = listener.recv(65536)
+        arrived = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        log.write(message + b"\n")
+        fields = message.rstrip(b"\n").replace(b"\t", b" ").split(b"\n")
+        messages.write(b"\t".join([str(arrived).encode()] + fields) + b"\n")
+' "$NOTIFY_SOCKET" "$work/notify.log" "$work/notify.messages" &
 	notify_listener_pid=$!
 	at_exit "kill $notify_listener_pid 2>/dev/null; wait $notify_listener_pid 2>/dev/null"
 	local tries=0
@@ -157,4 +164,39 @@ write_counter_pipeline() {
 		echo "    format: jsonl"
 		echo "    path: \"$records\""
 	} >"$file"
+}
+
+# notify_count FIELD: how many sd_notify messages (start_notify_listener) have the field FIELD,
+# e.g. READY=1.
+notify_count() {
+	awk -F'\t' -v field="$1" '{ for (i = 2; i <= NF; i++) if ($i == field) { n++; break } }
+		END { print n + 0 }' "$work/notify.messages" 2>/dev/null || echo 0
+}
+
+# wait_notify FIELD COUNT SECONDS: wait until COUNT messages have the field FIELD, while
+# $running_pid keeps running; fails the test otherwise.
+wait_notify() {
+	local field="$1" count="$2" deadline=$((SECONDS + $3))
+	until [ "$(notify_count "$field")" -ge "$count" ]; do
+		kill -0 "$running_pid" 2>/dev/null || fail "jetstreamd exited while waiting for $field number $count"
+		[ "$SECONDS" -lt "$deadline" ] || fail "no $field number $count from jetstreamd within $3 s"
+		sleep 0.02
+	done
+}
+
+# notify_message FIELD N: the Nth message (from 1) with the field FIELD, as one line: arrival
+# time (CLOCK_MONOTONIC, microseconds), then the message's fields, tab-separated.
+notify_message() {
+	awk -F'\t' -v field="$1" -v wanted="$2" '{ for (i = 2; i <= NF; i++) if ($i == field) { n++; break } }
+		n == wanted { print; exit }' "$work/notify.messages"
+}
+
+# replace_file FILE: write standard input to FILE atomically, as an operator's editor or
+# deployment tool should before a reload: into a temporary file in the same directory, then
+# renamed over FILE, so a reader sees the old or the new file, never a part of one.
+replace_file() {
+	local temporary
+	temporary="$(mktemp "$(dirname "$1")/.$(basename "$1").XXXXXX")"
+	cat >"$temporary"
+	mv -f "$temporary" "$1"
 }

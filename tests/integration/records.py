@@ -11,6 +11,19 @@ exit summary, and compute expected values. Standard library only.
   summary STDERR KEY                  a figure of the exit summary: packets, dropped, or KERNEL.STAT
   prefix PCAP FRAMES                  per-source TSV of the first FRAMES frames of a classic pcap
   pcap-info PCAP                      "frames N max_frame_length L" of a classic pcap
+  kinds RECORDS                       "TYPE KERNEL COUNT" for each record type and kernel
+  subset RECORDS ALL                  check each record of RECORDS is also in ALL (as many times)
+  reload-actions STDERR               "GENERATION ACTION KERNEL" for each kernel named in the
+                                      log's `reload: generation N running: kept a, b; added c`
+  window-lengths RECORDS KERNEL       "LENGTH_NS COUNT" of a windowed kernel's src_count records,
+                                      each checked to start on a multiple of its length
+  alert-thresholds RECORDS            "KERNEL METRIC THRESHOLD COUNT" of the alerts, each checked
+                                      to be strictly above its threshold
+  reloads STDERR                      the reload outcomes in jetstreamd's log, in order:
+                                      "error FILE:LINE:COL: error: ..." (or "error FILE: error:
+                                      ..." when it names no position), "failed N" (keeping
+                                      generation N), "ok N" (generation N running), and last
+                                      "summary N" from the exit summary's first line
 
 Timestamps are read as exact decimals (never floats) and handled in nanoseconds.
 """
@@ -215,6 +228,100 @@ def pcap_info(path):
     print(f"frames {frames} max_frame_length {longest}")
 
 
+def kinds(path):
+    counts = collections.Counter((record["type"], record["kernel"]) for record in read_records(path))
+    for (kind, kernel), count in sorted(counts.items()):
+        print(f"{kind} {kernel} {count}")
+
+
+def subset(path, all_path):
+    def key(record):
+        return json.dumps(record, sort_keys=True, default=str)
+
+    available = collections.Counter(key(record) for record in read_records(all_path))
+    count, missing = 0, []
+    for record in read_records(path):
+        count += 1
+        if available[key(record)] > 0:
+            available[key(record)] -= 1
+        else:
+            missing.append(record)
+    for record in missing[:10]:
+        print(f"not in {all_path}: {record}")
+    if missing:
+        sys.exit(1)
+    print(f"{count} records, each also in {all_path}")
+
+
+def window_lengths(path, kernel):
+    counts = collections.Counter()
+    problems = []
+    for record in src_counts(path, kernel):
+        length = record["end"] - record["start"]
+        counts[length] += 1
+        if length <= 0 or record["start"] % length != 0:
+            problems.append(f"start not on a multiple of the window length: {record}")
+    for problem in problems[:20]:
+        print(problem)
+    if problems:
+        sys.exit(1)
+    for length, count in sorted(counts.items()):
+        print(f"{length} {count}")
+
+
+def alert_thresholds(path):
+    counts = collections.Counter()
+    problems = []
+    for record in read_records(path):
+        if record["type"] != "alert":
+            continue
+        counts[(record["kernel"], record["metric"], record["threshold"])] += 1
+        if not record["value"] > record["threshold"]:
+            problems.append(f"an alert not above its threshold: {record}")
+    for problem in problems[:20]:
+        print(problem)
+    if problems:
+        sys.exit(1)
+    for (kernel, metric, threshold), count in sorted(counts.items()):
+        print(f"{kernel} {metric} {threshold} {count}")
+
+
+# A configuration error: FILE:LINE:COL: error: ..., or one that lacks the position
+# (FILE: error: ...), reported so that a test can say which it found.
+RELOAD_ERROR = re.compile(r"(?:^|\s)((?!jetstreamd:)[^\s:]\S*?(?::\d+:\d+)?: error: .*)$")
+RELOAD_FAILED = re.compile(r"reload failed: keeping generation (\d+)")
+RELOAD_OK = re.compile(r"reload: generation (\d+) running:")
+SUMMARY_GENERATION = re.compile(r"^jetstreamd: summary \(generation (\d+)\):$")
+
+
+def reloads(path):
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        for line in stream:
+            line = line.rstrip("\n")
+            for pattern, label in ((RELOAD_FAILED, "failed"), (RELOAD_OK, "ok"),
+                                   (SUMMARY_GENERATION, "summary"), (RELOAD_ERROR, "error")):
+                match = pattern.search(line)
+                if match:
+                    print(f"{label} {match.group(1)}")
+                    break
+
+
+RELOAD_RUNNING = re.compile(r"reload: generation (\d+) running: (.*)$")
+
+
+def reload_actions(path):
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        for line in stream:
+            match = RELOAD_RUNNING.search(line.rstrip("\n"))
+            if not match:
+                continue
+            for part in match.group(2).split(";"):
+                action, _, names = part.strip().partition(" ")
+                for name in names.split(","):
+                    if name.strip():
+                        print(f"{match.group(1)} {action} {name.strip()}")
+
+
 def main(argv):
     commands = {
         "totals": (totals, [str], [str]),
@@ -225,6 +332,12 @@ def main(argv):
         "summary": (summary, [str, str]),
         "prefix": (prefix, [str, int]),
         "pcap-info": (pcap_info, [str]),
+        "kinds": (kinds, [str]),
+        "subset": (subset, [str, str]),
+        "window-lengths": (window_lengths, [str, str]),
+        "alert-thresholds": (alert_thresholds, [str]),
+        "reloads": (reloads, [str]),
+        "reload-actions": (reload_actions, [str]),
     }
     if len(argv) < 1 or argv[0] not in commands:
         sys.exit(__doc__)

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The control thread's loop: signals (through signalfd), live reload,
+ * systemd notifications, and polling the instances that run on it (sinks).
+ */
+#ifndef JETSTREAM_CONTROL_H
+#define JETSTREAM_CONTROL_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+/** Where the configuration comes from: read again on every SIGHUP. */
+struct control_sources {
+	const char *settings_path;           /**< NULL: defaults */
+	const char *const *pipeline_paths;
+	unsigned pipeline_count;
+};
+
+/**
+ * Block SIGTERM, SIGINT and SIGHUP in every thread (call before any thread
+ * starts) and return a signalfd that receives them, or -1.
+ */
+int control_open_signals(void);
+
+/** Tell systemd the daemon is stopping (once, however often it is called). */
+void control_notify_stopping(void);
+
+/**
+ * Run until the graph has drained: sources at end of input, or stopped by
+ * SIGTERM/SIGINT. SIGHUP reloads the configuration from @p sources.
+ * @p config (the running configuration) is replaced on each successful
+ * reload; the caller frees the one left in *config.
+ * @return false when a second stop signal cut the drain short.
+ */
+bool control_run(int signal_fd, const struct control_sources *sources, struct config **config);
+
+#endif
