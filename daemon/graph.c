@@ -96,12 +96,13 @@ create_instance(struct graph_builder *builder, const struct kernel_spec *spec, u
 	if (instance == NULL)
 		return NULL;
 	instance->params = malloc(spec->ops->params_size);
-	if (instance->params == NULL) {
+	instance->name = kernel_intern_name(spec->name);
+	if (instance->params == NULL || instance->name == NULL) {
+		free(instance->params);
 		free(instance);
 		return NULL;
 	}
 	memcpy(instance->params, spec->params, spec->ops->params_size);
-	snprintf(instance->name, sizeof(instance->name), "%s", spec->name);
 	instance->ops = spec->ops;
 	instance->replica = replica;
 	instance->replica_count = spec->replicas;

@@ -3,6 +3,8 @@
  * Datapath helpers of the kernel API: receiving from input rings, emitting to
  * output rings with partitioning, and end-of-input detection.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_ring_elem.h>
@@ -234,4 +236,27 @@ kernel_totals_add(struct kernel_totals *totals, const struct kernel_totals *more
 	add_counters(&totals->counters, &more->counters);
 	for (unsigned s = 0; s < more->stat_count; s++)
 		add_stat(totals, &more->stats[s]);
+}
+
+/* Names ever used, never freed: a handful per pipeline edit, so this stays small. */
+static struct interned_name {
+	struct interned_name *next;
+	char name[CONFIG_NAME_MAX];
+} *interned_names;
+
+const char *
+kernel_intern_name(const char *name)
+{
+	struct interned_name *entry;
+
+	for (entry = interned_names; entry != NULL; entry = entry->next)
+		if (strcmp(entry->name, name) == 0)
+			return entry->name;
+	entry = calloc(1, sizeof(*entry));
+	if (entry == NULL)
+		return NULL;
+	snprintf(entry->name, sizeof(entry->name), "%s", name);
+	entry->next = interned_names;
+	interned_names = entry;
+	return entry->name;
 }

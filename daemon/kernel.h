@@ -179,7 +179,7 @@ struct kernel_wiring {
 /** A replica of a kernel instance. */
 struct kernel_instance {
 	const struct kernel_ops *ops;
-	char name[CONFIG_NAME_MAX];             /**< owned: records point at it */
+	const char *name;                       /**< interned (kernel_intern_name): records point at it */
 	void *params;                           /**< owned copy of the spec's parameters */
 	unsigned replica;                       /**< 0 .. replica_count-1 */
 	unsigned replica_count;
@@ -213,6 +213,14 @@ void kernel_totals_add_instance(struct kernel_totals *totals, const struct kerne
 
 /** Add @p more into @p totals, statistic by statistic name. */
 void kernel_totals_add(struct kernel_totals *totals, const struct kernel_totals *more);
+
+/**
+ * The process-lifetime copy of @p name. Records carry their kernel's name as a
+ * pointer, and a record may still wait in a ring after a reload destroyed the
+ * instance that emitted it, so names must outlive instances. Control thread
+ * only. @return NULL when out of memory.
+ */
+const char *kernel_intern_name(const char *name);
 
 /** Set an instance's wiring (the polling lcore does this; tests may too). */
 void kernel_install_wiring(struct kernel_instance *instance, const struct kernel_wiring *wiring);

@@ -26,17 +26,15 @@ extern const struct kernel_ops per_src_counter_kernel;
 extern const struct kernel_ops threshold_kernel;
 extern const struct kernel_ops sink_kernel;
 
-/* One kernel under test, its fake producer and the ring it emits into. */
+/* One kernel under test, the ring the test feeds and the ring it emits into. */
 struct rig {
-	struct kernel_instance producer;
 	struct kernel_instance instance;
-	struct kernel_spec spec;
-	struct kernel_input input;
+	struct kernel_ring input, output;
+	struct kernel_ring *output_rings[1];
+	struct kernel_input inputs[1];
 	struct kernel_output_edge edge;
-	uint64_t enqueued;
 	struct rte_ring *input_ring, *output_ring;
 	struct rte_mempool *mempool;
-	void *params;
 };
 
 static struct rte_mempool *
@@ -87,6 +85,19 @@ make_params(const struct kernel_ops *ops, const char *const *settings)
 }
 
 static struct rte_ring *
+make_ring(enum stream_type type, unsigned size);
+
+static void
+kernel_ring_init(struct kernel_ring *ring, enum stream_type type, unsigned size)
+{
+	memset(ring, 0, sizeof(*ring));
+	ring->type = type;
+	ring->element_size = stream_element_size(type);
+	ring->ring = make_ring(type, size);
+	atomic_init(&ring->closed, false);
+}
+
+static struct rte_ring *
 make_ring(enum stream_type type, unsigned size)
 {
 	static unsigned serial;
@@ -105,22 +116,21 @@ rig_open(struct rig *rig, const struct kernel_ops *ops, enum stream_type input_t
 	 const char *const *settings, unsigned output_ring_size)
 {
 	memset(rig, 0, sizeof(*rig));
-	rig->params = make_params(ops, settings);
 	rig->mempool = test_mempool();
-	snprintf(rig->spec.name, sizeof(rig->spec.name), "%s", "under_test");
-	rig->producer.output_type = input_type;
-	rig->input_ring = make_ring(input_type, RIG_RING_SIZE);
-	rig->input = (struct kernel_input){rig->input_ring, input_type,
-					   stream_element_size(input_type), &rig->producer};
 	rig->instance = (struct kernel_instance){
-		.ops = ops, .spec = &rig->spec, .name = rig->spec.name, .params = rig->params,
-		.replica_count = 1, .mempool = rig->mempool, .input_count = 1,
-		.inputs = &rig->input, .output_type = ops->output_type,
+		.ops = ops, .params = make_params(ops, settings), .replica_count = 1,
+		.mempool = rig->mempool, .input_count = 1, .inputs = rig->inputs,
+		.output_type = ops->output_type,
 	};
+	rig->instance.name = kernel_intern_name("under_test");
+	kernel_ring_init(&rig->input, input_type, RIG_RING_SIZE);
+	rig->input_ring = rig->input.ring;
+	rig->inputs[0].ring = &rig->input;
 	if (ops->output_type != STREAM_NONE) {
-		rig->output_ring = make_ring(ops->output_type, output_ring_size);
-		rig->edge = (struct kernel_output_edge){.ring_count = 1, .rings = &rig->output_ring,
-							.enqueued = &rig->enqueued};
+		kernel_ring_init(&rig->output, ops->output_type, output_ring_size);
+		rig->output_ring = rig->output.ring;
+		rig->output_rings[0] = &rig->output;
+		rig->edge = (struct kernel_output_edge){.ring_count = 1, .rings = rig->output_rings};
 		rig->instance.output_edge_count = 1;
 		rig->instance.output_edges = &rig->edge;
 	}
@@ -133,14 +143,14 @@ rig_close(struct rig *rig)
 	rig->instance.ops->destroy(&rig->instance);
 	rte_ring_free(rig->input_ring);
 	rte_ring_free(rig->output_ring);
-	free(rig->params);
+	free(rig->instance.params);
 }
 
 /* Run the instance as the runtime would until it has consumed everything and finished. */
 static void
 rig_run_to_end(struct rig *rig)
 {
-	kernel_mark_finished(&rig->producer);
+	atomic_store(&rig->input.closed, true);
 	for (unsigned round = 0; round < 100000 && !kernel_is_finished(&rig->instance); round++) {
 		unsigned handled = rig->instance.ops->process(&rig->instance);
 
@@ -242,7 +252,7 @@ START_TEST(counter_total_counts_each_source_once)
 	ck_assert_uint_eq(b->bytes, 1500);
 	ck_assert_str_eq(a->header.kernel, "under_test");
 	ck_assert_uint_eq(a->header.partition_hash, packet_address_hash(a->source_address));
-	ck_assert_uint_eq(rig.enqueued, 2);
+	ck_assert_uint_eq(rig.output.enqueued, 2);
 	rig_close(&rig);
 }
 END_TEST
@@ -301,7 +311,7 @@ START_TEST(counter_backpressure_loses_nothing)
 			send_packet(&rig, source, 64, window * NS_PER_SECOND + i);
 		}
 	}
-	kernel_mark_finished(&rig.producer);
+	atomic_store(&rig.input.closed, true);
 	for (unsigned round = 1; !kernel_is_finished(&rig.instance); round++) {
 		unsigned handled = rig.instance.ops->process(&rig.instance), count;
 
@@ -431,15 +441,18 @@ START_TEST(sink_writes_exact_jsonl)
 	address_from_text("198.51.100.7", alert.source_address);
 	/* a second input ring of another record type, as `input: [count, alarm]` gives */
 	{
-		struct kernel_input inputs[2] = {rig.input, {make_ring(STREAM_ALERT, 64), STREAM_ALERT,
-				sizeof(struct alert_record), &rig.producer}};
+		struct kernel_ring alerts;
+		struct kernel_input inputs[2] = {{&rig.input}, {&alerts}};
 
-		ck_assert_int_eq(rte_ring_enqueue_elem(inputs[1].ring, &alert, sizeof(alert)), 0);
+		kernel_ring_init(&alerts, STREAM_ALERT, 64);
+		atomic_store(&alerts.closed, true);
+		ck_assert_int_eq(rte_ring_enqueue_elem(alerts.ring, &alert, sizeof(alert)), 0);
 		rig.instance.inputs = inputs;
 		rig.instance.input_count = 2;
 		rig_run_to_end(&rig);
-		rig.instance.inputs = &rig.input;
-		rte_ring_free(inputs[1].ring);
+		rig.instance.inputs = rig.inputs;
+		rig.instance.input_count = 1;
+		rte_ring_free(alerts.ring);
 	}
 	rig_close(&rig);
 	ck_assert_str_eq(read_file(path),
