@@ -139,7 +139,7 @@ def alerts(path, metric, above):
 
 
 SUMMARY_TOTAL = re.compile(r"^jetstreamd: (\d+) packets in [0-9.]+ s \([0-9.]+ Mpps\), (\d+) dropped$")
-SUMMARY_KERNEL = re.compile(r"^  (\S+)\s+(\S+)\s+x(\d+)\s+in (\d+)\s+out (\d+)\s+backpressure (\d+)(.*)$")
+SUMMARY_KERNEL = re.compile(r"^  (\S+)\s+(\S+)\s+x?(\d+|removed)\s+in (\d+)\s+out (\d+)\s+backpressure (\d+)(.*)$")
 
 
 def summary(path, key):
