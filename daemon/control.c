@@ -120,7 +120,7 @@ describe_removed(const struct config *old_config, const struct reload_plan *plan
 	bool first = true;
 
 	for (unsigned k = 0; k < old_config->kernel_count; k++)
-		if (plan->retiring[k] && config_find_kernel(new_config, old_config->kernels[k].name) == NULL)
+		if (reload_removed(plan, old_config, new_config, k))
 			append_name(text, size, "removed", old_config->kernels[k].name, &first);
 }
 

@@ -618,7 +618,9 @@ graph_build_next(struct graph *previous, const struct config *config,
 		free(graph);
 		return -ENOMEM;
 	}
-	memcpy(graph->retired, previous->retired, previous->retired_count * sizeof(*graph->retired));
+	if (previous->retired_count > 0)
+		memcpy(graph->retired, previous->retired,
+		       previous->retired_count * sizeof(*graph->retired));
 	graph->retired_count = previous->retired_count;
 	result = build(&builder);
 	transition->previous = previous;

@@ -138,6 +138,20 @@ refuse_settings_changes(const struct config *old_config, const struct config *ne
 	refuse_setting(errors, new_config, "hugepages",
 		       old_settings->hugepages != new_settings->hugepages);
 	refuse_setting(errors, new_config, "eal_args", eal_args_changed);
+	/* every ring of a generation has the same size; a mix would make backpressure uneven */
+	refuse_setting(errors, new_config, "ring_size",
+		       old_settings->ring_size != new_settings->ring_size);
+}
+
+bool
+reload_removed(const struct reload_plan *plan, const struct config *old_config,
+	       const struct config *new_config, unsigned old_index)
+{
+	int successor = find_kernel(new_config, old_config->kernels[old_index].name);
+
+	/* a type change under the same name removes the old kernel and adds another */
+	return plan->retiring[old_index] &&
+	       (successor < 0 || plan->actions[successor] == RELOAD_ADD);
 }
 
 int
@@ -164,7 +178,6 @@ reload_plan(const struct config *old_config, const struct config *new_config,
 			plan->retiring[old_index] = false;
 	}
 	for (unsigned k = 0; k < old_config->kernel_count; k++)
-		plan->removed_count += plan->retiring[k] &&
-				       find_kernel(new_config, old_config->kernels[k].name) < 0;
+		plan->removed_count += reload_removed(plan, old_config, new_config, k);
 	return errors->count > errors_before ? -EINVAL : 0;
 }

@@ -28,15 +28,22 @@ struct reload_plan {
 	int predecessors[CONFIG_MAX_KERNELS];
 	/** Per kernel of the old configuration: true when its instances retire (removed or replaced). */
 	bool retiring[CONFIG_MAX_KERNELS];
-	unsigned removed_count;          /**< old kernels with no successor at all */
+	unsigned removed_count;          /**< old kernels with no successor (see reload_removed) */
 };
+
+/**
+ * true when old kernel @p old_index is removed: gone from @p new_config, or
+ * replaced by a kernel of another type under its name (not merely replaced).
+ */
+bool reload_removed(const struct reload_plan *plan, const struct config *old_config,
+		    const struct config *new_config, unsigned old_index);
 
 /**
  * Compare @p old_config (running) with @p new_config.
  *
  * Refuses, with an error naming the key, changes that need a restart: the
  * device or queue count of a port source, and the daemon settings lcores,
- * mempool_size, memory, hugepages and eal_args.
+ * mempool_size, memory, hugepages, eal_args and ring_size.
  *
  * @return 0 with @p plan filled, or -EINVAL with @p errors filled.
  */

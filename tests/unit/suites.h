@@ -8,5 +8,6 @@
 Suite *packet_suite(void);
 Suite *config_suite(void);
 Suite *kernels_suite(void);
+Suite *reload_suite(void);
 
 #endif
