@@ -166,8 +166,10 @@ reload(struct control *control)
 		reload_failed(NULL, error);
 	} else if (runtime_begin_transition(transition) != 0) {
 		/* nothing was published; the next generation is dropped whole */
-		graph_release(transition->next);
+		struct graph *unused = transition->next;
+
 		graph_transition_free(transition);
+		graph_release(unused);
 		reload_failed(NULL, "out of memory while publishing the new graph");
 	} else {
 		transition = NULL; /* the runtime owns it now */

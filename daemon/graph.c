@@ -18,6 +18,7 @@
 #include <rte_ring_elem.h>
 
 #include "graph.h"
+#include "log.h"
 
 /* Rings need unique names across generations. */
 static atomic_uint ring_serial;
@@ -25,6 +26,7 @@ static atomic_uint ring_serial;
 struct graph_builder {
 	const struct config *config;
 	const struct reload_plan *plan;       /* NULL for the first generation */
+	enum reload_action *actions;          /* the plan's, adjusted to what is running */
 	struct graph *previous;               /* NULL for the first generation */
 	struct graph *graph;
 	unsigned next_worker;                 /* round-robin placement */
@@ -81,7 +83,7 @@ predecessor(const struct graph_builder *builder, unsigned k, unsigned replica)
 
 	if (builder->plan == NULL)
 		return NULL;
-	action = builder->plan->actions[k];
+	action = builder->actions[k];
 	if (action != RELOAD_KEEP && action != RELOAD_TAKE_STATE)
 		return NULL;
 	old_kernel = &previous->kernels[builder->plan->predecessors[k]];
@@ -122,7 +124,7 @@ place_instance(struct graph_builder *builder, unsigned k, unsigned replica, unsi
 	struct kernel_instance *before = predecessor(builder, k, replica);
 	struct kernel_instance *instance;
 
-	if (before != NULL && builder->plan->actions[k] == RELOAD_KEEP) {
+	if (before != NULL && builder->actions[k] == RELOAD_KEEP) {
 		builder->graph->instances[index] = before;
 		before->references++;
 		return 0;
@@ -161,7 +163,7 @@ create_instances(struct graph_builder *builder)
 		kernel->ops = spec->ops;
 		kernel->first_instance = graph->instance_count;
 		kernel->replicas = spec->replicas;
-		kernel->action = builder->plan != NULL ? builder->plan->actions[k] : RELOAD_ADD;
+		kernel->action = builder->plan != NULL ? builder->actions[k] : RELOAD_ADD;
 		for (unsigned r = 0; r < spec->replicas; r++) {
 			int result = place_instance(builder, k, r, graph->instance_count);
 
@@ -580,10 +582,11 @@ prepare_transition(struct graph_transition *transition)
 	return result;
 }
 
-/* Once the next generation is certain: its rings now lead between its instances. */
-static void
-commit_ring_ends(struct graph *graph)
+void
+graph_transition_commit(struct graph_transition *transition)
 {
+	struct graph *graph = transition->next;
+
 	for (unsigned i = 0; i < graph->instance_count; i++) {
 		const struct kernel_wiring *wiring = &graph->wirings[i];
 
@@ -593,6 +596,43 @@ commit_ring_ends(struct graph *graph)
 		for (unsigned input = 0; input < wiring->input_count; input++)
 			wiring->inputs[input].ring->consumer = graph->instances[i];
 	}
+}
+
+/*
+ * A kernel that has finished, or whose every input has ended, has flushed or
+ * is flushing what it held: it cannot take new input, so it is not carried
+ * over. Sources are the exception: one at end of file simply stays there.
+ */
+static bool
+winding_down(const struct graph *previous, const struct graph_kernel *kernel)
+{
+	for (unsigned r = 0; r < kernel->replicas; r++) {
+		unsigned index = kernel->first_instance + r;
+		const struct kernel_wiring *wiring = &previous->wirings[index];
+		bool inputs_closed = wiring->input_count > 0;
+
+		for (unsigned i = 0; i < wiring->input_count; i++)
+			inputs_closed &= atomic_load_explicit(&wiring->inputs[i].ring->closed,
+							      memory_order_acquire);
+		if (kernel_is_finished(previous->instances[index]) || inputs_closed)
+			return kernel->ops->input_type != STREAM_NONE;
+	}
+	return false;
+}
+
+static enum reload_action *
+adjust_actions(const struct graph *previous, const struct config *config,
+	       const struct reload_plan *plan)
+{
+	enum reload_action *actions = calloc(config->kernel_count + 1, sizeof(*actions));
+
+	for (unsigned k = 0; actions != NULL && k < config->kernel_count; k++) {
+		actions[k] = plan->actions[k];
+		if ((actions[k] == RELOAD_KEEP || actions[k] == RELOAD_TAKE_STATE) &&
+		    winding_down(previous, &previous->kernels[plan->predecessors[k]]))
+			actions[k] = RELOAD_REPLACE;
+	}
+	return actions;
 }
 
 int
@@ -622,7 +662,10 @@ graph_build_next(struct graph *previous, const struct config *config,
 		memcpy(graph->retired, previous->retired,
 		       previous->retired_count * sizeof(*graph->retired));
 	graph->retired_count = previous->retired_count;
-	result = build(&builder);
+	graph->retired_errors = previous->retired_errors;
+	builder.actions = adjust_actions(previous, config, plan);
+	result = builder.actions != NULL ? build(&builder) : -ENOMEM;
+	free(builder.actions);
 	transition->previous = previous;
 	transition->next = graph;
 	if (result == 0)
@@ -635,7 +678,6 @@ graph_build_next(struct graph *previous, const struct config *config,
 		memset(transition, 0, sizeof(*transition));
 		return result;
 	}
-	commit_ring_ends(graph);
 	return 0;
 }
 
@@ -727,5 +769,11 @@ graph_transition_keep_figures(struct graph_transition *transition)
 
 		if (entry != NULL) /* out of memory only loses a summary line */
 			kernel_totals_add_instance(&entry->totals, transition->retiring[i]);
+		if (transition->retiring[i]->error[0] != '\0') {
+			/* its output is incomplete: said now, and in the exit status */
+			log_error("kernel '%s' (replica %u, retired): %s", transition->retiring[i]->name,
+				  transition->retiring[i]->replica, transition->retiring[i]->error);
+			transition->next->retired_errors++;
+		}
 	}
 }

@@ -57,6 +57,7 @@ struct graph {
 	const struct graph_layout *layout;
 	unsigned retired_count;
 	struct graph_retired *retired;        /**< carried from generation to generation */
+	unsigned retired_errors;              /**< retired instances that reported an error (carried) */
 };
 
 /**
@@ -94,6 +95,12 @@ int graph_build(const struct config *config, const struct graph_layout *layout,
 int graph_build_next(struct graph *previous, const struct config *config,
 		     const struct reload_plan *plan, struct graph_transition *transition,
 		     char *error, size_t error_size);
+
+/**
+ * The next generation is published: point the rings it shares with the
+ * previous one at their new ends (control-thread bookkeeping for later reloads).
+ */
+void graph_transition_commit(struct graph_transition *transition);
 
 /** true once every retiring instance has finished and every retired ring is empty. */
 bool graph_transition_drained(const struct graph_transition *transition);

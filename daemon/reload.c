@@ -104,6 +104,45 @@ refuse_port_changes(const struct kernel_spec *old_spec, const struct kernel_spec
 			     new_spec->name, (unsigned long)old_params->queues);
 }
 
+static const char *
+port_of(const struct kernel_spec *spec)
+{
+	return spec->ops == &source_kernel ? ((const struct source_params *)spec->params)->port : "";
+}
+
+/*
+ * A port is configured by the instance that opens it; two instances cannot
+ * hold one device, even briefly, so a port source is never replaced live.
+ */
+static void
+refuse_port_replacement(const struct config *old_config, const struct config *new_config,
+			const struct reload_plan *plan, unsigned k, struct config_errors *errors)
+{
+	const struct kernel_spec *spec = &new_config->kernels[k];
+	const char *port = port_of(spec);
+
+	if (port[0] == '\0')
+		return;
+	if (plan->actions[k] == RELOAD_REPLACE) {
+		/* a changed device or queue count is refused by refuse_port_changes() already */
+		if (strcmp(port_of(&old_config->kernels[plan->predecessors[k]]), port) != 0 ||
+		    ((const struct source_params *)old_config->kernels[plan->predecessors[k]].params)
+				    ->queues != ((const struct source_params *)spec->params)->queues)
+			return;
+		config_error(errors, spec->position,
+			     "kernel '%s': a port source cannot be replaced live (its replicas or "
+			     "cores changed); restart to apply",
+			     spec->name);
+		return;
+	}
+	for (unsigned old = 0; old < old_config->kernel_count; old++)
+		if (plan->actions[k] == RELOAD_ADD && strcmp(port_of(&old_config->kernels[old]), port) == 0)
+			config_error(errors, key_position(spec, "port"),
+				     "kernel '%s': device '%s' is held by kernel '%s'; moving it "
+				     "needs a restart",
+				     spec->name, port, old_config->kernels[old].name);
+}
+
 static void
 refuse_setting(struct config_errors *errors, const struct config *new_config, const char *key,
 	       bool changed)
@@ -177,6 +216,8 @@ reload_plan(const struct config *old_config, const struct config *new_config,
 		if (plan->actions[k] == RELOAD_KEEP || plan->actions[k] == RELOAD_TAKE_STATE)
 			plan->retiring[old_index] = false;
 	}
+	for (unsigned k = 0; k < new_config->kernel_count; k++)
+		refuse_port_replacement(old_config, new_config, plan, k, errors);
 	for (unsigned k = 0; k < old_config->kernel_count; k++)
 		plan->removed_count += reload_removed(plan, old_config, new_config, k);
 	return errors->count > errors_before ? -EINVAL : 0;

@@ -136,9 +136,13 @@ install_schedule(const struct schedule *schedule)
 		struct kernel_instance *predecessor = instance->take_state_from;
 
 		kernel_install_wiring(instance, schedule->entries[i].wiring);
+		/* finished before this wiring came: its new output rings get nothing either */
+		if (kernel_is_finished(instance))
+			kernel_mark_finished(instance);
 		if (predecessor == NULL)
 			continue;
 		instance->counters = predecessor->counters;
+		memcpy(instance->error, predecessor->error, sizeof(instance->error));
 		instance->ops->take_state(instance, predecessor);
 		instance->take_state_from = NULL;
 	}
@@ -156,6 +160,10 @@ worker_loop(void *argument)
 		const struct schedule *schedule =
 			atomic_load_explicit(&worker->schedule, memory_order_acquire);
 
+		if (schedule == NULL) { /* launched just before its first schedule is swapped in */
+			rte_rcu_qsbr_quiescent(runtime.quiescence, lcore);
+			continue;
+		}
 		if (schedule->serial != installed) {
 			install_schedule(schedule);
 			installed = schedule->serial;
@@ -220,35 +228,62 @@ launch_worker(unsigned lcore)
 	if (rte_rcu_qsbr_thread_register(runtime.quiescence, lcore) != 0)
 		return -EINVAL;
 	rte_rcu_qsbr_thread_online(runtime.quiescence, lcore);
-	if (rte_eal_remote_launch(worker_loop, worker, lcore) != 0)
+	if (rte_eal_remote_launch(worker_loop, worker, lcore) != 0) {
+		rte_rcu_qsbr_thread_offline(runtime.quiescence, lcore);
+		rte_rcu_qsbr_thread_unregister(runtime.quiescence, lcore);
 		return -EBUSY;
+	}
 	worker->launched = true;
 	return 0;
 }
 
-/* Give every lcore its part of the generation; workers pick it up at their next round. */
+static void
+free_schedules(struct schedule **schedules, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++)
+		free(schedules[i]);
+}
+
+/*
+ * Give every lcore its part of the generation; workers pick it up at their
+ * next round. All or nothing: every schedule is built and every lcore that
+ * gets work is running before the first swap, so a failure changes nothing.
+ */
 static int
 publish(const struct graph *graph, const struct kernel_wiring *wirings,
 	const struct graph_transition *transition)
 {
 	const struct graph_layout *layout = graph->layout;
-	struct schedule *control = build_schedule(graph, wirings, transition, layout->main_lcore);
+	struct schedule *schedules[RTE_MAX_LCORE + 1] = {NULL};
+	struct schedule *control;
+	unsigned count = layout->worker_count;
 
-	if (control == NULL)
-		return -ENOMEM;
-	for (unsigned w = 0; w < layout->worker_count; w++) {
-		unsigned lcore = layout->worker_lcores[w];
-		struct worker *worker = &runtime.workers[lcore];
-		struct schedule *schedule = build_schedule(graph, wirings, transition, lcore);
+	for (unsigned w = 0; w <= count; w++) {
+		unsigned lcore = w < count ? layout->worker_lcores[w] : layout->main_lcore;
 
-		if (schedule == NULL)
+		schedules[w] = build_schedule(graph, wirings, transition, lcore);
+		if (schedules[w] == NULL) {
+			free_schedules(schedules, w);
 			return -ENOMEM;
-		free(worker->replaced); /* two publications ago: long out of use */
-		worker->replaced = atomic_exchange_explicit(&worker->schedule, schedule,
-							    memory_order_acq_rel);
-		if (!worker->launched && schedule->count > 0 && launch_worker(lcore) != 0)
-			return -EBUSY;
+		}
 	}
+	for (unsigned w = 0; w < count; w++) {
+		unsigned lcore = layout->worker_lcores[w];
+
+		if (!runtime.workers[lcore].launched && schedules[w]->count > 0 &&
+		    launch_worker(lcore) != 0) {
+			free_schedules(schedules, count + 1);
+			return -EBUSY;
+		}
+	}
+	for (unsigned w = 0; w < count; w++) {
+		struct worker *worker = &runtime.workers[layout->worker_lcores[w]];
+
+		free(worker->replaced); /* two publications ago: past a grace period since */
+		worker->replaced = atomic_exchange_explicit(&worker->schedule, schedules[w],
+							    memory_order_acq_rel);
+	}
+	control = schedules[count];
 	install_schedule(control);
 	free(runtime.control_schedule);
 	runtime.control_schedule = control;
@@ -279,19 +314,24 @@ runtime_start(struct graph *graph)
 int
 runtime_begin_transition(struct graph_transition *transition)
 {
-	int result;
+	int result = publish(transition->next, transition->next_wirings, transition);
 
-	for (unsigned i = 0; i < transition->retiring_count; i++)
-		atomic_store_explicit(&transition->retiring[i]->retiring, true,
-				      memory_order_release);
-	result = publish(transition->next, transition->next_wirings, transition);
 	if (result != 0)
 		return result;
+	graph_transition_commit(transition);
 	runtime.graph = transition->next;
 	runtime.transition = transition;
 	wait_for_quiescence();
 	/* every producer now writes by the next wiring: rings it left get nothing more */
 	graph_transition_close_retired(transition);
+	/*
+	 * Only now may retiring sources stop: a consumer that continues has the
+	 * next wiring installed, so it cannot take the end of a retiring input
+	 * for the end of all its input.
+	 */
+	for (unsigned i = 0; i < transition->retiring_count; i++)
+		atomic_store_explicit(&transition->retiring[i]->retiring, true,
+				      memory_order_release);
 	return 0;
 }
 

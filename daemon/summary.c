@@ -78,7 +78,7 @@ bool
 summary_print(const struct graph *graph, double seconds, FILE *stream)
 {
 	uint64_t packets = 0, drops = 0;
-	bool errors = report_instance_errors(graph);
+	bool errors = report_instance_errors(graph) || graph->retired_errors > 0;
 
 	fprintf(stream, "jetstreamd: summary (generation %u):\n", graph->generation);
 	for (unsigned k = 0; k < graph->kernel_count; k++) {

@@ -8,6 +8,7 @@
  * packet reception.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -37,9 +38,19 @@ static const struct config_field sink_fields[] = {
 	{.key = NULL},
 };
 
+/*
+ * Lines are gathered in a buffer and written whole, with one write(2) on an
+ * O_APPEND descriptor: another writer of the same file (the sink a reload
+ * replaces, still draining) can interleave lines but never split one, which
+ * stdio's fixed-size flushes would.
+ */
+#define SINK_BUFFER_SIZE (64 * 1024)
+
 struct sink_state {
-	FILE *stream;
-	bool owns_stream; /* false for stdout */
+	int descriptor;
+	bool owns_descriptor; /* false for stdout */
+	size_t buffered;
+	char buffer[SINK_BUFFER_SIZE];
 	uint64_t records;
 	uint64_t write_errors;
 	uint64_t records_at_last_flush;
@@ -72,12 +83,12 @@ sink_init(struct kernel_instance *instance)
 	if (state == NULL)
 		return -ENOMEM;
 	if (strcmp(params->path, "-") == 0) {
-		state->stream = stdout;
+		state->descriptor = STDOUT_FILENO;
 	} else {
-		state->stream = fopen(params->path, "a");
-		state->owns_stream = true;
+		state->descriptor = open(params->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		state->owns_descriptor = true;
 	}
-	if (state->stream == NULL) {
+	if (state->descriptor < 0) {
 		int error = errno;
 
 		snprintf(instance->error, sizeof(instance->error), "cannot open '%s': %s", params->path,
@@ -90,18 +101,50 @@ sink_init(struct kernel_instance *instance)
 }
 
 static void
+note_write_error(struct kernel_instance *instance, const char *what)
+{
+	struct sink_state *state = instance->state;
+
+	if (state->write_errors++ == 0)
+		snprintf(instance->error, sizeof(instance->error), "write failed: %s", what);
+}
+
+/* Write out the buffered lines; on failure they are counted lost, not retried forever. */
+static void
+write_buffer(struct kernel_instance *instance)
+{
+	struct sink_state *state = instance->state;
+	size_t written = 0;
+
+	while (written < state->buffered) {
+		ssize_t result = write(state->descriptor, state->buffer + written,
+				       state->buffered - written);
+
+		if (result < 0 && errno == EINTR)
+			continue;
+		if (result <= 0) {
+			note_write_error(instance, result < 0 ? strerror(errno) : "nothing written");
+			break;
+		}
+		written += (size_t)result;
+	}
+	state->buffered = 0;
+}
+
+static void
 sink_write(struct kernel_instance *instance, const union any_record *record)
 {
 	struct sink_state *state = instance->state;
-	char line[JSONL_LINE_MAX];
-	size_t length = jsonl_format_record(record, line, sizeof(line));
+	size_t length;
 
-	if (length == 0 || fwrite(line, 1, length, state->stream) != length) {
-		if (state->write_errors++ == 0)
-			snprintf(instance->error, sizeof(instance->error), "write failed: %s",
-				 length == 0 ? "unknown record type" : strerror(errno));
+	if (SINK_BUFFER_SIZE - state->buffered < JSONL_LINE_MAX)
+		write_buffer(instance);
+	length = jsonl_format_record(record, state->buffer + state->buffered, JSONL_LINE_MAX);
+	if (length == 0 || length >= JSONL_LINE_MAX) {
+		note_write_error(instance, "unknown record type");
 		return;
 	}
+	state->buffered += length;
 	state->records++;
 }
 
@@ -127,10 +170,7 @@ sink_process(struct kernel_instance *instance)
 static bool
 sink_flush(struct kernel_instance *instance)
 {
-	struct sink_state *state = instance->state;
-
-	if (fflush(state->stream) != 0 && state->write_errors++ == 0)
-		snprintf(instance->error, sizeof(instance->error), "flush failed: %s", strerror(errno));
+	write_buffer(instance);
 	return true;
 }
 
@@ -163,10 +203,9 @@ sink_destroy(struct kernel_instance *instance)
 
 	if (state == NULL)
 		return;
-	if (state->owns_stream)
-		fclose(state->stream);
-	else
-		fflush(state->stream);
+	write_buffer(instance);
+	if (state->owns_descriptor)
+		close(state->descriptor);
 	free(state);
 	instance->state = NULL;
 }

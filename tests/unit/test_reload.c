@@ -710,6 +710,32 @@ START_TEST(test_port_source_refused_changes)
 		       "    path: @DIR@/out.jsonl\n");
 	assert_action("rx2", RELOAD_ADD, NULL);
 	assert_retiring(1, "rx");
+
+	/* renamed but on the same device: two instances cannot hold one port */
+	result = plan_reload(NULL, PORT_PIPELINE("    port: net_null0\n", ""), NULL,
+			     "version: 1\n"
+			     "kernels:\n"
+			     "  rx2:\n"
+			     "    type: source\n"
+			     "    port: net_null0\n"
+			     "  count:\n"
+			     "    type: per_src_counter\n"
+			     "    input: rx2\n"
+			     "    max_sources: 1k\n"
+			     "  out:\n"
+			     "    type: sink\n"
+			     "    input: count\n"
+			     "    path: @DIR@/out.jsonl\n");
+	assert_refused(result, "new.yaml", 5, 11,
+		       "kernel 'rx2': device 'net_null0' is held by kernel 'rx'; moving it needs a "
+		       "restart");
+
+	/* same device, other cores: it would be replaced, which a port cannot be */
+	result = plan_reload(NULL, PORT_PIPELINE("    port: net_null0\n", ""), NULL,
+			     PORT_PIPELINE("    port: net_null0\n    cores: 1\n", ""));
+	assert_refused(result, "new.yaml", 3, 3,
+		       "kernel 'rx': a port source cannot be replaced live (its replicas or cores "
+		       "changed); restart to apply");
 }
 END_TEST
 
@@ -920,6 +946,8 @@ reload_graph_at(int test_line, const char *text)
 	result = graph_build_next(previous, new_config, &plan, &transition, message,
 				  sizeof(message));
 	ck_assert_msg(result == 0, "line %d: graph_build_next: %d: %s", test_line, result, message);
+	/* what runtime_begin_transition() does once the schedules are published */
+	graph_transition_commit(&transition);
 	next = transition.next;
 	ck_assert_ptr_eq(transition.previous, previous);
 	ck_assert_ptr_nonnull(next);
