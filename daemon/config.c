@@ -1806,8 +1806,16 @@ config_free(struct config *config)
 const struct kernel_spec *
 config_find_kernel(const struct config *config, const char *name)
 {
+	int index = config_kernel_index(config, name);
+
+	return index >= 0 ? &config->kernels[index] : NULL;
+}
+
+int
+config_kernel_index(const struct config *config, const char *name)
+{
 	for (unsigned i = 0; i < config->kernel_count; i++)
 		if (strcmp(config->kernels[i].name, name) == 0)
-			return &config->kernels[i];
-	return NULL;
+			return (int)i;
+	return -1;
 }

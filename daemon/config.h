@@ -184,6 +184,9 @@ struct config_position config_key_position(const struct config_field *fields,
 /** The kernel named @p name, or NULL. */
 const struct kernel_spec *config_find_kernel(const struct config *config, const char *name);
 
+/** Index in config->kernels of the kernel named @p name, or -1. */
+int config_kernel_index(const struct config *config, const char *name);
+
 /**
  * Worker lcores (all lcores of the list except the first), in list order.
  * Accepts the EAL --lcores forms `0-3`, `0,2-3`, `0@0,1@0`, `1@(2,3)`.

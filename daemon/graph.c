@@ -36,15 +36,6 @@ struct graph_builder {
 
 /* ---- instances ----------------------------------------------------------- */
 
-static int
-spec_index(const struct config *config, const char *name)
-{
-	for (unsigned k = 0; k < config->kernel_count; k++)
-		if (strcmp(config->kernels[k].name, name) == 0)
-			return (int)k;
-	return -1;
-}
-
 static bool
 spec_is_live(const struct config *config, const struct kernel_spec *spec, unsigned depth)
 {
@@ -53,7 +44,7 @@ spec_is_live(const struct config *config, const struct kernel_spec *spec, unsign
 	if (depth > config->kernel_count)
 		return false; /* cycles are rejected by the config loader; this only bounds recursion */
 	for (unsigned i = 0; i < spec->input_count; i++) {
-		int producer = spec_index(config, spec->inputs[i]);
+		int producer = config_kernel_index(config, spec->inputs[i]);
 
 		if (producer >= 0 && spec_is_live(config, &config->kernels[producer], depth + 1))
 			return true;
@@ -316,7 +307,7 @@ connect_all(struct graph_builder *builder)
 
 	for (unsigned k = 0; k < config->kernel_count; k++) {
 		for (unsigned i = 0; i < config->kernels[k].input_count; i++) {
-			int producer = spec_index(config, config->kernels[k].inputs[i]);
+			int producer = config_kernel_index(config, config->kernels[k].inputs[i]);
 			int result;
 
 			if (producer < 0)

@@ -28,15 +28,6 @@ reload_action_name(enum reload_action action)
 	return "?";
 }
 
-static int
-find_kernel(const struct config *config, const char *name)
-{
-	for (unsigned k = 0; k < config->kernel_count; k++)
-		if (strcmp(config->kernels[k].name, name) == 0)
-			return (int)k;
-	return -1;
-}
-
 static bool
 same_placement(const struct kernel_spec *old_spec, const struct kernel_spec *new_spec)
 {
@@ -186,7 +177,7 @@ bool
 reload_removed(const struct reload_plan *plan, const struct config *old_config,
 	       const struct config *new_config, unsigned old_index)
 {
-	int successor = find_kernel(new_config, old_config->kernels[old_index].name);
+	int successor = config_kernel_index(new_config, old_config->kernels[old_index].name);
 
 	/* a type change under the same name removes the old kernel and adds another */
 	return plan->retiring[old_index] &&
@@ -205,7 +196,7 @@ reload_plan(const struct config *old_config, const struct config *new_config,
 	refuse_settings_changes(old_config, new_config, errors);
 	for (unsigned k = 0; k < new_config->kernel_count; k++) {
 		const struct kernel_spec *new_spec = &new_config->kernels[k];
-		int old_index = find_kernel(old_config, new_spec->name);
+		int old_index = config_kernel_index(old_config, new_spec->name);
 		const struct kernel_spec *old_spec =
 			old_index >= 0 ? &old_config->kernels[old_index] : NULL;
 
