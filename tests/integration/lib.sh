@@ -4,9 +4,12 @@
 #
 # Provides: $repo_root, $jetstreamd, $traces, $work (a temporary directory
 # removed on exit), at_exit, fail, skip, run_jetstreamd, run_ok,
-# write_counter_pipeline, start_notify_listener, wait_ready, wait_exit (with
-# $running_pid, killed if still running at exit), records_tool (records.py),
-# and for reloads: notify_count, wait_notify, notify_message, replace_file.
+# write_counter_pipeline, pipeline_counter, pipeline_threshold,
+# start_notify_listener, wait_ready, wait_exit (with $running_pid, killed if
+# still running at exit), records_tool (records.py), for reloads:
+# notify_count, wait_notify, notify_message, replace_file, and for live
+# captures: setup_veth_namespaces, check_live_trace, stop_live_capture,
+# read_live_summary, check_live_summary.
 
 # The variables set here are used by the tests that source this file.
 # shellcheck disable=SC2034
@@ -166,6 +169,26 @@ write_counter_pipeline() {
 	} >"$file"
 }
 
+# pipeline_counter NAME INPUT WINDOW [KEYS]: print the entry of a per_src_counter kernel for the
+# kernels: map of a pipeline file, with more keys as "key: value" lines in KEYS.
+pipeline_counter() {
+	echo "  $1:"
+	echo "    type: per_src_counter"
+	echo "    input: $2"
+	echo "    window: $3"
+	[ -z "${4:-}" ] || echo "    ${4//$'\n'/$'\n'    }"
+}
+
+# pipeline_threshold NAME INPUT METRIC ABOVE: print the entry of a threshold kernel for the
+# kernels: map of a pipeline file.
+pipeline_threshold() {
+	echo "  $1:"
+	echo "    type: threshold"
+	echo "    input: $2"
+	echo "    metric: $3"
+	echo "    above: $4"
+}
+
 # notify_count FIELD: how many sd_notify messages (start_notify_listener) have the field FIELD,
 # e.g. READY=1.
 notify_count() {
@@ -199,4 +222,80 @@ replace_file() {
 	temporary="$(mktemp "$(dirname "$1")/.$(basename "$1").XXXXXX")"
 	cat >"$temporary"
 	mv -f "$temporary" "$1"
+}
+
+# setup_veth_namespaces: for a live capture, a veth pair between two network namespaces made
+# for this test (deleted at exit), with IPv6 off and no address, so the kernel sends nothing
+# of its own and no traffic leaves them. Sets capture_namespace and capture_interface (the end
+# jetstreamd reads), replay_namespace and replay_interface (the end tcpreplay writes). Skips
+# the test without root, the ip command or tcpreplay, or if no namespace can be made.
+setup_veth_namespaces() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, veth, raw sockets)"
+	command -v ip >/dev/null || skip "the ip command (iproute2) is not installed"
+	command -v tcpreplay >/dev/null || skip "tcpreplay is not installed"
+
+	local suffix="$$" namespace
+	capture_namespace="jetstream-rx-$suffix"
+	replay_namespace="jetstream-tx-$suffix"
+	capture_interface="jsrx$suffix"
+	replay_interface="jstx$suffix"
+
+	ip netns add "$capture_namespace" 2>"$work/netns.err" ||
+		skip "cannot create a network namespace: $(cat "$work/netns.err")"
+	at_exit "ip netns delete '$capture_namespace' 2>/dev/null"
+	ip netns add "$replay_namespace"
+	at_exit "ip netns delete '$replay_namespace' 2>/dev/null"
+	for namespace in "$capture_namespace" "$replay_namespace"; do
+		# interfaces made afterwards take the defaults: no IPv6, so no DAD or router solicitation
+		ip netns exec "$namespace" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+	done
+	ip link add name "$capture_interface" netns "$capture_namespace" type veth \
+		peer name "$replay_interface" netns "$replay_namespace"
+	ip netns exec "$capture_namespace" sysctl -qw "net.ipv6.conf.$capture_interface.disable_ipv6=1"
+	ip netns exec "$replay_namespace" sysctl -qw "net.ipv6.conf.$replay_interface.disable_ipv6=1"
+	ip -n "$capture_namespace" link set "$capture_interface" up
+	ip -n "$replay_namespace" link set "$replay_interface" up
+	echo "setup: veth $replay_interface (netns $replay_namespace) -> $capture_interface (netns $capture_namespace), no IPv6, no address"
+}
+
+# check_live_trace TRACE FRAMES LONGEST: for a trace of FRAMES frames, the longest LONGEST
+# bytes, to replay into the veth of setup_veth_namespaces: fails the test if a frame is more
+# than the veth MTU allows; sets arp_frames (the frames not counted by the oracle
+# TRACE.src.tsv) and prints what the trace holds.
+check_live_trace() {
+	local trace="$1" frames="$2" longest="$3"
+	[ "$longest" -le 1514 ] || fail "the trace has a $longest-byte frame, more than the veth MTU allows"
+	arp_frames=$((frames - $(awk -F'\t' '{ sum += $2 } END { print sum + 0 }' "$trace.src.tsv")))
+	echo "trace: $frames frames ($arp_frames ARP), $(wc -l <"$trace.src.tsv") IP sources, longest frame $longest bytes"
+}
+
+# stop_live_capture: after a replay, stop the capturing $running_pid with SIGTERM (its
+# stderr in $work/stderr) and fail the test unless it exits 0 within 20 s.
+stop_live_capture() {
+	sleep 0.5 # frames still in the af_packet ring are drained on stop, but let them arrive
+	kill -TERM "$running_pid"
+	wait_exit 20
+	[ "$exit_status" -ne 255 ] || fail "jetstreamd still runs 20 s after SIGTERM"
+	[ "$exit_status" -eq 0 ] || { cat "$work/stderr"; fail "exit status $exit_status after SIGTERM, expected 0"; }
+	echo "  ok: exit status 0 after SIGTERM"
+}
+
+# read_live_summary: set packets, non_ip and dropped from the exit summary in $work/stderr
+# (the test fails if there is none), and print them.
+read_live_summary() {
+	packets="$(records_tool summary "$work/stderr" packets)" || { cat "$work/stderr"; fail "no exit summary"; }
+	non_ip="$(records_tool summary "$work/stderr" rx.non_ip_packets)"
+	dropped="$(records_tool summary "$work/stderr" dropped)"
+	echo "  summary: $packets packets, $non_ip non-IP, $dropped dropped"
+}
+
+# check_live_summary FRAMES ARP_FRAMES: fail the test unless the summary of read_live_summary
+# counts the FRAMES replayed, ARP_FRAMES of them non-IP, and none dropped.
+check_live_summary() {
+	local frames="$1" arp_frames="$2"
+	[ "$packets" = "$frames" ] || fail "the summary counts $packets packets, $frames were replayed"
+	[ "$non_ip" = "$arp_frames" ] || fail "the summary counts $non_ip non-IP packets, the trace has $arp_frames ARP frames"
+	[ "$dropped" = 0 ] || fail "$dropped packets dropped"
+	echo "  ok: the summary counts all $frames frames ($arp_frames non-IP) and 0 dropped"
 }

@@ -44,16 +44,8 @@ for replicas in 1 2; do
 		  rx:
 		    type: source
 		    pcap: "$trace"
-		  count:
-		    type: per_src_counter
-		    input: rx
-		    window: 1s
-		    replicas: $replicas
-		  alarm:
-		    type: threshold
-		    input: count
-		    metric: pkts
-		    above: $above
+		$(pipeline_counter count rx 1s "replicas: $replicas")
+		$(pipeline_threshold alarm count pkts "$above")
 		  out:
 		    type: sink
 		    input: [count, alarm]

@@ -63,14 +63,8 @@ kernels:
     pcap: "$trace"
     loop: $passes
     rate_pps: $rate_pps
-  count:
-    type: per_src_counter
-    input: rx
-    window: total
-  per_second:
-    type: per_src_counter
-    input: rx
-    window: 1s
+$(pipeline_counter count rx total)
+$(pipeline_counter per_second rx 1s)
 EOF
 	[ -z "$alarm_above" ] || cat <<EOF
   alarm:

@@ -17,39 +17,13 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, veth, raw sockets)"
-command -v ip >/dev/null || skip "the ip command (iproute2) is not installed"
-command -v tcpreplay >/dev/null || skip "tcpreplay is not installed"
-
 reloads=20
 frames="${REPLAY_FRAMES:-10000}"
 pps="${REPLAY_PPS:-2000}"
 reload_timeout=10 # seconds from SIGHUP to READY=1 before the test fails
 pause=0.05        # seconds between READY=1 and the next SIGHUP: spreads the reloads over the replay
 
-suffix="$$"
-capture_namespace="jetstream-rx-$suffix"
-replay_namespace="jetstream-tx-$suffix"
-capture_interface="jsrx$suffix"  # the end jetstreamd reads
-replay_interface="jstx$suffix"   # the end tcpreplay writes
-
-ip netns add "$capture_namespace" 2>"$work/netns.err" ||
-	skip "cannot create a network namespace: $(cat "$work/netns.err")"
-at_exit "ip netns delete '$capture_namespace' 2>/dev/null"
-ip netns add "$replay_namespace"
-at_exit "ip netns delete '$replay_namespace' 2>/dev/null"
-for namespace in "$capture_namespace" "$replay_namespace"; do
-	# interfaces made afterwards take the defaults: no IPv6, so no DAD or router solicitation
-	ip netns exec "$namespace" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
-done
-ip link add name "$capture_interface" netns "$capture_namespace" type veth \
-	peer name "$replay_interface" netns "$replay_namespace"
-ip netns exec "$capture_namespace" sysctl -qw "net.ipv6.conf.$capture_interface.disable_ipv6=1"
-ip netns exec "$replay_namespace" sysctl -qw "net.ipv6.conf.$replay_interface.disable_ipv6=1"
-ip -n "$capture_namespace" link set "$capture_interface" up
-ip -n "$replay_namespace" link set "$replay_interface" up
-echo "setup: veth $replay_interface (netns $replay_namespace) -> $capture_interface (netns $capture_namespace), no IPv6, no address"
+setup_veth_namespaces
 
 # No VLAN tags: the kernel may take a tag off the frame into metadata, changing its length.
 trace="$work/trace.pcap"
@@ -57,9 +31,7 @@ python3 "$repo_root/scripts/gen_trace.py" --packets "$frames" --sources 50 --see
 	--output "$trace" --oracle
 read -r _ trace_frames _ longest < <(records_tool pcap-info "$trace")
 [ "$trace_frames" -eq "$frames" ] || fail "the trace has $trace_frames frames, $frames were asked for"
-[ "$longest" -le 1514 ] || fail "the trace has a $longest-byte frame, more than the veth MTU allows"
-arp_frames=$((frames - $(awk -F'\t' '{ sum += $2 } END { print sum + 0 }' "$trace.src.tsv")))
-echo "trace: $frames frames ($arp_frames ARP), $(wc -l <"$trace.src.tsv") IP sources, longest frame $longest bytes"
+check_live_trace "$trace" "$frames" "$longest"
 
 # The pipeline, from these variables: the windowed counter's window, the threshold's
 # limit, whether the second sink is there, and the port's queues.
@@ -79,15 +51,8 @@ $(if [ "$queues" -ne 1 ]; then printf '    queues: %s\n' "$queues"; fi)
     type: per_src_counter
     input: rx
     window: total
-  count:
-    type: per_src_counter
-    input: rx
-    window: $window
-  alarm:
-    type: threshold
-    input: count
-    metric: pkts
-    above: $above
+$(pipeline_counter count rx "$window")
+$(pipeline_threshold alarm count pkts "$above")
   out:
     type: sink
     input: [total, count, alarm]
@@ -149,12 +114,7 @@ wait "$replay_pid" || status=$?
 grep -Eq "Successful packets: +$frames\$" "$work/tcpreplay.log" ||
 	{ cat "$work/tcpreplay.log"; fail "tcpreplay did not send all $frames frames"; }
 echo "  ok: tcpreplay sent $frames frames in $((SECONDS - replay_start)) s"
-sleep 0.5 # frames still in the af_packet ring are drained on stop, but let them arrive
-kill -TERM "$running_pid"
-wait_exit 20
-[ "$exit_status" -ne 255 ] || fail "jetstreamd still runs 20 s after SIGTERM"
-[ "$exit_status" -eq 0 ] || { cat "$work/stderr"; fail "exit status $exit_status after SIGTERM, expected 0"; }
-echo "  ok: exit status 0 after SIGTERM"
+stop_live_capture
 
 # Every reload succeeded: RELOADING=1 then READY=1 with STATUS=generation N, N = 2..21.
 messages="$(awk -F'\t' '{ for (i = 2; i <= NF; i++) if ($i == "READY=1" || $i == "RELOADING=1") printf "%s ", $i }' \
@@ -193,10 +153,7 @@ done
 	{ grep 'reload: generation' "$work/stderr"; fail "total (unchanged) should be kept by every reload"; }
 echo "  ok: the log names each reload's change (changed alarm, added/removed copy, changed count); total kept by all"
 
-packets="$(records_tool summary "$work/stderr" packets)" || { cat "$work/stderr"; fail "no exit summary"; }
-non_ip="$(records_tool summary "$work/stderr" rx.non_ip_packets)"
-dropped="$(records_tool summary "$work/stderr" dropped)"
-echo "  summary: $packets packets, $non_ip non-IP, $dropped dropped"
+read_live_summary
 records_tool totals "$records" total >"$work/total.tsv"
 diff -u "$trace.src.tsv" "$work/total.tsv" >"$work/diff" ||
 	{ sed 's/^/    /' "$work/stderr"; head -n 30 "$work/diff"; fail "total (window: total, kept): per-source counts differ from the oracle"; }
@@ -209,10 +166,7 @@ lengths="$(records_tool window-lengths "$records" count)" || { echo "$lengths"; 
 [ "$(awk '{ print $1 }' <<<"$lengths" | tr '\n' ' ')" = "1000000000 2000000000 " ] ||
 	fail "count's records should have windows of 1 s and of 2 s, and only those: $(tr '\n' ',' <<<"$lengths")"
 echo "  ok: count's records: $(awk '{ printf "%s%d of %d s", sep, $2, $1 / 1e9; sep = ", " }' <<<"$lengths"), each aligned to its length"
-[ "$packets" = "$frames" ] || fail "the summary counts $packets packets, $frames were replayed"
-[ "$non_ip" = "$arp_frames" ] || fail "the summary counts $non_ip non-IP packets, the trace has $arp_frames ARP frames"
-[ "$dropped" = 0 ] || fail "$dropped packets dropped"
-echo "  ok: the summary counts all $frames frames ($arp_frames non-IP) and 0 dropped"
+check_live_summary "$frames" "$arp_frames"
 
 records_tool alert-thresholds "$records" >"$work/alerts" || { cat "$work/alerts"; fail "bad alert records"; }
 while read -r kernel metric threshold _; do

@@ -6,7 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "kernel.h"
 #include "kernels/source.h"
 #include "suites.h"
+#include "test_directory.h"
 
 #define NS_PER_SECOND 1000000000ull
 
@@ -33,32 +33,20 @@ struct threshold_params_mirror {
 	uint64_t above;
 };
 
-static char directory[PATH_MAX];
 static struct config_errors errors; /* static: too large to want on every test's stack */
 static struct config *config;
 
 static void
 setup(void)
 {
-	char sample[PATH_MAX + 16];
 	FILE *file;
 
-	snprintf(directory, sizeof(directory), "%s/jetstream_config_XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(directory));
+	test_directory_create("jetstream_config_");
 	/* the source kernel's check only needs the file to be readable */
-	snprintf(sample, sizeof(sample), "%s/sample.pcap", directory);
-	file = fopen(sample, "w");
+	file = fopen(test_path("sample.pcap"), "w");
 	ck_assert_ptr_nonnull(file);
 	fclose(file);
 	config = NULL;
-}
-
-static int
-remove_entry(const char *path, const struct stat *status, int flag, struct FTW *walk)
-{
-	(void)status, (void)flag, (void)walk;
-	return remove(path);
 }
 
 static void
@@ -66,39 +54,7 @@ teardown(void)
 {
 	config_free(config);
 	config = NULL;
-	nftw(directory, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Path of @p name in the test directory (a few rotating buffers, enough for one call). */
-static const char *
-path_of(const char *name)
-{
-	static char paths[4][PATH_MAX + 64];
-	static unsigned next;
-	char *path = paths[next++ % 4];
-
-	snprintf(path, sizeof(paths[0]), "%s/%s", directory, name);
-	return path;
-}
-
-/* Writes @p text to @p name, with every "@DIR@" replaced by the test directory. */
-static const char *
-write_file(const char *name, const char *text)
-{
-	const char *path = path_of(name);
-	FILE *file = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(file);
-	for (const char *cursor = text; *cursor != '\0';) {
-		if (strncmp(cursor, "@DIR@", 5) == 0) {
-			fputs(directory, file);
-			cursor += 5;
-		} else {
-			fputc(*cursor++, file);
-		}
-	}
-	fclose(file);
-	return path;
+	test_directory_remove();
 }
 
 static struct config *
@@ -113,7 +69,7 @@ load_files(const char *settings_path, const char *const *pipelines, unsigned cou
 static struct config *
 load_pipeline(const char *text)
 {
-	const char *path = write_file("p.yaml", text);
+	const char *path = test_write_file("p.yaml", text);
 
 	return load_files(NULL, &path, 1);
 }
@@ -122,8 +78,8 @@ load_pipeline(const char *text)
 static struct config *
 load_with_settings(const char *settings, const char *pipeline)
 {
-	const char *settings_path = write_file("s.yaml", settings);
-	const char *pipeline_path = write_file("p.yaml", pipeline);
+	const char *settings_path = test_write_file("s.yaml", settings);
+	const char *pipeline_path = test_write_file("p.yaml", pipeline);
 
 	return load_files(settings_path, &pipeline_path, 1);
 }
@@ -295,30 +251,30 @@ END_TEST
 
 START_TEST(test_settings_file)
 {
-	const char *settings = write_file("s.yaml", "version: 1\n"
-						     "lcores: 0-2\n"
-						     "mempool_size: 64k\n"
-						     "memory: 1G\n"
-						     "hugepages: yes\n"
-						     "log_level: debug\n"
-						     "ring_size: 4096\n"
-						     "eal_args: [--vdev, net_null0]\n"
-						     "pipelines: [p.yaml, /absolute/q.yaml]\n");
+	const char *settings = test_write_file("s.yaml", "version: 1\n"
+						          "lcores: 0-2\n"
+						          "mempool_size: 64k\n"
+						          "memory: 1G\n"
+						          "hugepages: yes\n"
+						          "log_level: debug\n"
+						          "ring_size: 4096\n"
+						          "eal_args: [--vdev, net_null0]\n"
+						          "pipelines: [p.yaml, /absolute/q.yaml]\n");
 
-	write_file("p.yaml", SOURCE_AND_SINK);
+	test_write_file("p.yaml", SOURCE_AND_SINK);
 	load_files(settings, NULL, 0);
 	ck_assert_ptr_null(config); /* /absolute/q.yaml does not exist */
 	assert_error("q.yaml", 0, 0, "cannot open: No such file or directory");
 	assert_error_count(1);
 
-	write_file("s.yaml", "lcores: 0-2\n"
-			     "mempool_size: 64k\n"
-			     "memory: 1G\n"
-			     "hugepages: yes\n"
-			     "log_level: debug\n"
-			     "ring_size: 4096\n"
-			     "eal_args: [--vdev, net_null0]\n"
-			     "pipelines: [p.yaml]\n");
+	test_write_file("s.yaml", "lcores: 0-2\n"
+			          "mempool_size: 64k\n"
+			          "memory: 1G\n"
+			          "hugepages: yes\n"
+			          "log_level: debug\n"
+			          "ring_size: 4096\n"
+			          "eal_args: [--vdev, net_null0]\n"
+			          "pipelines: [p.yaml]\n");
 	load_files(settings, NULL, 0);
 	assert_loaded();
 	ck_assert_str_eq(config->settings.lcores, "0-2");
@@ -331,7 +287,7 @@ START_TEST(test_settings_file)
 	ck_assert_str_eq(config->settings.eal_args[0], "--vdev");
 	ck_assert_str_eq(config->settings.eal_args[1], "net_null0");
 	ck_assert_uint_eq(config->settings.pipeline_count, 1);
-	ck_assert_str_eq(config->settings.pipelines[0], path_of("p.yaml")); /* next to s.yaml */
+	ck_assert_str_eq(config->settings.pipelines[0], test_path("p.yaml")); /* next to s.yaml */
 	ck_assert_str_eq(config->settings_file, settings);
 	ck_assert_uint_eq(config->kernel_count, 3);
 }
@@ -382,20 +338,20 @@ START_TEST(test_two_files_share_names)
 {
 	const char *paths[2];
 
-	paths[0] = write_file("a.yaml", "version: 1\n"
-					"kernels:\n"
-					"  rx:\n"
-					"    type: source\n"
-					"    pcap: @DIR@/sample.pcap\n");
-	paths[1] = write_file("b.yaml", "version: 1\n"
-					"kernels:\n"
-					"  count:\n"
-					"    type: per_src_counter\n"
-					"    input: rx\n"
-					"  out:\n"
-					"    type: sink\n"
-					"    input: count\n"
-					"    path: '-'\n");
+	paths[0] = test_write_file("a.yaml", "version: 1\n"
+					     "kernels:\n"
+					     "  rx:\n"
+					     "    type: source\n"
+					     "    pcap: @DIR@/sample.pcap\n");
+	paths[1] = test_write_file("b.yaml", "version: 1\n"
+					     "kernels:\n"
+					     "  count:\n"
+					     "    type: per_src_counter\n"
+					     "    input: rx\n"
+					     "  out:\n"
+					     "    type: sink\n"
+					     "    input: count\n"
+					     "    path: '-'\n");
 	load_files(NULL, paths, 2);
 	assert_loaded();
 	ck_assert_uint_eq(config->file_count, 2);
@@ -613,7 +569,7 @@ END_TEST
 START_TEST(test_print_format)
 {
 	char expected[2 * PATH_MAX];
-	const char *missing = path_of("missing.yaml");
+	const char *missing = test_path("missing.yaml");
 
 	load_pipeline("version: 2\n"
 		      "kernels:\n"
@@ -633,14 +589,14 @@ START_TEST(test_print_format)
 		      "    pcap: @DIR@/sample.pcap\n");
 	snprintf(expected, sizeof(expected),
 		 "%s:1:10: error: unsupported version '2': this jetstreamd reads version 1\n",
-		 path_of("p.yaml"));
+		 test_path("p.yaml"));
 	ck_assert_str_eq(errors_text(), expected);
 }
 END_TEST
 
 START_TEST(test_errors_outlive_config)
 {
-	const char *path = path_of("p.yaml");
+	const char *path = test_path("p.yaml");
 
 	load_pipeline("version: 3\n"
 		      "kernels:\n"
@@ -655,7 +611,7 @@ END_TEST
 
 START_TEST(test_no_pipeline)
 {
-	const char *settings = write_file("s.yaml", "log_level: debug\n");
+	const char *settings = test_write_file("s.yaml", "log_level: debug\n");
 
 	load_files(NULL, NULL, 0);
 	assert_error("jetstreamd", 0, 0,
@@ -902,24 +858,24 @@ START_TEST(test_duplicate_names)
 	char expected[PATH_MAX + 128];
 	const char *paths[2];
 
-	paths[0] = write_file("a.yaml", SOURCE_AND_SINK);
-	paths[1] = write_file("b.yaml", "version: 1\n"
-					"kernels:\n"
-					"  other:\n"
-					"    type: per_src_counter\n"
-					"    input: rx\n"
-					"  count:\n"
-					"    type: per_src_counter\n"
-					"    input: rx\n");
+	paths[0] = test_write_file("a.yaml", SOURCE_AND_SINK);
+	paths[1] = test_write_file("b.yaml", "version: 1\n"
+					     "kernels:\n"
+					     "  other:\n"
+					     "    type: per_src_counter\n"
+					     "    input: rx\n"
+					     "  count:\n"
+					     "    type: per_src_counter\n"
+					     "    input: rx\n");
 	load_files(NULL, paths, 2);
 	snprintf(expected, sizeof(expected), "duplicate kernel name 'count' (first defined at %s:6:3)",
 		 paths[0]);
 	assert_error("b.yaml", 6, 3, expected);
 	assert_error_count(1);
 
-	write_file("a.yaml", SOURCE_AND_SINK "  count:\n"
-					     "    type: per_src_counter\n"
-					     "    input: rx\n");
+	test_write_file("a.yaml", SOURCE_AND_SINK "  count:\n"
+					          "    type: per_src_counter\n"
+					          "    input: rx\n");
 	load_files(NULL, paths, 1);
 	assert_error("a.yaml", 13, 3, expected);
 	assert_error_count(1);
@@ -999,7 +955,7 @@ START_TEST(test_unreadable_pcap)
 		      "    type: source\n"
 		      "    pcap: @DIR@/absent.pcap\n");
 	snprintf(expected, sizeof(expected), "cannot read '%s': No such file or directory",
-		 path_of("absent.pcap"));
+		 test_path("absent.pcap"));
 	assert_error("p.yaml", 5, 11, expected);
 	assert_error_count(1);
 }
@@ -1156,9 +1112,9 @@ END_TEST
 
 START_TEST(test_settings_file_missing)
 {
-	const char *pipeline = write_file("p.yaml", SOURCE_AND_SINK);
+	const char *pipeline = test_write_file("p.yaml", SOURCE_AND_SINK);
 
-	load_files(path_of("absent.yaml"), &pipeline, 1);
+	load_files(test_path("absent.yaml"), &pipeline, 1);
 	assert_error("absent.yaml", 0, 0, "cannot open: No such file or directory");
 	assert_error_count(1);
 }

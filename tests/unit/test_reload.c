@@ -9,7 +9,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,13 +26,13 @@
 #include "packet.h"
 #include "reload.h"
 #include "suites.h"
+#include "test_directory.h"
 
 extern const struct kernel_ops source_kernel;
 extern const struct kernel_ops per_src_counter_kernel;
 extern const struct kernel_ops threshold_kernel;
 extern const struct kernel_ops sink_kernel;
 
-static char directory[PATH_MAX];
 static struct config_errors errors; /* static: too large to want on every test's stack */
 static struct config *old_config, *new_config;
 static struct reload_plan plan;
@@ -45,18 +44,6 @@ static struct graph_transition transition;
 static char message[512];
 
 /* ---- fixture and files ---------------------------------------------------- */
-
-/* Path of @p name in the test directory (a few rotating buffers, enough for one call). */
-static const char *
-path_of(const char *name)
-{
-	static char paths[4][PATH_MAX + 64];
-	static unsigned next_path;
-	char *path = paths[next_path++ % 4];
-
-	snprintf(path, sizeof(paths[0]), "%s/%s", directory, name);
-	return path;
-}
 
 /* A pcap file with only its global header (Ethernet): empty, but libpcap opens it. */
 static void
@@ -70,7 +57,7 @@ write_empty_pcap(const char *name)
 		0xff, 0xff, 0x00, 0x00, /* snaplen 65535 */
 		0x01, 0x00, 0x00, 0x00, /* linktype 1: Ethernet */
 	};
-	FILE *file = fopen(path_of(name), "wb");
+	FILE *file = fopen(test_path(name), "wb");
 
 	ck_assert_ptr_nonnull(file);
 	ck_assert_uint_eq(fwrite(header, 1, sizeof(header), file), sizeof(header));
@@ -80,21 +67,12 @@ write_empty_pcap(const char *name)
 static void
 setup(void)
 {
-	snprintf(directory, sizeof(directory), "%s/jetstream_reload_XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(directory));
+	test_directory_create("jetstream_reload_");
 	write_empty_pcap("sample.pcap");
 	write_empty_pcap("other.pcap");
 	memset(&errors, 0, sizeof(errors));
 	memset(&plan, 0, sizeof(plan));
 	old_config = new_config = NULL;
-}
-
-static int
-remove_entry(const char *path, const struct stat *status, int flag, struct FTW *walk)
-{
-	(void)status, (void)flag, (void)walk;
-	return remove(path);
 }
 
 /* Idempotent: tests call it to check the release, teardown after a failed assertion. */
@@ -116,27 +94,7 @@ teardown(void)
 	config_free(old_config);
 	config_free(new_config);
 	old_config = new_config = NULL;
-	nftw(directory, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Writes @p text to @p name, with every "@DIR@" replaced by the test directory. */
-static const char *
-write_file(const char *name, const char *text)
-{
-	const char *path = path_of(name);
-	FILE *file = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(file);
-	for (const char *cursor = text; *cursor != '\0';) {
-		if (strncmp(cursor, "@DIR@", 5) == 0) {
-			fputs(directory, file);
-			cursor += 5;
-		} else {
-			fputc(*cursor++, file);
-		}
-	}
-	fclose(file);
-	return path;
+	test_directory_remove();
 }
 
 /* The errors as config_errors_print() writes them (static: failed asserts do not return). */
@@ -158,7 +116,7 @@ errors_text(void)
 static struct config *
 load_at(int test_line, const char *settings_path, const char *name, const char *pipeline)
 {
-	const char *path = write_file(name, pipeline);
+	const char *path = test_write_file(name, pipeline);
 	struct config *config;
 
 	memset(&errors, 0, sizeof(errors));
@@ -463,7 +421,7 @@ START_TEST(test_cores_replace)
 	char settings[PATH_MAX + 64];
 	int result;
 
-	snprintf(settings, sizeof(settings), "%s", write_file("s.yaml", "lcores: 0-2\n"));
+	snprintf(settings, sizeof(settings), "%s", test_write_file("s.yaml", "lcores: 0-2\n"));
 
 	result = plan_reload(settings, BASE, settings,
 			     HEAD RX_PCAP("") COUNT("    window: 1s\n    cores: 2\n")
@@ -757,8 +715,8 @@ plan_settings_between(const char *old_text, const char *new_text)
 {
 	char old_settings[PATH_MAX + 64], new_settings[PATH_MAX + 64];
 
-	snprintf(old_settings, sizeof(old_settings), "%s", write_file("old_s.yaml", old_text));
-	snprintf(new_settings, sizeof(new_settings), "%s", write_file("new_s.yaml", new_text));
+	snprintf(old_settings, sizeof(old_settings), "%s", test_write_file("old_s.yaml", old_text));
+	snprintf(new_settings, sizeof(new_settings), "%s", test_write_file("new_s.yaml", new_text));
 	return plan_reload(old_settings, BASE, new_settings, BASE);
 }
 
@@ -859,10 +817,10 @@ START_TEST(test_refusals_accumulate)
 	char old_settings[PATH_MAX + 64], new_settings[PATH_MAX + 64];
 	int result;
 
-	snprintf(old_settings, sizeof(old_settings), "%s", write_file("old_s.yaml", SETTINGS_OLD));
+	snprintf(old_settings, sizeof(old_settings), "%s", test_write_file("old_s.yaml", SETTINGS_OLD));
 	snprintf(new_settings, sizeof(new_settings), "%s",
-		 write_file("new_s.yaml",
-			    SETTINGS("0-2", "32767", "512M", "false", "[--vdev, net_null0]")));
+		 test_write_file("new_s.yaml",
+			         SETTINGS("0-2", "32767", "512M", "false", "[--vdev, net_null0]")));
 	result = plan_reload(old_settings, PORT_PIPELINE("    port: net_null0\n", ""), new_settings,
 			     PORT_PIPELINE("    port: net_null1\n", ""));
 
@@ -1492,7 +1450,7 @@ START_TEST(test_graph_build_next_failure)
 	char expected[PATH_MAX + 128];
 	int result;
 
-	ck_assert_int_eq(mkdir(path_of("sub"), 0700), 0);
+	ck_assert_int_eq(mkdir(test_path("sub"), 0700), 0);
 	start_graph(HEAD RX_PCAP("") COUNT("    window: 1s\n") ALARM("    above: 100\n")
 			    OUT("alarm", "@DIR@/sub/out.jsonl"));
 	ck_assert_uint_eq(previous->instance_count, 4);
@@ -1507,10 +1465,10 @@ START_TEST(test_graph_build_next_failure)
 	alarm_out = input_ring(previous, "out", &sink_kernel, 0, 0);
 
 	/* config_load checks the directory is writable; it is gone by the time of the build */
-	ck_assert_int_eq(mkdir(path_of("gone"), 0700), 0);
+	ck_assert_int_eq(mkdir(test_path("gone"), 0700), 0);
 	plan_next(__LINE__, HEAD RX_PCAP("") COUNT("    window: 1s\n") ALARM("    above: 200\n")
 				    OUT("alarm", "@DIR@/gone/out.jsonl"));
-	ck_assert_int_eq(rmdir(path_of("gone")), 0);
+	ck_assert_int_eq(rmdir(test_path("gone")), 0);
 	ck_assert_int_eq(plan.actions[kernel_index(new_config, "alarm")], RELOAD_TAKE_STATE);
 	ck_assert_int_eq(plan.actions[kernel_index(new_config, "out")], RELOAD_REPLACE);
 	result = graph_build_next(previous, new_config, &plan, &transition, message,
@@ -1518,7 +1476,7 @@ START_TEST(test_graph_build_next_failure)
 	ck_assert_int_eq(result, -ENOENT);
 	snprintf(expected, sizeof(expected),
 		 "kernel 'out' (replica 0): cannot open '%s': No such file or directory",
-		 path_of("gone/out.jsonl"));
+		 test_path("gone/out.jsonl"));
 	ck_assert_str_eq(message, expected);
 	ck_assert_ptr_null(transition.next);
 	ck_assert_ptr_null(transition.previous);
@@ -1546,7 +1504,7 @@ START_TEST(test_graph_build_next_failure)
 	new_config = NULL;
 
 	/* the same reload once the directory is back */
-	ck_assert_int_eq(mkdir(path_of("gone"), 0700), 0);
+	ck_assert_int_eq(mkdir(test_path("gone"), 0700), 0);
 	reload_graph(HEAD RX_PCAP("") COUNT("    window: 1s\n") ALARM("    above: 200\n")
 			     OUT("alarm", "@DIR@/gone/out.jsonl"));
 	ck_assert_uint_eq(next->generation, 2);
