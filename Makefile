@@ -44,11 +44,17 @@ build-asan/unit_tests: $(call objects,build-asan,$(LIBRARY_SOURCES) $(UNIT_TEST_
 deps:
 	./scripts/deps.sh
 
-# Unit tests, plain then sanitized, then the integration tests on the real binary.
+# The daemon paths a sanitizer most needs to see: reloads, draining, stopping.
+ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures signals incomplete_output
+
+# Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
+# daemon; then every integration test on the real binary.
 check: deps
-	$(MAKE) build/jetstreamd build/unit_tests build-asan/unit_tests
+	$(MAKE) build/jetstreamd build/unit_tests build-asan/unit_tests build-asan/jetstreamd
 	./build/unit_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/unit_tests
+	JETSTREAMD=$(CURDIR)/build-asan/jetstreamd ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		./tests/integration/run.sh $(ASAN_INTEGRATION_TESTS)
 	./tests/integration/run.sh
 
 demo: deps
@@ -71,3 +77,6 @@ install: build/jetstreamd
 	install -m 0644 pipelines/*.yaml $(DESTDIR)/etc/jetstream/pipelines/
 
 .PHONY: install
+
+build-asan/jetstreamd: $(call objects,build-asan,$(DAEMON_SOURCES))
+	$(CC) $(SANITIZE) -o $@ $^ $(PKG_LIBS)
