@@ -242,7 +242,7 @@ add_input(struct kernel_wiring *wiring, struct kernel_ring *ring)
 }
 
 static struct kernel_output_edge *
-add_output_edge(struct kernel_wiring *wiring, unsigned ring_count)
+add_output_edge(struct kernel_wiring *wiring, unsigned ring_count, enum partition_key partition)
 {
 	struct kernel_output_edge *edges = realloc(wiring->output_edges,
 						   (wiring->output_edge_count + 1) * sizeof(*edges));
@@ -251,6 +251,7 @@ add_output_edge(struct kernel_wiring *wiring, unsigned ring_count)
 		return NULL;
 	wiring->output_edges = edges;
 	edges[wiring->output_edge_count].ring_count = ring_count;
+	edges[wiring->output_edge_count].partition = partition;
 	edges[wiring->output_edge_count].rings = calloc(ring_count, sizeof(struct kernel_ring *));
 	if (edges[wiring->output_edge_count].rings == NULL)
 		return NULL;
@@ -281,10 +282,15 @@ connect_kernels(struct graph_builder *builder, unsigned from, unsigned to)
 {
 	struct graph *graph = builder->graph;
 	const struct graph_kernel *producer = &graph->kernels[from], *consumer = &graph->kernels[to];
+	const struct kernel_spec *consumer_spec = &builder->config->kernels[to];
+	enum partition_key partition = consumer_spec->ops->partition != NULL
+		? consumer_spec->ops->partition(consumer_spec->params)
+		: PARTITION_SOURCE;
 
 	for (unsigned p = 0; p < producer->replicas; p++) {
 		struct kernel_wiring *producer_wiring = &graph->wirings[producer->first_instance + p];
-		struct kernel_output_edge *edge = add_output_edge(producer_wiring, consumer->replicas);
+		struct kernel_output_edge *edge = add_output_edge(producer_wiring, consumer->replicas,
+								  partition);
 
 		if (edge == NULL)
 			return -ENOMEM;
@@ -485,7 +491,8 @@ copy_wiring(struct kernel_wiring *copy, const struct kernel_wiring *wiring)
 		if (add_input(copy, wiring->inputs[i].ring) != 0)
 			return -ENOMEM;
 	for (unsigned e = 0; e < wiring->output_edge_count; e++) {
-		struct kernel_output_edge *edge = add_output_edge(copy, wiring->output_edges[e].ring_count);
+		struct kernel_output_edge *edge = add_output_edge(copy, wiring->output_edges[e].ring_count,
+								  wiring->output_edges[e].partition);
 
 		if (edge == NULL)
 			return -ENOMEM;

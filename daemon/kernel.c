@@ -62,6 +62,20 @@ enqueue_packets(struct kernel_instance *instance, struct kernel_ring *ring,
 	}
 }
 
+/* The source hash comes with the packet; the others are computed only for edges that need them. */
+static inline uint32_t
+partition_hash(const struct packet_meta *meta, enum partition_key key)
+{
+	switch (key) {
+	case PARTITION_DESTINATION:
+		return meta->ip_version != 0 ? packet_address_hash(meta->destination_address) : 0;
+	case PARTITION_FLOW:
+		return packet_flow_hash(meta);
+	default:
+		return meta->source_hash;
+	}
+}
+
 static void
 emit_packets_to_edge(struct kernel_instance *instance, const struct kernel_output_edge *edge,
 		     struct rte_mbuf **packets, unsigned count)
@@ -74,7 +88,8 @@ emit_packets_to_edge(struct kernel_instance *instance, const struct kernel_outpu
 		return;
 	}
 	for (unsigned i = 0; i < count; i++) {
-		unsigned replica = kernel_partition(packet_meta(packets[i])->source_hash,
+		unsigned replica = kernel_partition(partition_hash(packet_meta(packets[i]),
+								   edge->partition),
 						    edge->ring_count);
 
 		bins[replica][bin_counts[replica]++] = packets[i];

@@ -32,6 +32,13 @@
 
 struct kernel_instance;
 
+/** What a replicated consumer's packets are partitioned by (each replica owns its keys). */
+enum partition_key {
+	PARTITION_SOURCE = 0,    /**< outer source address (packet_meta.source_hash) */
+	PARTITION_DESTINATION,   /**< outer destination address */
+	PARTITION_FLOW,          /**< 5-tuple, symmetric: both directions to one replica */
+};
+
 /** Counters every instance has; the control thread reads them for the summary. */
 struct kernel_counters {
 	uint64_t items_in;      /**< dp: wo, cp: ro. Packets or records consumed */
@@ -86,6 +93,9 @@ struct kernel_ops {
 	unsigned (*replicas)(const void *params);
 	/** With replicas(): the key that sets the count, named when `replicas:` is refused. */
 	const char *replicas_key;
+
+	/** How packets are spread over this kernel's replicas. NULL = by source address. */
+	enum partition_key (*partition)(const void *params);
 
 	/**
 	 * Allocate instance->state. Runs on the control thread before the
@@ -161,6 +171,7 @@ struct kernel_input {
 /** All rings that lead to one consumer kernel (one ring per consumer replica). */
 struct kernel_output_edge {
 	unsigned ring_count;                    /**< consumer replicas */
+	enum partition_key partition;           /**< of packets, when ring_count > 1 */
 	struct kernel_ring **rings;             /**< ring i feeds consumer replica i */
 };
 

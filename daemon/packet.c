@@ -376,6 +376,18 @@ packet_address_format(const uint8_t address[16], char *text, size_t size)
  * that differ in a few low bits (one /24) land on a small affine subspace;
  * the finaliser spreads them over the top bits that kernel_partition() uses.
  */
+/* MurmurHash3's fmix32: every input bit affects every output bit (CRC alone is linear). */
+static inline uint32_t
+mix_bits(uint32_t hash)
+{
+	hash ^= hash >> 16;
+	hash *= 0x85ebca6bu;
+	hash ^= hash >> 13;
+	hash *= 0xc2b2ae35u;
+	hash ^= hash >> 16;
+	return hash;
+}
+
 uint32_t
 packet_address_hash(const uint8_t address[16])
 {
@@ -386,11 +398,39 @@ packet_address_hash(const uint8_t address[16])
 	memcpy(&high, address, sizeof(high));
 	memcpy(&low, address + 8, sizeof(low));
 	hash = rte_hash_crc_8byte(low, rte_hash_crc_8byte(high, PACKET_ADDRESS_HASH_SEED));
-	/* MurmurHash3's fmix32: every input bit affects every output bit. */
-	hash ^= hash >> 16;
-	hash *= 0x85ebca6bu;
-	hash ^= hash >> 13;
-	hash *= 0xc2b2ae35u;
-	hash ^= hash >> 16;
-	return hash;
+	return mix_bits(hash);
+}
+
+static uint32_t
+crc_address(const uint8_t address[16], uint32_t hash)
+{
+	uint64_t high;
+	uint64_t low;
+
+	memcpy(&high, address, sizeof(high));
+	memcpy(&low, address + 8, sizeof(low));
+	return rte_hash_crc_8byte(low, rte_hash_crc_8byte(high, hash));
+}
+
+uint32_t
+packet_flow_hash(const struct packet_meta *meta)
+{
+	bool has_ports = (meta->flags & PACKET_FLAG_HAS_PORTS) != 0;
+	uint16_t source_port = has_ports ? meta->source_port : 0;
+	uint16_t destination_port = has_ports ? meta->destination_port : 0;
+	int order = memcmp(meta->source_address, meta->destination_address, 16);
+	const uint8_t *low_address = meta->source_address, *high_address = meta->destination_address;
+	uint32_t ports, hash;
+
+	/* the smaller endpoint first, whichever direction the packet goes */
+	if (order > 0 || (order == 0 && source_port > destination_port)) {
+		low_address = meta->destination_address;
+		high_address = meta->source_address;
+		ports = (uint32_t)destination_port << 16 | source_port;
+	} else {
+		ports = (uint32_t)source_port << 16 | destination_port;
+	}
+	hash = crc_address(high_address, crc_address(low_address, PACKET_ADDRESS_HASH_SEED));
+	hash = rte_hash_crc_4byte(ports, rte_hash_crc_4byte(meta->protocol, hash));
+	return mix_bits(hash);
 }

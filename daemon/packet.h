@@ -86,6 +86,13 @@ bool packet_address_is_ipv4(const uint8_t address[16]);
  */
 int packet_address_format(const uint8_t address[16], char *text, size_t size);
 
+/**
+ * Symmetric hash of the 5-tuple (addresses, ports, protocol): the same for
+ * both directions of a conversation, so a flow's packets meet in one replica.
+ * Ports count only with PACKET_FLAG_HAS_PORTS.
+ */
+uint32_t packet_flow_hash(const struct packet_meta *meta);
+
 /** Hash of a 16-byte address used to pick a partition (replica). */
 uint32_t packet_address_hash(const uint8_t address[16]);
 

@@ -16,6 +16,10 @@ stream_type_name(enum stream_type type)
 		return "src_count";
 	case STREAM_ALERT:
 		return "alert";
+	case STREAM_FLOW:
+		return "flow";
+	case STREAM_PROTO_STATS:
+		return "proto_stats";
 	case STREAM_ANY_RECORD:
 		return "record";
 	}
@@ -32,6 +36,10 @@ stream_element_size(enum stream_type type)
 		return sizeof(struct src_count_record);
 	case STREAM_ALERT:
 		return sizeof(struct alert_record);
+	case STREAM_FLOW:
+		return sizeof(struct flow_record);
+	case STREAM_PROTO_STATS:
+		return sizeof(struct proto_stats_record);
 	default:
 		return 0;
 	}
@@ -39,3 +47,13 @@ stream_element_size(enum stream_type type)
 
 _Static_assert(sizeof(struct src_count_record) % 4 == 0, "ring elements are multiples of 4 bytes");
 _Static_assert(sizeof(struct alert_record) % 4 == 0, "ring elements are multiples of 4 bytes");
+_Static_assert(sizeof(struct flow_record) % 4 == 0, "ring elements are multiples of 4 bytes");
+_Static_assert(sizeof(struct proto_stats_record) % 4 == 0, "ring elements are multiples of 4 bytes");
+
+const char *
+flow_end_reason_name(enum flow_end_reason reason)
+{
+	static const char *const names[] = {"fin", "rst", "idle", "active", "eof", "evicted"};
+
+	return (unsigned)reason < RTE_DIM(names) ? names[reason] : "?";
+}

@@ -19,6 +19,8 @@ enum stream_type {
 	STREAM_PACKET,    /**< struct rte_mbuf * */
 	STREAM_SRC_COUNT, /**< struct src_count_record */
 	STREAM_ALERT,     /**< struct alert_record */
+	STREAM_FLOW,      /**< struct flow_record */
+	STREAM_PROTO_STATS, /**< struct proto_stats_record */
 	STREAM_ANY_RECORD /**< accepted by sinks: any record type above */
 };
 
@@ -67,11 +69,71 @@ struct alert_record {
 	uint32_t reserved;
 };
 
+/** Why a flow record was emitted. */
+enum flow_end_reason {
+	FLOW_END_FIN = 0,   /**< TCP FIN seen from both sides */
+	FLOW_END_RST,       /**< TCP RST */
+	FLOW_END_IDLE,      /**< no packet for idle_timeout */
+	FLOW_END_ACTIVE,    /**< active_timeout reached: exported, the flow goes on with counters reset */
+	FLOW_END_EOF,       /**< end of input or shutdown */
+	FLOW_END_EVICTED,   /**< table full: the oldest idle flow made room */
+};
+
+/** Name of an end reason in records ("fin", "rst", ...). */
+const char *flow_end_reason_name(enum flow_end_reason reason);
+
+/**
+ * One bidirectional flow (or one active-timeout slice of it). The initiator,
+ * the source of the first packet seen, is `source`; the reverse direction's
+ * figures are the `reverse_` ones.
+ */
+struct flow_record {
+	struct record_header header;
+	uint8_t source_address[16];      /**< IPv4-mapped or IPv6, see packet_meta */
+	uint8_t destination_address[16];
+	uint64_t packets, bytes;         /**< initiator -> responder; bytes are wire lengths */
+	uint64_t reverse_packets, reverse_bytes;
+	uint64_t first_ns, last_ns;      /**< times of the first and last packet */
+	uint16_t source_port, destination_port; /**< 0 where the protocol has none */
+	uint8_t protocol;
+	uint8_t tcp_flags, reverse_tcp_flags; /**< OR of the flags seen in each direction */
+	uint8_t end_reason;              /**< enum flow_end_reason */
+};
+
+/** Traffic classes counted by proto_stats, in record order. */
+enum proto_stats_class {
+	PROTO_STATS_IPV4 = 0,
+	PROTO_STATS_IPV6,
+	PROTO_STATS_OTHER_L3,  /**< not IP (ARP, LLDP, ...) */
+	PROTO_STATS_TCP,
+	PROTO_STATS_UDP,
+	PROTO_STATS_ICMP,
+	PROTO_STATS_ICMPV6,
+	PROTO_STATS_SCTP,
+	PROTO_STATS_OTHER_L4,  /**< IP with another protocol, or a later fragment */
+	PROTO_STATS_CLASSES
+};
+
+/** RFC 2819 frame-size buckets: 64 (and below), 65-127, ..., 1024-1518, larger. */
+#define PROTO_STATS_SIZE_BUCKETS 7
+
+/** Per-protocol and per-size statistics over [start_ns, end_ns). */
+struct proto_stats_record {
+	struct record_header header;
+	uint64_t start_ns, end_ns;
+	uint64_t packets[PROTO_STATS_CLASSES];
+	uint64_t bytes[PROTO_STATS_CLASSES];
+	uint64_t size_buckets[PROTO_STATS_SIZE_BUCKETS];
+	uint64_t malformed_packets;
+};
+
 /** Large enough for any record; sinks read into this. */
 union any_record {
 	struct record_header header;
 	struct src_count_record src_count;
 	struct alert_record alert;
+	struct flow_record flow;
+	struct proto_stats_record proto_stats;
 };
 
 #endif

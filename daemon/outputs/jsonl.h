@@ -11,7 +11,7 @@
 #include "record.h"
 
 /** Longest line jsonl_format_record() writes, newline included. */
-#define JSONL_LINE_MAX 512
+#define JSONL_LINE_MAX 1536
 
 /**
  * Encode one record as a JSON object followed by a newline.
