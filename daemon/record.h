@@ -44,10 +44,20 @@ struct record_header {
 	const char *kernel;      /**< emitting instance name; outlives the record (RCU) */
 };
 
-/** One source's packet and byte counts over [start_ns, end_ns]. */
+/** What a count is keyed by (the counter's `key:`). */
+enum count_key {
+	COUNT_KEY_SOURCE = 0,      /**< outer source address */
+	COUNT_KEY_DESTINATION,     /**< outer destination address */
+	COUNT_KEY_SOURCE_DESTINATION, /**< the pair */
+};
+
+/** One key's packet and byte counts over [start_ns, end_ns]. */
 struct src_count_record {
 	struct record_header header;
-	uint8_t source_address[16]; /**< IPv4-mapped or IPv6, see packet_meta */
+	uint8_t source_address[16]; /**< IPv4-mapped or IPv6, see packet_meta; unset for key dst */
+	uint8_t destination_address[16]; /**< set for key dst and src_dst */
+	uint32_t key;               /**< enum count_key */
+	uint32_t reserved;
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t start_ns;          /**< window start, or the first packet's time for `total` */
@@ -60,13 +70,14 @@ enum threshold_metric { THRESHOLD_METRIC_PACKETS = 0, THRESHOLD_METRIC_BYTES = 1
 /** A source whose metric went above a threshold in one window. */
 struct alert_record {
 	struct record_header header;
-	uint8_t source_address[16];
+	uint8_t source_address[16];      /**< as in the src_count record */
+	uint8_t destination_address[16];
+	uint32_t key;                    /**< enum count_key */
+	uint32_t metric;                 /**< enum threshold_metric */
 	uint64_t value;
 	uint64_t threshold;
 	uint64_t start_ns;
 	uint64_t end_ns;
-	uint32_t metric;            /**< enum threshold_metric */
-	uint32_t reserved;
 };
 
 /** Why a flow record was emitted. */

@@ -33,7 +33,31 @@
 struct per_src_counter_params {
 	uint64_t window_ns;
 	uint64_t max_sources;
+	uint32_t key; /* enum count_key */
 };
+
+static const char *const key_names[] = {"src", "dst", "src_dst", NULL};
+
+/*
+ * packet_meta keeps the destination right after the source, so every key is
+ * one contiguous run of bytes in the metadata: the same table code serves all.
+ */
+_Static_assert(offsetof(struct packet_meta, destination_address) ==
+		       offsetof(struct packet_meta, source_address) + 16,
+	       "a src_dst key is the two addresses back to back");
+
+static const uint8_t *
+key_of(const struct per_src_counter_params *params, const struct packet_meta *meta)
+{
+	return params->key == COUNT_KEY_DESTINATION ? meta->destination_address
+						    : meta->source_address;
+}
+
+static uint32_t
+key_length(const struct per_src_counter_params *params)
+{
+	return params->key == COUNT_KEY_SOURCE_DESTINATION ? 32 : 16;
+}
 
 static const struct config_field per_src_counter_fields[] = {
 	{.key = "window", .type = CONFIG_DURATION,
@@ -44,8 +68,12 @@ static const struct config_field per_src_counter_fields[] = {
 	{.key = "max_sources", .type = CONFIG_UNSIGNED,
 	 .offset = offsetof(struct per_src_counter_params, max_sources), .default_value = "256k",
 	 .minimum = 16, .maximum = 1ull << 30,
-	 .description = "sources each replica can hold per window; packets of further sources "
+	 .description = "keys each replica can hold per window; packets of further keys "
 			"are counted under `overflow_packets`"},
+	{.key = "key", .type = CONFIG_CHOICE, .offset = offsetof(struct per_src_counter_params, key),
+	 .choices = key_names, .default_value = "src",
+	 .description = "what is counted: `src` (outer source address), `dst` (outer destination) "
+			"or `src_dst` (the pair); records carry `src`, `dst` or both"},
 	{.key = NULL},
 };
 
@@ -82,13 +110,14 @@ struct per_src_counter_state {
 static atomic_uint table_serial;
 
 static int
-table_create(struct counter_table *table, uint64_t max_sources, int socket)
+table_create(struct counter_table *table, const struct per_src_counter_params *params, int socket)
 {
+	uint64_t max_sources = params->max_sources;
 	char name[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters parameters = {
 		.name = name,
 		.entries = (uint32_t)max_sources,
-		.key_len = 16,
+		.key_len = key_length(params),
 		.hash_func = rte_hash_crc,
 		.socket_id = socket,
 		/* extendable buckets: a key is refused only when max_sources are stored */
@@ -123,7 +152,7 @@ per_src_counter_init(struct kernel_instance *instance)
 		return -ENOMEM;
 	instance->state = state;
 	for (unsigned i = 0; i < table_count; i++) {
-		if (table_create(&state->tables[i], params->max_sources, socket) != 0) {
+		if (table_create(&state->tables[i], params, socket) != 0) {
 			snprintf(instance->error, sizeof(instance->error),
 				 "cannot allocate a table of %lu sources (%s); lower max_sources or "
 				 "raise memory",
@@ -171,7 +200,8 @@ count_packet(struct per_src_counter_state *state, const struct packet_meta *meta
  * buckets of the whole burst); only misses take the slower add path.
  */
 static void
-count_segment(struct per_src_counter_state *state, unsigned first, unsigned end)
+count_segment(const struct per_src_counter_params *params, struct per_src_counter_state *state,
+	      unsigned first, unsigned end)
 {
 	struct counter_table *table = &state->tables[state->active];
 	const void *keys[KERNEL_BURST];
@@ -187,7 +217,7 @@ count_segment(struct per_src_counter_state *state, unsigned first, unsigned end)
 			continue;
 		}
 		metas[keyed] = meta;
-		keys[keyed++] = meta->source_address;
+		keys[keyed++] = key_of(params, meta);
 	}
 	if (keyed == 0)
 		return;
@@ -223,14 +253,24 @@ close_window(const struct per_src_counter_params *params, struct per_src_counter
 
 static void
 fill_record(const struct kernel_instance *instance, const struct counter_table *table,
-	    const uint8_t *address, const struct source_counts *counts, bool total,
+	    const uint8_t *key, const struct source_counts *counts, bool total,
 	    struct src_count_record *record)
 {
+	const struct per_src_counter_params *params = instance->params;
+
 	memset(record, 0, sizeof(*record));
 	record->header.type = STREAM_SRC_COUNT;
-	record->header.partition_hash = packet_address_hash(address);
+	/* the first address of the key: how a replicated consumer is fed, as packets are here */
+	record->header.partition_hash = packet_address_hash(key);
 	record->header.kernel = instance->name;
-	memcpy(record->source_address, address, sizeof(record->source_address));
+	record->key = params->key;
+	if (params->key == COUNT_KEY_DESTINATION) {
+		memcpy(record->destination_address, key, 16);
+	} else {
+		memcpy(record->source_address, key, 16);
+		if (params->key == COUNT_KEY_SOURCE_DESTINATION)
+			memcpy(record->destination_address, key + 16, 16);
+	}
 	record->packets = counts->packets;
 	record->bytes = counts->bytes;
 	record->start_ns = total ? counts->first_ns : table->start_ns;
@@ -303,7 +343,7 @@ count_windowed(struct kernel_instance *instance)
 		while (end < state->held_count &&
 		       packet_meta(state->held[end])->timestamp_ns < active->end_ns)
 			end++;
-		count_segment(state, first, end);
+		count_segment(params, state, first, end);
 		state->held_next = end;
 		if (end == state->held_count)
 			break;
@@ -340,7 +380,7 @@ per_src_counter_process(struct kernel_instance *instance)
 	if (state->held_count == 0)
 		return 0;
 	if (params->window_ns == WINDOW_TOTAL) {
-		count_segment(state, 0, state->held_count);
+		count_segment(params, state, 0, state->held_count);
 		state->held_next = state->held_count;
 	} else {
 		count_windowed(instance);
@@ -383,13 +423,13 @@ per_src_counter_flush(struct kernel_instance *instance)
 			  params->window_ns == WINDOW_TOTAL);
 }
 
-/* Tables move; a changed capacity would not fit them, so that one starts afresh. */
+/* Tables move; a changed capacity or key would not fit them, so those start afresh. */
 static bool
 per_src_counter_can_take_state(const void *params_pointer, const void *old_params_pointer)
 {
 	const struct per_src_counter_params *params = params_pointer, *old = old_params_pointer;
 
-	return params->max_sources == old->max_sources;
+	return params->max_sources == old->max_sources && params->key == old->key;
 }
 
 /*
@@ -449,6 +489,14 @@ per_src_counter_destroy(struct kernel_instance *instance)
 	instance->state = NULL;
 }
 
+static enum partition_key
+per_src_counter_partition(const void *params_pointer)
+{
+	const struct per_src_counter_params *params = params_pointer;
+
+	return params->key == COUNT_KEY_DESTINATION ? PARTITION_DESTINATION : PARTITION_SOURCE;
+}
+
 const struct kernel_ops per_src_counter_kernel = {
 	.name = "per_src_counter",
 	.description = "Packets and bytes per outer source address, per window or in total",
@@ -457,6 +505,7 @@ const struct kernel_ops per_src_counter_kernel = {
 	.replicable = true,
 	.params_size = sizeof(struct per_src_counter_params),
 	.config_map = per_src_counter_fields,
+	.partition = per_src_counter_partition,
 	.init = per_src_counter_init,
 	.process = per_src_counter_process,
 	.flush = per_src_counter_flush,

@@ -53,6 +53,9 @@ threshold_evaluate(const struct threshold_params *params, const struct src_count
 	alert->header.partition_hash = count->header.partition_hash;
 	alert->header.kernel = kernel_name;
 	memcpy(alert->source_address, count->source_address, sizeof(alert->source_address));
+	memcpy(alert->destination_address, count->destination_address,
+	       sizeof(alert->destination_address));
+	alert->key = count->key;
 	alert->value = value;
 	alert->threshold = params->above;
 	alert->start_ns = count->start_ns;

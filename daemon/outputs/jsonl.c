@@ -15,32 +15,51 @@ format_seconds(char *text, size_t size, uint64_t nanoseconds)
 			nanoseconds % NANOSECONDS_PER_SECOND);
 }
 
+/* `"src":"a"`, `"dst":"b"` or both, as the record's key says. */
+static void
+format_key(uint32_t key, const uint8_t *source, const uint8_t *destination, char *text,
+	   size_t size)
+{
+	char source_text[64], destination_text[64];
+
+	packet_address_format(source, source_text, sizeof(source_text));
+	packet_address_format(destination, destination_text, sizeof(destination_text));
+	if (key == COUNT_KEY_DESTINATION)
+		snprintf(text, size, "\"dst\":\"%s\"", destination_text);
+	else if (key == COUNT_KEY_SOURCE_DESTINATION)
+		snprintf(text, size, "\"src\":\"%s\",\"dst\":\"%s\"", source_text, destination_text);
+	else
+		snprintf(text, size, "\"src\":\"%s\"", source_text);
+}
+
 static size_t
 format_src_count(const struct src_count_record *record, char *line, size_t size)
 {
-	char address[64], start[32], end[32];
+	char key[160], start[32], end[32];
 
-	packet_address_format(record->source_address, address, sizeof(address));
+	format_key(record->key, record->source_address, record->destination_address, key,
+		   sizeof(key));
 	format_seconds(start, sizeof(start), record->start_ns);
 	format_seconds(end, sizeof(end), record->end_ns);
 	return (size_t)snprintf(line, size,
-				"{\"type\":\"src_count\",\"kernel\":\"%s\",\"src\":\"%s\",\"pkts\":%" PRIu64
+				"{\"type\":\"src_count\",\"kernel\":\"%s\",%s,\"pkts\":%" PRIu64
 				",\"bytes\":%" PRIu64 ",\"start\":%s,\"end\":%s}\n",
-				record->header.kernel, address, record->packets, record->bytes, start, end);
+				record->header.kernel, key, record->packets, record->bytes, start, end);
 }
 
 static size_t
 format_alert(const struct alert_record *record, char *line, size_t size)
 {
-	char address[64], start[32], end[32];
+	char key[160], start[32], end[32];
 
-	packet_address_format(record->source_address, address, sizeof(address));
+	format_key(record->key, record->source_address, record->destination_address, key,
+		   sizeof(key));
 	format_seconds(start, sizeof(start), record->start_ns);
 	format_seconds(end, sizeof(end), record->end_ns);
 	return (size_t)snprintf(line, size,
-				"{\"type\":\"alert\",\"kernel\":\"%s\",\"src\":\"%s\",\"metric\":\"%s\","
+				"{\"type\":\"alert\",\"kernel\":\"%s\",%s,\"metric\":\"%s\","
 				"\"value\":%" PRIu64 ",\"threshold\":%" PRIu64 ",\"start\":%s,\"end\":%s}\n",
-				record->header.kernel, address,
+				record->header.kernel, key,
 				record->metric == THRESHOLD_METRIC_BYTES ? "bytes" : "pkts", record->value,
 				record->threshold, start, end);
 }

@@ -173,7 +173,18 @@ address_from_text(const char *text, uint8_t address[16])
 }
 
 static void
+send_packet_to(struct rig *rig, const char *source, const char *destination,
+	       uint32_t wire_length, uint64_t time_ns);
+
+static void
 send_packet(struct rig *rig, const char *source, uint32_t wire_length, uint64_t time_ns)
+{
+	send_packet_to(rig, source, NULL, wire_length, time_ns);
+}
+
+static void
+send_packet_to(struct rig *rig, const char *source, const char *destination,
+	       uint32_t wire_length, uint64_t time_ns)
 {
 	struct rte_mbuf *packet = rte_pktmbuf_alloc(rig->mempool);
 	struct packet_meta *meta;
@@ -186,6 +197,8 @@ send_packet(struct rig *rig, const char *source, uint32_t wire_length, uint64_t 
 		meta->ip_version = strchr(source, ':') != NULL ? 6 : 4;
 		meta->source_hash = packet_address_hash(meta->source_address);
 	}
+	if (destination != NULL)
+		address_from_text(destination, meta->destination_address);
 	meta->wire_length = wire_length;
 	meta->timestamp_ns = time_ns;
 	ck_assert_int_eq(rte_ring_enqueue(rig->input_ring, packet), 0);
@@ -363,6 +376,53 @@ START_TEST(counter_full_table_counts_overflow)
 }
 END_TEST
 
+/* key: dst and src_dst count what the name says, and the records and alerts say it too. */
+START_TEST(counter_keys_by_destination_and_pair)
+{
+	const char *const by_destination[] = {"key=dst", NULL};
+	const char *const by_pair[] = {"key=src_dst", NULL};
+	struct src_count_record records[16];
+	char line[JSONL_LINE_MAX];
+	struct rig rig;
+	unsigned count;
+
+	rig_open(&rig, &per_src_counter_kernel, STREAM_PACKET, by_destination, 64);
+	send_packet_to(&rig, "10.0.0.1", "192.0.2.9", 100, NS_PER_SECOND);
+	send_packet_to(&rig, "10.0.0.2", "192.0.2.9", 100, 2 * NS_PER_SECOND);
+	send_packet_to(&rig, "10.0.0.2", "2001:db8::9", 60, 3 * NS_PER_SECOND);
+	rig_run_to_end(&rig);
+	count = collect_counts(&rig, records, 16);
+	ck_assert_uint_eq(count, 2);
+	for (unsigned i = 0; i < count; i++) {
+		jsonl_format_record((const union any_record *)&records[i], line, sizeof(line));
+		if (records[i].packets == 2)
+			ck_assert_str_eq(line, "{\"type\":\"src_count\",\"kernel\":\"under_test\","
+					       "\"dst\":\"192.0.2.9\",\"pkts\":2,\"bytes\":200,"
+					       "\"start\":1.000000000,\"end\":2.000000000}\n");
+		else
+			ck_assert_uint_eq(records[i].bytes, 60);
+	}
+	rig_close(&rig);
+
+	rig_open(&rig, &per_src_counter_kernel, STREAM_PACKET, by_pair, 64);
+	send_packet_to(&rig, "10.0.0.1", "192.0.2.9", 100, NS_PER_SECOND);
+	send_packet_to(&rig, "10.0.0.1", "192.0.2.9", 100, 2 * NS_PER_SECOND);
+	send_packet_to(&rig, "10.0.0.1", "192.0.2.8", 100, 2 * NS_PER_SECOND);
+	send_packet_to(&rig, "10.0.0.2", "192.0.2.9", 100, 3 * NS_PER_SECOND);
+	rig_run_to_end(&rig);
+	count = collect_counts(&rig, records, 16);
+	ck_assert_uint_eq(count, 3);
+	for (unsigned i = 0; i < count; i++) {
+		jsonl_format_record((const union any_record *)&records[i], line, sizeof(line));
+		if (records[i].packets == 2)
+			ck_assert_str_eq(line, "{\"type\":\"src_count\",\"kernel\":\"under_test\","
+					       "\"src\":\"10.0.0.1\",\"dst\":\"192.0.2.9\",\"pkts\":2,"
+					       "\"bytes\":200,\"start\":1.000000000,\"end\":2.000000000}\n");
+	}
+	rig_close(&rig);
+}
+END_TEST
+
 START_TEST(threshold_equal_is_not_above)
 {
 	const char *const settings[] = {"metric=pkts", "above=10", NULL};
@@ -479,6 +539,7 @@ kernels_suite(void)
 	tcase_add_test(counter, counter_windows_split_at_aligned_boundaries);
 	tcase_add_test(counter, counter_backpressure_loses_nothing);
 	tcase_add_test(counter, counter_full_table_counts_overflow);
+	tcase_add_test(counter, counter_keys_by_destination_and_pair);
 	tcase_add_test(threshold, threshold_equal_is_not_above);
 	tcase_add_test(threshold, threshold_on_bytes);
 	tcase_add_test(sink, sink_writes_exact_jsonl);
