@@ -388,19 +388,6 @@ mix_bits(uint32_t hash)
 	return hash;
 }
 
-uint32_t
-packet_address_hash(const uint8_t address[16])
-{
-	uint64_t high;
-	uint64_t low;
-	uint32_t hash;
-
-	memcpy(&high, address, sizeof(high));
-	memcpy(&low, address + 8, sizeof(low));
-	hash = rte_hash_crc_8byte(low, rte_hash_crc_8byte(high, PACKET_ADDRESS_HASH_SEED));
-	return mix_bits(hash);
-}
-
 static uint32_t
 crc_address(const uint8_t address[16], uint32_t hash)
 {
@@ -410,6 +397,12 @@ crc_address(const uint8_t address[16], uint32_t hash)
 	memcpy(&high, address, sizeof(high));
 	memcpy(&low, address + 8, sizeof(low));
 	return rte_hash_crc_8byte(low, rte_hash_crc_8byte(high, hash));
+}
+
+uint32_t
+packet_address_hash(const uint8_t address[16])
+{
+	return mix_bits(crc_address(address, PACKET_ADDRESS_HASH_SEED));
 }
 
 uint32_t

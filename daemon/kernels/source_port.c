@@ -71,6 +71,12 @@ find_port(struct kernel_instance *instance, const char *device, uint16_t *port_i
 	return result;
 }
 
+static const uint8_t symmetric_rss_key[40] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
 static void
 configure_rss(const struct rte_eth_dev_info *info, const char *device, uint16_t *queues,
 	      struct rte_eth_conf *configuration)
@@ -87,6 +93,20 @@ configure_rss(const struct rte_eth_dev_info *info, const char *device, uint16_t 
 	configuration->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 	configuration->rx_adv_conf.rss_conf.rss_hf =
 		info->flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+	/*
+	 * A key of one repeated 16-bit pattern makes Toeplitz RSS symmetric: both
+	 * directions of a flow land in one queue. Kernels that need that are fed
+	 * by a symmetric software hash anyway, so a device that cannot take the
+	 * key only costs an extra hop, never correctness.
+	 */
+	if (info->hash_key_size == sizeof(symmetric_rss_key)) {
+		configuration->rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)symmetric_rss_key;
+		configuration->rx_adv_conf.rss_conf.rss_key_len = sizeof(symmetric_rss_key);
+	} else {
+		log_info("port '%s': RSS key of %u bytes cannot be set symmetric; replicas are fed "
+			 "by the software flow hash",
+			 device, info->hash_key_size);
+	}
 }
 
 static int
