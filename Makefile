@@ -41,6 +41,10 @@ build/unit_tests: $(call objects,build,$(LIBRARY_SOURCES) $(UNIT_TEST_SOURCES))
 build-asan/unit_tests: $(call objects,build-asan,$(LIBRARY_SOURCES) $(UNIT_TEST_SOURCES))
 	$(CC) $(SANITIZE) -o $@ $^ $(PKG_LIBS)
 
+# flow_tracker on one core (not part of `make check`): Mpps, bytes per flow, stalls.
+build/flow_tracker_bench: $(call objects,build,$(LIBRARY_SOURCES) bench/flow_tracker_bench.c)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
 deps:
 	./scripts/deps.sh
 

@@ -11,12 +11,16 @@
 extern const struct kernel_ops source_kernel;
 extern const struct kernel_ops per_src_counter_kernel;
 extern const struct kernel_ops threshold_kernel;
+extern const struct kernel_ops flow_tracker_kernel;
+extern const struct kernel_ops proto_stats_kernel;
 extern const struct kernel_ops sink_kernel;
 
 const struct kernel_ops *const kernel_registry[] = {
 	&source_kernel,
 	&per_src_counter_kernel,
 	&threshold_kernel,
+	&flow_tracker_kernel,
+	&proto_stats_kernel,
 	&sink_kernel,
 	NULL,
 };

@@ -24,6 +24,11 @@ exit summary, and compute expected values. Standard library only.
                                       ..." when it names no position), "failed N" (keeping
                                       generation N), "ok N" (generation N running), and last
                                       "summary N" from the exit summary's first line
+  proto-stats RECORDS                 "CLASS PKTS BYTES" per proto_stats class (l3.ipv4 ... l4.other),
+                                      then "size.BUCKET PKTS", summed over all proto_stats records
+  tshark-proto-stats FIELDS           the same figures from tshark's dissection: FIELDS holds
+                                      `tshark -T fields -e frame.len -e frame.protocols
+                                      -e ip.frag_offset -e ipv6.fraghdr.offset` (no defragmenting)
 
 Timestamps are read as exact decimals (never floats) and handled in nanoseconds.
 """
@@ -322,6 +327,92 @@ def reload_actions(path):
                         print(f"{match.group(1)} {action} {name.strip()}")
 
 
+PROTO_STATS_L3 = ("ipv4", "ipv6", "other")
+PROTO_STATS_L4 = ("tcp", "udp", "icmp", "icmpv6", "sctp", "other")
+PROTO_STATS_SIZES = ("64", "65-127", "128-255", "256-511", "512-1023", "1024-1518", "1519+")
+
+
+def print_proto_stats(classes, sizes):
+    for level, names in (("l3", PROTO_STATS_L3), ("l4", PROTO_STATS_L4)):
+        for name in names:
+            packets, byte_count = classes[(level, name)]
+            print(f"{level}.{name} {packets} {byte_count}")
+    for name in PROTO_STATS_SIZES:
+        print(f"size.{name} {sizes[name]}")
+
+
+def proto_stats(path):
+    classes = collections.defaultdict(lambda: [0, 0])
+    sizes = collections.Counter()
+    for record in read_records(path):
+        if record["type"] != "proto_stats":
+            continue
+        for level, names in (("l3", PROTO_STATS_L3), ("l4", PROTO_STATS_L4)):
+            for name in names:
+                classes[(level, name)][0] += record[level][name]["pkts"]
+                classes[(level, name)][1] += record[level][name]["bytes"]
+        for name in PROTO_STATS_SIZES:
+            sizes[name] += record["sizes"][name]
+    print_proto_stats(classes, sizes)
+
+
+# Wireshark layer names, as frame.protocols lists them, that carry the frame to its
+# outermost IP header (Ethernet, then any number of VLAN tags) ...
+TSHARK_LINK_LAYERS = ("eth", "ethertype", "vlan")
+# ... the IPv6 extension headers Wireshark shows as layers of their own ...
+TSHARK_IPV6_EXTENSIONS = ("ipv6.hopopts", "ipv6.routing", "ipv6.fraghdr", "ipv6.dstopts", "ah")
+# ... and the L4 layers proto_stats has a class for.
+TSHARK_L4_CLASSES = ("tcp", "udp", "icmp", "icmpv6", "sctp")
+
+
+def first_value(field):
+    """The outermost occurrence of a multi-occurrence tshark field ("" when absent)."""
+    return field.split(",")[0]
+
+
+def tshark_classes(layers, ipv4_fragment_offset, ipv6_fragment_offset):
+    """(L3 class, L4 class or None) of one frame, from tshark's layer list and fields."""
+    position = 0
+    while position < len(layers) and layers[position] in TSHARK_LINK_LAYERS:
+        position += 1
+    network = layers[position] if position < len(layers) else ""
+    if network not in ("ip", "ipv6"):
+        return "other", None
+    position += 1
+    if network == "ip":
+        fragment_offset = first_value(ipv4_fragment_offset)
+    else:
+        extensions = position
+        while position < len(layers) and layers[position] in TSHARK_IPV6_EXTENSIONS:
+            position += 1
+        # the outer header's fragment header, if any, is the first one tshark reports
+        has_fragment_header = "ipv6.fraghdr" in layers[extensions:position]
+        fragment_offset = first_value(ipv6_fragment_offset) if has_fragment_header else ""
+    l3 = "ipv4" if network == "ip" else "ipv6"
+    if fragment_offset not in ("", "0"):
+        return l3, "other"  # a later fragment: its L4 header is in the first one
+    transport = layers[position] if position < len(layers) else ""
+    return l3, transport if transport in TSHARK_L4_CLASSES else "other"
+
+
+def tshark_proto_stats(path):
+    classes = collections.defaultdict(lambda: [0, 0])
+    sizes = collections.Counter()
+    limits = (64, 127, 255, 511, 1023, 1518)
+    with open(path, encoding="utf-8") as stream:
+        for line in stream:
+            fields = (line.rstrip("\n").split("\t") + [""] * 4)[:4]
+            length = int(fields[0])
+            l3, l4 = tshark_classes(fields[1].split(":"), fields[2], fields[3])
+            for key in (("l3", l3), ("l4", l4)):
+                if key[1] is not None:
+                    classes[key][0] += 1
+                    classes[key][1] += length
+            bucket = sum(1 for limit in limits if length > limit)
+            sizes[PROTO_STATS_SIZES[bucket]] += 1
+    print_proto_stats(classes, sizes)
+
+
 def main(argv):
     commands = {
         "totals": (totals, [str], [str]),
@@ -338,6 +429,8 @@ def main(argv):
         "alert-thresholds": (alert_thresholds, [str]),
         "reloads": (reloads, [str]),
         "reload-actions": (reload_actions, [str]),
+        "proto-stats": (proto_stats, [str]),
+        "tshark-proto-stats": (tshark_proto_stats, [str]),
     }
     if len(argv) < 1 or argv[0] not in commands:
         sys.exit(__doc__)

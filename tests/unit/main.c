@@ -33,6 +33,8 @@ main(void)
 	srunner_add_suite(runner, config_suite());
 	srunner_add_suite(runner, kernels_suite());
 	srunner_add_suite(runner, reload_suite());
+	srunner_add_suite(runner, proto_stats_suite());
+	srunner_add_suite(runner, flow_tracker_suite());
 	/* one process: EAL state does not survive fork() well, and ASan reports stay readable */
 	srunner_set_fork_status(runner, CK_NOFORK);
 	srunner_run_all(runner, CK_NORMAL);

@@ -9,5 +9,7 @@ Suite *packet_suite(void);
 Suite *config_suite(void);
 Suite *kernels_suite(void);
 Suite *reload_suite(void);
+Suite *proto_stats_suite(void);
+Suite *flow_tracker_suite(void);
 
 #endif

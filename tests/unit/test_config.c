@@ -808,7 +808,7 @@ START_TEST(test_unknown_kernel_type)
 				      "    type: foo\n");
 	assert_error("p.yaml", 14, 11, "unknown kernel type 'treshold' (did you mean 'threshold'?)");
 	assert_error("p.yaml", 17, 11,
-		     "unknown kernel type 'foo' (known types: source, per_src_counter, threshold, sink)");
+		     "unknown kernel type 'foo' (known types: source, per_src_counter, threshold, flow_tracker, proto_stats, sink)");
 	assert_error_count(2);
 }
 END_TEST

@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * flow_tracker tests on real DPDK rings and mbufs: the kernel is wired by
+ * hand between an input ring the test feeds and an output ring it drains.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <rte_mbuf.h>
+#include <rte_ring_elem.h>
+
+#include "kernel.h"
+#include "packet.h"
+#include "suites.h"
+
+#define NS_PER_SECOND 1000000000ull
+#define INPUT_RING_SIZE 1024
+#define TCP 6
+#define UDP 17
+#define FIN 0x01
+#define SYN 0x02
+#define RST 0x04
+#define ACK 0x10
+
+extern const struct kernel_ops flow_tracker_kernel;
+
+struct rig {
+	struct kernel_instance instance;
+	struct kernel_ring input, output;
+	struct kernel_ring *output_rings[1];
+	struct kernel_input inputs[1];
+	struct kernel_output_edge edge;
+	struct rte_mempool *mempool;
+	struct flow_record *records; /* everything drained so far */
+	unsigned record_count, record_capacity;
+	bool drain_while_feeding; /* send_synthetic() drains the output when it must wait */
+};
+
+/* One packet as the test describes it. */
+struct test_packet {
+	const char *source, *destination;
+	uint16_t source_port, destination_port;
+	uint8_t protocol, tcp_flags, flags;
+	uint32_t wire_length;
+	uint64_t time_ns;
+};
+
+static struct rte_mempool *
+flow_mempool(void)
+{
+	static struct rte_mempool *pool;
+
+	if (pool == NULL)
+		pool = rte_pktmbuf_pool_create("flow_packets", 4095, 0, PACKET_META_PRIVATE_SIZE,
+					       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	ck_assert_ptr_nonnull(pool);
+	return pool;
+}
+
+static void
+ring_init(struct kernel_ring *ring, enum stream_type type, unsigned size)
+{
+	static unsigned serial;
+	char name[32];
+
+	memset(ring, 0, sizeof(*ring));
+	snprintf(name, sizeof(name), "flow_ring_%u", serial++);
+	ring->type = type;
+	ring->element_size = stream_element_size(type);
+	ring->ring = rte_ring_create_elem(name, ring->element_size, size, SOCKET_ID_ANY,
+					  RING_F_SP_ENQ | RING_F_SC_DEQ);
+	ck_assert_ptr_nonnull(ring->ring);
+	atomic_init(&ring->closed, false);
+}
+
+static void
+set_parameter(void *params, const char *key, const char *value)
+{
+	char message[256];
+
+	for (const struct config_field *field = flow_tracker_kernel.config_map; field->key != NULL;
+	     field++) {
+		if (strcmp(field->key, key) == 0) {
+			ck_assert_msg(config_parse_value(field, value, params, message,
+							 sizeof(message)) == 0, "%s", message);
+			return;
+		}
+	}
+	ck_abort_msg("no key %s", key);
+}
+
+/* @p settings: "key=value" strings after the defaults, NULL-terminated. */
+static void
+rig_open(struct rig *rig, const char *const *settings, unsigned output_ring_size)
+{
+	void *params = calloc(1, flow_tracker_kernel.params_size);
+
+	for (const struct config_field *field = flow_tracker_kernel.config_map; field->key != NULL;
+	     field++)
+		set_parameter(params, field->key, field->default_value);
+	for (; settings != NULL && *settings != NULL; settings++) {
+		char key[64];
+		const char *equals = strchr(*settings, '=');
+
+		snprintf(key, sizeof(key), "%.*s", (int)(equals - *settings), *settings);
+		set_parameter(params, key, equals + 1);
+	}
+	memset(rig, 0, sizeof(*rig));
+	rig->mempool = flow_mempool();
+	ring_init(&rig->input, STREAM_PACKET, INPUT_RING_SIZE);
+	ring_init(&rig->output, STREAM_FLOW, output_ring_size);
+	rig->inputs[0].ring = &rig->input;
+	rig->output_rings[0] = &rig->output;
+	rig->edge = (struct kernel_output_edge){.ring_count = 1, .rings = rig->output_rings};
+	rig->instance = (struct kernel_instance){
+		.ops = &flow_tracker_kernel, .params = params, .replica_count = 1,
+		.input_count = 1, .inputs = rig->inputs, .output_type = STREAM_FLOW,
+		.output_edge_count = 1, .output_edges = &rig->edge,
+	};
+	rig->instance.name = kernel_intern_name("flows");
+	ck_assert_int_eq(flow_tracker_kernel.init(&rig->instance), 0);
+}
+
+static void
+rig_close(struct rig *rig)
+{
+	flow_tracker_kernel.destroy(&rig->instance);
+	rte_ring_free(rig->input.ring);
+	rte_ring_free(rig->output.ring);
+	free(rig->instance.params);
+	free(rig->records);
+}
+
+/* Move what the kernel emitted into rig->records. */
+static void
+rig_drain(struct rig *rig)
+{
+	for (;;) {
+		if (rig->record_count + 64 > rig->record_capacity) {
+			rig->record_capacity = rig->record_capacity * 2 + 64;
+			rig->records = realloc(rig->records,
+					       rig->record_capacity * sizeof(*rig->records));
+			ck_assert_ptr_nonnull(rig->records);
+		}
+		unsigned count = rte_ring_dequeue_burst_elem(rig->output.ring,
+							     &rig->records[rig->record_count],
+							     sizeof(struct flow_record), 64, NULL);
+		if (count == 0)
+			return;
+		rig->record_count += count;
+	}
+}
+
+/* Poll until the input ring is empty (draining the output only when @p drain). */
+static void
+rig_poll(struct rig *rig, bool drain)
+{
+	for (unsigned round = 0; round < 1000000; round++) {
+		unsigned handled = flow_tracker_kernel.process(&rig->instance);
+
+		if (drain && round % 3 == 2)
+			rig_drain(rig);
+		if (handled == 0 && rte_ring_empty(rig->input.ring))
+			break;
+	}
+	if (drain)
+		rig_drain(rig);
+	if (rte_ring_empty(rig->input.ring))
+		return;
+	ck_abort_msg("the kernel does not consume its input");
+}
+
+static void
+rig_run_to_end(struct rig *rig)
+{
+	atomic_store(&rig->input.closed, true);
+	for (unsigned round = 0; round < 10000000 && !kernel_is_finished(&rig->instance); round++) {
+		unsigned handled = flow_tracker_kernel.process(&rig->instance);
+
+		if (handled == 0 && kernel_inputs_finished(&rig->instance) &&
+		    flow_tracker_kernel.flush(&rig->instance))
+			kernel_mark_finished(&rig->instance);
+		rig_drain(rig);
+	}
+	ck_assert(kernel_is_finished(&rig->instance));
+	ck_assert_uint_eq(rig->instance.counters.ring_overflow, 0);
+}
+
+static void
+address_from_text(const char *text, uint8_t address[16])
+{
+	memset(address, 0, 16);
+	if (inet_pton(AF_INET, text, address + 12) == 1) {
+		address[10] = address[11] = 0xff;
+		return;
+	}
+	ck_assert_int_eq(inet_pton(AF_INET6, text, address), 1);
+}
+
+static void
+fill_meta(struct packet_meta *meta, const struct test_packet *packet)
+{
+	memset(meta, 0, sizeof(*meta));
+	if (packet->source == NULL)
+		return; /* not IP */
+	address_from_text(packet->source, meta->source_address);
+	address_from_text(packet->destination, meta->destination_address);
+	meta->ip_version = strchr(packet->source, ':') != NULL ? 6 : 4;
+	meta->source_hash = packet_address_hash(meta->source_address);
+	meta->protocol = packet->protocol;
+	meta->tcp_flags = packet->tcp_flags;
+	meta->flags = packet->flags;
+	if (packet->protocol == TCP || packet->protocol == UDP) {
+		meta->source_port = packet->source_port;
+		meta->destination_port = packet->destination_port;
+		if ((packet->flags & PACKET_FLAG_LATER_FRAGMENT) == 0)
+			meta->flags |= PACKET_FLAG_HAS_PORTS;
+	}
+	meta->wire_length = packet->wire_length;
+	meta->timestamp_ns = packet->time_ns;
+}
+
+static void
+send_packet(struct rig *rig, struct test_packet packet)
+{
+	struct rte_mbuf *mbuf = rte_pktmbuf_alloc(rig->mempool);
+
+	ck_assert_ptr_nonnull(mbuf);
+	fill_meta(packet_meta(mbuf), &packet);
+	ck_assert_int_eq(rte_ring_enqueue(rig->input.ring, mbuf), 0);
+}
+
+/* A TCP packet a -> b at second @p second. */
+static struct test_packet
+tcp(const char *source, uint16_t source_port, const char *destination, uint16_t destination_port,
+    uint8_t flags, uint64_t second)
+{
+	return (struct test_packet){.source = source, .destination = destination,
+		.source_port = source_port, .destination_port = destination_port, .protocol = TCP,
+		.tcp_flags = flags, .wire_length = 100, .time_ns = second * NS_PER_SECOND};
+}
+
+static struct test_packet
+udp(const char *source, uint16_t source_port, const char *destination, uint16_t destination_port,
+    uint32_t wire_length, uint64_t time_ns)
+{
+	return (struct test_packet){.source = source, .destination = destination,
+		.source_port = source_port, .destination_port = destination_port, .protocol = UDP,
+		.wire_length = wire_length, .time_ns = time_ns};
+}
+
+static bool
+record_is(const struct flow_record *record, const char *source, uint16_t source_port,
+	  const char *destination, uint16_t destination_port)
+{
+	uint8_t a[16], b[16];
+
+	address_from_text(source, a);
+	address_from_text(destination, b);
+	return memcmp(record->source_address, a, 16) == 0 &&
+	       memcmp(record->destination_address, b, 16) == 0 &&
+	       record->source_port == source_port && record->destination_port == destination_port;
+}
+
+static uint64_t
+stat_value(const struct rig *rig, const char *name)
+{
+	struct kernel_stat stats[KERNEL_MAX_STATS];
+	unsigned count = flow_tracker_kernel.stats(&rig->instance, stats);
+
+	for (unsigned i = 0; i < count; i++)
+		if (strcmp(stats[i].name, name) == 0)
+			return stats[i].value;
+	ck_abort_msg("no stat %s", name);
+	return 0;
+}
+
+START_TEST(bidirectional_keeps_initiator_as_source)
+{
+	struct rig rig;
+	const struct flow_record *record;
+
+	rig_open(&rig, NULL, 64);
+	send_packet(&rig, tcp("10.0.0.9", 40000, "10.0.0.1", 80, SYN, 1));
+	send_packet(&rig, tcp("10.0.0.1", 80, "10.0.0.9", 40000, SYN | ACK, 2));
+	send_packet(&rig, tcp("10.0.0.9", 40000, "10.0.0.1", 80, ACK, 3));
+	send_packet(&rig, (struct test_packet){.source = NULL, .wire_length = 60}); /* ARP */
+	rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 1);
+	record = &rig.records[0];
+	/* the initiator is the higher address: the record must not reorder it */
+	ck_assert(record_is(record, "10.0.0.9", 40000, "10.0.0.1", 80));
+	ck_assert_uint_eq(record->packets, 2);
+	ck_assert_uint_eq(record->bytes, 200);
+	ck_assert_uint_eq(record->reverse_packets, 1);
+	ck_assert_uint_eq(record->reverse_bytes, 100);
+	ck_assert_uint_eq(record->tcp_flags, SYN | ACK);
+	ck_assert_uint_eq(record->reverse_tcp_flags, SYN | ACK);
+	ck_assert_uint_eq(record->first_ns, 1 * NS_PER_SECOND);
+	ck_assert_uint_eq(record->last_ns, 3 * NS_PER_SECOND);
+	ck_assert_uint_eq(record->protocol, TCP);
+	ck_assert_uint_eq(record->end_reason, FLOW_END_EOF);
+	ck_assert_uint_eq(record->header.type, STREAM_FLOW);
+	ck_assert_str_eq(record->header.kernel, "flows");
+	ck_assert_uint_eq(stat_value(&rig, "non_ip_packets"), 1);
+	ck_assert_uint_eq(stat_value(&rig, "flows_created"), 1);
+	ck_assert_uint_eq(stat_value(&rig, "records"), 1);
+	rig_close(&rig);
+}
+END_TEST
+
+START_TEST(symmetric_flow_hash)
+{
+	struct packet_meta forward, reverse;
+	const struct test_packet pairs[][2] = {
+		{udp("192.0.2.1", 5353, "198.51.100.2", 53, 80, 0),
+		 udp("198.51.100.2", 53, "192.0.2.1", 5353, 80, 0)},
+		{udp("2001:db8::1", 443, "2001:db8::2", 50000, 80, 0),
+		 udp("2001:db8::2", 50000, "2001:db8::1", 443, 80, 0)},
+		{udp("10.0.0.1", 7, "10.0.0.1", 9, 80, 0), udp("10.0.0.1", 9, "10.0.0.1", 7, 80, 0)},
+	};
+
+	for (unsigned i = 0; i < 3; i++) {
+		fill_meta(&forward, &pairs[i][0]);
+		fill_meta(&reverse, &pairs[i][1]);
+		ck_assert_uint_eq(packet_flow_hash(&forward), packet_flow_hash(&reverse));
+	}
+	fill_meta(&reverse, &pairs[1][0]);
+	ck_assert_uint_ne(packet_flow_hash(&forward), packet_flow_hash(&reverse));
+}
+END_TEST
+
+/* Records carry the hash the packets were partitioned by. */
+START_TEST(record_partition_hash_matches_packets)
+{
+	struct test_packet packet = udp("2001:db8::7", 1000, "2001:db8::3", 2000, 90, 1);
+	struct packet_meta meta;
+	struct rig rig;
+
+	rig_open(&rig, NULL, 64);
+	send_packet(&rig, packet);
+	rig_run_to_end(&rig);
+	fill_meta(&meta, &packet);
+	ck_assert_uint_eq(rig.record_count, 1);
+	ck_assert_uint_eq(rig.records[0].header.partition_hash, packet_flow_hash(&meta));
+	rig_close(&rig);
+}
+END_TEST
+
+START_TEST(idle_expiry_in_order)
+{
+	const char *const settings[] = {"idle_timeout=10s", NULL};
+	struct rig rig;
+
+	rig_open(&rig, settings, 64);
+	send_packet(&rig, udp("10.0.0.2", 1, "10.0.0.100", 53, 80, 2 * NS_PER_SECOND));
+	send_packet(&rig, udp("10.0.0.1", 1, "10.0.0.100", 53, 80, 1 * NS_PER_SECOND));
+	send_packet(&rig, udp("10.0.0.3", 1, "10.0.0.100", 53, 80, 3 * NS_PER_SECOND));
+	send_packet(&rig, udp("10.0.0.2", 1, "10.0.0.100", 53, 80, 4 * NS_PER_SECOND)); /* refreshed */
+	rig_poll(&rig, true);
+	ck_assert_uint_eq(rig.record_count, 0);
+	/* at 13.5 s: 10.0.0.1 (last 1 s) and 10.0.0.3 (last 3 s) are idle, 10.0.0.2 (4 s) is not */
+	send_packet(&rig, udp("10.0.0.50", 1, "10.0.0.100", 53, 80, 13500000000ull));
+	rig_poll(&rig, true);
+	ck_assert_uint_eq(rig.record_count, 2);
+	ck_assert(record_is(&rig.records[0], "10.0.0.1", 1, "10.0.0.100", 53));
+	ck_assert(record_is(&rig.records[1], "10.0.0.3", 1, "10.0.0.100", 53));
+	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_IDLE);
+	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_IDLE);
+	/* the same 5-tuple after its idle expiry is a new flow */
+	send_packet(&rig, udp("10.0.0.100", 53, "10.0.0.2", 1, 80, 14 * NS_PER_SECOND));
+	rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 5);
+	ck_assert(record_is(&rig.records[2], "10.0.0.2", 1, "10.0.0.100", 53));
+	ck_assert_uint_eq(rig.records[2].end_reason, FLOW_END_IDLE);
+	ck_assert_uint_eq(rig.records[2].packets, 2);
+	ck_assert(record_is(&rig.records[4], "10.0.0.100", 53, "10.0.0.2", 1));
+	ck_assert_uint_eq(rig.records[4].end_reason, FLOW_END_EOF);
+	ck_assert_uint_eq(rig.records[3].end_reason, FLOW_END_EOF);
+	rig_close(&rig);
+}
+END_TEST
+
+START_TEST(active_timeout_splits_and_continues)
+{
+	const char *const settings[] = {"active_timeout=10s", "idle_timeout=1h", NULL};
+	struct rig rig;
+	uint64_t packets = 0, reverse_packets = 0, bytes = 0;
+
+	rig_open(&rig, settings, 64);
+	for (unsigned second = 0; second < 25; second++) {
+		send_packet(&rig, udp("192.0.2.1", 4000, "192.0.2.2", 5000, 100, second * NS_PER_SECOND));
+		send_packet(&rig, udp("192.0.2.2", 5000, "192.0.2.1", 4000, 50,
+			       second * NS_PER_SECOND + 1000));
+	}
+	rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 3);
+	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_ACTIVE);
+	ck_assert_uint_eq(rig.records[0].first_ns, 0);
+	ck_assert_uint_eq(rig.records[0].last_ns, 9 * NS_PER_SECOND + 1000);
+	ck_assert_uint_eq(rig.records[0].packets, 10);
+	ck_assert_uint_eq(rig.records[0].reverse_packets, 10);
+	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_ACTIVE);
+	ck_assert_uint_eq(rig.records[1].first_ns, 10 * NS_PER_SECOND);
+	ck_assert_uint_eq(rig.records[1].packets, 10);
+	ck_assert_uint_eq(rig.records[2].end_reason, FLOW_END_EOF);
+	ck_assert_uint_eq(rig.records[2].first_ns, 20 * NS_PER_SECOND);
+	ck_assert_uint_eq(rig.records[2].packets, 5);
+	for (unsigned i = 0; i < 3; i++) {
+		ck_assert(record_is(&rig.records[i], "192.0.2.1", 4000, "192.0.2.2", 5000));
+		packets += rig.records[i].packets;
+		reverse_packets += rig.records[i].reverse_packets;
+		bytes += rig.records[i].bytes + rig.records[i].reverse_bytes;
+	}
+	ck_assert_uint_eq(packets, 25);
+	ck_assert_uint_eq(reverse_packets, 25);
+	ck_assert_uint_eq(bytes, 25 * 150);
+	ck_assert_uint_eq(stat_value(&rig, "flows_created"), 1);
+	rig_close(&rig);
+}
+END_TEST
+
+START_TEST(fin_from_both_sides_ends_flow)
+{
+	struct rig rig;
+
+	rig_open(&rig, NULL, 64);
+	send_packet(&rig, tcp("10.1.0.1", 1234, "10.1.0.2", 80, SYN, 1));
+	send_packet(&rig, tcp("10.1.0.2", 80, "10.1.0.1", 1234, SYN | ACK, 1));
+	send_packet(&rig, tcp("10.1.0.1", 1234, "10.1.0.2", 80, FIN | ACK, 2));
+	send_packet(&rig, tcp("10.1.0.1", 1234, "10.1.0.2", 80, FIN | ACK, 3)); /* retransmitted FIN */
+	rig_poll(&rig, true);
+	ck_assert_uint_eq(rig.record_count, 0); /* one side's FIN does not end it */
+	send_packet(&rig, tcp("10.1.0.2", 80, "10.1.0.1", 1234, FIN | ACK, 4));
+	rig_poll(&rig, true);
+	ck_assert_uint_eq(rig.record_count, 1);
+	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_FIN);
+	ck_assert_uint_eq(rig.records[0].packets, 3);
+	ck_assert_uint_eq(rig.records[0].reverse_packets, 2); /* includes the closing FIN */
+	ck_assert_uint_eq(rig.records[0].tcp_flags, SYN | FIN | ACK);
+	ck_assert_uint_eq(rig.records[0].reverse_tcp_flags, SYN | FIN | ACK);
+	ck_assert_uint_eq(rig.records[0].last_ns, 4 * NS_PER_SECOND);
+	/* the last ACK of the same 5-tuple is a new flow, initiated by its sender */
+	send_packet(&rig, tcp("10.1.0.1", 1234, "10.1.0.2", 80, ACK, 5));
+	rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 2);
+	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_EOF);
+	ck_assert_uint_eq(rig.records[1].packets, 1);
+	ck_assert_uint_eq(stat_value(&rig, "flows_active"), 0);
+	rig_close(&rig);
+}
+END_TEST
+
+START_TEST(rst_ends_flow)
+{
+	struct rig rig;
+
+	rig_open(&rig, NULL, 64);
+	send_packet(&rig, tcp("2001:db8::a", 5555, "2001:db8::b", 443, SYN, 1));
+	send_packet(&rig, tcp("2001:db8::b", 443, "2001:db8::a", 5555, RST | ACK, 2));
+	send_packet(&rig, tcp("2001:db8::c", 5555, "2001:db8::b", 443, SYN, 3));
+	rig_poll(&rig, true);
+	ck_assert_uint_eq(rig.record_count, 1);
+	ck_assert(record_is(&rig.records[0], "2001:db8::a", 5555, "2001:db8::b", 443));
+	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_RST);
+	ck_assert_uint_eq(rig.records[0].reverse_packets, 1);
+	ck_assert_uint_eq(rig.records[0].reverse_tcp_flags, RST | ACK);
+	rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 2);
+	rig_close(&rig);
+}
+END_TEST
+
+START_TEST(full_table_evicts_least_recently_seen)
+{
+	const char *const settings[] = {"max_flows=3", NULL};
+	struct rig rig;
+
+	rig_open(&rig, settings, 64);
+	send_packet(&rig, udp("10.2.0.1", 1, "10.2.0.9", 9, 64, 1 * NS_PER_SECOND));
+	send_packet(&rig, udp("10.2.0.2", 1, "10.2.0.9", 9, 64, 2 * NS_PER_SECOND));
+	send_packet(&rig, udp("10.2.0.3", 1, "10.2.0.9", 9, 64, 3 * NS_PER_SECOND));
+	send_packet(&rig, udp("10.2.0.9", 9, "10.2.0.1", 1, 64, 4 * NS_PER_SECOND)); /* .1 seen again */
+	send_packet(&rig, udp("10.2.0.4", 1, "10.2.0.9", 9, 64, 5 * NS_PER_SECOND)); /* evicts .2 */
+	send_packet(&rig, udp("10.2.0.5", 1, "10.2.0.9", 9, 64, 6 * NS_PER_SECOND)); /* evicts .3 */
+	rig_poll(&rig, true);
+	ck_assert_uint_eq(rig.record_count, 2);
+	ck_assert(record_is(&rig.records[0], "10.2.0.2", 1, "10.2.0.9", 9));
+	ck_assert(record_is(&rig.records[1], "10.2.0.3", 1, "10.2.0.9", 9));
+	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_EVICTED);
+	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_EVICTED);
+	ck_assert_uint_eq(stat_value(&rig, "evicted_flows"), 2);
+	ck_assert_uint_eq(stat_value(&rig, "flows_active"), 3);
+	rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 5);
+	ck_assert(record_is(&rig.records[2], "10.2.0.1", 1, "10.2.0.9", 9));
+	ck_assert_uint_eq(rig.records[2].reverse_packets, 1);
+	rig_close(&rig);
+}
+END_TEST
+
+START_TEST(ipv6_keys_are_exact)
+{
+	struct rig rig;
+	unsigned found = 0;
+
+	rig_open(&rig, NULL, 64);
+	/* differ only in the last address byte, in the port, in the protocol, and by family */
+	send_packet(&rig, udp("2001:db8::1", 10, "2001:db8::2", 20, 100, 1));
+	send_packet(&rig, udp("2001:db8::1", 10, "2001:db8::3", 20, 100, 2));
+	send_packet(&rig, udp("2001:db8::1", 11, "2001:db8::2", 20, 100, 3));
+	send_packet(&rig, tcp("2001:db8::1", 10, "2001:db8::2", 20, ACK, 4));
+	send_packet(&rig, udp("::ffff:10.0.0.1", 10, "::ffff:10.0.0.2", 20, 100, 5));
+	send_packet(&rig, udp("10.0.0.1", 10, "10.0.0.2", 20, 100, 6));
+	send_packet(&rig, udp("2001:db8::2", 20, "2001:db8::1", 10, 100, 7)); /* reverse of the first */
+	rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 6);
+	for (unsigned i = 0; i < rig.record_count; i++) {
+		if (record_is(&rig.records[i], "2001:db8::1", 10, "2001:db8::2", 20) &&
+		    rig.records[i].protocol == UDP) {
+			ck_assert_uint_eq(rig.records[i].packets, 1);
+			ck_assert_uint_eq(rig.records[i].reverse_packets, 1);
+			found++;
+		}
+	}
+	ck_assert_uint_eq(found, 1);
+	rig_close(&rig);
+}
+END_TEST
+
+/* Later fragments carry no ports: they form the ports-0 flow of their 3-tuple. */
+START_TEST(later_fragments_have_ports_zero)
+{
+	struct test_packet first = udp("10.3.0.1", 5000, "10.3.0.2", 6000, 1514, 1);
+	struct test_packet later = first;
+	struct rig rig;
+
+	first.flags = PACKET_FLAG_FRAGMENT;
+	later.flags = PACKET_FLAG_FRAGMENT | PACKET_FLAG_LATER_FRAGMENT;
+	later.wire_length = 600;
+	rig_open(&rig, NULL, 64);
+	send_packet(&rig, first);
+	send_packet(&rig, later);
+	later.source_port = 7777; /* whatever the field holds, without HAS_PORTS it is 0 */
+	send_packet(&rig, later);
+	rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 2);
+	ck_assert(record_is(&rig.records[0], "10.3.0.1", 5000, "10.3.0.2", 6000));
+	ck_assert(record_is(&rig.records[1], "10.3.0.1", 0, "10.3.0.2", 0));
+	ck_assert_uint_eq(rig.records[1].packets, 2);
+	ck_assert_uint_eq(rig.records[1].bytes, 1200);
+	ck_assert_uint_eq(rig.records[1].protocol, UDP);
+	rig_close(&rig);
+}
+END_TEST
+
+/*
+ * Whether @p record is the only one of its flow, with the expected counts
+ * (plain checks: a ck_assert per record of a million would log a million
+ * checkpoints).
+ */
+static bool
+flow_record_is_right(const struct flow_record *record, uint8_t *seen, unsigned flow_count,
+		     unsigned packets_per_direction)
+{
+	unsigned flow = (unsigned)record->source_address[13] << 16 |
+			(unsigned)record->source_address[14] << 8 | record->source_address[15];
+
+	if (flow >= flow_count || seen[flow] != 0)
+		return false;
+	seen[flow] = 1;
+	return record->packets == packets_per_direction &&
+	       record->reverse_packets == packets_per_direction &&
+	       record->bytes == 100ull * packets_per_direction &&
+	       record->reverse_bytes == 60ull * packets_per_direction &&
+	       record->end_reason == FLOW_END_EOF && record->source_address[12] == 11;
+}
+
+static void
+send_synthetic(struct rig *rig, unsigned flow, bool reverse, uint64_t time_ns)
+{
+	struct rte_mbuf *mbuf;
+	struct packet_meta *meta;
+
+	while ((mbuf = rte_pktmbuf_alloc(rig->mempool)) == NULL ||
+	       rte_ring_full(rig->input.ring)) {
+		if (mbuf != NULL)
+			rte_pktmbuf_free(mbuf);
+		rig_poll(rig, rig->drain_while_feeding); /* the kernel frees packets once counted */
+	}
+	meta = packet_meta(mbuf);
+	memset(meta, 0, sizeof(*meta));
+	meta->ip_version = 4;
+	meta->protocol = UDP;
+	meta->flags = PACKET_FLAG_HAS_PORTS;
+	/* client 11.x.y.z (x.y.z = flow) port 1000+flow%50000 <-> server 10.0.0.1:53 */
+	meta->source_address[10] = meta->source_address[11] = 0xff;
+	meta->destination_address[10] = meta->destination_address[11] = 0xff;
+	uint8_t *client = reverse ? meta->destination_address : meta->source_address;
+	uint8_t *server = reverse ? meta->source_address : meta->destination_address;
+
+	client[12] = 11;
+	client[13] = (uint8_t)(flow >> 16);
+	client[14] = (uint8_t)(flow >> 8);
+	client[15] = (uint8_t)flow;
+	server[12] = 10;
+	server[15] = 1;
+	meta->source_port = reverse ? 53 : (uint16_t)(1000 + flow % 50000);
+	meta->destination_port = reverse ? (uint16_t)(1000 + flow % 50000) : 53;
+	meta->wire_length = reverse ? 60 : 100;
+	meta->timestamp_ns = time_ns;
+	/* not ck_assert: millions of checkpoints would dominate the run time */
+	if (rte_ring_enqueue(rig->input.ring, mbuf) != 0)
+		ck_abort_msg("input ring refused a packet");
+}
+
+/* >= 1 M concurrent flows: every flow comes out exactly once, with its counts. */
+START_TEST(million_concurrent_flows_exactly_once)
+{
+	const char *const settings[] = {"max_flows=1100000", "idle_timeout=1h", NULL};
+	const unsigned flow_count = 1000000, rounds = 2;
+	uint8_t *seen = calloc(flow_count, 1);
+	unsigned wrong = 0;
+	struct rig rig;
+
+	ck_assert_ptr_nonnull(seen);
+	rig_open(&rig, settings, 4096);
+	for (unsigned round = 0; round < rounds; round++)
+		for (unsigned flow = 0; flow < flow_count; flow++) {
+			send_synthetic(&rig, flow, false, round * NS_PER_SECOND + flow);
+			send_synthetic(&rig, flow, true, round * NS_PER_SECOND + flow + 1);
+		}
+	rig_poll(&rig, false);
+	ck_assert_uint_eq(stat_value(&rig, "flows_active"), flow_count);
+	ck_assert_uint_eq(rte_ring_count(rig.output.ring), 0);
+	rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, flow_count);
+	for (unsigned i = 0; i < rig.record_count; i++)
+		wrong += !flow_record_is_right(&rig.records[i], seen, flow_count, rounds);
+	ck_assert_uint_eq(wrong, 0);
+	ck_assert_uint_eq(stat_value(&rig, "flows_active"), 0);
+	ck_assert_uint_eq(stat_value(&rig, "records"), flow_count);
+	rig_close(&rig);
+	free(seen);
+}
+END_TEST
+
+/* A small output ring drained slowly: records wait, none is lost or repeated. */
+START_TEST(backpressure_loses_nothing)
+{
+	const char *const settings[] = {"idle_timeout=1s", NULL};
+	const unsigned flow_count = 3000;
+	uint8_t *seen = calloc(flow_count, 1);
+	struct rig rig;
+
+	rig_open(&rig, settings, 16);
+	rig.drain_while_feeding = true;
+	atomic_store(&rig.input.closed, true);
+	for (unsigned flow = 0; flow < flow_count; flow++) {
+		/* every flow idles out while later ones arrive */
+		send_synthetic(&rig, flow, false, (uint64_t)flow * NS_PER_SECOND / 100);
+		send_synthetic(&rig, flow, true, (uint64_t)flow * NS_PER_SECOND / 100 + 1);
+	}
+	for (unsigned round = 1; !kernel_is_finished(&rig.instance); round++) {
+		unsigned handled = flow_tracker_kernel.process(&rig.instance);
+
+		if (handled == 0 && kernel_inputs_finished(&rig.instance) &&
+		    flow_tracker_kernel.flush(&rig.instance))
+			kernel_mark_finished(&rig.instance);
+		if (round % 7 == 0 || kernel_is_finished(&rig.instance))
+			rig_drain(&rig);
+	}
+	rig_drain(&rig);
+	ck_assert_uint_eq(rig.record_count, flow_count);
+	for (unsigned i = 0; i < rig.record_count; i++) {
+		unsigned flow = (unsigned)rig.records[i].source_address[14] << 8 |
+				rig.records[i].source_address[15];
+
+		ck_assert_uint_eq(seen[flow], 0);
+		seen[flow] = 1;
+		ck_assert_uint_eq(rig.records[i].packets, 1);
+		ck_assert_uint_eq(rig.records[i].reverse_packets, 1);
+	}
+	ck_assert_uint_eq(rig.instance.counters.ring_overflow, 0);
+	ck_assert_uint_gt(rig.instance.counters.backpressure, 0);
+	rig_close(&rig);
+	free(seen);
+}
+END_TEST
+
+/* A reload with new timeouts keeps the flows. */
+START_TEST(take_state_keeps_flows)
+{
+	const char *const settings[] = {"idle_timeout=1h", NULL};
+	struct rig rig, old;
+
+	rig_open(&old, NULL, 64);
+	send_packet(&old, udp("10.4.0.1", 1, "10.4.0.2", 2, 100, 1));
+	rig_poll(&old, true);
+	rig_open(&rig, settings, 64);
+	ck_assert(flow_tracker_kernel.can_take_state(rig.instance.params, old.instance.params));
+	flow_tracker_kernel.take_state(&rig.instance, &old.instance);
+	send_packet(&rig, udp("10.4.0.2", 2, "10.4.0.1", 1, 100, 2));
+	rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 1);
+	ck_assert_uint_eq(rig.records[0].packets, 1);
+	ck_assert_uint_eq(rig.records[0].reverse_packets, 1);
+	rig_close(&old);
+	rig_close(&rig);
+}
+END_TEST
+
+Suite *
+flow_tracker_suite(void)
+{
+	Suite *suite = suite_create("flow_tracker");
+	TCase *keys = tcase_create("keys");
+	TCase *endings = tcase_create("endings");
+	TCase *scale = tcase_create("scale");
+
+	tcase_add_test(keys, bidirectional_keeps_initiator_as_source);
+	tcase_add_test(keys, symmetric_flow_hash);
+	tcase_add_test(keys, record_partition_hash_matches_packets);
+	tcase_add_test(keys, ipv6_keys_are_exact);
+	tcase_add_test(keys, later_fragments_have_ports_zero);
+	tcase_add_test(endings, idle_expiry_in_order);
+	tcase_add_test(endings, active_timeout_splits_and_continues);
+	tcase_add_test(endings, fin_from_both_sides_ends_flow);
+	tcase_add_test(endings, rst_ends_flow);
+	tcase_add_test(endings, full_table_evicts_least_recently_seen);
+	tcase_add_test(endings, take_state_keeps_flows);
+	tcase_add_test(scale, million_concurrent_flows_exactly_once);
+	tcase_add_test(scale, backpressure_loses_nothing);
+	tcase_set_timeout(scale, 120);
+	suite_add_tcase(suite, keys);
+	suite_add_tcase(suite, endings);
+	suite_add_tcase(suite, scale);
+	return suite;
+}
