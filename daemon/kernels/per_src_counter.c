@@ -25,10 +25,9 @@
 #include <rte_lcore.h>
 
 #include "kernel.h"
+#include "kernels/window.h"
 #include "packet.h"
 
-/* Stored for `window: total`: one window spanning the whole run. */
-#define WINDOW_TOTAL UINT64_MAX
 
 struct per_src_counter_params {
 	uint64_t window_ns;
@@ -98,8 +97,7 @@ struct per_src_counter_state {
 	uint32_t flush_position;      /* rte_hash_iterate cursor */
 	bool window_open;             /* a packet has set tables[active] bounds */
 
-	struct rte_mbuf *held[KERNEL_BURST]; /* received, not yet counted (window wait) */
-	unsigned held_count, held_next;
+	struct held_burst held; /* received, not yet counted (window wait) */
 
 	uint64_t unkeyed_packets;     /* no IP header: counted by the source, not here */
 	uint64_t overflow_packets;    /* table full */
@@ -210,7 +208,7 @@ count_segment(const struct per_src_counter_params *params, struct per_src_counte
 	unsigned keyed = 0;
 
 	for (unsigned i = first; i < end; i++) {
-		const struct packet_meta *meta = packet_meta(state->held[i]);
+		const struct packet_meta *meta = packet_meta(state->held.packets[i]);
 
 		if (meta->ip_version == 0) {
 			state->unkeyed_packets++;
@@ -230,11 +228,6 @@ count_segment(const struct per_src_counter_params *params, struct per_src_counte
 	}
 }
 
-static uint64_t
-window_start_of(uint64_t window_ns, uint64_t timestamp_ns)
-{
-	return timestamp_ns - timestamp_ns % window_ns;
-}
 
 /* Turn the active table into the flushing one and open the window holding @p now_ns. */
 static void
@@ -328,40 +321,32 @@ count_windowed(struct kernel_instance *instance)
 	const struct per_src_counter_params *params = instance->params;
 	struct per_src_counter_state *state = instance->state;
 
-	while (state->held_next < state->held_count) {
-		unsigned first = state->held_next, end = first;
+	while (state->held.next < state->held.count) {
+		unsigned first = state->held.next, end = first;
 		struct counter_table *active = &state->tables[state->active];
 
 		if (!state->window_open) {
-			uint64_t now = packet_meta(state->held[first])->timestamp_ns;
+			uint64_t now = packet_meta(state->held.packets[first])->timestamp_ns;
 
 			active->start_ns = window_start_of(params->window_ns, now);
 			active->end_ns = active->start_ns + params->window_ns;
 			state->window_open = true;
 		}
 		/* Packets older than the window (reordering) count in the current one. */
-		while (end < state->held_count &&
-		       packet_meta(state->held[end])->timestamp_ns < active->end_ns)
+		while (end < state->held.count &&
+		       packet_meta(state->held.packets[end])->timestamp_ns < active->end_ns)
 			end++;
 		count_segment(params, state, first, end);
-		state->held_next = end;
-		if (end == state->held_count)
+		state->held.next = end;
+		if (end == state->held.count)
 			break;
 		if (state->flushing)
 			continue_flush(instance);
 		if (state->flushing)
 			return; /* hold the rest: the previous window is not out yet */
-		close_window(params, state, packet_meta(state->held[end])->timestamp_ns);
+		close_window(params, state, packet_meta(state->held.packets[end])->timestamp_ns);
 		continue_flush(instance);
 	}
-}
-
-static void
-release_held(struct per_src_counter_state *state)
-{
-	rte_pktmbuf_free_bulk(state->held, state->held_count);
-	state->held_count = 0;
-	state->held_next = 0;
 }
 
 static unsigned
@@ -369,24 +354,20 @@ per_src_counter_process(struct kernel_instance *instance)
 {
 	const struct per_src_counter_params *params = instance->params;
 	struct per_src_counter_state *state = instance->state;
-	unsigned received = 0;
+	unsigned received;
 
 	continue_flush(instance);
-	if (state->held_count == 0) {
-		received = kernel_receive(instance, state->held, KERNEL_BURST, NULL);
-		state->held_count = received;
-		instance->counters.items_in += received;
-	}
-	if (state->held_count == 0)
+	received = held_burst_refill(instance, &state->held);
+	if (state->held.count == 0)
 		return 0;
 	if (params->window_ns == WINDOW_TOTAL) {
-		count_segment(params, state, 0, state->held_count);
-		state->held_next = state->held_count;
+		count_segment(params, state, 0, state->held.count);
+		state->held.next = state->held.count;
 	} else {
 		count_windowed(instance);
 	}
-	if (state->held_next == state->held_count)
-		release_held(state);
+	if (state->held.next == state->held.count)
+		held_burst_release(&state->held);
 	return received;
 }
 
@@ -400,7 +381,7 @@ per_src_counter_tick(struct kernel_instance *instance, uint64_t now_ns)
 	if (!instance->live_clock || params->window_ns == WINDOW_TOTAL || !state->window_open)
 		return;
 	if (now_ns >= state->tables[state->active].end_ns && !state->flushing &&
-	    state->held_count == 0)
+	    state->held.count == 0)
 		close_window(params, state, now_ns);
 }
 
@@ -415,7 +396,7 @@ per_src_counter_flush(struct kernel_instance *instance)
 	continue_flush(instance);
 	if (state->flushing)
 		return false;
-	if (state->held_count > 0) {
+	if (state->held.count > 0) {
 		per_src_counter_process(instance);
 		return false;
 	}
@@ -482,7 +463,7 @@ per_src_counter_destroy(struct kernel_instance *instance)
 
 	if (state == NULL)
 		return;
-	release_held(state);
+	held_burst_release(&state->held);
 	for (unsigned i = 0; i < RTE_DIM(state->tables); i++)
 		table_free(&state->tables[i]);
 	free(state);

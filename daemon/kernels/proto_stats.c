@@ -28,10 +28,9 @@
 #include <netinet/in.h>
 
 #include "kernel.h"
+#include "kernels/window.h"
 #include "packet.h"
 
-/* Stored for `window: total`: one window spanning the whole run. */
-#define WINDOW_TOTAL UINT64_MAX
 
 struct proto_stats_params {
 	uint64_t window_ns;
@@ -58,8 +57,7 @@ struct proto_stats_state {
 	struct proto_stats_record waiting;  /* a closed window the output had no room for */
 	bool has_waiting;
 
-	struct rte_mbuf *held[KERNEL_BURST]; /* received, not yet counted (window wait) */
-	unsigned held_count, held_next;
+	struct held_burst held; /* received, not yet counted (window wait) */
 
 	uint64_t records;
 };
@@ -134,11 +132,6 @@ count_packet(struct proto_stats_state *state, const struct packet_meta *meta)
 	state->last_ns = meta->timestamp_ns;
 }
 
-static uint64_t
-window_start_of(uint64_t window_ns, uint64_t timestamp_ns)
-{
-	return timestamp_ns - timestamp_ns % window_ns;
-}
 
 static void
 open_window(const struct proto_stats_params *params, struct proto_stats_state *state,
@@ -213,8 +206,8 @@ count_held(struct kernel_instance *instance)
 	struct proto_stats_state *state = instance->state;
 	bool windowed = params->window_ns != WINDOW_TOTAL;
 
-	for (; state->held_next < state->held_count; state->held_next++) {
-		const struct packet_meta *meta = packet_meta(state->held[state->held_next]);
+	for (; state->held.next < state->held.count; state->held.next++) {
+		const struct packet_meta *meta = packet_meta(state->held.packets[state->held.next]);
 
 		if (windowed && !state->window_open)
 			open_window(params, state, meta->timestamp_ns);
@@ -230,31 +223,19 @@ count_held(struct kernel_instance *instance)
 	}
 }
 
-static void
-release_held(struct proto_stats_state *state)
-{
-	rte_pktmbuf_free_bulk(state->held, state->held_count);
-	state->held_count = 0;
-	state->held_next = 0;
-}
-
 static unsigned
 proto_stats_process(struct kernel_instance *instance)
 {
 	struct proto_stats_state *state = instance->state;
-	unsigned received = 0;
+	unsigned received;
 
 	emit_waiting(instance);
-	if (state->held_count == 0) {
-		received = kernel_receive(instance, state->held, KERNEL_BURST, NULL);
-		state->held_count = received;
-		instance->counters.items_in += received;
-	}
-	if (state->held_count == 0)
+	received = held_burst_refill(instance, &state->held);
+	if (state->held.count == 0)
 		return 0;
 	count_held(instance);
-	if (state->held_next == state->held_count)
-		release_held(state);
+	if (state->held.next == state->held.count)
+		held_burst_release(&state->held);
 	return received;
 }
 
@@ -267,7 +248,7 @@ proto_stats_tick(struct kernel_instance *instance, uint64_t now_ns)
 
 	if (!instance->live_clock || params->window_ns == WINDOW_TOTAL || !state->window_open)
 		return;
-	if (now_ns >= state->counting.end_ns && !state->has_waiting && state->held_count == 0) {
+	if (now_ns >= state->counting.end_ns && !state->has_waiting && state->held.count == 0) {
 		close_counting(instance, false);
 		open_window(params, state, now_ns);
 	}
@@ -282,7 +263,7 @@ proto_stats_flush(struct kernel_instance *instance)
 
 	if (!emit_waiting(instance))
 		return false;
-	if (state->held_count > 0) {
+	if (state->held.count > 0) {
 		proto_stats_process(instance);
 		return false;
 	}
@@ -335,7 +316,7 @@ proto_stats_destroy(struct kernel_instance *instance)
 
 	if (state == NULL)
 		return;
-	release_held(state);
+	held_burst_release(&state->held);
 	free(state);
 	instance->state = NULL;
 }
