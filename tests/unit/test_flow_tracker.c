@@ -3,7 +3,6 @@
  * flow_tracker tests on real DPDK rings and mbufs: the kernel is wired by
  * hand between an input ring the test feeds and an output ring it drains.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +14,9 @@
 #include "kernel.h"
 #include "packet.h"
 #include "suites.h"
+#include "test_rig.h"
 
 #define NS_PER_SECOND 1000000000ull
-#define INPUT_RING_SIZE 1024
 #define TCP 6
 #define UDP 17
 #define FIN 0x01
@@ -27,13 +26,9 @@
 
 extern const struct kernel_ops flow_tracker_kernel;
 
-struct rig {
-	struct kernel_instance instance;
-	struct kernel_ring input, output;
-	struct kernel_ring *output_rings[1];
-	struct kernel_input inputs[1];
-	struct kernel_output_edge edge;
-	struct rte_mempool *mempool;
+/* The shared rig, and every record the flow tracker emitted so far. */
+struct flow_rig {
+	struct test_rig base;
 	struct flow_record *records; /* everything drained so far */
 	unsigned record_count, record_capacity;
 	bool drain_while_feeding; /* send_synthetic() drains the output when it must wait */
@@ -48,95 +43,9 @@ struct test_packet {
 	uint64_t time_ns;
 };
 
-static struct rte_mempool *
-flow_mempool(void)
-{
-	static struct rte_mempool *pool;
-
-	if (pool == NULL)
-		pool = rte_pktmbuf_pool_create("flow_packets", 4095, 0, PACKET_META_PRIVATE_SIZE,
-					       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	ck_assert_ptr_nonnull(pool);
-	return pool;
-}
-
-static void
-ring_init(struct kernel_ring *ring, enum stream_type type, unsigned size)
-{
-	static unsigned serial;
-	char name[32];
-
-	memset(ring, 0, sizeof(*ring));
-	snprintf(name, sizeof(name), "flow_ring_%u", serial++);
-	ring->type = type;
-	ring->element_size = stream_element_size(type);
-	ring->ring = rte_ring_create_elem(name, ring->element_size, size, SOCKET_ID_ANY,
-					  RING_F_SP_ENQ | RING_F_SC_DEQ);
-	ck_assert_ptr_nonnull(ring->ring);
-	atomic_init(&ring->closed, false);
-}
-
-static void
-set_parameter(void *params, const char *key, const char *value)
-{
-	char message[256];
-
-	for (const struct config_field *field = flow_tracker_kernel.config_map; field->key != NULL;
-	     field++) {
-		if (strcmp(field->key, key) == 0) {
-			ck_assert_msg(config_parse_value(field, value, params, message,
-							 sizeof(message)) == 0, "%s", message);
-			return;
-		}
-	}
-	ck_abort_msg("no key %s", key);
-}
-
-/* @p settings: "key=value" strings after the defaults, NULL-terminated. */
-static void
-rig_open(struct rig *rig, const char *const *settings, unsigned output_ring_size)
-{
-	void *params = calloc(1, flow_tracker_kernel.params_size);
-
-	for (const struct config_field *field = flow_tracker_kernel.config_map; field->key != NULL;
-	     field++)
-		set_parameter(params, field->key, field->default_value);
-	for (; settings != NULL && *settings != NULL; settings++) {
-		char key[64];
-		const char *equals = strchr(*settings, '=');
-
-		snprintf(key, sizeof(key), "%.*s", (int)(equals - *settings), *settings);
-		set_parameter(params, key, equals + 1);
-	}
-	memset(rig, 0, sizeof(*rig));
-	rig->mempool = flow_mempool();
-	ring_init(&rig->input, STREAM_PACKET, INPUT_RING_SIZE);
-	ring_init(&rig->output, STREAM_FLOW, output_ring_size);
-	rig->inputs[0].ring = &rig->input;
-	rig->output_rings[0] = &rig->output;
-	rig->edge = (struct kernel_output_edge){.ring_count = 1, .rings = rig->output_rings};
-	rig->instance = (struct kernel_instance){
-		.ops = &flow_tracker_kernel, .params = params, .replica_count = 1,
-		.input_count = 1, .inputs = rig->inputs, .output_type = STREAM_FLOW,
-		.output_edge_count = 1, .output_edges = &rig->edge,
-	};
-	rig->instance.name = kernel_intern_name("flows");
-	ck_assert_int_eq(flow_tracker_kernel.init(&rig->instance), 0);
-}
-
-static void
-rig_close(struct rig *rig)
-{
-	flow_tracker_kernel.destroy(&rig->instance);
-	rte_ring_free(rig->input.ring);
-	rte_ring_free(rig->output.ring);
-	free(rig->instance.params);
-	free(rig->records);
-}
-
 /* Move what the kernel emitted into rig->records. */
 static void
-rig_drain(struct rig *rig)
+flow_rig_drain(struct flow_rig *rig)
 {
 	for (;;) {
 		if (rig->record_count + 64 > rig->record_capacity) {
@@ -145,7 +54,7 @@ rig_drain(struct rig *rig)
 					       rig->record_capacity * sizeof(*rig->records));
 			ck_assert_ptr_nonnull(rig->records);
 		}
-		unsigned count = rte_ring_dequeue_burst_elem(rig->output.ring,
+		unsigned count = rte_ring_dequeue_burst_elem(rig->base.output.ring,
 							     &rig->records[rig->record_count],
 							     sizeof(struct flow_record), 64, NULL);
 		if (count == 0)
@@ -154,50 +63,34 @@ rig_drain(struct rig *rig)
 	}
 }
 
-/* Poll until the input ring is empty (draining the output only when @p drain). */
 static void
-rig_poll(struct rig *rig, bool drain)
+drain_hook(struct test_rig *base)
 {
-	for (unsigned round = 0; round < 1000000; round++) {
-		unsigned handled = flow_tracker_kernel.process(&rig->instance);
+	flow_rig_drain(container_of(base, struct flow_rig, base));
+}
 
-		if (drain && round % 3 == 2)
-			rig_drain(rig);
-		if (handled == 0 && rte_ring_empty(rig->input.ring))
-			break;
-	}
-	if (drain)
-		rig_drain(rig);
-	if (rte_ring_empty(rig->input.ring))
-		return;
-	ck_abort_msg("the kernel does not consume its input");
+/* @p settings: "key=value" strings after the defaults, NULL-terminated. */
+static void
+flow_rig_open(struct flow_rig *rig, const char *const *settings, unsigned output_ring_size)
+{
+	memset(rig, 0, sizeof(*rig));
+	test_rig_open(&rig->base, &flow_tracker_kernel, "flows", STREAM_PACKET, settings,
+		      output_ring_size);
+	rig->base.drain = drain_hook;
 }
 
 static void
-rig_run_to_end(struct rig *rig)
+flow_rig_close(struct flow_rig *rig)
 {
-	atomic_store(&rig->input.closed, true);
-	for (unsigned round = 0; round < 10000000 && !kernel_is_finished(&rig->instance); round++) {
-		unsigned handled = flow_tracker_kernel.process(&rig->instance);
-
-		if (handled == 0 && kernel_inputs_finished(&rig->instance) &&
-		    flow_tracker_kernel.flush(&rig->instance))
-			kernel_mark_finished(&rig->instance);
-		rig_drain(rig);
-	}
-	ck_assert(kernel_is_finished(&rig->instance));
-	ck_assert_uint_eq(rig->instance.counters.ring_overflow, 0);
+	test_rig_close(&rig->base);
+	free(rig->records);
 }
 
 static void
-address_from_text(const char *text, uint8_t address[16])
+flow_rig_run_to_end(struct flow_rig *rig)
 {
-	memset(address, 0, 16);
-	if (inet_pton(AF_INET, text, address + 12) == 1) {
-		address[10] = address[11] = 0xff;
-		return;
-	}
-	ck_assert_int_eq(inet_pton(AF_INET6, text, address), 1);
+	test_rig_run_to_end(&rig->base);
+	ck_assert_uint_eq(rig->base.instance.counters.ring_overflow, 0);
 }
 
 static void
@@ -206,8 +99,8 @@ fill_meta(struct packet_meta *meta, const struct test_packet *packet)
 	memset(meta, 0, sizeof(*meta));
 	if (packet->source == NULL)
 		return; /* not IP */
-	address_from_text(packet->source, meta->source_address);
-	address_from_text(packet->destination, meta->destination_address);
+	test_address(packet->source, meta->source_address);
+	test_address(packet->destination, meta->destination_address);
 	meta->ip_version = strchr(packet->source, ':') != NULL ? 6 : 4;
 	meta->source_hash = packet_address_hash(meta->source_address);
 	meta->protocol = packet->protocol;
@@ -224,13 +117,12 @@ fill_meta(struct packet_meta *meta, const struct test_packet *packet)
 }
 
 static void
-send_packet(struct rig *rig, struct test_packet packet)
+send_packet(struct flow_rig *rig, struct test_packet packet)
 {
-	struct rte_mbuf *mbuf = rte_pktmbuf_alloc(rig->mempool);
+	struct rte_mbuf *mbuf = test_rig_new_packet(&rig->base);
 
-	ck_assert_ptr_nonnull(mbuf);
 	fill_meta(packet_meta(mbuf), &packet);
-	ck_assert_int_eq(rte_ring_enqueue(rig->input.ring, mbuf), 0);
+	test_rig_send(&rig->base, mbuf);
 }
 
 /* A TCP packet a -> b at second @p second. */
@@ -258,18 +150,18 @@ record_is(const struct flow_record *record, const char *source, uint16_t source_
 {
 	uint8_t a[16], b[16];
 
-	address_from_text(source, a);
-	address_from_text(destination, b);
+	test_address(source, a);
+	test_address(destination, b);
 	return memcmp(record->source_address, a, 16) == 0 &&
 	       memcmp(record->destination_address, b, 16) == 0 &&
 	       record->source_port == source_port && record->destination_port == destination_port;
 }
 
 static uint64_t
-stat_value(const struct rig *rig, const char *name)
+stat_value(const struct flow_rig *rig, const char *name)
 {
 	struct kernel_stat stats[KERNEL_MAX_STATS];
-	unsigned count = flow_tracker_kernel.stats(&rig->instance, stats);
+	unsigned count = flow_tracker_kernel.stats(&rig->base.instance, stats);
 
 	for (unsigned i = 0; i < count; i++)
 		if (strcmp(stats[i].name, name) == 0)
@@ -280,15 +172,15 @@ stat_value(const struct rig *rig, const char *name)
 
 START_TEST(bidirectional_keeps_initiator_as_source)
 {
-	struct rig rig;
+	struct flow_rig rig;
 	const struct flow_record *record;
 
-	rig_open(&rig, NULL, 64);
+	flow_rig_open(&rig, NULL, 64);
 	send_packet(&rig, tcp("10.0.0.9", 40000, "10.0.0.1", 80, SYN, 1));
 	send_packet(&rig, tcp("10.0.0.1", 80, "10.0.0.9", 40000, SYN | ACK, 2));
 	send_packet(&rig, tcp("10.0.0.9", 40000, "10.0.0.1", 80, ACK, 3));
 	send_packet(&rig, (struct test_packet){.source = NULL, .wire_length = 60}); /* ARP */
-	rig_run_to_end(&rig);
+	flow_rig_run_to_end(&rig);
 	ck_assert_uint_eq(rig.record_count, 1);
 	record = &rig.records[0];
 	/* the initiator is the higher address: the record must not reorder it */
@@ -308,7 +200,7 @@ START_TEST(bidirectional_keeps_initiator_as_source)
 	ck_assert_uint_eq(stat_value(&rig, "non_ip_packets"), 1);
 	ck_assert_uint_eq(stat_value(&rig, "flows_created"), 1);
 	ck_assert_uint_eq(stat_value(&rig, "records"), 1);
-	rig_close(&rig);
+	flow_rig_close(&rig);
 }
 END_TEST
 
@@ -338,33 +230,33 @@ START_TEST(record_partition_hash_matches_packets)
 {
 	struct test_packet packet = udp("2001:db8::7", 1000, "2001:db8::3", 2000, 90, 1);
 	struct packet_meta meta;
-	struct rig rig;
+	struct flow_rig rig;
 
-	rig_open(&rig, NULL, 64);
+	flow_rig_open(&rig, NULL, 64);
 	send_packet(&rig, packet);
-	rig_run_to_end(&rig);
+	flow_rig_run_to_end(&rig);
 	fill_meta(&meta, &packet);
 	ck_assert_uint_eq(rig.record_count, 1);
 	ck_assert_uint_eq(rig.records[0].header.partition_hash, packet_flow_hash(&meta));
-	rig_close(&rig);
+	flow_rig_close(&rig);
 }
 END_TEST
 
 START_TEST(idle_expiry_in_order)
 {
 	const char *const settings[] = {"idle_timeout=10s", NULL};
-	struct rig rig;
+	struct flow_rig rig;
 
-	rig_open(&rig, settings, 64);
+	flow_rig_open(&rig, settings, 64);
 	send_packet(&rig, udp("10.0.0.2", 1, "10.0.0.100", 53, 80, 2 * NS_PER_SECOND));
 	send_packet(&rig, udp("10.0.0.1", 1, "10.0.0.100", 53, 80, 1 * NS_PER_SECOND));
 	send_packet(&rig, udp("10.0.0.3", 1, "10.0.0.100", 53, 80, 3 * NS_PER_SECOND));
 	send_packet(&rig, udp("10.0.0.2", 1, "10.0.0.100", 53, 80, 4 * NS_PER_SECOND)); /* refreshed */
-	rig_poll(&rig, true);
+	test_rig_consume_input(&rig.base, true);
 	ck_assert_uint_eq(rig.record_count, 0);
 	/* at 13.5 s: 10.0.0.1 (last 1 s) and 10.0.0.3 (last 3 s) are idle, 10.0.0.2 (4 s) is not */
 	send_packet(&rig, udp("10.0.0.50", 1, "10.0.0.100", 53, 80, 13500000000ull));
-	rig_poll(&rig, true);
+	test_rig_consume_input(&rig.base, true);
 	ck_assert_uint_eq(rig.record_count, 2);
 	ck_assert(record_is(&rig.records[0], "10.0.0.1", 1, "10.0.0.100", 53));
 	ck_assert(record_is(&rig.records[1], "10.0.0.3", 1, "10.0.0.100", 53));
@@ -372,7 +264,7 @@ START_TEST(idle_expiry_in_order)
 	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_IDLE);
 	/* the same 5-tuple after its idle expiry is a new flow */
 	send_packet(&rig, udp("10.0.0.100", 53, "10.0.0.2", 1, 80, 14 * NS_PER_SECOND));
-	rig_run_to_end(&rig);
+	flow_rig_run_to_end(&rig);
 	ck_assert_uint_eq(rig.record_count, 5);
 	ck_assert(record_is(&rig.records[2], "10.0.0.2", 1, "10.0.0.100", 53));
 	ck_assert_uint_eq(rig.records[2].end_reason, FLOW_END_IDLE);
@@ -380,23 +272,23 @@ START_TEST(idle_expiry_in_order)
 	ck_assert(record_is(&rig.records[4], "10.0.0.100", 53, "10.0.0.2", 1));
 	ck_assert_uint_eq(rig.records[4].end_reason, FLOW_END_EOF);
 	ck_assert_uint_eq(rig.records[3].end_reason, FLOW_END_EOF);
-	rig_close(&rig);
+	flow_rig_close(&rig);
 }
 END_TEST
 
 START_TEST(active_timeout_splits_and_continues)
 {
 	const char *const settings[] = {"active_timeout=10s", "idle_timeout=1h", NULL};
-	struct rig rig;
+	struct flow_rig rig;
 	uint64_t packets = 0, reverse_packets = 0, bytes = 0;
 
-	rig_open(&rig, settings, 64);
+	flow_rig_open(&rig, settings, 64);
 	for (unsigned second = 0; second < 25; second++) {
 		send_packet(&rig, udp("192.0.2.1", 4000, "192.0.2.2", 5000, 100, second * NS_PER_SECOND));
 		send_packet(&rig, udp("192.0.2.2", 5000, "192.0.2.1", 4000, 50,
 			       second * NS_PER_SECOND + 1000));
 	}
-	rig_run_to_end(&rig);
+	flow_rig_run_to_end(&rig);
 	ck_assert_uint_eq(rig.record_count, 3);
 	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_ACTIVE);
 	ck_assert_uint_eq(rig.records[0].first_ns, 0);
@@ -419,23 +311,23 @@ START_TEST(active_timeout_splits_and_continues)
 	ck_assert_uint_eq(reverse_packets, 25);
 	ck_assert_uint_eq(bytes, 25 * 150);
 	ck_assert_uint_eq(stat_value(&rig, "flows_created"), 1);
-	rig_close(&rig);
+	flow_rig_close(&rig);
 }
 END_TEST
 
 START_TEST(fin_from_both_sides_ends_flow)
 {
-	struct rig rig;
+	struct flow_rig rig;
 
-	rig_open(&rig, NULL, 64);
+	flow_rig_open(&rig, NULL, 64);
 	send_packet(&rig, tcp("10.1.0.1", 1234, "10.1.0.2", 80, SYN, 1));
 	send_packet(&rig, tcp("10.1.0.2", 80, "10.1.0.1", 1234, SYN | ACK, 1));
 	send_packet(&rig, tcp("10.1.0.1", 1234, "10.1.0.2", 80, FIN | ACK, 2));
 	send_packet(&rig, tcp("10.1.0.1", 1234, "10.1.0.2", 80, FIN | ACK, 3)); /* retransmitted FIN */
-	rig_poll(&rig, true);
+	test_rig_consume_input(&rig.base, true);
 	ck_assert_uint_eq(rig.record_count, 0); /* one side's FIN does not end it */
 	send_packet(&rig, tcp("10.1.0.2", 80, "10.1.0.1", 1234, FIN | ACK, 4));
-	rig_poll(&rig, true);
+	test_rig_consume_input(&rig.base, true);
 	ck_assert_uint_eq(rig.record_count, 1);
 	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_FIN);
 	ck_assert_uint_eq(rig.records[0].packets, 3);
@@ -445,48 +337,48 @@ START_TEST(fin_from_both_sides_ends_flow)
 	ck_assert_uint_eq(rig.records[0].last_ns, 4 * NS_PER_SECOND);
 	/* the last ACK of the same 5-tuple is a new flow, initiated by its sender */
 	send_packet(&rig, tcp("10.1.0.1", 1234, "10.1.0.2", 80, ACK, 5));
-	rig_run_to_end(&rig);
+	flow_rig_run_to_end(&rig);
 	ck_assert_uint_eq(rig.record_count, 2);
 	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_EOF);
 	ck_assert_uint_eq(rig.records[1].packets, 1);
 	ck_assert_uint_eq(stat_value(&rig, "flows_active"), 0);
-	rig_close(&rig);
+	flow_rig_close(&rig);
 }
 END_TEST
 
 START_TEST(rst_ends_flow)
 {
-	struct rig rig;
+	struct flow_rig rig;
 
-	rig_open(&rig, NULL, 64);
+	flow_rig_open(&rig, NULL, 64);
 	send_packet(&rig, tcp("2001:db8::a", 5555, "2001:db8::b", 443, SYN, 1));
 	send_packet(&rig, tcp("2001:db8::b", 443, "2001:db8::a", 5555, RST | ACK, 2));
 	send_packet(&rig, tcp("2001:db8::c", 5555, "2001:db8::b", 443, SYN, 3));
-	rig_poll(&rig, true);
+	test_rig_consume_input(&rig.base, true);
 	ck_assert_uint_eq(rig.record_count, 1);
 	ck_assert(record_is(&rig.records[0], "2001:db8::a", 5555, "2001:db8::b", 443));
 	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_RST);
 	ck_assert_uint_eq(rig.records[0].reverse_packets, 1);
 	ck_assert_uint_eq(rig.records[0].reverse_tcp_flags, RST | ACK);
-	rig_run_to_end(&rig);
+	flow_rig_run_to_end(&rig);
 	ck_assert_uint_eq(rig.record_count, 2);
-	rig_close(&rig);
+	flow_rig_close(&rig);
 }
 END_TEST
 
 START_TEST(full_table_evicts_least_recently_seen)
 {
 	const char *const settings[] = {"max_flows=3", NULL};
-	struct rig rig;
+	struct flow_rig rig;
 
-	rig_open(&rig, settings, 64);
+	flow_rig_open(&rig, settings, 64);
 	send_packet(&rig, udp("10.2.0.1", 1, "10.2.0.9", 9, 64, 1 * NS_PER_SECOND));
 	send_packet(&rig, udp("10.2.0.2", 1, "10.2.0.9", 9, 64, 2 * NS_PER_SECOND));
 	send_packet(&rig, udp("10.2.0.3", 1, "10.2.0.9", 9, 64, 3 * NS_PER_SECOND));
 	send_packet(&rig, udp("10.2.0.9", 9, "10.2.0.1", 1, 64, 4 * NS_PER_SECOND)); /* .1 seen again */
 	send_packet(&rig, udp("10.2.0.4", 1, "10.2.0.9", 9, 64, 5 * NS_PER_SECOND)); /* evicts .2 */
 	send_packet(&rig, udp("10.2.0.5", 1, "10.2.0.9", 9, 64, 6 * NS_PER_SECOND)); /* evicts .3 */
-	rig_poll(&rig, true);
+	test_rig_consume_input(&rig.base, true);
 	ck_assert_uint_eq(rig.record_count, 2);
 	ck_assert(record_is(&rig.records[0], "10.2.0.2", 1, "10.2.0.9", 9));
 	ck_assert(record_is(&rig.records[1], "10.2.0.3", 1, "10.2.0.9", 9));
@@ -494,20 +386,20 @@ START_TEST(full_table_evicts_least_recently_seen)
 	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_EVICTED);
 	ck_assert_uint_eq(stat_value(&rig, "evicted_flows"), 2);
 	ck_assert_uint_eq(stat_value(&rig, "flows_active"), 3);
-	rig_run_to_end(&rig);
+	flow_rig_run_to_end(&rig);
 	ck_assert_uint_eq(rig.record_count, 5);
 	ck_assert(record_is(&rig.records[2], "10.2.0.1", 1, "10.2.0.9", 9));
 	ck_assert_uint_eq(rig.records[2].reverse_packets, 1);
-	rig_close(&rig);
+	flow_rig_close(&rig);
 }
 END_TEST
 
 START_TEST(ipv6_keys_are_exact)
 {
-	struct rig rig;
+	struct flow_rig rig;
 	unsigned found = 0;
 
-	rig_open(&rig, NULL, 64);
+	flow_rig_open(&rig, NULL, 64);
 	/* differ only in the last address byte, in the port, in the protocol, and by family */
 	send_packet(&rig, udp("2001:db8::1", 10, "2001:db8::2", 20, 100, 1));
 	send_packet(&rig, udp("2001:db8::1", 10, "2001:db8::3", 20, 100, 2));
@@ -516,7 +408,7 @@ START_TEST(ipv6_keys_are_exact)
 	send_packet(&rig, udp("::ffff:10.0.0.1", 10, "::ffff:10.0.0.2", 20, 100, 5));
 	send_packet(&rig, udp("10.0.0.1", 10, "10.0.0.2", 20, 100, 6));
 	send_packet(&rig, udp("2001:db8::2", 20, "2001:db8::1", 10, 100, 7)); /* reverse of the first */
-	rig_run_to_end(&rig);
+	flow_rig_run_to_end(&rig);
 	ck_assert_uint_eq(rig.record_count, 6);
 	for (unsigned i = 0; i < rig.record_count; i++) {
 		if (record_is(&rig.records[i], "2001:db8::1", 10, "2001:db8::2", 20) &&
@@ -527,7 +419,7 @@ START_TEST(ipv6_keys_are_exact)
 		}
 	}
 	ck_assert_uint_eq(found, 1);
-	rig_close(&rig);
+	flow_rig_close(&rig);
 }
 END_TEST
 
@@ -536,24 +428,24 @@ START_TEST(later_fragments_have_ports_zero)
 {
 	struct test_packet first = udp("10.3.0.1", 5000, "10.3.0.2", 6000, 1514, 1);
 	struct test_packet later = first;
-	struct rig rig;
+	struct flow_rig rig;
 
 	first.flags = PACKET_FLAG_FRAGMENT;
 	later.flags = PACKET_FLAG_FRAGMENT | PACKET_FLAG_LATER_FRAGMENT;
 	later.wire_length = 600;
-	rig_open(&rig, NULL, 64);
+	flow_rig_open(&rig, NULL, 64);
 	send_packet(&rig, first);
 	send_packet(&rig, later);
 	later.source_port = 7777; /* whatever the field holds, without HAS_PORTS it is 0 */
 	send_packet(&rig, later);
-	rig_run_to_end(&rig);
+	flow_rig_run_to_end(&rig);
 	ck_assert_uint_eq(rig.record_count, 2);
 	ck_assert(record_is(&rig.records[0], "10.3.0.1", 5000, "10.3.0.2", 6000));
 	ck_assert(record_is(&rig.records[1], "10.3.0.1", 0, "10.3.0.2", 0));
 	ck_assert_uint_eq(rig.records[1].packets, 2);
 	ck_assert_uint_eq(rig.records[1].bytes, 1200);
 	ck_assert_uint_eq(rig.records[1].protocol, UDP);
-	rig_close(&rig);
+	flow_rig_close(&rig);
 }
 END_TEST
 
@@ -580,16 +472,17 @@ flow_record_is_right(const struct flow_record *record, uint8_t *seen, unsigned f
 }
 
 static void
-send_synthetic(struct rig *rig, unsigned flow, bool reverse, uint64_t time_ns)
+send_synthetic(struct flow_rig *rig, unsigned flow, bool reverse, uint64_t time_ns)
 {
 	struct rte_mbuf *mbuf;
 	struct packet_meta *meta;
 
-	while ((mbuf = rte_pktmbuf_alloc(rig->mempool)) == NULL ||
-	       rte_ring_full(rig->input.ring)) {
+	while ((mbuf = rte_pktmbuf_alloc(rig->base.mempool)) == NULL ||
+	       rte_ring_full(rig->base.input.ring)) {
 		if (mbuf != NULL)
 			rte_pktmbuf_free(mbuf);
-		rig_poll(rig, rig->drain_while_feeding); /* the kernel frees packets once counted */
+		/* the kernel frees packets once counted */
+		test_rig_consume_input(&rig->base, rig->drain_while_feeding);
 	}
 	meta = packet_meta(mbuf);
 	memset(meta, 0, sizeof(*meta));
@@ -613,7 +506,7 @@ send_synthetic(struct rig *rig, unsigned flow, bool reverse, uint64_t time_ns)
 	meta->wire_length = reverse ? 60 : 100;
 	meta->timestamp_ns = time_ns;
 	/* not ck_assert: millions of checkpoints would dominate the run time */
-	if (rte_ring_enqueue(rig->input.ring, mbuf) != 0)
+	if (rte_ring_enqueue(rig->base.input.ring, mbuf) != 0)
 		ck_abort_msg("input ring refused a packet");
 }
 
@@ -624,26 +517,26 @@ START_TEST(million_concurrent_flows_exactly_once)
 	const unsigned flow_count = 1000000, rounds = 2;
 	uint8_t *seen = calloc(flow_count, 1);
 	unsigned wrong = 0;
-	struct rig rig;
+	struct flow_rig rig;
 
 	ck_assert_ptr_nonnull(seen);
-	rig_open(&rig, settings, 4096);
+	flow_rig_open(&rig, settings, 4096);
 	for (unsigned round = 0; round < rounds; round++)
 		for (unsigned flow = 0; flow < flow_count; flow++) {
 			send_synthetic(&rig, flow, false, round * NS_PER_SECOND + flow);
 			send_synthetic(&rig, flow, true, round * NS_PER_SECOND + flow + 1);
 		}
-	rig_poll(&rig, false);
+	test_rig_consume_input(&rig.base, false);
 	ck_assert_uint_eq(stat_value(&rig, "flows_active"), flow_count);
-	ck_assert_uint_eq(rte_ring_count(rig.output.ring), 0);
-	rig_run_to_end(&rig);
+	ck_assert_uint_eq(rte_ring_count(rig.base.output.ring), 0);
+	flow_rig_run_to_end(&rig);
 	ck_assert_uint_eq(rig.record_count, flow_count);
 	for (unsigned i = 0; i < rig.record_count; i++)
 		wrong += !flow_record_is_right(&rig.records[i], seen, flow_count, rounds);
 	ck_assert_uint_eq(wrong, 0);
 	ck_assert_uint_eq(stat_value(&rig, "flows_active"), 0);
 	ck_assert_uint_eq(stat_value(&rig, "records"), flow_count);
-	rig_close(&rig);
+	flow_rig_close(&rig);
 	free(seen);
 }
 END_TEST
@@ -654,26 +547,22 @@ START_TEST(backpressure_loses_nothing)
 	const char *const settings[] = {"idle_timeout=1s", NULL};
 	const unsigned flow_count = 3000;
 	uint8_t *seen = calloc(flow_count, 1);
-	struct rig rig;
+	struct flow_rig rig;
 
-	rig_open(&rig, settings, 16);
+	flow_rig_open(&rig, settings, 16);
 	rig.drain_while_feeding = true;
-	atomic_store(&rig.input.closed, true);
+	test_rig_close_inputs(&rig.base);
 	for (unsigned flow = 0; flow < flow_count; flow++) {
 		/* every flow idles out while later ones arrive */
 		send_synthetic(&rig, flow, false, (uint64_t)flow * NS_PER_SECOND / 100);
 		send_synthetic(&rig, flow, true, (uint64_t)flow * NS_PER_SECOND / 100 + 1);
 	}
-	for (unsigned round = 1; !kernel_is_finished(&rig.instance); round++) {
-		unsigned handled = flow_tracker_kernel.process(&rig.instance);
-
-		if (handled == 0 && kernel_inputs_finished(&rig.instance) &&
-		    flow_tracker_kernel.flush(&rig.instance))
-			kernel_mark_finished(&rig.instance);
-		if (round % 7 == 0 || kernel_is_finished(&rig.instance))
-			rig_drain(&rig);
+	for (unsigned round = 1; !kernel_is_finished(&rig.base.instance); round++) {
+		test_rig_poll(&rig.base);
+		if (round % 7 == 0 || kernel_is_finished(&rig.base.instance))
+			flow_rig_drain(&rig);
 	}
-	rig_drain(&rig);
+	flow_rig_drain(&rig);
 	ck_assert_uint_eq(rig.record_count, flow_count);
 	for (unsigned i = 0; i < rig.record_count; i++) {
 		unsigned flow = (unsigned)rig.records[i].source_address[14] << 8 |
@@ -684,9 +573,9 @@ START_TEST(backpressure_loses_nothing)
 		ck_assert_uint_eq(rig.records[i].packets, 1);
 		ck_assert_uint_eq(rig.records[i].reverse_packets, 1);
 	}
-	ck_assert_uint_eq(rig.instance.counters.ring_overflow, 0);
-	ck_assert_uint_gt(rig.instance.counters.backpressure, 0);
-	rig_close(&rig);
+	ck_assert_uint_eq(rig.base.instance.counters.ring_overflow, 0);
+	ck_assert_uint_gt(rig.base.instance.counters.backpressure, 0);
+	flow_rig_close(&rig);
 	free(seen);
 }
 END_TEST
@@ -695,21 +584,22 @@ END_TEST
 START_TEST(take_state_keeps_flows)
 {
 	const char *const settings[] = {"idle_timeout=1h", NULL};
-	struct rig rig, old;
+	struct flow_rig rig, old;
 
-	rig_open(&old, NULL, 64);
+	flow_rig_open(&old, NULL, 64);
 	send_packet(&old, udp("10.4.0.1", 1, "10.4.0.2", 2, 100, 1));
-	rig_poll(&old, true);
-	rig_open(&rig, settings, 64);
-	ck_assert(flow_tracker_kernel.can_take_state(rig.instance.params, old.instance.params));
-	flow_tracker_kernel.take_state(&rig.instance, &old.instance);
+	test_rig_consume_input(&old.base, true);
+	flow_rig_open(&rig, settings, 64);
+	ck_assert(flow_tracker_kernel.can_take_state(rig.base.instance.params,
+						     old.base.instance.params));
+	flow_tracker_kernel.take_state(&rig.base.instance, &old.base.instance);
 	send_packet(&rig, udp("10.4.0.2", 2, "10.4.0.1", 1, 100, 2));
-	rig_run_to_end(&rig);
+	flow_rig_run_to_end(&rig);
 	ck_assert_uint_eq(rig.record_count, 1);
 	ck_assert_uint_eq(rig.records[0].packets, 1);
 	ck_assert_uint_eq(rig.records[0].reverse_packets, 1);
-	rig_close(&old);
-	rig_close(&rig);
+	flow_rig_close(&old);
+	flow_rig_close(&rig);
 }
 END_TEST
 

@@ -17,144 +17,47 @@
 #include "outputs/jsonl.h"
 #include "packet.h"
 #include "suites.h"
+#include "test_rig.h"
 
 #define NS_PER_SECOND 1000000000ull
-#define INPUT_RING_SIZE 1024
 
 extern const struct kernel_ops proto_stats_kernel;
 
-/* The kernel under test, the ring the test feeds and the ring it emits into. */
-struct rig {
-	struct kernel_instance instance;
-	struct kernel_ring input, output;
-	struct kernel_ring *output_rings[1];
-	struct kernel_input inputs[1];
-	struct kernel_output_edge edge;
-	struct rte_mempool *mempool;
-};
-
-static struct rte_mempool *
-test_mempool(void)
-{
-	static struct rte_mempool *pool;
-
-	if (pool == NULL)
-		pool = rte_pktmbuf_pool_create("proto_stats_packets", 1023, 0,
-					       PACKET_META_PRIVATE_SIZE, RTE_MBUF_DEFAULT_BUF_SIZE,
-					       SOCKET_ID_ANY);
-	ck_assert_ptr_nonnull(pool);
-	return pool;
-}
-
+/* proto_stats called "stats", with `window` @p window, between the test's rings. */
 static void
-kernel_ring_init(struct kernel_ring *ring, enum stream_type type, unsigned size)
+open_stats_rig(struct test_rig *rig, const char *window, unsigned output_ring_size)
 {
-	static unsigned serial;
-	char name[32];
+	char setting[64];
+	const char *const settings[] = {setting, NULL};
 
-	memset(ring, 0, sizeof(*ring));
-	snprintf(name, sizeof(name), "proto_stats_ring_%u", serial++);
-	ring->type = type;
-	ring->element_size = stream_element_size(type);
-	ring->ring = rte_ring_create_elem(name, ring->element_size, size, SOCKET_ID_ANY,
-					  RING_F_SP_ENQ | RING_F_SC_DEQ);
-	ck_assert_ptr_nonnull(ring->ring);
-	atomic_init(&ring->closed, false);
-}
-
-/* Defaults, then `window` when given, as the config loader does. */
-static void *
-make_params(const char *window)
-{
-	const struct config_field *field = &proto_stats_kernel.config_map[0];
-	void *params = calloc(1, proto_stats_kernel.params_size);
-	char message[256];
-
-	ck_assert_str_eq(field->key, "window");
-	ck_assert_int_eq(config_parse_value(field, field->default_value, params, message,
-					    sizeof(message)), 0);
-	if (window != NULL)
-		ck_assert_int_eq(config_parse_value(field, window, params, message,
-						    sizeof(message)), 0);
-	return params;
-}
-
-static void
-rig_open(struct rig *rig, const char *window, unsigned output_ring_size)
-{
-	memset(rig, 0, sizeof(*rig));
-	rig->mempool = test_mempool();
-	rig->instance = (struct kernel_instance){
-		.ops = &proto_stats_kernel, .params = make_params(window), .replica_count = 1,
-		.input_count = 1, .inputs = rig->inputs, .output_type = STREAM_PROTO_STATS,
-	};
-	rig->instance.name = kernel_intern_name("stats");
-	kernel_ring_init(&rig->input, STREAM_PACKET, INPUT_RING_SIZE);
-	rig->inputs[0].ring = &rig->input;
-	kernel_ring_init(&rig->output, STREAM_PROTO_STATS, output_ring_size);
-	rig->output_rings[0] = &rig->output;
-	rig->edge = (struct kernel_output_edge){.ring_count = 1, .rings = rig->output_rings};
-	rig->instance.output_edge_count = 1;
-	rig->instance.output_edges = &rig->edge;
-	ck_assert_int_eq(proto_stats_kernel.init(&rig->instance), 0);
-}
-
-static void
-rig_close(struct rig *rig)
-{
-	proto_stats_kernel.destroy(&rig->instance);
-	rte_ring_free(rig->input.ring);
-	rte_ring_free(rig->output.ring);
-	free(rig->instance.params);
-}
-
-/* One runtime step: a poll, and the end-of-input flush once the input is done. */
-static void
-rig_step(struct rig *rig)
-{
-	unsigned handled = proto_stats_kernel.process(&rig->instance);
-
-	if (handled == 0 && kernel_inputs_finished(&rig->instance) &&
-	    proto_stats_kernel.flush(&rig->instance))
-		kernel_mark_finished(&rig->instance);
-}
-
-static void
-rig_run_to_end(struct rig *rig)
-{
-	atomic_store(&rig->input.closed, true);
-	for (unsigned round = 0; round < 100000 && !kernel_is_finished(&rig->instance); round++)
-		rig_step(rig);
-	ck_assert(kernel_is_finished(&rig->instance));
+	snprintf(setting, sizeof(setting), "window=%s", window);
+	test_rig_open(rig, &proto_stats_kernel, "stats", STREAM_PACKET, settings, output_ring_size);
 }
 
 static unsigned
-collect(struct rig *rig, struct proto_stats_record *records, unsigned max)
+collect(struct test_rig *rig, struct proto_stats_record *records, unsigned max)
 {
 	return rte_ring_dequeue_burst_elem(rig->output.ring, records, sizeof(*records), max, NULL);
 }
 
 /* A packet as the parser would describe it: IP version (0 = not IP), protocol, flags. */
 static void
-send_meta(struct rig *rig, uint8_t ip_version, uint8_t protocol, uint8_t flags,
+send_meta(struct test_rig *rig, uint8_t ip_version, uint8_t protocol, uint8_t flags,
 	  uint32_t wire_length, uint64_t time_ns)
 {
-	struct rte_mbuf *packet = rte_pktmbuf_alloc(rig->mempool);
-	struct packet_meta *meta;
+	struct rte_mbuf *packet = test_rig_new_packet(rig);
+	struct packet_meta *meta = packet_meta(packet);
 
-	ck_assert_ptr_nonnull(packet);
-	meta = packet_meta(packet);
-	memset(meta, 0, sizeof(*meta));
 	meta->ip_version = ip_version;
 	meta->protocol = protocol;
 	meta->flags = flags;
 	meta->wire_length = wire_length;
 	meta->timestamp_ns = time_ns;
-	ck_assert_int_eq(rte_ring_enqueue(rig->input.ring, packet), 0);
+	test_rig_send(rig, packet);
 }
 
 static void
-send_sized(struct rig *rig, uint32_t wire_length, uint64_t time_ns)
+send_sized(struct test_rig *rig, uint32_t wire_length, uint64_t time_ns)
 {
 	send_meta(rig, 4, IPPROTO_UDP, 0, wire_length, time_ns);
 }
@@ -173,9 +76,9 @@ assert_class(const struct proto_stats_record *record, enum proto_stats_class cla
 START_TEST(classes_of_crafted_packets)
 {
 	struct proto_stats_record record;
-	struct rig rig;
+	struct test_rig rig;
 
-	rig_open(&rig, "total", 64);
+	open_stats_rig(&rig, "total", 64);
 	send_meta(&rig, 4, IPPROTO_TCP, 0, 100, 1);
 	send_meta(&rig, 4, IPPROTO_UDP, 0, 200, 2);
 	send_meta(&rig, 4, IPPROTO_ICMP, 0, 300, 3);
@@ -184,7 +87,7 @@ START_TEST(classes_of_crafted_packets)
 	send_meta(&rig, 4, IPPROTO_GRE, 0, 600, 6);
 	send_meta(&rig, 6, IPPROTO_TCP, 0, 700, 7);
 	send_meta(&rig, 0, 0, 0, 42, 8); /* ARP */
-	rig_run_to_end(&rig);
+	test_rig_run_to_end(&rig);
 	ck_assert_uint_eq(collect(&rig, &record, 1), 1);
 	assert_class(&record, PROTO_STATS_IPV4, 4, 1200);
 	assert_class(&record, PROTO_STATS_IPV6, 3, 1600);
@@ -196,7 +99,7 @@ START_TEST(classes_of_crafted_packets)
 	assert_class(&record, PROTO_STATS_SCTP, 1, 500);
 	assert_class(&record, PROTO_STATS_OTHER_L4, 1, 600);
 	ck_assert_uint_eq(record.malformed_packets, 0);
-	rig_close(&rig);
+	test_rig_close(&rig);
 }
 END_TEST
 
@@ -204,20 +107,20 @@ END_TEST
 START_TEST(later_fragments_are_other_l4)
 {
 	struct proto_stats_record record;
-	struct rig rig;
+	struct test_rig rig;
 
-	rig_open(&rig, "total", 64);
+	open_stats_rig(&rig, "total", 64);
 	send_meta(&rig, 4, IPPROTO_UDP, PACKET_FLAG_FRAGMENT | PACKET_FLAG_HAS_PORTS, 1514, 1);
 	send_meta(&rig, 4, IPPROTO_UDP, PACKET_FLAG_FRAGMENT | PACKET_FLAG_LATER_FRAGMENT, 600, 2);
 	send_meta(&rig, 6, IPPROTO_TCP, PACKET_FLAG_FRAGMENT | PACKET_FLAG_LATER_FRAGMENT, 700, 3);
-	rig_run_to_end(&rig);
+	test_rig_run_to_end(&rig);
 	ck_assert_uint_eq(collect(&rig, &record, 1), 1);
 	assert_class(&record, PROTO_STATS_UDP, 1, 1514); /* the first fragment has the header */
 	assert_class(&record, PROTO_STATS_TCP, 0, 0);
 	assert_class(&record, PROTO_STATS_OTHER_L4, 2, 1300);
 	assert_class(&record, PROTO_STATS_IPV4, 2, 2114);
 	assert_class(&record, PROTO_STATS_IPV6, 1, 700);
-	rig_close(&rig);
+	test_rig_close(&rig);
 }
 END_TEST
 
@@ -229,20 +132,20 @@ END_TEST
 START_TEST(malformed_packets_keep_their_protocol)
 {
 	struct proto_stats_record record;
-	struct rig rig;
+	struct test_rig rig;
 
-	rig_open(&rig, "total", 64);
+	open_stats_rig(&rig, "total", 64);
 	send_meta(&rig, 4, IPPROTO_TCP, PACKET_FLAG_MALFORMED, 60, 1);
 	send_meta(&rig, 6, IPPROTO_HOPOPTS, PACKET_FLAG_MALFORMED, 70, 2); /* chain cut */
 	send_meta(&rig, 0, 0, PACKET_FLAG_MALFORMED, 20, 3);
 	send_meta(&rig, 4, IPPROTO_TCP, 0, 80, 4);
-	rig_run_to_end(&rig);
+	test_rig_run_to_end(&rig);
 	ck_assert_uint_eq(collect(&rig, &record, 1), 1);
 	ck_assert_uint_eq(record.malformed_packets, 3);
 	assert_class(&record, PROTO_STATS_TCP, 2, 140);
 	assert_class(&record, PROTO_STATS_OTHER_L4, 1, 70);
 	assert_class(&record, PROTO_STATS_OTHER_L3, 1, 20);
-	rig_close(&rig);
+	test_rig_close(&rig);
 }
 END_TEST
 
@@ -253,19 +156,19 @@ START_TEST(size_buckets_at_their_boundaries)
 					   511, 512, 1023, 1024, 1518, 1519, 9000};
 	static const uint64_t expected[PROTO_STATS_SIZE_BUCKETS] = {3, 2, 2, 2, 2, 2, 2};
 	struct proto_stats_record record;
-	struct rig rig;
+	struct test_rig rig;
 
-	rig_open(&rig, "total", 64);
+	open_stats_rig(&rig, "total", 64);
 	for (unsigned i = 0; i < RTE_DIM(lengths); i++)
 		send_sized(&rig, lengths[i], i + 1);
-	rig_run_to_end(&rig);
+	test_rig_run_to_end(&rig);
 	ck_assert_uint_eq(collect(&rig, &record, 1), 1);
 	for (unsigned bucket = 0; bucket < PROTO_STATS_SIZE_BUCKETS; bucket++)
 		ck_assert_msg(record.size_buckets[bucket] == expected[bucket],
 			      "bucket %u: %lu, expected %lu", bucket,
 			      (unsigned long)record.size_buckets[bucket],
 			      (unsigned long)expected[bucket]);
-	rig_close(&rig);
+	test_rig_close(&rig);
 }
 END_TEST
 
@@ -276,16 +179,16 @@ START_TEST(size_bucket_of_each_boundary_length)
 		{64, 0}, {65, 1}, {127, 1}, {128, 2}, {1518, 5}, {1519, 6},
 	};
 	struct proto_stats_record record;
-	struct rig rig;
+	struct test_rig rig;
 
 	for (unsigned i = 0; i < RTE_DIM(cases); i++) {
-		rig_open(&rig, "total", 64);
+		open_stats_rig(&rig, "total", 64);
 		send_sized(&rig, cases[i].length, 1);
-		rig_run_to_end(&rig);
+		test_rig_run_to_end(&rig);
 		ck_assert_uint_eq(collect(&rig, &record, 1), 1);
 		ck_assert_msg(record.size_buckets[cases[i].bucket] == 1, "length %u not in bucket %u",
 			      cases[i].length, cases[i].bucket);
-		rig_close(&rig);
+		test_rig_close(&rig);
 	}
 }
 END_TEST
@@ -293,15 +196,15 @@ END_TEST
 START_TEST(windows_split_at_aligned_boundaries)
 {
 	struct proto_stats_record records[8];
-	struct rig rig;
+	struct test_rig rig;
 
-	rig_open(&rig, "1s", 64);
+	open_stats_rig(&rig, "1s", 64);
 	send_sized(&rig, 100, 10 * NS_PER_SECOND + 500000000);
 	send_sized(&rig, 100, 10 * NS_PER_SECOND + 999999999);
 	send_sized(&rig, 200, 11 * NS_PER_SECOND); /* the boundary opens the next window */
 	send_sized(&rig, 200, 11 * NS_PER_SECOND + 1);
 	send_sized(&rig, 300, 13 * NS_PER_SECOND + 5); /* window 12 is empty: no record */
-	rig_run_to_end(&rig);
+	test_rig_run_to_end(&rig);
 	ck_assert_uint_eq(collect(&rig, records, 8), 3);
 	ck_assert_uint_eq(records[0].start_ns, 10 * NS_PER_SECOND);
 	ck_assert_uint_eq(records[0].end_ns, 11 * NS_PER_SECOND);
@@ -311,7 +214,7 @@ START_TEST(windows_split_at_aligned_boundaries)
 	ck_assert_uint_eq(records[2].start_ns, 13 * NS_PER_SECOND);
 	ck_assert_uint_eq(records[2].end_ns, 14 * NS_PER_SECOND);
 	assert_class(&records[2], PROTO_STATS_IPV4, 1, 300);
-	rig_close(&rig);
+	test_rig_close(&rig);
 }
 END_TEST
 
@@ -330,33 +233,33 @@ START_TEST(total_record_is_exact)
 		.size_buckets = {1, 1, 0, 0, 0, 1, 0},
 		.malformed_packets = 1,
 	};
-	struct rig rig;
+	struct test_rig rig;
 
-	rig_open(&rig, "total", 64);
+	open_stats_rig(&rig, "total", 64);
 	expected.header.kernel = rig.instance.name;
 	send_meta(&rig, 4, IPPROTO_TCP, 0, 1500, 5 * NS_PER_SECOND);
 	send_meta(&rig, 0, 0, PACKET_FLAG_MALFORMED, 60, 300 * NS_PER_SECOND);
 	send_meta(&rig, 6, IPPROTO_ICMPV6, 0, 90, 700 * NS_PER_SECOND);
-	rig_run_to_end(&rig);
+	test_rig_run_to_end(&rig);
 	ck_assert_uint_eq(collect(&rig, &record, 1), 1);
 	ck_assert_uint_eq(record.header.type, STREAM_PROTO_STATS);
 	ck_assert_ptr_eq(record.header.kernel, rig.instance.name);
 	expected.header.partition_hash = record.header.partition_hash; /* unkeyed: any value */
 	ck_assert(memcmp(&record, &expected, sizeof(record)) == 0);
 	ck_assert_uint_eq(rig.output.enqueued, 1);
-	rig_close(&rig);
+	test_rig_close(&rig);
 }
 END_TEST
 
 START_TEST(no_packets_no_record)
 {
 	struct proto_stats_record record;
-	struct rig rig;
+	struct test_rig rig;
 
-	rig_open(&rig, "1s", 64);
-	rig_run_to_end(&rig);
+	open_stats_rig(&rig, "1s", 64);
+	test_rig_run_to_end(&rig);
 	ck_assert_uint_eq(collect(&rig, &record, 1), 0);
-	rig_close(&rig);
+	test_rig_close(&rig);
 }
 END_TEST
 
@@ -365,17 +268,17 @@ START_TEST(backpressure_loses_nothing)
 {
 	struct proto_stats_record records[8];
 	uint64_t packets = 0, bytes = 0, record_count = 0;
-	struct rig rig;
+	struct test_rig rig;
 
-	rig_open(&rig, "1s", 4);
+	open_stats_rig(&rig, "1s", 4);
 	for (unsigned i = 0; i < 600; i++)
 		send_sized(&rig, 100 + i, (i / 2) * NS_PER_SECOND + i % 2);
-	atomic_store(&rig.input.closed, true);
+	test_rig_close_inputs(&rig);
 	for (unsigned round = 1; !kernel_is_finished(&rig.instance); round++) {
 		unsigned count;
 
 		ck_assert_uint_lt(round, 1000000);
-		rig_step(&rig);
+		test_rig_poll(&rig);
 		if (round % 10 != 0 && !kernel_is_finished(&rig.instance))
 			continue; /* a slow consumer: the ring fills and the kernel has to wait */
 		count = collect(&rig, records, 8);
@@ -391,7 +294,7 @@ START_TEST(backpressure_loses_nothing)
 	ck_assert_uint_eq(bytes, 600 * 100 + 599 * 600 / 2);
 	ck_assert_uint_eq(rig.instance.counters.ring_overflow, 0);
 	ck_assert_uint_gt(rig.instance.counters.backpressure, 0);
-	rig_close(&rig);
+	test_rig_close(&rig);
 }
 END_TEST
 
@@ -399,27 +302,27 @@ END_TEST
 START_TEST(tick_closes_windows_on_live_clock)
 {
 	struct proto_stats_record record;
-	struct rig rig;
+	struct test_rig rig;
 
-	rig_open(&rig, "1s", 64);
+	open_stats_rig(&rig, "1s", 64);
 	send_sized(&rig, 100, 5 * NS_PER_SECOND + 200);
-	rig_step(&rig);
+	test_rig_poll(&rig);
 	proto_stats_kernel.tick(&rig.instance, 7 * NS_PER_SECOND); /* not live: ignored */
-	rig_step(&rig);
+	test_rig_poll(&rig);
 	ck_assert_uint_eq(collect(&rig, &record, 1), 0);
 	rig.instance.live_clock = true;
 	proto_stats_kernel.tick(&rig.instance, 5 * NS_PER_SECOND + 900); /* window still open */
-	rig_step(&rig);
+	test_rig_poll(&rig);
 	ck_assert_uint_eq(collect(&rig, &record, 1), 0);
 	proto_stats_kernel.tick(&rig.instance, 6 * NS_PER_SECOND);
-	rig_step(&rig);
+	test_rig_poll(&rig);
 	ck_assert_uint_eq(collect(&rig, &record, 1), 1);
 	ck_assert_uint_eq(record.start_ns, 5 * NS_PER_SECOND);
 	assert_class(&record, PROTO_STATS_IPV4, 1, 100);
 	proto_stats_kernel.tick(&rig.instance, 9 * NS_PER_SECOND); /* empty windows: nothing */
-	rig_run_to_end(&rig);
+	test_rig_run_to_end(&rig);
 	ck_assert_uint_eq(collect(&rig, &record, 1), 0);
-	rig_close(&rig);
+	test_rig_close(&rig);
 }
 END_TEST
 
@@ -427,24 +330,24 @@ END_TEST
 START_TEST(take_state_realigns_the_open_window)
 {
 	struct proto_stats_record record;
-	struct rig old_rig, rig;
+	struct test_rig old_rig, rig;
 
-	rig_open(&old_rig, "1s", 64);
+	open_stats_rig(&old_rig, "1s", 64);
 	send_sized(&old_rig, 100, 12 * NS_PER_SECOND + 300);
 	send_sized(&old_rig, 100, 12 * NS_PER_SECOND + 500);
 	while (proto_stats_kernel.process(&old_rig.instance) != 0)
 		;
-	rig_open(&rig, "10s", 64);
+	open_stats_rig(&rig, "10s", 64);
 	proto_stats_kernel.take_state(&rig.instance, &old_rig.instance);
 	send_sized(&rig, 100, 15 * NS_PER_SECOND);
-	rig_run_to_end(&rig);
+	test_rig_run_to_end(&rig);
 	ck_assert_uint_eq(collect(&rig, &record, 1), 1);
 	ck_assert_uint_eq(record.start_ns, 10 * NS_PER_SECOND);
 	ck_assert_uint_eq(record.end_ns, 20 * NS_PER_SECOND);
 	assert_class(&record, PROTO_STATS_IPV4, 3, 300);
 	ck_assert_uint_eq(collect(&old_rig, &record, 1), 0);
-	rig_close(&old_rig);
-	rig_close(&rig);
+	test_rig_close(&old_rig);
+	test_rig_close(&rig);
 }
 END_TEST
 
@@ -478,20 +381,20 @@ END_TEST
 START_TEST(stats_count_records)
 {
 	struct kernel_stat stats[KERNEL_MAX_STATS];
-	struct rig rig;
+	struct test_rig rig;
 	unsigned count;
 
-	rig_open(&rig, "1s", 64);
+	open_stats_rig(&rig, "1s", 64);
 	send_sized(&rig, 100, 1 * NS_PER_SECOND);
 	send_sized(&rig, 100, 2 * NS_PER_SECOND);
-	rig_run_to_end(&rig);
+	test_rig_run_to_end(&rig);
 	count = proto_stats_kernel.stats(&rig.instance, stats);
 	ck_assert_uint_eq(count, 1);
 	ck_assert_str_eq(stats[0].name, "records");
 	ck_assert_uint_eq(stats[0].value, 2);
 	ck_assert_uint_eq(rig.instance.counters.items_in, 2);
 	ck_assert_ptr_eq(kernel_find("proto_stats"), &proto_stats_kernel);
-	rig_close(&rig);
+	test_rig_close(&rig);
 }
 END_TEST
 
