@@ -480,7 +480,7 @@ per_src_counter_partition(const void *params_pointer)
 
 const struct kernel_ops per_src_counter_kernel = {
 	.name = "per_src_counter",
-	.description = "Packets and bytes per outer source address, per window or in total",
+	.description = "Packets and bytes per outer source address (or destination, or pair: `key`), per window or in total",
 	.input_type = STREAM_PACKET,
 	.output_type = STREAM_SRC_COUNT,
 	.replicable = true,

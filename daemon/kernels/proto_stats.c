@@ -17,8 +17,10 @@
  *   names even when the L4 header itself was cut: that is what the header says
  *   and what Wireshark shows (it dissects the cut TCP header as TCP). An IPv6
  *   extension-header chain cut short has no final protocol: "other".
- * - Sizes: the wire length (frame.len, without FCS) in RFC 2819's
- *   etherStatsPkts buckets.
+ * - Sizes: RFC 2819's etherStatsPkts buckets, which count octets including the
+ *   4-byte FCS; the wire length here (frame.len) excludes it, so the FCS is
+ *   added back: a minimum 60-byte frame is in "64", a full 1514-byte frame
+ *   in "1024-1518", a full VLAN-tagged one (1518 + FCS) in "1519+".
  */
 #include <errno.h>
 #include <stddef.h>
@@ -26,6 +28,8 @@
 #include <string.h>
 
 #include <netinet/in.h>
+
+#include <rte_ether.h>
 
 #include "kernel.h"
 #include "kernels/window.h"
@@ -124,7 +128,7 @@ count_packet(struct proto_stats_state *state, const struct packet_meta *meta)
 	count_class(record, l3_class_of(meta), meta->wire_length);
 	if (meta->ip_version != 0)
 		count_class(record, l4_class_of(meta), meta->wire_length);
-	record->size_buckets[size_bucket_of(meta->wire_length)]++;
+	record->size_buckets[size_bucket_of(meta->wire_length + RTE_ETHER_CRC_LEN)]++;
 	if (meta->flags & PACKET_FLAG_MALFORMED)
 		record->malformed_packets++;
 	if (state->window_packets++ == 0)

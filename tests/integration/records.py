@@ -408,7 +408,8 @@ def tshark_proto_stats(path):
                 if key[1] is not None:
                     classes[key][0] += 1
                     classes[key][1] += length
-            bucket = sum(1 for limit in limits if length > limit)
+            # RFC 2819 counts octets with the FCS, which frame.len leaves out
+            bucket = sum(1 for limit in limits if length + 4 > limit)
             sizes[PROTO_STATS_SIZES[bucket]] += 1
     print_proto_stats(classes, sizes)
 

@@ -149,11 +149,14 @@ START_TEST(malformed_packets_keep_their_protocol)
 }
 END_TEST
 
-/* RFC 2819 buckets: 64 and below, 65-127, 128-255, 256-511, 512-1023, 1024-1518, 1519+. */
+/*
+ * RFC 2819 buckets: 64 and below, 65-127, 128-255, 256-511, 512-1023,
+ * 1024-1518, 1519+, in octets with the FCS: wire lengths 4 bytes shorter.
+ */
 START_TEST(size_buckets_at_their_boundaries)
 {
-	static const uint32_t lengths[] = {1,   60,  64,  65,   127,  128,  255,  256,
-					   511, 512, 1023, 1024, 1518, 1519, 9000};
+	static const uint32_t lengths[] = {1,   56,  60,  61,   123,  124,  251,  252,
+					   507, 508, 1019, 1020, 1514, 1515, 9000};
 	static const uint64_t expected[PROTO_STATS_SIZE_BUCKETS] = {3, 2, 2, 2, 2, 2, 2};
 	struct proto_stats_record record;
 	struct test_rig rig;
@@ -176,7 +179,7 @@ END_TEST
 START_TEST(size_bucket_of_each_boundary_length)
 {
 	static const struct { uint32_t length; unsigned bucket; } cases[] = {
-		{64, 0}, {65, 1}, {127, 1}, {128, 2}, {1518, 5}, {1519, 6},
+		{60, 0}, {61, 1}, {123, 1}, {124, 2}, {1514, 5}, {1515, 6}, {1518, 6},
 	};
 	struct proto_stats_record record;
 	struct test_rig rig;
