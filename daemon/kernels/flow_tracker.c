@@ -14,7 +14,9 @@
  *     compared as two 64-bit words) and IPv6 entries of 80 B (32 B addresses
  *     + the same tail word), each pool handing out entries from a bump
  *     pointer so untouched entries cost no resident memory;
- *   - an index-linked LRU list (by last packet) threaded through the entries.
+ *   - an index-linked LRU list (by last packet) threaded through the entries,
+ *     and a FIFO list of closing TCP flows (below) on the same links: a flow
+ *     is on exactly one of the two.
  * At 10 M IPv4 flows: 56 B + 2^24 slots * 4 B / 10 M = 62.7 B per flow
  * (IPv6: 86.7 B).
  *
@@ -28,6 +30,22 @@
  * packet arrives (the slice is cut before that packet); a flow that stops
  * sending goes out with its idle expiry. The clock is packet time, or the
  * wall clock from tick() for live sources.
+ *
+ * TCP endings: a RST or the second side's FIN does not export the flow at
+ * once. The flow is marked closing (with its reason, fin or rst), leaves the
+ * LRU list and joins the tail of the closing list; packets of the 5-tuple
+ * that follow (the last ACK, retransmitted FINs, more RSTs) are counted into
+ * it, rather than opening a 1-packet flow whose initiator would be whoever
+ * sent them. It is exported with its reason once it has had no packet for
+ * the linger, min(FLOW_CLOSE_LINGER_NS, idle_timeout); every closing flow
+ * has the same linger and a packet while it lingers moves it to the tail,
+ * so the list is in deadline order and expiry pops its head like the LRU's. A SYN without ACK on a closing
+ * flow is a new connection on the same ports: the closing flow is exported
+ * and the SYN starts a new one. A full table evicts closing flows (they are
+ * done) before the least recently seen open one.
+ *
+ * Counters are 32 bits per direction: a slice is cut (exported as `active`)
+ * before one would wrap, counted in wrap_slices.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -52,17 +70,32 @@
 
 /* Flows expired per call: bounds the time one call can spend on expiry. */
 #define FLOW_EXPIRY_WORK 64
-/* A packet ends at most two records (an eviction or slice, then FIN/RST). */
+/*
+ * How long a closed TCP flow (both FINs, or a RST) stays in the table after
+ * its last packet, capped by idle_timeout: the last ACK, a retransmission of
+ * the close (FIN or RST) or a late RST still belong to the connection, and
+ * would otherwise open a new flow initiated by whoever sent them.
+ */
+#define FLOW_CLOSE_LINGER_NS 2000000000ull
+/*
+ * A packet ends at most two records: an idle, linger or SYN-reuse end of its
+ * flow, then an eviction for the new one; or one slice (active or wrap, never
+ * both: after a slice the counters are zero). FIN/RST export nothing at once.
+ */
 #define FLOW_PENDING_MAX (2 * KERNEL_BURST + FLOW_EXPIRY_WORK)
 
 #define TCP_PROTOCOL 6
 #define TCP_FIN 0x01
+#define TCP_SYN 0x02
 #define TCP_RST 0x04
+#define TCP_ACK 0x10
 
 /* flow_tail.state bits */
 #define STATE_INITIATOR_HIGH 0x01 /* the first packet came from the high endpoint */
 #define STATE_FIN_LOW 0x02
 #define STATE_FIN_HIGH 0x04
+#define STATE_CLOSING 0x08   /* both FINs or a RST seen: on the closing list */
+#define STATE_CLOSED_RST 0x10 /* closing because of a RST (else both FINs) */
 
 /* Bytes of flow_tail that are key (ports, protocol); the rest is flow state. */
 #define TAIL_KEY_MASK 0x000000ffffffffffull
@@ -77,12 +110,15 @@ static const struct config_field flow_tracker_fields[] = {
 	{.key = "idle_timeout", .type = CONFIG_DURATION,
 	 .offset = offsetof(struct flow_tracker_params, idle_timeout_ns), .default_value = "60s",
 	 .minimum = 1000000,
-	 .description = "a flow with no packet for this long ends (`end_reason: idle`)"},
+	 .description = "a flow with no packet for this long ends (`end_reason: idle`); a closed "
+			"TCP flow (FIN from both sides, or RST) ends after min(2s, this) without "
+			"a packet, so the last ACK and retransmissions stay in it"},
 	{.key = "active_timeout", .type = CONFIG_DURATION,
 	 .offset = offsetof(struct flow_tracker_params, active_timeout_ns), .default_value = "300s",
 	 .minimum = 1000000,
 	 .description = "a longer flow is exported (`end_reason: active`) at its first packet past "
-			"this age, and goes on with counters reset"},
+			"this age, and goes on with counters reset; also cut before a 32-bit "
+			"counter would wrap, counted in `wrap_slices`"},
 	{.key = "max_flows", .type = CONFIG_UNSIGNED,
 	 .offset = offsetof(struct flow_tracker_params, max_flows), .default_value = "1M",
 	 .minimum = 2, .maximum = FLOW_MAX_FLOWS,
@@ -107,7 +143,8 @@ struct flow_common {
 	uint64_t first_ns, last_ns;
 	uint32_t low_packets, high_packets;
 	uint32_t low_bytes, high_bytes; /* a slice is cut before they would wrap */
-	uint32_t lru_previous, lru_next; /* handles; lru_next links the free list too */
+	/* handles: the LRU list, or the closing list (STATE_CLOSING); lru_next links the free list too */
+	uint32_t lru_previous, lru_next;
 };
 
 struct flow_entry4 {
@@ -149,6 +186,7 @@ struct flow_tracker_state {
 	struct entry_pool pools[2]; /* IPv4, IPv6 */
 	uint32_t flow_count;
 	uint32_t lru_head, lru_tail; /* least and most recently seen */
+	uint32_t closing_head, closing_tail; /* closing TCP flows, oldest close first */
 	uint64_t clock_ns;           /* newest packet (or tick) time */
 
 	struct flow_record pending[FLOW_PENDING_MAX]; /* records waiting for ring space */
@@ -158,6 +196,7 @@ struct flow_tracker_state {
 	uint64_t records;
 	uint64_t non_ip_packets;
 	uint64_t evicted_flows;
+	uint64_t wrap_slices;     /* slices cut before a 32-bit counter would wrap */
 	uint64_t expiry_work_max; /* most flows expired in one call */
 };
 
@@ -296,35 +335,47 @@ table_remove_slot(struct flow_tracker_state *state, uint32_t handle)
 	state->slots[hole] = 0;
 }
 
-/* ---- LRU list ---- */
+/* ---- LRU and closing lists (one set of links: a flow is on exactly one) ---- */
 
 static inline void
-lru_unlink(struct flow_tracker_state *state, uint32_t handle)
+list_unlink(struct flow_tracker_state *state, uint32_t *head, uint32_t *tail, uint32_t handle)
 {
 	struct flow_common *flow = flow_at(state, handle);
 
 	if (flow->lru_previous != FLOW_NONE)
 		flow_at(state, flow->lru_previous)->lru_next = flow->lru_next;
 	else
-		state->lru_head = flow->lru_next;
+		*head = flow->lru_next;
 	if (flow->lru_next != FLOW_NONE)
 		flow_at(state, flow->lru_next)->lru_previous = flow->lru_previous;
 	else
-		state->lru_tail = flow->lru_previous;
+		*tail = flow->lru_previous;
+}
+
+static inline void
+list_append(struct flow_tracker_state *state, uint32_t *head, uint32_t *tail, uint32_t handle)
+{
+	struct flow_common *flow = flow_at(state, handle);
+
+	flow->lru_previous = *tail;
+	flow->lru_next = FLOW_NONE;
+	if (*tail != FLOW_NONE)
+		flow_at(state, *tail)->lru_next = handle;
+	else
+		*head = handle;
+	*tail = handle;
+}
+
+static inline void
+lru_unlink(struct flow_tracker_state *state, uint32_t handle)
+{
+	list_unlink(state, &state->lru_head, &state->lru_tail, handle);
 }
 
 static inline void
 lru_append(struct flow_tracker_state *state, uint32_t handle)
 {
-	struct flow_common *flow = flow_at(state, handle);
-
-	flow->lru_previous = state->lru_tail;
-	flow->lru_next = FLOW_NONE;
-	if (state->lru_tail != FLOW_NONE)
-		flow_at(state, state->lru_tail)->lru_next = handle;
-	else
-		state->lru_head = handle;
-	state->lru_tail = handle;
+	list_append(state, &state->lru_head, &state->lru_tail, handle);
 }
 
 static inline void
@@ -437,9 +488,54 @@ end_flow(struct kernel_instance *instance, uint32_t handle, enum flow_end_reason
 
 	record_flow(instance, handle, reason);
 	table_remove_slot(state, handle);
-	lru_unlink(state, handle);
+	if (tail_of(state, handle)->fields.state & STATE_CLOSING)
+		list_unlink(state, &state->closing_head, &state->closing_tail, handle);
+	else
+		lru_unlink(state, handle);
 	entry_release(state, handle);
 	state->flow_count--;
+}
+
+/* Export a closing flow with the reason it closed for. */
+static void
+end_closing_flow(struct kernel_instance *instance, uint32_t handle)
+{
+	const union flow_tail *tail = tail_of(instance->state, handle);
+
+	end_flow(instance, handle,
+		 (tail->fields.state & STATE_CLOSED_RST) ? FLOW_END_RST : FLOW_END_FIN);
+}
+
+/* Move an open flow to the closing list: it is exported after the linger. */
+static void
+start_closing(struct flow_tracker_state *state, uint32_t handle, bool rst)
+{
+	union flow_tail *tail = tail_of(state, handle);
+
+	tail->fields.state |= STATE_CLOSING | (rst ? STATE_CLOSED_RST : 0);
+	lru_unlink(state, handle);
+	list_append(state, &state->closing_head, &state->closing_tail, handle);
+}
+
+static inline uint64_t
+close_linger_ns(const struct flow_tracker_params *params)
+{
+	return RTE_MIN(FLOW_CLOSE_LINGER_NS, params->idle_timeout_ns);
+}
+
+/* Whether the closing flow @p flow has lingered long enough at @p now_ns. */
+static inline bool
+linger_over(const struct flow_tracker_params *params, const struct flow_common *flow,
+	    uint64_t now_ns)
+{
+	return now_ns > flow->last_ns && now_ns - flow->last_ns >= close_linger_ns(params);
+}
+
+/* Packets of this slice so far, in 64 bits: two 32-bit counters may sum to 2^32. */
+static inline uint64_t
+slice_packets(const struct flow_common *flow)
+{
+	return (uint64_t)flow->low_packets + flow->high_packets;
 }
 
 /* Export the slice so far; the flow goes on from the next packet. */
@@ -528,13 +624,18 @@ create_flow(struct kernel_instance *instance, const struct flow_lookup *lookup,
 	struct flow_common *flow;
 
 	if (state->flow_count >= params->max_flows) {
-		struct flow_common *oldest = flow_at(state, state->lru_head);
-		bool idle = now_ns > oldest->last_ns &&
-			    now_ns - oldest->last_ns >= params->idle_timeout_ns;
+		if (state->closing_head != FLOW_NONE) {
+			/* a closing flow is done: it goes first, with its own reason */
+			end_closing_flow(instance, state->closing_head);
+		} else {
+			struct flow_common *oldest = flow_at(state, state->lru_head);
+			bool idle = now_ns > oldest->last_ns &&
+				    now_ns - oldest->last_ns >= params->idle_timeout_ns;
 
-		if (!idle)
-			state->evicted_flows++;
-		end_flow(instance, state->lru_head, idle ? FLOW_END_IDLE : FLOW_END_EVICTED);
+			if (!idle)
+				state->evicted_flows++;
+			end_flow(instance, state->lru_head, idle ? FLOW_END_IDLE : FLOW_END_EVICTED);
+		}
 		/* the removal may have shifted slots: probe again */
 		table_find(state, lookup, &empty_slot);
 	}
@@ -555,24 +656,43 @@ create_flow(struct kernel_instance *instance, const struct flow_lookup *lookup,
 	return handle;
 }
 
-/* Whether the flow's time is up before this packet: idle (ended) or active (sliced). */
+/*
+ * Whether the flow's time is up before this packet: idle or lingered out
+ * (ended), or active (sliced); a SYN on a closing flow ends it too (a new
+ * connection on the same ports). @return the flow to count the packet in,
+ * or FLOW_NONE for a new one.
+ */
 static uint32_t
-apply_timeouts(struct kernel_instance *instance, uint32_t handle, uint64_t now_ns)
+apply_timeouts(struct kernel_instance *instance, uint32_t handle,
+	       const struct packet_meta *meta)
 {
 	const struct flow_tracker_params *params = instance->params;
 	struct flow_common *flow = flow_at(instance->state, handle);
+	uint64_t now_ns = meta->timestamp_ns;
 
+	if (tail_of(instance->state, handle)->fields.state & STATE_CLOSING) {
+		if (linger_over(params, flow, now_ns) ||
+		    (meta->protocol == TCP_PROTOCOL &&
+		     (meta->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)) {
+			end_closing_flow(instance, handle);
+			return FLOW_NONE;
+		}
+		return handle; /* not sliced: it is about to go out */
+	}
 	if (now_ns > flow->last_ns && now_ns - flow->last_ns >= params->idle_timeout_ns) {
 		end_flow(instance, handle, FLOW_END_IDLE);
 		return FLOW_NONE;
 	}
-	if (flow->low_packets + flow->high_packets > 0 && now_ns > flow->first_ns &&
+	if (slice_packets(flow) > 0 && now_ns > flow->first_ns &&
 	    now_ns - flow->first_ns >= params->active_timeout_ns)
 		cut_slice(instance, handle);
 	return handle;
 }
 
-/* Count one packet; end the flow on RST or on the second side's FIN. */
+/*
+ * Count one packet; on RST or on the second side's FIN the flow starts
+ * closing. A closing flow's packet moves it to the tail of the closing list.
+ */
 static void
 count_packet(struct kernel_instance *instance, uint32_t handle, const struct packet_meta *meta,
 	     bool sender_is_low)
@@ -584,9 +704,11 @@ count_packet(struct kernel_instance *instance, uint32_t handle, const struct pac
 	uint32_t *bytes = sender_is_low ? &flow->low_bytes : &flow->high_bytes;
 
 	/* 32-bit counters: cut a slice rather than let one wrap */
-	if (*packets == UINT32_MAX || *bytes > UINT32_MAX - meta->wire_length)
+	if (*packets == UINT32_MAX || *bytes > UINT32_MAX - meta->wire_length) {
 		cut_slice(instance, handle);
-	if (flow->low_packets + flow->high_packets == 0)
+		state->wrap_slices++;
+	}
+	if (slice_packets(flow) == 0)
 		flow->first_ns = meta->timestamp_ns;
 	(*packets)++;
 	*bytes += meta->wire_length;
@@ -602,11 +724,17 @@ count_packet(struct kernel_instance *instance, uint32_t handle, const struct pac
 		tail->fields.high_tcp_flags |= meta->tcp_flags;
 	if (meta->tcp_flags & TCP_FIN)
 		tail->fields.state |= sender_is_low ? STATE_FIN_LOW : STATE_FIN_HIGH;
+	if (tail->fields.state & STATE_CLOSING) {
+		/* its deadline moved with last_ns: to the tail, so the list stays in deadline order */
+		list_unlink(state, &state->closing_head, &state->closing_tail, handle);
+		list_append(state, &state->closing_head, &state->closing_tail, handle);
+		return;
+	}
 	if (meta->tcp_flags & TCP_RST)
-		end_flow(instance, handle, FLOW_END_RST);
+		start_closing(state, handle, true);
 	else if ((tail->fields.state & (STATE_FIN_LOW | STATE_FIN_HIGH)) ==
 		 (STATE_FIN_LOW | STATE_FIN_HIGH))
-		end_flow(instance, handle, FLOW_END_FIN);
+		start_closing(state, handle, false);
 	else
 		lru_touch(state, handle);
 }
@@ -622,7 +750,7 @@ track_packet(struct kernel_instance *instance, const struct packet_meta *meta,
 		state->clock_ns = meta->timestamp_ns;
 	handle = table_find(state, lookup, &empty_slot);
 	if (handle != FLOW_NONE) {
-		handle = apply_timeouts(instance, handle, meta->timestamp_ns);
+		handle = apply_timeouts(instance, handle, meta);
 		if (handle == FLOW_NONE)
 			table_find(state, lookup, &empty_slot); /* slots may have shifted */
 	}
@@ -667,7 +795,7 @@ track_burst(struct kernel_instance *instance, struct rte_mbuf **packets, unsigne
 		track_packet(instance, metas[i], &lookups[i]);
 }
 
-/* Pop idle flows off the LRU head, at most @p limit. */
+/* Pop lingered-out closing flows, then idle flows off the LRU head, at most @p limit in all. */
 static void
 expire_idle(struct kernel_instance *instance, unsigned limit)
 {
@@ -675,6 +803,11 @@ expire_idle(struct kernel_instance *instance, unsigned limit)
 	struct flow_tracker_state *state = instance->state;
 	unsigned expired = 0;
 
+	while (expired < limit && state->closing_head != FLOW_NONE &&
+	       linger_over(params, flow_at(state, state->closing_head), state->clock_ns)) {
+		end_closing_flow(instance, state->closing_head);
+		expired++;
+	}
 	while (expired < limit && state->lru_head != FLOW_NONE) {
 		const struct flow_common *oldest = flow_at(state, state->lru_head);
 
@@ -718,7 +851,10 @@ flow_tracker_tick(struct kernel_instance *instance, uint64_t now_ns)
 		state->clock_ns = now_ns;
 }
 
-/* End of input: every flow goes out as `eof`, a budget at a time. */
+/*
+ * End of input: closing flows go out with their reason (fin, rst), every
+ * other flow as `eof`, a budget at a time.
+ */
 static bool
 flow_tracker_flush(struct kernel_instance *instance)
 {
@@ -726,9 +862,12 @@ flow_tracker_flush(struct kernel_instance *instance)
 
 	if (!emit_pending(instance))
 		return false;
+	while (state->closing_head != FLOW_NONE && state->pending_count < FLOW_PENDING_MAX)
+		end_closing_flow(instance, state->closing_head);
 	while (state->lru_head != FLOW_NONE && state->pending_count < FLOW_PENDING_MAX)
 		end_flow(instance, state->lru_head, FLOW_END_EOF);
-	return emit_pending(instance) && state->lru_head == FLOW_NONE;
+	return emit_pending(instance) && state->lru_head == FLOW_NONE &&
+	       state->closing_head == FLOW_NONE;
 }
 
 static int
@@ -757,6 +896,7 @@ flow_tracker_init(struct kernel_instance *instance)
 						      state->pools[family].entry_size);
 	}
 	state->lru_head = state->lru_tail = FLOW_NONE;
+	state->closing_head = state->closing_tail = FLOW_NONE;
 	if (state->slots == NULL || state->pools[0].entries == NULL ||
 	    state->pools[1].entries == NULL) {
 		snprintf(instance->error, sizeof(instance->error),
@@ -801,7 +941,8 @@ flow_tracker_stats(const struct kernel_instance *instance, struct kernel_stat *s
 	stats[4] = (struct kernel_stat){"evicted_flows", state->evicted_flows};
 	stats[5] = (struct kernel_stat){"expiry_work_max", state->expiry_work_max};
 	stats[6] = (struct kernel_stat){"table_bytes", table_bytes};
-	return 7;
+	stats[7] = (struct kernel_stat){"wrap_slices", state->wrap_slices};
+	return 8;
 }
 
 static void

@@ -327,21 +327,130 @@ START_TEST(fin_from_both_sides_ends_flow)
 	test_rig_consume_input(&rig.base, true);
 	ck_assert_uint_eq(rig.record_count, 0); /* one side's FIN does not end it */
 	send_packet(&rig, tcp("10.1.0.2", 80, "10.1.0.1", 1234, FIN | ACK, 4));
+	send_packet(&rig, tcp("10.1.0.1", 1234, "10.1.0.2", 80, ACK, 4)); /* the last ACK */
+	test_rig_consume_input(&rig.base, true);
+	ck_assert_uint_eq(rig.record_count, 0); /* closed, lingering for late packets */
+	ck_assert_uint_eq(stat_value(&rig, "flows_active"), 1);
+	/* another flow's packet 1 s later: the linger (2 s) is not over yet */
+	send_packet(&rig, udp("10.9.0.1", 1, "10.9.0.2", 2, 80, 5 * NS_PER_SECOND));
+	test_rig_consume_input(&rig.base, true);
+	ck_assert_uint_eq(rig.record_count, 0);
+	/* 2 s after the last ACK it goes out, with its FIN reason */
+	send_packet(&rig, udp("10.9.0.1", 1, "10.9.0.2", 2, 80, 6 * NS_PER_SECOND));
 	test_rig_consume_input(&rig.base, true);
 	ck_assert_uint_eq(rig.record_count, 1);
+	ck_assert(record_is(&rig.records[0], "10.1.0.1", 1234, "10.1.0.2", 80));
 	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_FIN);
-	ck_assert_uint_eq(rig.records[0].packets, 3);
+	ck_assert_uint_eq(rig.records[0].packets, 4); /* includes the last ACK */
+	ck_assert_uint_eq(rig.records[0].bytes, 400);
 	ck_assert_uint_eq(rig.records[0].reverse_packets, 2); /* includes the closing FIN */
 	ck_assert_uint_eq(rig.records[0].tcp_flags, SYN | FIN | ACK);
 	ck_assert_uint_eq(rig.records[0].reverse_tcp_flags, SYN | FIN | ACK);
+	ck_assert_uint_eq(rig.records[0].first_ns, 1 * NS_PER_SECOND);
 	ck_assert_uint_eq(rig.records[0].last_ns, 4 * NS_PER_SECOND);
-	/* the last ACK of the same 5-tuple is a new flow, initiated by its sender */
-	send_packet(&rig, tcp("10.1.0.1", 1234, "10.1.0.2", 80, ACK, 5));
+	ck_assert_uint_eq(stat_value(&rig, "flows_created"), 2);
 	flow_rig_run_to_end(&rig);
 	ck_assert_uint_eq(rig.record_count, 2);
+	ck_assert(record_is(&rig.records[1], "10.9.0.1", 1, "10.9.0.2", 2));
+	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_EOF);
+	ck_assert_uint_eq(stat_value(&rig, "flows_active"), 0);
+	flow_rig_close(&rig);
+}
+END_TEST
+
+/* A flow still lingering at the end of input goes out with its reason, not `eof`. */
+START_TEST(closing_flow_at_eof_keeps_reason)
+{
+	struct flow_rig rig;
+
+	flow_rig_open(&rig, NULL, 64);
+	send_packet(&rig, tcp("10.1.1.9", 50071, "10.1.1.1", 443, SYN, 1));
+	send_packet(&rig, tcp("10.1.1.1", 443, "10.1.1.9", 50071, SYN | ACK, 1));
+	send_packet(&rig, tcp("10.1.1.9", 50071, "10.1.1.9", 443, ACK, 1)); /* another flow */
+	send_packet(&rig, tcp("10.1.1.9", 50071, "10.1.1.1", 443, FIN | ACK, 2));
+	send_packet(&rig, tcp("10.1.1.1", 443, "10.1.1.9", 50071, FIN | ACK, 2));
+	send_packet(&rig, tcp("10.1.1.9", 50071, "10.1.1.1", 443, ACK, 2));
+	flow_rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 2);
+	/* closing flows go out first */
+	ck_assert(record_is(&rig.records[0], "10.1.1.9", 50071, "10.1.1.1", 443));
+	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_FIN);
+	ck_assert_uint_eq(rig.records[0].packets, 3);
+	ck_assert_uint_eq(rig.records[0].reverse_packets, 2);
+	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_EOF);
+	ck_assert_uint_eq(stat_value(&rig, "flows_active"), 0);
+	flow_rig_close(&rig);
+}
+END_TEST
+
+/* Retransmissions of the close and a late RST stay in the closed flow. */
+START_TEST(close_retransmissions_are_absorbed)
+{
+	struct flow_rig rig;
+
+	flow_rig_open(&rig, NULL, 64);
+	send_packet(&rig, tcp("10.1.2.9", 40000, "10.1.2.1", 80, SYN, 10));
+	send_packet(&rig, tcp("10.1.2.1", 80, "10.1.2.9", 40000, SYN | ACK, 10));
+	send_packet(&rig, tcp("10.1.2.1", 80, "10.1.2.9", 40000, FIN | ACK, 11));
+	send_packet(&rig, tcp("10.1.2.9", 40000, "10.1.2.1", 80, FIN | ACK, 11));
+	send_packet(&rig, tcp("10.1.2.1", 80, "10.1.2.9", 40000, FIN | ACK, 12)); /* again */
+	send_packet(&rig, tcp("10.1.2.9", 40000, "10.1.2.1", 80, RST, 13));       /* extra RST */
+	send_packet(&rig, tcp("10.1.2.1", 80, "10.1.2.9", 40000, RST, 14));       /* and another */
+	test_rig_consume_input(&rig.base, true);
+	ck_assert_uint_eq(rig.record_count, 0);
+	ck_assert_uint_eq(stat_value(&rig, "flows_created"), 1);
+	/* each late packet pushed the linger back: 14 s + 2 s */
+	send_packet(&rig, udp("10.9.0.1", 1, "10.9.0.2", 2, 80, 15 * NS_PER_SECOND + 999999999));
+	test_rig_consume_input(&rig.base, true);
+	ck_assert_uint_eq(rig.record_count, 0);
+	send_packet(&rig, udp("10.9.0.1", 1, "10.9.0.2", 2, 80, 16 * NS_PER_SECOND));
+	test_rig_consume_input(&rig.base, true);
+	ck_assert_uint_eq(rig.record_count, 1);
+	ck_assert(record_is(&rig.records[0], "10.1.2.9", 40000, "10.1.2.1", 80));
+	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_FIN); /* closed by FINs first */
+	ck_assert_uint_eq(rig.records[0].packets, 3);
+	ck_assert_uint_eq(rig.records[0].reverse_packets, 4);
+	ck_assert_uint_eq(rig.records[0].tcp_flags, SYN | FIN | ACK | RST);
+	ck_assert_uint_eq(rig.records[0].reverse_tcp_flags, SYN | FIN | ACK | RST);
+	ck_assert_uint_eq(rig.records[0].last_ns, 14 * NS_PER_SECOND);
+	flow_rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 2);
+	flow_rig_close(&rig);
+}
+END_TEST
+
+/* A SYN on the ports of a lingering flow is a new connection. */
+START_TEST(syn_during_linger_starts_new_flow)
+{
+	struct flow_rig rig;
+
+	flow_rig_open(&rig, NULL, 64);
+	/* the initiator is the high endpoint, the new connection's the low one */
+	send_packet(&rig, tcp("10.1.3.9", 40000, "10.1.3.1", 80, SYN, 1));
+	send_packet(&rig, tcp("10.1.3.1", 80, "10.1.3.9", 40000, SYN | ACK, 1));
+	send_packet(&rig, tcp("10.1.3.9", 40000, "10.1.3.1", 80, FIN | ACK, 2));
+	send_packet(&rig, tcp("10.1.3.1", 80, "10.1.3.9", 40000, FIN | ACK, 2));
+	send_packet(&rig, tcp("10.1.3.9", 40000, "10.1.3.1", 80, ACK, 2));
+	send_packet(&rig, tcp("10.1.3.1", 80, "10.1.3.9", 40000, SYN | ACK, 3)); /* SYN+ACK: absorbed */
+	test_rig_consume_input(&rig.base, true);
+	ck_assert_uint_eq(rig.record_count, 0);
+	send_packet(&rig, tcp("10.1.3.1", 80, "10.1.3.9", 40000, SYN, 3));
+	test_rig_consume_input(&rig.base, true);
+	ck_assert_uint_eq(rig.record_count, 1);
+	ck_assert(record_is(&rig.records[0], "10.1.3.9", 40000, "10.1.3.1", 80));
+	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_FIN);
+	ck_assert_uint_eq(rig.records[0].packets, 3);
+	ck_assert_uint_eq(rig.records[0].reverse_packets, 3);
+	send_packet(&rig, tcp("10.1.3.9", 40000, "10.1.3.1", 80, SYN | ACK, 4));
+	flow_rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 2);
+	ck_assert(record_is(&rig.records[1], "10.1.3.1", 80, "10.1.3.9", 40000));
 	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_EOF);
 	ck_assert_uint_eq(rig.records[1].packets, 1);
-	ck_assert_uint_eq(stat_value(&rig, "flows_active"), 0);
+	ck_assert_uint_eq(rig.records[1].tcp_flags, SYN);
+	ck_assert_uint_eq(rig.records[1].reverse_packets, 1);
+	ck_assert_uint_eq(rig.records[1].first_ns, 3 * NS_PER_SECOND);
+	ck_assert_uint_eq(stat_value(&rig, "flows_created"), 2);
 	flow_rig_close(&rig);
 }
 END_TEST
@@ -351,17 +460,107 @@ START_TEST(rst_ends_flow)
 	struct flow_rig rig;
 
 	flow_rig_open(&rig, NULL, 64);
-	send_packet(&rig, tcp("2001:db8::a", 5555, "2001:db8::b", 443, SYN, 1));
+	send_packet(&rig, tcp("2001:db8::a", 5555, "2001:db8::b", 443, SYN, 2));
 	send_packet(&rig, tcp("2001:db8::b", 443, "2001:db8::a", 5555, RST | ACK, 2));
-	send_packet(&rig, tcp("2001:db8::c", 5555, "2001:db8::b", 443, SYN, 3));
+	send_packet(&rig, tcp("2001:db8::a", 5555, "2001:db8::b", 443, ACK, 2)); /* late */
+	send_packet(&rig, tcp("2001:db8::b", 443, "2001:db8::a", 5555, RST, 2));  /* late */
+	send_packet(&rig, tcp("2001:db8::c", 5555, "2001:db8::b", 443, SYN, 2));
+	test_rig_consume_input(&rig.base, true);
+	ck_assert_uint_eq(rig.record_count, 0);
+	send_packet(&rig, tcp("2001:db8::c", 5555, "2001:db8::b", 443, ACK, 4)); /* 2 s later */
 	test_rig_consume_input(&rig.base, true);
 	ck_assert_uint_eq(rig.record_count, 1);
 	ck_assert(record_is(&rig.records[0], "2001:db8::a", 5555, "2001:db8::b", 443));
 	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_RST);
-	ck_assert_uint_eq(rig.records[0].reverse_packets, 1);
+	ck_assert_uint_eq(rig.records[0].packets, 2);
+	ck_assert_uint_eq(rig.records[0].tcp_flags, SYN | ACK);
+	ck_assert_uint_eq(rig.records[0].reverse_packets, 2);
 	ck_assert_uint_eq(rig.records[0].reverse_tcp_flags, RST | ACK);
 	flow_rig_run_to_end(&rig);
 	ck_assert_uint_eq(rig.record_count, 2);
+	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_EOF);
+	flow_rig_close(&rig);
+}
+END_TEST
+
+/* The linger is min(2 s, idle_timeout). */
+START_TEST(linger_capped_by_idle_timeout)
+{
+	const char *const settings[] = {"idle_timeout=500ms", NULL};
+	struct flow_rig rig;
+	struct test_packet other = udp("10.9.0.1", 1, "10.9.0.2", 2, 80, 1499999999);
+
+	flow_rig_open(&rig, settings, 64);
+	send_packet(&rig, tcp("10.1.4.1", 1000, "10.1.4.2", 80, FIN | ACK, 1));
+	send_packet(&rig, tcp("10.1.4.2", 80, "10.1.4.1", 1000, FIN | ACK, 1));
+	send_packet(&rig, other);
+	test_rig_consume_input(&rig.base, true);
+	ck_assert_uint_eq(rig.record_count, 0);
+	other.time_ns = 1500000000;
+	send_packet(&rig, other);
+	test_rig_consume_input(&rig.base, true);
+	ck_assert_uint_eq(rig.record_count, 1);
+	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_FIN);
+	ck_assert_uint_eq(rig.records[0].packets + rig.records[0].reverse_packets, 2);
+	flow_rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 2);
+	flow_rig_close(&rig);
+}
+END_TEST
+
+/* A full table ends a closing flow (with its reason) before evicting an open one. */
+START_TEST(full_table_takes_closing_flows_first)
+{
+	const char *const settings[] = {"max_flows=2", NULL};
+	struct flow_rig rig;
+
+	flow_rig_open(&rig, settings, 64);
+	send_packet(&rig, tcp("10.5.0.1", 1000, "10.5.0.9", 80, SYN, 1));
+	send_packet(&rig, udp("10.5.0.2", 1, "10.5.0.9", 9, 64, 2 * NS_PER_SECOND)); /* older */
+	send_packet(&rig, tcp("10.5.0.9", 80, "10.5.0.1", 1000, RST, 3));         /* closing */
+	send_packet(&rig, udp("10.5.0.3", 1, "10.5.0.9", 9, 64, 3 * NS_PER_SECOND)); /* full */
+	test_rig_consume_input(&rig.base, true);
+	ck_assert_uint_eq(rig.record_count, 1);
+	ck_assert(record_is(&rig.records[0], "10.5.0.1", 1000, "10.5.0.9", 80));
+	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_RST);
+	ck_assert_uint_eq(stat_value(&rig, "evicted_flows"), 0);
+	send_packet(&rig, udp("10.5.0.4", 1, "10.5.0.9", 9, 64, 4 * NS_PER_SECOND));
+	test_rig_consume_input(&rig.base, true);
+	ck_assert_uint_eq(rig.record_count, 2);
+	ck_assert(record_is(&rig.records[1], "10.5.0.2", 1, "10.5.0.9", 9));
+	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_EVICTED);
+	ck_assert_uint_eq(stat_value(&rig, "evicted_flows"), 1);
+	flow_rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 4);
+	flow_rig_close(&rig);
+}
+END_TEST
+
+/* A 32-bit byte counter about to wrap cuts a slice, counted in wrap_slices. */
+START_TEST(counter_wrap_cuts_slice)
+{
+	struct flow_rig rig;
+
+	flow_rig_open(&rig, NULL, 64);
+	send_packet(&rig, udp("10.6.0.1", 1, "10.6.0.2", 2, UINT32_MAX, 1));
+	send_packet(&rig, udp("10.6.0.2", 2, "10.6.0.1", 1, 100, 2));
+	send_packet(&rig, udp("10.6.0.1", 1, "10.6.0.2", 2, 1, 3)); /* would wrap */
+	send_packet(&rig, udp("10.6.0.1", 1, "10.6.0.2", 2, 10, 4));
+	flow_rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, 2);
+	ck_assert_uint_eq(rig.records[0].end_reason, FLOW_END_ACTIVE);
+	ck_assert_uint_eq(rig.records[0].packets, 1);
+	ck_assert_uint_eq(rig.records[0].bytes, UINT32_MAX);
+	ck_assert_uint_eq(rig.records[0].reverse_packets, 1);
+	ck_assert_uint_eq(rig.records[0].last_ns, 2);
+	ck_assert_uint_eq(rig.records[1].end_reason, FLOW_END_EOF);
+	ck_assert(record_is(&rig.records[1], "10.6.0.1", 1, "10.6.0.2", 2));
+	ck_assert_uint_eq(rig.records[1].packets, 2);
+	ck_assert_uint_eq(rig.records[1].bytes, 11);
+	ck_assert_uint_eq(rig.records[1].reverse_packets, 0);
+	ck_assert_uint_eq(rig.records[1].first_ns, 3);
+	ck_assert_uint_eq(stat_value(&rig, "wrap_slices"), 1);
+	ck_assert_uint_eq(stat_value(&rig, "flows_created"), 1);
 	flow_rig_close(&rig);
 }
 END_TEST
@@ -619,7 +818,13 @@ flow_tracker_suite(void)
 	tcase_add_test(endings, idle_expiry_in_order);
 	tcase_add_test(endings, active_timeout_splits_and_continues);
 	tcase_add_test(endings, fin_from_both_sides_ends_flow);
+	tcase_add_test(endings, closing_flow_at_eof_keeps_reason);
+	tcase_add_test(endings, close_retransmissions_are_absorbed);
+	tcase_add_test(endings, syn_during_linger_starts_new_flow);
 	tcase_add_test(endings, rst_ends_flow);
+	tcase_add_test(endings, linger_capped_by_idle_timeout);
+	tcase_add_test(endings, full_table_takes_closing_flows_first);
+	tcase_add_test(endings, counter_wrap_cuts_slice);
 	tcase_add_test(endings, full_table_evicts_least_recently_seen);
 	tcase_add_test(endings, take_state_keeps_flows);
 	tcase_add_test(scale, million_concurrent_flows_exactly_once);
