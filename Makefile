@@ -84,3 +84,20 @@ install: build/jetstreamd
 
 build-asan/jetstreamd: $(call objects,build-asan,$(DAEMON_SOURCES))
 	$(CC) $(SANITIZE) -o $@ $^ $(PKG_LIBS)
+
+# Benchmarks (not part of `make check`): `make bench` installs nfdump and dpdk
+# when missing, builds the binaries, runs scripts/bench/run.sh (about 6 minutes
+# on 2 cores), prints the table and writes BENCHMARKS.md.
+bench-deps: deps
+	./scripts/bench/deps.sh
+
+# The single-threaded ceiling for offline per-source counting: plain C and libc.
+build/reference_counter: bench/reference_counter.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -march=native $(WARNINGS) -o $@ $<
+
+bench: bench-deps
+	$(MAKE) build/jetstreamd build/flow_tracker_bench build/reference_counter
+	./scripts/bench/run.sh
+
+.PHONY: bench bench-deps

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Helpers shared by the scripts/bench/*.sh benchmarks. Sourced, not run.
+#
+# Every benchmark appends its rows to "$BENCH_RESULTS", one per line, tab-separated:
+#   section  label  result  runs  note  command
+# scripts/bench/report.py turns them into the printed table and BENCHMARKS.md.
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+bench_dir="$repo_root/build/bench"
+BENCH_RESULTS="${BENCH_RESULTS:-$bench_dir/results.tsv}"
+export BENCH_RESULTS
+
+# Nanoseconds on the monotonic-ish wall clock (GNU date).
+now_ns() {
+	date +%s%N
+}
+
+# Seconds (3 decimals) between two now_ns stamps.
+elapsed_s() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'
+}
+
+# The median of the numbers given as arguments (mean of the middle two for an even count).
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit 1
+		if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2]
+		else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# A number with 2 decimals.
+two_decimals() {
+	awk -v a="$1" 'BEGIN { printf "%.2f\n", a }'
+}
+
+# a / b with 2 decimals ("-" when b is 0).
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'
+}
+
+# Million packets per second for PACKETS in SECONDS.
+mpps() {
+	awk -v p="$1" -v s="$2" 'BEGIN { if (s + 0 == 0) print "-"; else printf "%.2f\n", p / s / 1e6 }'
+}
+
+# record SECTION LABEL RESULT RUNS NOTE COMMAND
+record() {
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$BENCH_RESULTS"
+	printf '  %-58s %s\n' "$2" "$3"
+}
+
+# The list of values joined with ", " (for notes: every run's figure).
+joined() {
+	local IFS=, list
+	list="$*"
+	echo "${list//,/, }"
+}
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
