@@ -36,6 +36,8 @@ static const struct config_position command_line_position = {"jetstreamd", 0, 0}
 
 const char *const config_log_level_names[] = {"error", "warning", "info", "debug", NULL};
 
+const char *const config_idle_names[] = {"poll", "sleep", NULL};
+
 const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS] = {
 	{.key = "lcores", .type = CONFIG_STRING, .offset = offsetof(struct daemon_settings, lcores),
 	 .size = sizeof(((struct daemon_settings *)0)->lcores),
@@ -58,6 +60,11 @@ const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS] = {
 	 .offset = offsetof(struct daemon_settings, ring_size), .default_value = "1024",
 	 .minimum = 64, .maximum = 1ull << 28,
 	 .description = "elements per edge ring, a power of two"},
+	{.key = "idle", .type = CONFIG_CHOICE, .offset = offsetof(struct daemon_settings, idle),
+	 .choices = config_idle_names, .default_value = "poll",
+	 .description = "`poll`: workers spin, lowest latency; `sleep`: a worker that finds "
+			"nothing to do sleeps, backing off from 1us to 1ms (agent mode: little CPU "
+			"when traffic is light)"},
 	{.key = NULL},
 };
 

@@ -133,6 +133,7 @@ struct daemon_settings {
 	bool hugepages;
 	uint32_t log_level;            /**< index into log level names */
 	uint64_t ring_size;            /**< elements per edge ring (power of two) */
+	uint32_t idle;                 /**< enum config_idle: what an idle worker does */
 	unsigned eal_arg_count;
 	char eal_args[CONFIG_MAX_EAL_ARGS][256];
 	unsigned pipeline_count;       /**< pipelines listed in the settings file */
@@ -156,6 +157,12 @@ extern const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS];
 
 /** Names of log levels, index = daemon_settings.log_level. */
 extern const char *const config_log_level_names[];
+
+/** What a worker does when a round finds no work (daemon_settings.idle). */
+enum config_idle { CONFIG_IDLE_POLL = 0, CONFIG_IDLE_SLEEP = 1 };
+
+/** Names of the idle modes, index = daemon_settings.idle. */
+extern const char *const config_idle_names[];
 
 /**
  * Load the settings file (NULL = defaults) and pipeline files.

@@ -25,8 +25,12 @@
 #include "runtime.h"
 #include "summary.h"
 
-/* Idle loop wake-up: bounds how long records wait before a sink writes them. */
+/*
+ * Idle loop wake-up: bounds how long records wait before a sink writes them.
+ * Agent mode (`idle: sleep`) trades a little of that latency for CPU.
+ */
 #define CONTROL_IDLE_WAIT_MS 1
+#define CONTROL_IDLE_SLEEP_WAIT_MS 10
 
 struct control {
 	const struct control_sources *sources;
@@ -227,12 +231,14 @@ control_run(int signal_fd, const struct control_sources *sources, struct config 
 {
 	struct control control = {.sources = sources, .config = config};
 	struct pollfd poll_signal = {.fd = signal_fd, .events = POLLIN};
+	int idle_wait = (*config)->settings.idle == CONFIG_IDLE_SLEEP ? CONTROL_IDLE_SLEEP_WAIT_MS
+								      : CONTROL_IDLE_WAIT_MS;
 
 	while (!runtime_graph_finished()) {
 		unsigned handled = runtime_poll_control();
 
 		advance_reload(&control);
-		if (poll(&poll_signal, 1, handled > 0 ? 0 : CONTROL_IDLE_WAIT_MS) > 0 &&
+		if (poll(&poll_signal, 1, handled > 0 ? 0 : idle_wait) > 0 &&
 		    !handle_signals(&control, signal_fd))
 			return false;
 	}

@@ -27,6 +27,7 @@ struct graph_layout {
 	unsigned worker_count;
 	unsigned worker_lcores[RTE_MAX_LCORE];
 	unsigned ring_size;                   /**< elements per ring (power of two) */
+	bool idle_sleep;                      /**< idle workers sleep (settings `idle: sleep`) */
 };
 
 /** One kernel of a generation: its replicas are consecutive instances. */

@@ -188,6 +188,7 @@ prepare_layout(const struct config *config, struct graph_layout *layout)
 	layout->main_lcore = rte_get_main_lcore();
 	layout->worker_count = worker_count < 0 ? 0 : (unsigned)worker_count;
 	layout->ring_size = (unsigned)config->settings.ring_size;
+	layout->idle_sleep = config->settings.idle == CONFIG_IDLE_SLEEP;
 	layout->mempool = create_mempool(&config->settings);
 	return layout->mempool == NULL ? -ENOMEM : 0;
 }

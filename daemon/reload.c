@@ -171,6 +171,7 @@ refuse_settings_changes(const struct config *old_config, const struct config *ne
 	/* every ring of a generation has the same size; a mix would make backpressure uneven */
 	refuse_setting(errors, new_config, "ring_size",
 		       old_settings->ring_size != new_settings->ring_size);
+	refuse_setting(errors, new_config, "idle", old_settings->idle != new_settings->idle);
 }
 
 bool

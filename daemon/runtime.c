@@ -26,6 +26,10 @@
 #include "runtime.h"
 
 #define TICKS_PER_SECOND 1000
+/* Agent mode (`idle: sleep`): rounds without work before a worker sleeps, and its sleeps. */
+#define IDLE_ROUNDS_BEFORE_SLEEP 64
+#define IDLE_SLEEP_MIN_NS 1000u
+#define IDLE_SLEEP_MAX_NS 1000000u
 
 struct worker {
 	bool launched;                        /* cp only */
@@ -46,6 +50,7 @@ static struct {
 	uint64_t clock_base_cycles;
 	uint64_t cycles_per_second;
 	uint64_t cycles_per_tick;
+	bool idle_sleep;                      /* written once before workers start */
 } runtime;
 
 /* ---- clock and stop ------------------------------------------------------ */
@@ -148,6 +153,28 @@ install_schedule(const struct schedule *schedule)
 	}
 }
 
+/*
+ * Agent mode: after a run of empty rounds, sleep, doubling up to 1 ms. A
+ * worker wakes at least every millisecond, so packets wait at most that long
+ * in the NIC queue (which holds thousands) and reloads stay quick.
+ */
+static void
+idle_wait(unsigned handled, unsigned *empty_rounds, uint64_t *sleep_ns)
+{
+	struct timespec pause;
+
+	if (handled > 0) {
+		*empty_rounds = 0;
+		*sleep_ns = IDLE_SLEEP_MIN_NS;
+		return;
+	}
+	if (++*empty_rounds < IDLE_ROUNDS_BEFORE_SLEEP)
+		return;
+	pause = (struct timespec){.tv_sec = 0, .tv_nsec = (long)*sleep_ns};
+	nanosleep(&pause, NULL);
+	*sleep_ns = RTE_MIN(*sleep_ns * 2, (uint64_t)IDLE_SLEEP_MAX_NS);
+}
+
 static int
 worker_loop(void *argument)
 {
@@ -155,6 +182,9 @@ worker_loop(void *argument)
 	unsigned lcore = rte_lcore_id();
 	uint64_t installed = 0;
 	uint64_t next_tick = rte_get_tsc_cycles() + runtime.cycles_per_tick;
+	bool idle_sleep = runtime.idle_sleep;
+	unsigned empty_rounds = 0;
+	uint64_t sleep_ns = IDLE_SLEEP_MIN_NS;
 
 	while (!atomic_load_explicit(&runtime.quit, memory_order_relaxed)) {
 		const struct schedule *schedule =
@@ -168,12 +198,15 @@ worker_loop(void *argument)
 			install_schedule(schedule);
 			installed = schedule->serial;
 		}
-		poll_schedule(schedule);
+		unsigned handled = poll_schedule(schedule);
+
 		if (rte_get_tsc_cycles() >= next_tick) {
 			tick_schedule(schedule);
-			next_tick += runtime.cycles_per_tick;
+			next_tick = RTE_MAX(next_tick + runtime.cycles_per_tick, rte_get_tsc_cycles());
 		}
 		rte_rcu_qsbr_quiescent(runtime.quiescence, lcore);
+		if (idle_sleep)
+			idle_wait(handled, &empty_rounds, &sleep_ns);
 	}
 	rte_rcu_qsbr_thread_offline(runtime.quiescence, lcore);
 	return 0;
@@ -306,6 +339,7 @@ runtime_start(struct graph *graph)
 	if (runtime.quiescence == NULL || rte_rcu_qsbr_init(runtime.quiescence, RTE_MAX_LCORE) != 0)
 		return -ENOMEM;
 	runtime.graph = graph;
+	runtime.idle_sleep = graph->layout->idle_sleep;
 	atomic_store(&runtime.quit, false);
 	runtime.next_control_tick = rte_get_tsc_cycles() + runtime.cycles_per_tick;
 	return publish(graph, graph->wirings, NULL);

@@ -778,6 +778,17 @@ START_TEST(test_settings_refused_changes)
 		       "setting 'ring_size' cannot change without a restart; the running value "
 		       "stays");
 
+	/* idle: the worker loops read it once, at start */
+	result = plan_settings_change("version: 1\n"
+				      "lcores: 0-2\n"
+				      "mempool_size: 16383\n"
+				      "memory: 512M\n"
+				      "hugepages: false\n"
+				      "idle: sleep\n"
+				      "eal_args: [--vdev, net_null0]\n");
+	assert_refused(result, "new_s.yaml", 6, 7,
+		       "setting 'idle' cannot change without a restart; the running value stays");
+
 	/*
 	 * eal_args is bound outside daemon_settings_fields, so no position is
 	 * recorded for it: the error is about the whole file (line 0).
