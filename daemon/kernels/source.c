@@ -27,6 +27,11 @@ static const struct config_field source_fields[] = {
 	{.key = "rate_pps", .type = CONFIG_UNSIGNED, .offset = offsetof(struct source_params, rate_pps),
 	 .default_value = "0", .description = "pcap: packets per second to pace at, 0 = as fast as "
 					      "possible"},
+	{.key = "preload", .type = CONFIG_BOOL, .offset = offsetof(struct source_params, preload),
+	 .default_value = "false",
+	 .description = "pcap: read the whole file into memory at start and replay it from there "
+			"(with `loop:`), to measure processing rather than the disk; needs memory for "
+			"the whole file"},
 	{.key = "queues", .type = CONFIG_UNSIGNED, .offset = offsetof(struct source_params, queues),
 	 .default_value = "1", .minimum = 1, .maximum = 64,
 	 .description = "port: RSS receive queues, one source replica per queue"},
@@ -73,6 +78,8 @@ source_check(const void *params_pointer, struct config_check_context *context)
 		config_check_error(context, "loop", "`loop:` applies to `pcap:` sources only");
 	if (config_check_key_set(context, "rate_pps"))
 		config_check_error(context, "rate_pps", "`rate_pps:` applies to `pcap:` sources only");
+	if (config_check_key_set(context, "preload"))
+		config_check_error(context, "preload", "`preload:` applies to `pcap:` sources only");
 }
 
 static bool
@@ -89,13 +96,17 @@ source_replicas(const void *params_pointer)
 	return is_pcap(params) ? 1 : (unsigned)params->queues;
 }
 
-/* A file source whose file stays the same goes on from where it is (loop/rate may change). */
+/*
+ * A file source whose file stays the same goes on from where it is
+ * (loop/rate may change); preloading or not is how it reads, so that stays.
+ */
 static bool
 source_can_take_state(const void *params_pointer, const void *old_params_pointer)
 {
 	const struct source_params *params = params_pointer, *old = old_params_pointer;
 
-	return is_pcap(params) && is_pcap(old) && strcmp(params->pcap, old->pcap) == 0;
+	return is_pcap(params) && is_pcap(old) && strcmp(params->pcap, old->pcap) == 0 &&
+	       params->preload == old->preload;
 }
 
 static void

@@ -22,6 +22,7 @@ struct source_params {
 	uint64_t loop;       /**< pcap: times the file is read */
 	uint64_t rate_pps;   /**< pcap: pace to this many packets per second, 0 = unpaced */
 	uint64_t queues;     /**< port: RSS queues, one replica each */
+	bool preload;        /**< pcap: read the whole file into memory at start, replay from there */
 };
 
 /** What every reader counts about the packets it brings in. */

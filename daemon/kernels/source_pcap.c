@@ -40,10 +40,23 @@ struct pcap_reader {
 	uint64_t pace_start_cycles; /* rate_pps pacing */
 	uint64_t paced_packets;
 
+	/* preload: every record (pcap_pkthdr, then its bytes) back to back, read at init */
+	uint8_t *arena;
+	size_t arena_used, arena_capacity;
+	size_t arena_position;      /* next record of the current pass */
+	bool preload_failed;        /* the file could not be read to its end: one pass only */
+
 	struct source_packet_counts counts;
 	uint64_t mempool_waits;     /* bursts delayed because the mempool was empty */
 	bool failed;                /* read error: stop, reported by stats */
 };
+
+/* Arena records start 8-byte aligned so their headers can be read in place. */
+static size_t
+arena_record_size(uint32_t captured_length)
+{
+	return RTE_ALIGN_CEIL(sizeof(struct pcap_pkthdr) + captured_length, 8);
+}
 
 static int
 open_file(struct kernel_instance *instance, struct pcap_reader *reader)
@@ -65,15 +78,72 @@ open_file(struct kernel_instance *instance, struct pcap_reader *reader)
 	return 0;
 }
 
+static int
+arena_append(struct pcap_reader *reader, const struct pcap_pkthdr *header, const uint8_t *data)
+{
+	size_t size = arena_record_size(header->caplen);
+
+	if (reader->arena_used + size > reader->arena_capacity) {
+		size_t capacity = RTE_MAX(reader->arena_capacity * 2, (size_t)1 << 20);
+		uint8_t *grown;
+
+		while (capacity < reader->arena_used + size)
+			capacity *= 2;
+		grown = realloc(reader->arena, capacity);
+		if (grown == NULL)
+			return -ENOMEM;
+		reader->arena = grown;
+		reader->arena_capacity = capacity;
+	}
+	memcpy(reader->arena + reader->arena_used, header, sizeof(*header));
+	memcpy(reader->arena + reader->arena_used + sizeof(*header), data, header->caplen);
+	reader->arena_used += size;
+	return 0;
+}
+
+/*
+ * preload: read every record now, on the control thread. A file that cannot
+ * be read to its end keeps what was read, says why, and is replayed once.
+ */
+static int
+preload_file(struct kernel_instance *instance, struct pcap_reader *reader)
+{
+	const struct source_params *params = instance->params;
+	struct pcap_pkthdr *header;
+	const uint8_t *data;
+	int result;
+
+	while ((result = pcap_next_ex(reader->pcap, &header, &data)) == 1)
+		if (arena_append(reader, header, data) != 0) {
+			snprintf(instance->error, sizeof(instance->error),
+				 "cannot hold '%s' in memory (%zu bytes so far)", params->pcap,
+				 reader->arena_used);
+			return -ENOMEM;
+		}
+	if (result == PCAP_ERROR) {
+		snprintf(instance->error, sizeof(instance->error), "read error: %s",
+			 pcap_geterr(reader->pcap));
+		reader->preload_failed = true;
+	}
+	pcap_close(reader->pcap);
+	reader->pcap = NULL;
+	return 0;
+}
+
 int
 source_pcap_init(struct kernel_instance *instance)
 {
+	const struct source_params *params = instance->params;
 	struct pcap_reader *reader = calloc(1, sizeof(*reader));
+	int result;
 
 	if (reader == NULL)
 		return -ENOMEM;
 	instance->state = reader;
-	return open_file(instance, reader);
+	result = open_file(instance, reader);
+	if (result == 0 && params->preload)
+		result = preload_file(instance, reader);
+	return result;
 }
 
 /* Copy a frame into an mbuf chain; NULL when the mempool cannot supply it. */
@@ -160,13 +230,17 @@ start_next_pass(struct kernel_instance *instance, struct pcap_reader *reader)
 	const struct source_params *params = instance->params;
 
 	reader->passes_done++;
-	if (reader->passes_done >= params->loop)
+	if (reader->passes_done >= params->loop || reader->preload_failed)
 		return false;
-	pcap_close(reader->pcap);
-	reader->pcap = NULL;
-	if (open_file(instance, reader) != 0) {
-		reader->failed = true;
-		return false;
+	if (params->preload) {
+		reader->arena_position = 0;
+	} else {
+		pcap_close(reader->pcap);
+		reader->pcap = NULL;
+		if (open_file(instance, reader) != 0) {
+			reader->failed = true;
+			return false;
+		}
 	}
 	if (reader->pass_started)
 		reader->time_offset_ns += reader->pass_last_ns - reader->pass_first_ns + LOOP_GAP_NS;
@@ -190,13 +264,30 @@ paced_allowance(const struct source_params *params, struct pcap_reader *reader, 
 					   : 0;
 }
 
+/* The next preloaded record, as pcap_next_ex() would return it. */
+static int
+next_preloaded(struct pcap_reader *reader, struct pcap_pkthdr **header, const uint8_t **data)
+{
+	uint8_t *record = reader->arena + reader->arena_position;
+
+	if (reader->arena_position >= reader->arena_used)
+		return PCAP_ERROR_BREAK;
+	*header = (struct pcap_pkthdr *)(void *)record;
+	*data = record + sizeof(**header);
+	reader->arena_position += arena_record_size((*header)->caplen);
+	return 1;
+}
+
 /* Read one record; returns 1, 0 at end of input, -1 on a read error. */
 static int
 read_record(struct kernel_instance *instance, struct pcap_reader *reader,
 	    struct pcap_pkthdr **header, const uint8_t **data)
 {
+	const struct source_params *params = instance->params;
+
 	for (;;) {
-		int result = pcap_next_ex(reader->pcap, header, data);
+		int result = params->preload ? next_preloaded(reader, header, data)
+					     : pcap_next_ex(reader->pcap, header, data);
 
 		if (result == 1)
 			return 1;
@@ -286,6 +377,7 @@ source_pcap_destroy(struct kernel_instance *instance)
 	if (reader->pcap != NULL)
 		pcap_close(reader->pcap);
 	free(reader->pending_data);
+	free(reader->arena);
 	free(reader);
 	instance->state = NULL;
 }

@@ -20,6 +20,17 @@ grep -q "error: kernel 'rx' (replica 0): read error: truncated dump file" cut.st
 grep -q "^jetstreamd: 1999 packets in" cut.stderr || { cat cut.stderr; fail "expected 1999 packets read"; }
 echo "  ok: exit 1, read error reported, 1999 of 2000 packets counted"
 
+echo "checks: the same cut file with preload: true, loop: 3: read once, one pass, same error"
+write_counter_pipeline preload.yaml $'pcap: cut.pcap\npreload: true\nloop: 3' "window: total" \
+	"$work/preload.jsonl"
+status=0
+run_jetstreamd preload.stderr -p preload.yaml || status=$?
+[ "$status" -eq 1 ] || { cat preload.stderr; fail "exit $status, expected 1"; }
+grep -q "error: kernel 'rx' (replica 0): read error: truncated dump file" preload.stderr ||
+	{ cat preload.stderr; fail "no read error in stderr"; }
+grep -q "^jetstreamd: 1999 packets in" preload.stderr || { cat preload.stderr; fail "expected 1999 packets read"; }
+echo "  ok: exit 1, read error reported, the 1999 complete packets replayed once"
+
 echo "checks: a stdout sink piped into 'head -1': no SIGPIPE death; exit 1 with the write error"
 write_counter_pipeline pipe.yaml "pcap: whole.pcap" "window: total" "-"
 set +o pipefail

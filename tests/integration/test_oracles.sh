@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Per-source counts of every shared capture equal its oracle exactly:
 # pcap -> per_src_counter (window: total) -> sink, summed per source, diffed
-# with X.src.tsv. Three ways: one replica, two replicas, and `loop: 3`
-# (every count times three); and a fourth: window: 100ms on two replicas,
+# with X.src.tsv. Four ways: one replica, two replicas, `loop: 3` (every
+# count times three) read from the file and from memory (`preload: true`);
+# and a fifth: window: 100ms on two replicas,
 # whose records must be aligned, one per source and window, and sum to the
 # oracle (real captures have gaps, reordering and zero timestamps).
 set -euo pipefail
@@ -12,7 +13,7 @@ source "$(dirname "$0")/lib.sh"
 [ -d "$traces" ] || skip "$traces not found (the shared test captures are not part of a fresh clone)"
 
 echo "checks: per-source packets and bytes (window: total) equal X.src.tsv for each capture in $traces,"
-echo "        with replicas 1, replicas 2, loop: 3 (counts x3), and window: 100ms on replicas 2 (summed)"
+echo "        with replicas 1, replicas 2, loop: 3 (counts x3) from the file and preloaded, and window: 100ms on replicas 2 (summed)"
 
 mismatches=0
 files=0
@@ -22,11 +23,12 @@ for oracle in "$traces"/*.src.tsv; do
 	name="$(basename "$capture")"
 	files=$((files + 1))
 	results=""
-	for mode in replicas1 replicas2 loop3 window100ms; do
+	for mode in replicas1 replicas2 loop3 preload_loop3 window100ms; do
 		case "$mode" in
 		replicas1) source_keys="pcap: \"$capture\"" counter_keys=$'window: total\nreplicas: 1' factor=1 ;;
 		replicas2) source_keys="pcap: \"$capture\"" counter_keys=$'window: total\nreplicas: 2' factor=1 ;;
 		loop3) source_keys=$'pcap: "'"$capture"$'"\nloop: 3' counter_keys="window: total" factor=3 ;;
+		preload_loop3) source_keys=$'pcap: "'"$capture"$'"\nloop: 3\npreload: true' counter_keys="window: total" factor=3 ;;
 		window100ms) source_keys="pcap: \"$capture\"" counter_keys=$'window: 100ms\nreplicas: 2' factor=1 ;;
 		esac
 		pipeline="$work/$name.$mode.yaml"
@@ -71,4 +73,4 @@ done
 
 [ "$files" -gt 0 ] || skip "no X.src.tsv oracles in $traces"
 [ "$mismatches" -eq 0 ] || fail "$mismatches of $((files * 4)) runs differ from their oracle"
-echo "ok: $files captures x 4 ways match their oracles exactly"
+echo "ok: $files captures x 5 ways match their oracles exactly"
