@@ -8,7 +8,7 @@
 # start_notify_listener, wait_ready, wait_exit (with $running_pid, killed if
 # still running at exit), records_tool (records.py), for reloads:
 # notify_count, wait_notify, notify_message, replace_file, and for live
-# captures: setup_veth_namespaces, check_live_trace, stop_live_capture,
+# captures: setup_veth_namespaces, make_live_trace, check_live_trace, stop_live_capture,
 # read_live_summary, check_live_summary.
 
 # The variables set here are used by the tests that source this file.
@@ -257,6 +257,21 @@ setup_veth_namespaces() {
 	ip -n "$capture_namespace" link set "$capture_interface" up
 	ip -n "$replay_namespace" link set "$replay_interface" up
 	echo "setup: veth $replay_interface (netns $replay_namespace) -> $capture_interface (netns $capture_namespace), no IPv6, no address"
+}
+
+# make_live_trace PACKETS SOURCES SEED: generate $work/trace.pcap (and its oracle) to replay
+# into the veth of setup_veth_namespaces, with no VLAN tags (the kernel may take a tag off
+# the frame into metadata, changing its length); sets trace and frames, then checks it with
+# check_live_trace.
+make_live_trace() {
+	local longest trace_frames
+	trace="$work/trace.pcap"
+	python3 "$repo_root/scripts/gen_trace.py" --packets "$1" --sources "$2" --seed "$3" \
+		--vlan-share 0 --output "$trace" --oracle
+	read -r _ trace_frames _ longest < <(records_tool pcap-info "$trace")
+	[ "$trace_frames" -eq "$1" ] || fail "the trace has $trace_frames frames, $1 were asked for"
+	frames="$trace_frames"
+	check_live_trace "$trace" "$frames" "$longest"
 }
 
 # check_live_trace TRACE FRAMES LONGEST: for a trace of FRAMES frames, the longest LONGEST

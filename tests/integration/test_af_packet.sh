@@ -11,12 +11,7 @@ source "$(dirname "$0")/lib.sh"
 
 setup_veth_namespaces
 
-# No VLAN tags: the kernel may take a tag off the frame into metadata, changing its length.
-trace="$work/trace.pcap"
-python3 "$repo_root/scripts/gen_trace.py" --packets 3000 --sources 50 --seed 3 --vlan-share 0 \
-	--output "$trace" --oracle
-read -r _ frames _ longest < <(records_tool pcap-info "$trace")
-check_live_trace "$trace" "$frames" "$longest"
+make_live_trace 3000 50 3
 
 # Two counters on the one source: over the whole run, and per wall-clock second.
 records="$work/records.jsonl"

@@ -10,11 +10,7 @@ source "$(dirname "$0")/lib.sh"
 
 setup_veth_namespaces
 
-trace="$work/trace.pcap"
-python3 "$repo_root/scripts/gen_trace.py" --packets 100000 --sources 200 --seed 5 --vlan-share 0 \
-	--output "$trace" --oracle
-read -r _ frames _ longest < <(records_tool pcap-info "$trace")
-check_live_trace "$trace" "$frames" "$longest"
+make_live_trace 100000 200 5
 
 records="$work/records.jsonl"
 printf 'version: 1\nidle: sleep\n' >"$work/settings.yaml"

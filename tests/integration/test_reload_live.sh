@@ -25,13 +25,7 @@ pause=0.05        # seconds between READY=1 and the next SIGHUP: spreads the rel
 
 setup_veth_namespaces
 
-# No VLAN tags: the kernel may take a tag off the frame into metadata, changing its length.
-trace="$work/trace.pcap"
-python3 "$repo_root/scripts/gen_trace.py" --packets "$frames" --sources 50 --seed 5 --vlan-share 0 \
-	--output "$trace" --oracle
-read -r _ trace_frames _ longest < <(records_tool pcap-info "$trace")
-[ "$trace_frames" -eq "$frames" ] || fail "the trace has $trace_frames frames, $frames were asked for"
-check_live_trace "$trace" "$frames" "$longest"
+make_live_trace "$frames" 50 5
 
 # The pipeline, from these variables: the windowed counter's window, the threshold's
 # limit, whether the second sink is there, and the port's queues.
