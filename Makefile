@@ -85,11 +85,11 @@ install: build/jetstreamd
 build-asan/jetstreamd: $(call objects,build-asan,$(DAEMON_SOURCES))
 	$(CC) $(SANITIZE) -o $@ $^ $(PKG_LIBS)
 
-# Benchmarks (not part of `make check`): `make bench` installs nfdump and dpdk
-# when missing, builds the binaries, runs scripts/bench/run.sh (about 6 minutes
+# Benchmarks (not part of `make check`): `make bench` installs nfdump (and the
+# usual dependencies, dpdk-testpmd among them) when missing, builds the binaries, runs scripts/bench/run.sh (about 6 minutes
 # on 2 cores), prints the table and writes BENCHMARKS.md.
-bench-deps: deps
-	./scripts/bench/deps.sh
+bench-deps:
+	./scripts/deps.sh nfdump
 
 # The single-threaded ceiling for offline per-source counting: plain C and libc.
 build/reference_counter: bench/reference_counter.c

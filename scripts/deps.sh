@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages Jetstream needs to build, test and run the
-# demo. Idempotent: only missing packages are installed, so a second run is a
-# no-op that needs no network.
+# demo, plus any package named as an argument (`make bench` adds nfdump).
+# Idempotent: only missing packages are installed, so a second run is a no-op
+# that needs no network.
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,7 @@ packages=(
 	python3                          # trace generator and test helpers
 	iproute2 tcpreplay               # veth/netns live-capture test
 	tshark                           # cross-checks in tests
+	"$@"
 )
 
 missing=()

@@ -60,3 +60,25 @@ die() {
 	echo "bench: $*" >&2
 	exit 1
 }
+
+# counter_pipeline FILE ROW SOURCE_KEY RECORDS: write the pipeline the per-source rows run,
+# source (SOURCE_KEY, e.g. `pcap: x` or `port: "net_null0"`) -> per_src_counter(total) ->
+# sink (RECORDS); ROW names the benchmark row in the file's comment.
+counter_pipeline() {
+	cat >"$1" <<YAML
+# make bench, row $2: written by scripts/bench; run from the repository root.
+version: 1
+kernels:
+  rx:
+    type: source
+    $3
+  count:
+    type: per_src_counter
+    input: rx
+    window: total
+  out:
+    type: sink
+    input: count
+    path: $4
+YAML
+}

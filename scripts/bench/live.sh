@@ -20,22 +20,7 @@ mkdir -p build/bench
 
 pipeline=build/bench/live_null.yaml
 records=build/bench/live_null.jsonl
-cat >"$pipeline" <<YAML
-# make bench, row 2: written by scripts/bench/live.sh; run from the repository root.
-version: 1
-kernels:
-  rx:
-    type: source
-    port: "net_null0"
-  count:
-    type: per_src_counter
-    input: rx
-    window: total
-  out:
-    type: sink
-    input: count
-    path: $records
-YAML
+counter_pipeline "$pipeline" 2 'port: "net_null0"' "$records"
 
 # One jetstreamd run: prints "PACKETS SECONDS" from its exit summary.
 run_jetstreamd() {

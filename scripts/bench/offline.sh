@@ -33,22 +33,7 @@ echo "offline: $trace: $packets frames, $((trace_bytes / 1000000)) MB, $(wc -l <
 
 pipeline=build/bench/offline.yaml
 records=build/bench/offline.jsonl
-cat >"$pipeline" <<YAML
-# make bench, row 1a: written by scripts/bench/offline.sh; run from the repository root.
-version: 1
-kernels:
-  rx:
-    type: source
-    pcap: $trace
-  count:
-    type: per_src_counter
-    input: rx
-    window: total
-  out:
-    type: sink
-    input: count
-    path: $records
-YAML
+counter_pipeline "$pipeline" 1a "pcap: $trace" "$records"
 
 run_jetstreamd() {
 	rm -f "$records"
