@@ -1168,11 +1168,8 @@ bind_cores(struct file_context *file, yaml_node_t *value, void *target)
 {
 	struct kernel_spec *spec = ((struct instance *)target)->spec;
 
-	if (spec->ops->runs_on_control_thread) {
-		node_error(file, value,
-			   "kernel type '%s' runs on the control thread: 'cores' does not apply",
-			   spec->ops->name);
-	} else if (value->type == YAML_SEQUENCE_NODE && sequence_length(value) == 0) {
+	spec->cores_position = node_position(file, value);
+	if (value->type == YAML_SEQUENCE_NODE && sequence_length(value) == 0) {
 		node_error(file, value, "'cores' is an empty list");
 	} else if (value->type == YAML_SEQUENCE_NODE) {
 		for (yaml_node_item_t *item = value->data.sequence.items.start;
@@ -1312,6 +1309,10 @@ bind_kernel(struct file_context *file, struct kernel_spec *spec, const yaml_node
 	require_fields(loader, spec->position, &binding);
 	if (ops->replicas != NULL)
 		spec->replicas = ops->replicas(spec->params);
+	if (spec->core_count > 0 && kernel_runs_on_control_thread(ops, spec->params))
+		config_error(loader->errors, spec->cores_position,
+			     "kernel '%s' runs on the control thread (it does blocking I/O): "
+			     "'cores' does not apply", spec->name);
 	/* check() may assume well-formed parameters, so it only sees instances without errors. */
 	if (error_total(loader) == errors_before)
 		run_check(loader, spec->position, &binding, ops->check);

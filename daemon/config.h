@@ -121,6 +121,7 @@ struct kernel_spec {
 	unsigned replicas;               /**< >= 1 */
 	unsigned core_count;             /**< 0 = placed by the daemon */
 	unsigned cores[CONFIG_MAX_CORES];
+	struct config_position cores_position; /**< of the `cores:` value; line 0 = absent */
 	void *params;                    /**< ops->params_size bytes, bound by ops->config_map */
 	struct config_position *key_positions; /**< per config_map field: its value; line 0 = default */
 };

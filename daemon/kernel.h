@@ -70,7 +70,11 @@ struct kernel_ops {
 	enum stream_type output_type;     /**< STREAM_NONE for sinks */
 	bool multiple_inputs;             /**< `input:` may be a list */
 	bool replicable;                  /**< `replicas:` > 1 allowed */
-	bool runs_on_control_thread;      /**< does blocking I/O: kept off worker lcores */
+	/**
+	 * true when an instance with these parameters does blocking I/O and so
+	 * runs on the control thread, never on a worker lcore. NULL = a worker.
+	 */
+	bool (*runs_on_control_thread)(const void *params);
 	size_t params_size;               /**< size of the struct config_map binds into */
 	const struct config_field *config_map;
 
@@ -290,6 +294,13 @@ static inline unsigned
 kernel_partition(uint32_t hash, unsigned replica_count)
 {
 	return (unsigned)(((uint64_t)hash * replica_count) >> 32);
+}
+
+/** Whether an instance of @p ops with @p params runs on the control thread. */
+static inline bool
+kernel_runs_on_control_thread(const struct kernel_ops *ops, const void *params)
+{
+	return ops->runs_on_control_thread != NULL && ops->runs_on_control_thread(params);
 }
 
 /** The registry: every built-in kernel type, NULL-terminated. */

@@ -74,6 +74,13 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 				   params->path, strerror(errno));
 }
 
+static bool
+sink_runs_on_control_thread(const void *params)
+{
+	(void)params;
+	return true;
+}
+
 static int
 sink_init(struct kernel_instance *instance)
 {
@@ -217,7 +224,7 @@ const struct kernel_ops sink_kernel = {
 	.output_type = STREAM_NONE,
 	.multiple_inputs = true,
 	.replicable = false,
-	.runs_on_control_thread = true,
+	.runs_on_control_thread = sink_runs_on_control_thread,
 	.params_size = sizeof(struct sink_params),
 	.config_map = sink_fields,
 	.check = sink_check,

@@ -1072,7 +1072,8 @@ START_TEST(test_core_not_a_worker)
 	assert_error("p.yaml", 16, 16, "core 5 is not a worker lcore (workers: 1, 2)");
 	assert_error("p.yaml", 20, 12, "core 0 is not a worker lcore (workers: 1, 2)");
 	assert_error("p.yaml", 25, 12,
-		     "kernel type 'sink' runs on the control thread: 'cores' does not apply");
+		     "kernel 'out2' runs on the control thread (it does blocking I/O): "
+		     "'cores' does not apply");
 	assert_error_count(3);
 }
 END_TEST
