@@ -449,6 +449,54 @@ parse_string(const struct config_field *field, const char *text, char *value, ch
 	return 0;
 }
 
+/* A plain decimal (digits, optional fraction), within the field's integer bounds. */
+static int
+parse_real(const struct config_field *field, const char *text, double *value, char *message,
+	   size_t size)
+{
+	char *end = NULL;
+	size_t digits = strspn(text, "0123456789.");
+
+	/* strtod alone would take signs, exponents, hex, inf and nan */
+	*value = digits > 0 && text[digits] == '\0' && strchr(text, '.') == strrchr(text, '.')
+		? strtod(text, &end) : 0;
+	if (end == NULL || *end != '\0' || end == text) {
+		snprintf(message, size, "invalid value '%s' for '%s': expected a decimal number "
+			 "such as 0.25", text, field->key);
+		return -EINVAL;
+	}
+	if (*value < (double)field->minimum) {
+		snprintf(message, size, "value %s for '%s' is below the minimum %lu", text, field->key,
+			 (unsigned long)field->minimum);
+		return -EINVAL;
+	}
+	if (field->maximum != 0 && *value > (double)field->maximum) {
+		snprintf(message, size, "value %s for '%s' is above the maximum %lu", text, field->key,
+			 (unsigned long)field->maximum);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One more entry of a list, parsed and bounded like a count. */
+static int
+parse_list_entry(const struct config_field *field, const char *text,
+		 struct config_unsigned_list *list, char *message, size_t size)
+{
+	struct config_field entry = *field;
+
+	entry.type = CONFIG_UNSIGNED;
+	if (list->count == CONFIG_LIST_MAX) {
+		snprintf(message, size, "too many values for '%s' (at most %d)", field->key,
+			 CONFIG_LIST_MAX);
+		return -EINVAL;
+	}
+	if (parse_number(&entry, text, &list->values[list->count], message, size) != 0)
+		return -EINVAL;
+	list->count++;
+	return 0;
+}
+
 int
 config_parse_value(const struct config_field *field, const char *text, void *params,
 		   char *message, size_t message_size)
@@ -457,6 +505,8 @@ config_parse_value(const struct config_field *field, const char *text, void *par
 	uint64_t number;
 	bool flag;
 	uint32_t choice;
+	double real;
+	struct config_unsigned_list list;
 
 	switch (field->type) {
 	case CONFIG_STRING:
@@ -478,6 +528,22 @@ config_parse_value(const struct config_field *field, const char *text, void *par
 			return -EINVAL;
 		memcpy(destination, &choice, sizeof(choice));
 		return 0;
+	case CONFIG_REAL:
+		if (parse_real(field, text, &real, message, message_size) != 0)
+			return -EINVAL;
+		memcpy(destination, &real, sizeof(real));
+		return 0;
+	case CONFIG_UNSIGNED_LIST:
+		/* whole, entries past count zeroed: parameters are compared byte for byte on reload */
+		memset(&list, 0, sizeof(list));
+		if (parse_list_entry(field, text, &list, message, message_size) != 0)
+			return -EINVAL;
+		memcpy(destination, &list, sizeof(list));
+		return 0;
+	case CONFIG_MAPPING:
+		snprintf(message, message_size, "'%s' takes a mapping of keys, not a single value",
+			 field->key);
+		return -EINVAL;
 	}
 	snprintf(message, message_size, "'%s' has an unknown type in its key table", field->key);
 	return -EINVAL;
@@ -754,6 +820,44 @@ find_field(const struct config_field *fields, const char *key)
 	return -1;
 }
 
+/*
+ * The field @p key names inside the mapping of field @p parent (NULL: at the
+ * top level), or -1. Keys inside a CONFIG_MAPPING are written `parent.key` in
+ * the table; a dotted name is not a key of its own at the top level.
+ */
+static int
+find_field_in(const struct config_field *fields, const struct config_field *parent,
+	      const char *key)
+{
+	char full[CONFIG_NAME_MAX * 2];
+
+	if (strchr(key, '.') != NULL)
+		return -1;
+	if (parent == NULL)
+		return find_field(fields, key);
+	snprintf(full, sizeof(full), "%s.%s", parent->key, key);
+	return find_field(fields, full);
+}
+
+/* The part of a table key a file writes: `size` for `synthetic.size`. */
+static const char *
+key_inside(const struct config_field *field, const struct config_field *parent)
+{
+	return parent == NULL ? field->key : field->key + strlen(parent->key) + 1;
+}
+
+/* true when @p field is written inside @p parent's mapping (NULL: at the top level). */
+static bool
+field_is_inside(const struct config_field *field, const struct config_field *parent)
+{
+	size_t length = parent == NULL ? 0 : strlen(parent->key);
+
+	if (parent == NULL)
+		return strchr(field->key, '.') == NULL;
+	return strncmp(field->key, parent->key, length) == 0 && field->key[length] == '.' &&
+	       strchr(field->key + length + 1, '.') == NULL;
+}
+
 static const struct special_key *
 find_special_key(const struct special_key *special_keys, const char *key)
 {
@@ -779,20 +883,57 @@ apply_defaults(struct loader *loader, struct config_position owner,
 
 static void
 unknown_key_error(struct file_context *file, const yaml_node_t *key,
-		  const struct binding *binding)
+		  const struct binding *binding, const struct config_field *parent)
 {
 	const char *candidates[CANDIDATES_MAX];
 	unsigned count = 0;
-	char hint[96];
+	char hint[96], place[CONFIG_NAME_MAX + 8] = "";
 
-	for (const struct special_key *special = binding->special_keys;
+	for (const struct special_key *special = binding->special_keys; parent == NULL &&
 	     special != NULL && special->key != NULL && count < CANDIDATES_MAX; special++)
 		candidates[count++] = special->key;
 	for (unsigned i = 0; i < field_count(binding->fields) && count < CANDIDATES_MAX; i++)
-		candidates[count++] = binding->fields[i].key;
-	node_error(file, key, "unknown key '%s'%s%s", scalar_text(key), binding->owner,
+		if (field_is_inside(&binding->fields[i], parent))
+			candidates[count++] = key_inside(&binding->fields[i], parent);
+	if (parent != NULL)
+		snprintf(place, sizeof(place), " in '%s'", parent->key);
+	if (parent == NULL && strchr(scalar_text(key), '.') != NULL &&
+	    find_field(binding->fields, scalar_text(key)) >= 0) {
+		node_error(file, key, "unknown key '%s'%s (write '%s' inside the '%.*s:' mapping)",
+			   scalar_text(key), binding->owner, strchr(scalar_text(key), '.') + 1,
+			   (int)(strchr(scalar_text(key), '.') - scalar_text(key)), scalar_text(key));
+		return;
+	}
+	node_error(file, key, "unknown key '%s'%s%s%s", scalar_text(key), place, binding->owner,
 		   did_you_mean(closest_name(scalar_text(key), candidates, count), hint,
 				sizeof(hint)));
+}
+
+static void bind_fields_of_mapping(struct file_context *file, const yaml_node_t *mapping,
+				   const struct binding *binding, const struct config_field *parent);
+
+/* A list value: each entry a single value parsed like the field's scalar form. */
+static void
+bind_list(struct file_context *file, const struct config_field *field, const yaml_node_t *value,
+	  void *params)
+{
+	struct config_unsigned_list *list = (void *)((char *)params + field->offset);
+	char message[256];
+
+	memset(list, 0, sizeof(*list));
+	if (sequence_length(value) == 0)
+		node_error(file, value, "'%s' is an empty list", field->key);
+	for (yaml_node_item_t *item = value->data.sequence.items.start;
+	     item < value->data.sequence.items.top; item++) {
+		const yaml_node_t *entry = node_at(file, *item);
+
+		if (entry->type != YAML_SCALAR_NODE || scalar_is_missing(entry))
+			node_error(file, entry, "entries of '%s' are single values, not %s",
+				   field->key, scalar_is_missing(entry) ? "empty" : node_kind(entry));
+		else if (parse_list_entry(field, scalar_text(entry), list, message,
+					  sizeof(message)) != 0)
+			node_error(file, entry, "%s", message);
+	}
 }
 
 static void
@@ -803,8 +944,19 @@ bind_field(struct file_context *file, const struct binding *binding, unsigned in
 	char message[256];
 
 	binding->field_positions[index] = node_position(file, value);
+	if (field->type == CONFIG_MAPPING && value->type == YAML_MAPPING_NODE) {
+		*(bool *)((char *)binding->params + field->offset) = true;
+		bind_fields_of_mapping(file, value, binding, field);
+		return;
+	}
+	if (field->type == CONFIG_UNSIGNED_LIST && value->type == YAML_SEQUENCE_NODE) {
+		bind_list(file, field, value, binding->params);
+		return;
+	}
 	if (value->type != YAML_SCALAR_NODE) {
-		node_error(file, value, "'%s' takes a single value, not %s", field->key,
+		node_error(file, value, "'%s' takes %s, not %s", field->key,
+			   field->type == CONFIG_UNSIGNED_LIST ? "a value or a list of values"
+							       : "a single value",
 			   node_kind(value));
 		return;
 	}
@@ -815,6 +967,26 @@ bind_field(struct file_context *file, const struct binding *binding, unsigned in
 	if (config_parse_value(field, scalar_text(value), binding->params, message,
 			       sizeof(message)) != 0)
 		node_error(file, value, "%s", message);
+}
+
+/* The keys of @p mapping that are fields inside @p parent (NULL: top level, no special keys). */
+static void
+bind_fields_of_mapping(struct file_context *file, const yaml_node_t *mapping,
+		       const struct binding *binding, const struct config_field *parent)
+{
+	for (yaml_node_pair_t *pair = mapping->data.mapping.pairs.start;
+	     pair < mapping->data.mapping.pairs.top; pair++) {
+		yaml_node_t *key = node_at(file, pair->key);
+		int index;
+
+		if (!key_is_scalar(file, key) || key_is_duplicate(file, mapping, pair))
+			continue;
+		index = find_field_in(binding->fields, parent, scalar_text(key));
+		if (index >= 0)
+			bind_field(file, binding, (unsigned)index, node_at(file, pair->value));
+		else
+			unknown_key_error(file, key, binding, parent);
+	}
 }
 
 static void
@@ -830,13 +1002,13 @@ bind_mapping(struct file_context *file, const yaml_node_t *mapping, const struct
 		if (!key_is_scalar(file, key) || key_is_duplicate(file, mapping, pair))
 			continue;
 		special = find_special_key(binding->special_keys, scalar_text(key));
-		index = find_field(binding->fields, scalar_text(key));
+		index = find_field_in(binding->fields, NULL, scalar_text(key));
 		if (special != NULL && special->bind != NULL)
 			special->bind(file, value, binding->target);
 		else if (special == NULL && index >= 0)
 			bind_field(file, binding, (unsigned)index, value);
 		else if (special == NULL)
-			unknown_key_error(file, key, binding);
+			unknown_key_error(file, key, binding, NULL);
 	}
 }
 
@@ -1588,6 +1760,8 @@ load_settings(struct loader *loader, const char *path)
 static bool
 accepts(enum stream_type input, enum stream_type output)
 {
+	if (input == STREAM_ANY)
+		return output != STREAM_NONE;
 	if (input == STREAM_ANY_RECORD)
 		return output != STREAM_NONE && output != STREAM_PACKET;
 	return input == output;
@@ -1613,6 +1787,7 @@ check_input(struct loader *loader, const struct kernel_spec *spec, unsigned inpu
 {
 	const struct kernel_spec *producer = config_find_kernel(loader->config, spec->inputs[input]);
 	struct config_position position = spec->input_positions[input];
+	enum stream_type input_type = kernel_input_type(spec->ops, spec->params);
 
 	if (producer == NULL) {
 		unknown_input_error(loader, spec, input);
@@ -1622,12 +1797,11 @@ check_input(struct loader *loader, const struct kernel_spec *spec, unsigned inpu
 		config_error(loader->errors, position,
 			     "input '%s' of '%s' has no output (kernel type '%s' produces nothing)",
 			     producer->name, spec->name, producer->ops->name);
-	} else if (!accepts(spec->ops->input_type, producer->ops->output_type)) {
+	} else if (!accepts(input_type, producer->ops->output_type)) {
 		config_error(loader->errors, position, "input '%s' of '%s' gives %s records but %s takes %s",
 			     producer->name, spec->name, stream_type_name(producer->ops->output_type),
 			     spec->ops->name,
-			     spec->ops->input_type == STREAM_ANY_RECORD ?
-				     "any record type" : stream_type_name(spec->ops->input_type));
+			     input_type == STREAM_ANY_RECORD ? "any record type" : stream_type_name(input_type));
 	}
 }
 

@@ -78,6 +78,22 @@ enum config_type {
 	CONFIG_DURATION, /**< uint64_t nanoseconds: 250us, 100ms, 1s, 5m, 1h, 1d */
 	CONFIG_BOOL,     /**< bool: true/false */
 	CONFIG_CHOICE,   /**< uint32_t index into choices[] */
+	CONFIG_REAL,     /**< double, a decimal number >= 0 such as 0.25 or 1.2 */
+	CONFIG_UNSIGNED_LIST, /**< struct config_unsigned_list: one integer or a list of them */
+	/**
+	 * bool, set when the key's value, a mapping, is written; the mapping's
+	 * keys are the fields named `key.subkey` in the same table.
+	 */
+	CONFIG_MAPPING,
+};
+
+/** Most entries of a CONFIG_UNSIGNED_LIST. */
+#define CONFIG_LIST_MAX 16
+
+/** Value of a CONFIG_UNSIGNED_LIST field; each entry is checked like a CONFIG_UNSIGNED. */
+struct config_unsigned_list {
+	uint64_t count; /* 64 bits: no padding; parameters are compared byte for byte on reload */
+	uint64_t values[CONFIG_LIST_MAX];
 };
 
 /**
@@ -94,7 +110,7 @@ struct config_field {
 	const char *const *choices;     /**< CONFIG_CHOICE: NULL-terminated */
 	const char *special_word;       /**< a word accepted besides numbers, e.g. "total" */
 	uint64_t special_value;         /**< value stored for special_word */
-	uint64_t minimum;               /**< numeric types: inclusive bounds */
+	uint64_t minimum;               /**< numeric types: inclusive bounds (CONFIG_REAL too) */
 	uint64_t maximum;               /**< 0 = no upper bound */
 	const char *description;        /**< one line, for docs and --help */
 };

@@ -6,6 +6,7 @@
 static const char *const type_names[] = {
 	[CONFIG_STRING] = "text", [CONFIG_UNSIGNED] = "count", [CONFIG_SIZE] = "size",
 	[CONFIG_DURATION] = "duration", [CONFIG_BOOL] = "true/false", [CONFIG_CHOICE] = "choice",
+	[CONFIG_REAL] = "number", [CONFIG_UNSIGNED_LIST] = "count or list", [CONFIG_MAPPING] = "mapping",
 };
 
 static void
@@ -27,7 +28,10 @@ describe_kernel(const struct kernel_ops *ops, FILE *stream)
 		stream_type_name(ops->output_type),
 		ops->multiple_inputs ? " `input:` may be a list." : "",
 		ops->replicable ? " Takes `replicas:`." : "");
-	describe_fields(ops->config_map, stream);
+	if (ops->config_map[0].key == NULL)
+		fprintf(stream, "No parameters.\n");
+	else
+		describe_fields(ops->config_map, stream);
 	fputc('\n', stream);
 }
 
@@ -43,8 +47,8 @@ describe_configuration(FILE *stream)
 		"| `replicas` | copies that share the work, partitioned by source address (default 1; "
 		"where the type allows) |\n"
 		"| `cores` | worker lcore, or list of lcores, the replicas run on (replica i on "
-		"entry i modulo the list); default: spread over the workers. Not for sinks, which "
-		"run on the control thread |\n\n");
+		"entry i modulo the list); default: spread over the workers. Not for sinks that "
+		"write (`format: jsonl`), which run on the control thread |\n\n");
 	for (const struct kernel_ops *const *ops = kernel_registry; *ops != NULL; ops++)
 		describe_kernel(*ops, stream);
 	fprintf(stream, "### Daemon settings (`-c CONF`)\n\n");

@@ -88,7 +88,8 @@ create_instance(struct graph_builder *builder, const struct kernel_spec *spec, u
 
 	if (instance == NULL)
 		return NULL;
-	instance->params = malloc(spec->ops->params_size);
+	/* at least a byte: a kernel without parameters still gets a non-NULL copy */
+	instance->params = malloc(spec->ops->params_size > 0 ? spec->ops->params_size : 1);
 	instance->name = kernel_intern_name(spec->name);
 	if (instance->params == NULL || instance->name == NULL) {
 		free(instance->params);

@@ -71,6 +71,11 @@ struct kernel_ops {
 	bool multiple_inputs;             /**< `input:` may be a list */
 	bool replicable;                  /**< `replicas:` > 1 allowed */
 	/**
+	 * The input type an instance with these parameters takes, where it is
+	 * not input_type (a sink that discards takes packets too). NULL = input_type.
+	 */
+	enum stream_type (*accepted_input_type)(const void *params);
+	/**
 	 * true when an instance with these parameters does blocking I/O and so
 	 * runs on the control thread, never on a worker lcore. NULL = a worker.
 	 */
@@ -301,6 +306,15 @@ static inline bool
 kernel_runs_on_control_thread(const struct kernel_ops *ops, const void *params)
 {
 	return ops->runs_on_control_thread != NULL && ops->runs_on_control_thread(params);
+}
+
+/** The input type an instance of @p ops with @p params takes (NULL @p params: ops->input_type). */
+static inline enum stream_type
+kernel_input_type(const struct kernel_ops *ops, const void *params)
+{
+	if (ops->accepted_input_type == NULL || params == NULL)
+		return ops->input_type;
+	return ops->accepted_input_type(params);
 }
 
 /** The registry: every built-in kernel type, NULL-terminated. */

@@ -22,6 +22,8 @@ stream_type_name(enum stream_type type)
 		return "proto_stats";
 	case STREAM_ANY_RECORD:
 		return "record";
+	case STREAM_ANY:
+		return "pkt or record";
 	}
 	return "?";
 }

@@ -21,7 +21,8 @@ enum stream_type {
 	STREAM_ALERT,     /**< struct alert_record */
 	STREAM_FLOW,      /**< struct flow_record */
 	STREAM_PROTO_STATS, /**< struct proto_stats_record */
-	STREAM_ANY_RECORD /**< accepted by sinks: any record type above */
+	STREAM_ANY_RECORD, /**< accepted by sinks: any record type above */
+	STREAM_ANY        /**< accepted by a sink that discards: packets or any record */
 };
 
 /** Name used in error messages and the docs ("pkt", "src_count", ...). */

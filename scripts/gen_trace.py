@@ -80,6 +80,10 @@ def parse_arguments(argv):
                         help="share of frames with an 802.1Q tag, a fifth of them QinQ (default 0.05)")
     parser.add_argument("--arp-share", type=float, default=0.002,
                         help="share of ARP frames (no IP header) (default 0.002)")
+    parser.add_argument("--size", type=int, default=0,
+                        help=f"every IP frame this long (at least {MIN_SIZE}; a frame whose headers need "
+                             "more, such as IPv6 + VLAN + TCP, is as long as its headers); "
+                             "default 0: a mix of small and full-size frames")
     parser.add_argument("--oracle", action="store_true",
                         help="also write OUTPUT.src.tsv: source, packets, bytes per IP source")
     arguments = parser.parse_args(argv)
@@ -90,6 +94,8 @@ def parse_arguments(argv):
             parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
     if arguments.heavy_share + arguments.arp_share > 1.0:
         parser.error("--heavy-share plus --arp-share must not exceed 1")
+    if arguments.size and not MIN_SIZE <= arguments.size <= MAX_FRAME:
+        parser.error(f"--size must be between {MIN_SIZE} and {MAX_FRAME}")
     if arguments.duration <= 0:
         parser.error("--duration must be positive")
     return arguments
@@ -294,7 +300,7 @@ def generate(arguments, stream):
             else:
                 protocol = pick(IPV6_MIX, rng.random())
                 destination = ipv6_destinations[index % len(ipv6_destinations)]
-            frame = builder.ip_frame(rng, frame_size(rng), source, destination,
+            frame = builder.ip_frame(rng, arguments.size or frame_size(rng), source, destination,
                                      router_macs[index & 3], tags, protocol, rng.getrandbits(32))
             entry = counts.get(source.text)
             if entry is None:

@@ -13,6 +13,7 @@ extern const struct kernel_ops per_src_counter_kernel;
 extern const struct kernel_ops threshold_kernel;
 extern const struct kernel_ops flow_tracker_kernel;
 extern const struct kernel_ops proto_stats_kernel;
+extern const struct kernel_ops passthrough_kernel;
 extern const struct kernel_ops sink_kernel;
 
 const struct kernel_ops *const kernel_registry[] = {
@@ -21,6 +22,7 @@ const struct kernel_ops *const kernel_registry[] = {
 	&threshold_kernel,
 	&flow_tracker_kernel,
 	&proto_stats_kernel,
+	&passthrough_kernel,
 	&sink_kernel,
 	NULL,
 };

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sink: writes records to a file or stdout.
+ * sink: writes records to a file or stdout, or (format null) discards
+ * packets and records, only counting them.
  *
- * A sink does blocking I/O, so it runs on the control thread, never on a
- * worker lcore: a slow disk then delays records (which wait in their rings,
- * applying backpressure to the kernels that aggregate them) but never stalls
- * packet reception.
+ * A sink that writes does blocking I/O, so it runs on the control thread,
+ * never on a worker lcore: a slow disk then delays records (which wait in
+ * their rings, applying backpressure to the kernels that aggregate them) but
+ * never stalls packet reception. A null sink does no I/O, so it runs on a
+ * worker like any other kernel: benchmarks measure the datapath, not the
+ * control thread's polling.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,22 +22,24 @@
 #include "kernel.h"
 #include "outputs/jsonl.h"
 
-enum sink_format { SINK_FORMAT_JSONL = 0 };
+enum sink_format { SINK_FORMAT_JSONL = 0, SINK_FORMAT_NULL };
 
 struct sink_params {
 	uint32_t format; /* enum sink_format */
 	char path[PATH_MAX];
 };
 
-static const char *const format_names[] = {"jsonl", NULL};
+static const char *const format_names[] = {"jsonl", "null", NULL};
 
 static const struct config_field sink_fields[] = {
 	{.key = "format", .type = CONFIG_CHOICE, .offset = offsetof(struct sink_params, format),
 	 .choices = format_names, .default_value = "jsonl",
-	 .description = "record encoding: `jsonl` (one JSON object per line)"},
+	 .description = "record encoding: `jsonl` (one JSON object per line), or `null`: discard "
+			"packets and records, only counting them (no `path`; runs on a worker lcore)"},
 	{.key = "path", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, path),
-	 .size = sizeof(((struct sink_params *)0)->path), .required = true,
-	 .description = "file to append records to, or `-` for standard output"},
+	 .size = sizeof(((struct sink_params *)0)->path),
+	 .description = "file to append records to, or `-` for standard output (required with "
+			"`jsonl`)"},
 	{.key = NULL},
 };
 
@@ -52,6 +57,7 @@ struct sink_state {
 	size_t buffered;
 	char buffer[SINK_BUFFER_SIZE];
 	uint64_t records;
+	uint64_t packets; /* format null only: jsonl sinks take no packets */
 	uint64_t write_errors;
 	uint64_t records_at_last_flush;
 	uint64_t next_flush_ns;
@@ -66,6 +72,16 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 	const struct sink_params *params = params_pointer;
 	char directory[PATH_MAX];
 
+	if (params->format == SINK_FORMAT_NULL) {
+		if (config_check_key_set(context, "path"))
+			config_check_error(context, "path",
+					   "'path' does not apply with format null (nothing is written)");
+		return;
+	}
+	if (!config_check_key_set(context, "path")) {
+		config_check_error(context, NULL, "'path' is required with format jsonl");
+		return;
+	}
 	if (strcmp(params->path, "-") == 0)
 		return;
 	snprintf(directory, sizeof(directory), "%s", params->path);
@@ -75,10 +91,20 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 }
 
 static bool
-sink_runs_on_control_thread(const void *params)
+sink_runs_on_control_thread(const void *params_pointer)
 {
-	(void)params;
-	return true;
+	const struct sink_params *params = params_pointer;
+
+	return params->format != SINK_FORMAT_NULL;
+}
+
+/* Only what is discarded can be packets: an encoding has nothing to say about an mbuf. */
+static enum stream_type
+sink_accepted_input_type(const void *params_pointer)
+{
+	const struct sink_params *params = params_pointer;
+
+	return params->format == SINK_FORMAT_NULL ? STREAM_ANY : STREAM_ANY_RECORD;
 }
 
 static int
@@ -89,6 +115,11 @@ sink_init(struct kernel_instance *instance)
 
 	if (state == NULL)
 		return -ENOMEM;
+	if (params->format == SINK_FORMAT_NULL) {
+		state->descriptor = -1;
+		instance->state = state;
+		return 0;
+	}
 	if (strcmp(params->path, "-") == 0) {
 		state->descriptor = STDOUT_FILENO;
 	} else {
@@ -155,13 +186,42 @@ sink_write(struct kernel_instance *instance, const union any_record *record)
 	state->records++;
 }
 
+/* Format null: a worker lcore runs this, so no syscalls, only counting and freeing. */
+static unsigned
+sink_discard(struct kernel_instance *instance)
+{
+	struct sink_state *state = instance->state;
+	union {
+		struct rte_mbuf *packets[KERNEL_BURST];
+		union any_record records[KERNEL_BURST];
+	} items;
+	enum stream_type type;
+	unsigned received = kernel_receive(instance, &items, KERNEL_BURST, &type);
+
+	if (received == 0)
+		return 0;
+	if (type == STREAM_PACKET) {
+		rte_pktmbuf_free_bulk(items.packets, received);
+		state->packets += received;
+	} else {
+		state->records += received;
+	}
+	instance->counters.items_in += received;
+	return received;
+}
+
 static unsigned
 sink_process(struct kernel_instance *instance)
 {
+	const struct sink_params *params = instance->params;
 	union any_record records[KERNEL_BURST];
 	enum stream_type type;
-	unsigned received = kernel_receive(instance, records, KERNEL_BURST, &type);
-	unsigned element_size = stream_element_size(type);
+	unsigned received, element_size;
+
+	if (params->format == SINK_FORMAT_NULL)
+		return sink_discard(instance);
+	received = kernel_receive(instance, records, KERNEL_BURST, &type);
+	element_size = stream_element_size(type);
 
 	/* Records arrive packed at their ring's element size, not at sizeof(union any_record). */
 	for (unsigned i = 0; i < received; i++) {
@@ -177,15 +237,18 @@ sink_process(struct kernel_instance *instance)
 static bool
 sink_flush(struct kernel_instance *instance)
 {
-	write_buffer(instance);
+	write_buffer(instance); /* nothing is ever buffered with format null: no syscall */
 	return true;
 }
 
 static void
 sink_tick(struct kernel_instance *instance, uint64_t now_ns)
 {
+	const struct sink_params *params = instance->params;
 	struct sink_state *state = instance->state;
 
+	if (params->format == SINK_FORMAT_NULL)
+		return; /* nothing buffered, and a worker must not write */
 	if (now_ns < state->next_flush_ns || state->records == state->records_at_last_flush)
 		return;
 	sink_flush(instance);
@@ -196,8 +259,14 @@ sink_tick(struct kernel_instance *instance, uint64_t now_ns)
 static unsigned
 sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 {
+	const struct sink_params *params = instance->params;
 	const struct sink_state *state = instance->state;
 
+	if (params->format == SINK_FORMAT_NULL) {
+		stats[0] = (struct kernel_stat){"packets", state->packets};
+		stats[1] = (struct kernel_stat){"records", state->records};
+		return 2;
+	}
 	stats[0] = (struct kernel_stat){"records", state->records};
 	stats[1] = (struct kernel_stat){"write_errors", state->write_errors};
 	return 2;
@@ -219,8 +288,10 @@ sink_destroy(struct kernel_instance *instance)
 
 const struct kernel_ops sink_kernel = {
 	.name = "sink",
-	.description = "Writes records to a file or stdout",
+	.description = "Writes records to a file or stdout, or (`format: null`) discards packets "
+		       "and records",
 	.input_type = STREAM_ANY_RECORD,
+	.accepted_input_type = sink_accepted_input_type,
 	.output_type = STREAM_NONE,
 	.multiple_inputs = true,
 	.replicable = false,

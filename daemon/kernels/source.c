@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * source: the kernel that brings packets into the graph, from a pcap/pcapng
- * file or from a DPDK port. This file holds the parameters and dispatch; the
- * readers are in source_pcap.c and source_port.c.
+ * file, a DPDK port or a generator. This file holds the parameters and
+ * dispatch; the readers are in source_pcap.c, source_port.c and
+ * source_synthetic.c.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -35,6 +36,40 @@ static const struct config_field source_fields[] = {
 	{.key = "queues", .type = CONFIG_UNSIGNED, .offset = offsetof(struct source_params, queues),
 	 .default_value = "1", .minimum = 1, .maximum = 64,
 	 .description = "port: RSS receive queues, one source replica per queue"},
+	{.key = "synthetic", .type = CONFIG_MAPPING,
+	 .offset = offsetof(struct source_params, synthetic),
+	 .description = "generate packets on the worker lcore instead (benchmarks, soak tests): "
+			"Ethernet + IPv4/IPv6 + UDP/TCP frames, parsed like received ones, "
+			"stamped with the wall clock; the keys below"},
+#define SYNTHETIC_KEY(name) offsetof(struct source_params, synthetic_params.name)
+	{.key = "synthetic.packets", .type = CONFIG_UNSIGNED, .offset = SYNTHETIC_KEY(packets),
+	 .default_value = "0",
+	 .description = "packets to make, then the source finishes; 0 = endless (until stopped)"},
+	{.key = "synthetic.sources", .type = CONFIG_UNSIGNED, .offset = SYNTHETIC_KEY(sources),
+	 .default_value = "1024", .minimum = 1, .maximum = SYNTHETIC_MAX_SOURCES,
+	 .description = "distinct source addresses: IPv4 source i is 10.0.0.0 + i, IPv6 source i "
+			"is 2001:db8::i"},
+	{.key = "synthetic.flows", .type = CONFIG_UNSIGNED, .offset = SYNTHETIC_KEY(flows),
+	 .default_value = "0", .maximum = SYNTHETIC_MAX_FLOWS,
+	 .description = "distinct 5-tuples (flow i comes from source i modulo `sources`), at "
+			"least `sources`; 0 = one per source"},
+	{.key = "synthetic.zipf", .type = CONFIG_REAL, .offset = SYNTHETIC_KEY(zipf),
+	 .default_value = "0", .maximum = 10,
+	 .description = "flow popularity: flow i is picked with weight 1/(i+1)^zipf; 0 = uniform"},
+	{.key = "synthetic.size", .type = CONFIG_UNSIGNED_LIST, .offset = SYNTHETIC_KEY(sizes),
+	 .default_value = "64", .minimum = 64, .maximum = 2048,
+	 .description = "frame length in bytes as Wireshark's frame.len (no FCS), or a list of "
+			"lengths taken in turn"},
+	{.key = "synthetic.ipv6_share", .type = CONFIG_REAL, .offset = SYNTHETIC_KEY(ipv6_share),
+	 .default_value = "0", .maximum = 1,
+	 .description = "share of the sources that are IPv6 (0 to 1)"},
+	{.key = "synthetic.rate_pps", .type = CONFIG_UNSIGNED, .offset = SYNTHETIC_KEY(rate_pps),
+	 .default_value = "0", .description = "packets per second to pace at, 0 = as fast as the "
+					      "worker can"},
+	{.key = "synthetic.seed", .type = CONFIG_UNSIGNED, .offset = SYNTHETIC_KEY(seed),
+	 .default_value = "1",
+	 .description = "the same seed gives the same packet sequence"},
+#undef SYNTHETIC_KEY
 	{.key = NULL},
 };
 
@@ -48,44 +83,52 @@ source_packet_stats(const struct source_packet_counts *counts, struct kernel_sta
 	return 4;
 }
 
-static bool
-is_pcap(const struct source_params *params)
-{
-	return params->pcap[0] != '\0';
-}
+/* Keys that belong to one mode only: written for another, they are an error. */
+static const struct {
+	const char *key;
+	enum source_mode mode;
+} mode_keys[] = {
+	{"loop", SOURCE_PCAP}, {"rate_pps", SOURCE_PCAP}, {"preload", SOURCE_PCAP},
+	{"queues", SOURCE_PORT},
+};
+
+static const char *const mode_names[] = {
+	[SOURCE_PCAP] = "pcap", [SOURCE_PORT] = "port", [SOURCE_SYNTHETIC] = "synthetic",
+};
 
 static void
 source_check(const void *params_pointer, struct config_check_context *context)
 {
 	const struct source_params *params = params_pointer;
-	bool has_pcap = config_check_key_set(context, "pcap");
-	bool has_port = config_check_key_set(context, "port");
+	enum source_mode mode = source_mode_of(params);
+	unsigned modes_written = 0;
+	const char *second = NULL;
 
-	if (has_pcap == has_port) {
-		config_check_error(context, has_pcap ? "port" : NULL,
-				   "a source needs exactly one of `pcap:` or `port:`");
+	for (unsigned m = 0; m < RTE_DIM(mode_names); m++)
+		if (config_check_key_set(context, mode_names[m]) && modes_written++ > 0)
+			second = mode_names[m];
+	if (modes_written != 1) {
+		config_check_error(context, second,
+				   "a source needs exactly one of `pcap:`, `port:` or `synthetic:`");
 		return;
 	}
-	if (has_pcap) {
-		if (config_check_key_set(context, "queues"))
-			config_check_error(context, "queues", "`queues:` applies to `port:` sources only");
-		if (access(params->pcap, R_OK) != 0)
-			config_check_error(context, "pcap", "cannot read '%s': %s", params->pcap,
-					   strerror(errno));
-		return;
-	}
-	if (config_check_key_set(context, "loop"))
-		config_check_error(context, "loop", "`loop:` applies to `pcap:` sources only");
-	if (config_check_key_set(context, "rate_pps"))
-		config_check_error(context, "rate_pps", "`rate_pps:` applies to `pcap:` sources only");
-	if (config_check_key_set(context, "preload"))
-		config_check_error(context, "preload", "`preload:` applies to `pcap:` sources only");
+	for (unsigned k = 0; k < RTE_DIM(mode_keys); k++)
+		if (mode_keys[k].mode != mode && config_check_key_set(context, mode_keys[k].key))
+			config_check_error(context, mode_keys[k].key,
+					   "`%s:` applies to `%s:` sources only", mode_keys[k].key,
+					   mode_names[mode_keys[k].mode]);
+	if (mode == SOURCE_PCAP && access(params->pcap, R_OK) != 0)
+		config_check_error(context, "pcap", "cannot read '%s': %s", params->pcap,
+				   strerror(errno));
+	if (mode == SOURCE_SYNTHETIC)
+		source_synthetic_check(&params->synthetic_params, context);
 }
 
+/* Packets of a file carry their own time; ports and the generator carry the wall clock. */
 static bool
 source_is_live(const void *params)
 {
-	return !is_pcap(params);
+	return source_mode_of(params) != SOURCE_PCAP;
 }
 
 static unsigned
@@ -93,20 +136,21 @@ source_replicas(const void *params_pointer)
 {
 	const struct source_params *params = params_pointer;
 
-	return is_pcap(params) ? 1 : (unsigned)params->queues;
+	return source_mode_of(params) == SOURCE_PORT ? (unsigned)params->queues : 1;
 }
 
 /*
  * A file source whose file stays the same goes on from where it is
  * (loop/rate may change); preloading or not is how it reads, so that stays.
+ * A generator is replaced: the new one starts its sequence afresh.
  */
 static bool
 source_can_take_state(const void *params_pointer, const void *old_params_pointer)
 {
 	const struct source_params *params = params_pointer, *old = old_params_pointer;
 
-	return is_pcap(params) && is_pcap(old) && strcmp(params->pcap, old->pcap) == 0 &&
-	       params->preload == old->preload;
+	return source_mode_of(params) == SOURCE_PCAP && source_mode_of(old) == SOURCE_PCAP &&
+	       strcmp(params->pcap, old->pcap) == 0 && params->preload == old->preload;
 }
 
 static void
@@ -115,38 +159,48 @@ source_take_state(struct kernel_instance *instance, struct kernel_instance *old)
 	source_pcap_take_state(instance, old);
 }
 
+/* The reader behind each mode, as the parts of kernel_ops it provides. */
+static const struct {
+	int (*init)(struct kernel_instance *instance);
+	unsigned (*process)(struct kernel_instance *instance);
+	unsigned (*stats)(const struct kernel_instance *instance, struct kernel_stat *stats);
+	void (*destroy)(struct kernel_instance *instance);
+} readers[] = {
+	[SOURCE_PCAP] = {source_pcap_init, source_pcap_process, source_pcap_stats,
+			 source_pcap_destroy},
+	[SOURCE_PORT] = {source_port_init, source_port_process, source_port_stats,
+			 source_port_destroy},
+	[SOURCE_SYNTHETIC] = {source_synthetic_init, source_synthetic_process,
+			      source_synthetic_stats, source_synthetic_destroy},
+};
+
 static int
 source_init(struct kernel_instance *instance)
 {
-	return is_pcap(instance->params) ? source_pcap_init(instance) : source_port_init(instance);
+	return readers[source_mode_of(instance->params)].init(instance);
 }
 
 static unsigned
 source_process(struct kernel_instance *instance)
 {
-	return is_pcap(instance->params) ? source_pcap_process(instance)
-					 : source_port_process(instance);
+	return readers[source_mode_of(instance->params)].process(instance);
 }
 
 static unsigned
 source_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 {
-	return is_pcap(instance->params) ? source_pcap_stats(instance, stats)
-					 : source_port_stats(instance, stats);
+	return readers[source_mode_of(instance->params)].stats(instance, stats);
 }
 
 static void
 source_destroy(struct kernel_instance *instance)
 {
-	if (is_pcap(instance->params))
-		source_pcap_destroy(instance);
-	else
-		source_port_destroy(instance);
+	readers[source_mode_of(instance->params)].destroy(instance);
 }
 
 const struct kernel_ops source_kernel = {
 	.name = "source",
-	.description = "Packets from a pcap/pcapng file or a DPDK port, parsed once",
+	.description = "Packets from a pcap/pcapng file, a DPDK port or a generator, parsed once",
 	.input_type = STREAM_NONE,
 	.output_type = STREAM_PACKET,
 	.replicable = false, /* replicas come from `queues:` */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * Parameters of the `source` kernel, shared by its two readers: pcap files
- * (kernels/source_pcap.c) and DPDK ports (kernels/source_port.c).
+ * Parameters of the `source` kernel, shared by its three readers: pcap files
+ * (kernels/source_pcap.c), DPDK ports (kernels/source_port.c) and the
+ * packet generator (kernels/source_synthetic.c).
  */
 #ifndef JETSTREAM_KERNELS_SOURCE_H
 #define JETSTREAM_KERNELS_SOURCE_H
@@ -10,11 +11,31 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include <rte_common.h>
+#include <rte_cycles.h>
+
 #include "kernel.h"
 #include "packet.h"
 
 /** Stored for `loop: forever`. */
 #define SOURCE_LOOP_FOREVER UINT64_MAX
+
+/** Most concurrent flows a synthetic source generates (its alias table: 8 bytes each). */
+#define SYNTHETIC_MAX_FLOWS (1ull << 26)
+/** Most sources: IPv4 sources are numbered inside 10.0.0.0/8. */
+#define SYNTHETIC_MAX_SOURCES (1ull << 24)
+
+/** The `synthetic:` mapping: packets made on the worker lcore, for benchmarks and soak tests. */
+struct synthetic_params {
+	uint64_t packets;                  /**< then the source finishes; 0 = endless */
+	uint64_t sources;                  /**< distinct source addresses */
+	uint64_t flows;                    /**< distinct 5-tuples, >= sources; 0 = one per source */
+	double zipf;                       /**< skew of flow popularity; 0 = uniform */
+	struct config_unsigned_list sizes; /**< frame lengths, taken in turn */
+	double ipv6_share;                 /**< share of the sources that are IPv6 */
+	uint64_t rate_pps;                 /**< pace; 0 = as fast as the worker can */
+	uint64_t seed;                     /**< same seed, same packet sequence */
+};
 
 struct source_params {
 	char pcap[PATH_MAX]; /**< file to read (pcap or pcapng); empty for a port */
@@ -23,7 +44,44 @@ struct source_params {
 	uint64_t rate_pps;   /**< pcap: pace to this many packets per second, 0 = unpaced */
 	uint64_t queues;     /**< port: RSS queues, one replica each */
 	bool preload;        /**< pcap: read the whole file into memory at start, replay from there */
+	bool synthetic;      /**< `synthetic:` was written: packets are generated */
+	struct synthetic_params synthetic_params;
 };
+
+/** Where a source's packets come from; exactly one of `pcap:`, `port:`, `synthetic:`. */
+enum source_mode { SOURCE_PCAP, SOURCE_PORT, SOURCE_SYNTHETIC };
+
+static inline enum source_mode
+source_mode_of(const struct source_params *params)
+{
+	if (params->synthetic)
+		return SOURCE_SYNTHETIC;
+	return params->pcap[0] != '\0' ? SOURCE_PCAP : SOURCE_PORT;
+}
+
+/** Pacing to a packet rate on the TSC (rate_pps of pcap and synthetic sources). */
+struct source_pace {
+	uint64_t start_cycles; /**< 0 = not started: the first call starts the clock */
+	uint64_t packets;      /**< sent since start_cycles */
+};
+
+/**
+ * How many of @p wanted packets @p rate_pps allows now; the caller adds what
+ * it sent to pace->packets. @p rate_pps 0 allows everything.
+ */
+static inline unsigned
+source_pace_allowance(struct source_pace *pace, uint64_t rate_pps, unsigned wanted)
+{
+	uint64_t now = rte_get_tsc_cycles(), due;
+
+	if (rate_pps == 0)
+		return wanted;
+	if (pace->start_cycles == 0)
+		pace->start_cycles = now;
+	due = (uint64_t)((unsigned __int128)(now - pace->start_cycles) * rate_pps /
+			 rte_get_tsc_hz()) + 1;
+	return due > pace->packets ? (unsigned)RTE_MIN(due - pace->packets, wanted) : 0;
+}
 
 /** What every reader counts about the packets it brings in. */
 struct source_packet_counts {
@@ -53,6 +111,14 @@ unsigned source_pcap_stats(const struct kernel_instance *instance, struct kernel
 void source_pcap_destroy(struct kernel_instance *instance);
 /** Continue @p old's reading position; pacing restarts at the new rate. */
 void source_pcap_take_state(struct kernel_instance *instance, struct kernel_instance *old);
+
+int source_synthetic_init(struct kernel_instance *instance);
+unsigned source_synthetic_process(struct kernel_instance *instance);
+unsigned source_synthetic_stats(const struct kernel_instance *instance, struct kernel_stat *stats);
+void source_synthetic_destroy(struct kernel_instance *instance);
+/** The check() of the `synthetic:` keys. */
+void source_synthetic_check(const struct synthetic_params *params,
+			    struct config_check_context *context);
 
 int source_port_init(struct kernel_instance *instance);
 unsigned source_port_process(struct kernel_instance *instance);

@@ -82,3 +82,39 @@ kernels:
     path: $4
 YAML
 }
+
+# passthrough_pipeline FILE ROW SOURCE_KEY [CORES]: source (SOURCE_KEY) -> passthrough ->
+# sink(null), the framework's own cost: no kernel looks at the packets. CORES, when given,
+# is the `cores:` of the passthrough and the sink (the source stays on the first worker).
+passthrough_pipeline() {
+	local cores_line=""
+	[ -z "${4:-}" ] || cores_line="cores: $4"
+	cat >"$1" <<YAML
+# make bench, row $2: written by scripts/bench; run from the repository root.
+version: 1
+kernels:
+  rx:
+    type: source
+    $3
+    ${4:+cores: 1}
+  forward:
+    type: passthrough
+    input: rx
+    $cores_line
+  out:
+    type: sink
+    input: forward
+    format: null
+    $cores_line
+YAML
+}
+
+# run_summary PIPELINE LOG [CONF]: run jetstreamd to its end and print "PACKETS SECONDS"
+# from its exit summary.
+run_summary() {
+	local conf=()
+	[ -z "${3:-}" ] || conf=(-c "$3")
+	build/jetstreamd "${conf[@]}" -p "$1" >/dev/null 2>"$2" || die "jetstreamd -p $1 failed: $(tail -5 "$2")"
+	sed -n -E 's/^jetstreamd: ([0-9]+) packets in ([0-9.]+) s.*/\1 \2/p' "$2" | grep . ||
+		die "no exit summary in $2: $(tail -5 "$2")"
+}

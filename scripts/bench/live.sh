@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Row 2: the live datapath on one worker core, over DPDK's net_null PMD.
-#   jetstreamd: port "net_null0" -> per_src_counter(total) -> sink, about
-#   SECONDS_LIVE s, then SIGTERM; Mpps = packets in / elapsed of its exit summary.
-#   dpdk-testpmd: io forwarding over net_null0 + net_null1 on one forwarding
-#   core, same lcores (0 = main, 1 = worker); Mpps = the sum of both ports'
-#   Rx-pps per --stats-period second (the first, partial, periods left out),
-#   the median of those seconds per run.
-# net_null frames are zero-filled: no IP header, so the counter has no table
-# work (every frame is unkeyed). The row measures parse + ring + kernel overhead.
+# Row 2: the live datapath on one worker core (lcore 0 = control, lcore 1 = worker).
+#   2a synthetic -> per_src_counter(total) -> sink: packets made and parsed on the
+#      worker, then counted per source (real table work: SYNTHETIC_SOURCES sources,
+#      Zipf 1.0, 64-byte frames); Mpps = packets / elapsed of the daemon's exit summary.
+#   2b synthetic -> passthrough -> sink(null): the same generator, no table: the
+#      framework's own cost (rings, polling, mbuf free).
+#   2c port "net_null0" -> per_src_counter(total) -> sink, SECONDS_LIVE s then SIGTERM:
+#      the port path; net_null frames are zero-filled, non-IP: no table work.
+#   2d dpdk-testpmd: io forwarding over net_null0 + net_null1 on one forwarding
+#      core, same lcores; Mpps = the sum of both ports' Rx-pps per --stats-period
+#      second (the first, partial, periods left out), the median second per run.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -18,11 +20,30 @@ seconds="${SECONDS_LIVE:-5}"
 mkdir -p build/bench
 [ "$(nproc)" -ge 2 ] || die "the live rows need 2 CPUs (a control lcore and a worker)"
 
+synthetic_packets="${SYNTHETIC_PACKETS:-40000000}"
+synthetic_sources="${SYNTHETIC_SOURCES:-100000}"
+synthetic="synthetic: {packets: $synthetic_packets, sources: $synthetic_sources, zipf: 1.0, size: 64}"
+counter_synthetic=build/bench/live_synthetic_counter.yaml
+counter_records=build/bench/live_synthetic_counter.jsonl
+counter_pipeline "$counter_synthetic" 2a "$synthetic" "$counter_records"
+passthrough_synthetic=build/bench/live_synthetic_passthrough.yaml
+passthrough_pipeline "$passthrough_synthetic" 2b "$synthetic"
+
 pipeline=build/bench/live_null.yaml
 records=build/bench/live_null.jsonl
-counter_pipeline "$pipeline" 2 'port: "net_null0"' "$records"
+counter_pipeline "$pipeline" 2c 'port: "net_null0"' "$records"
 
-# One jetstreamd run: prints "PACKETS SECONDS" from its exit summary.
+# One synthetic run: prints its Mpps; checks every packet was counted.
+run_synthetic() {
+	local result packets elapsed
+	rm -f "$counter_records"
+	result=$(run_summary "$1" "$2")
+	read -r packets elapsed <<<"$result"
+	[ "$packets" -eq "$synthetic_packets" ] || die "$1: $packets packets, expected $synthetic_packets"
+	mpps "$packets" "$elapsed"
+}
+
+# One net_null run: prints "PACKETS SECONDS" from its exit summary.
 run_jetstreamd() {
 	local pid log=build/bench/live_null.stderr line
 	rm -f "$records"
@@ -55,26 +76,41 @@ run_testpmd() {
 		die "no Rx-pps in dpdk-testpmd's output: $(tail -5 "$log")"
 }
 
+c_rates=()
+p_rates=()
 j_rates=()
 t_rates=()
-j_packets=()
 for ((run = 1; run <= runs; run++)); do
-	# alternated, so that a slow phase of the machine weighs on both
-	read -r packets elapsed < <(run_jetstreamd)
+	# alternated, so that a slow phase of the machine weighs on every row
+	c_rates+=("$(run_synthetic "$counter_synthetic" build/bench/live_synthetic_counter.stderr)")
+	p_rates+=("$(run_synthetic "$passthrough_synthetic" build/bench/live_synthetic_passthrough.stderr)")
+	result=$(run_jetstreamd)
+	read -r packets elapsed <<<"$result"
 	j_rates+=("$(mpps "$packets" "$elapsed")")
-	j_packets+=("$packets")
 	t_rates+=("$(mpps "$(run_testpmd)" 1)")
-	echo "live: run $run/$runs: jetstreamd ${j_rates[-1]} Mpps, dpdk-testpmd ${t_rates[-1]} Mpps"
+	echo "live: run $run/$runs: synthetic counter ${c_rates[-1]}, synthetic passthrough ${p_rates[-1]}," \
+		"net_null0 counter ${j_rates[-1]}, dpdk-testpmd ${t_rates[-1]} Mpps"
 done
+sources_counted=$(wc -l <"$counter_records")
 unkeyed=$(sed -n 's/.*unkeyed_packets=\([0-9]*\).*/\1/p' build/bench/live_null.stderr | head -1)
+c_median=$(two_decimals "$(median "${c_rates[@]}")")
+p_median=$(two_decimals "$(median "${p_rates[@]}")")
 j_median=$(two_decimals "$(median "${j_rates[@]}")")
 t_median=$(two_decimals "$(median "${t_rates[@]}")")
 dpdk_version=$(dpkg-query -W -f='${Version}' dpdk 2>/dev/null || echo '?')
 
-record live "2a jetstreamd net_null0 -> per_src_counter(total) -> sink, 1 worker" "$j_median Mpps" "$runs" \
-	"parse + ring + kernel overhead, no table work: net_null frames are zero-filled, non-IP, all unkeyed (last run: unkeyed_packets=$unkeyed); per run: $(joined "${j_rates[@]}")" \
+record live "2a jetstreamd synthetic -> per_src_counter(total) -> sink, 1 worker" "$c_median Mpps" "$runs" \
+	"$synthetic_packets 64-byte frames made, parsed and counted on the worker, $synthetic_sources Zipf(1.0) sources ($sources_counted in the last run's records); per run: $(joined "${c_rates[@]}")" \
+	"build/jetstreamd -p $counter_synthetic"
+record live "2b jetstreamd synthetic -> passthrough -> sink(null), 1 worker" "$p_median Mpps" "$runs" \
+	"the generator, two ring hops and the mbuf free; per run: $(joined "${p_rates[@]}")" \
+	"build/jetstreamd -p $passthrough_synthetic"
+record live "2c jetstreamd net_null0 -> per_src_counter(total) -> sink, 1 worker" "$j_median Mpps" "$runs" \
+	"the port path; no table work: net_null frames are zero-filled, non-IP, all unkeyed (last run: unkeyed_packets=$unkeyed); per run: $(joined "${j_rates[@]}")" \
 	"build/jetstreamd -p $pipeline & sleep $seconds; kill -TERM \$!  # Mpps from the exit summary"
-record live "2b dpdk-testpmd io fwd, net_null0 <-> net_null1, 1 fwd core (dpdk $dpdk_version)" "$t_median Mpps" "$runs" \
+record live "2d dpdk-testpmd io fwd, net_null0 <-> net_null1, 1 fwd core (dpdk $dpdk_version)" "$t_median Mpps" "$runs" \
 	"sum of both ports' Rx-pps (all a single core forwards), median second of each run; per run: $(joined "${t_rates[@]}")" \
 	"timeout -s INT $((seconds + 1)) dpdk-testpmd ${testpmd_args[*]}"
-record live "2 ratio jetstreamd / testpmd" "$(ratio "$j_median" "$t_median")x" "-" "target >= 0.7x (with table work, which this row does not have)" "-"
+record live "2 ratio synthetic per_src_counter / testpmd" "$(ratio "$c_median" "$t_median")x" "-" "target >= 0.7x and >= 20 Mpps" "-"
+record live "2 ratio synthetic passthrough / testpmd" "$(ratio "$p_median" "$t_median")x" "-" "target >= 0.9x" "-"
+record live "2 ratio net_null0 per_src_counter / testpmd" "$(ratio "$j_median" "$t_median")x" "-" "no table work (see 2c)" "-"

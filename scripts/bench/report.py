@@ -10,24 +10,12 @@ import os
 import sys
 
 SECTIONS = (
-    ("offline", "1. Offline per-source counting (one generated trace, warm page cache)"),
-    ("live", "2. Live datapath, one worker core (DPDK net_null)"),
+    ("offline", "1. Offline per-source counting (generated traces, warm page cache)"),
+    ("live", "2. Live datapath, one worker core"),
     ("flow_tracker", "3. flow_tracker kernel, one core (build/flow_tracker_bench)"),
-    ("reload", "4. Live reload (scripts/reload_latency.sh)"),
-)
-
-NOT_MEASURED = (
-    ("live `synthetic -> per_src_counter` with table work, one worker",
-     "a `synthetic` source mode (issue 5): net_null frames carry no IP header, so row 2a has no table work"),
-    ("live `synthetic -> passthrough -> sink(null)` vs testpmd (target >= 0.9x)",
-     "the `synthetic` source and a `passthrough` kernel; neither exists yet"),
-    ("offline from memory (`pcap` with `preload: true`, `loop:`)",
-     "the `preload` option of the pcap source (issue 5); row 1a includes libpcap file reading"),
-    ("ring hand-off cost, kernels on different lcores vs the same lcore",
-     "a source that is not I/O-bound (`synthetic`) and more than one worker lcore; this machine has 2 CPUs, "
-     "1 worker"),
-    ("agent mode: CPU % idle and at ~150 kpps over af_packet (targets <= 2 %, <= 15 % of a core)",
-     "`idle: sleep` adaptive polling in the daemon; today a worker busy-polls its core at 100 %"),
+    ("handoff", "4. Ring hand-off between lcores"),
+    ("reload", "5. Live reload (scripts/reload_latency.sh)"),
+    ("agent", "6. Agent mode (`idle: sleep`) over af_packet"),
 )
 
 
@@ -58,19 +46,21 @@ def main(results_path, markdown_path):
     out.append("")
     out.append("Measured by `make bench` (scripts under `scripts/bench/`), which writes this file. Every row is "
                "the median of the runs given (`runs`); the command next to it reproduces one run, from the "
-               "repository root, after `make bench` has built the binaries and the trace. Nothing here is an "
-               "estimate: a row that the daemon cannot run yet is listed at the end as not measured.")
+               "repository root, after `make bench` has built the binaries and the traces. Nothing here is an "
+               "estimate.")
     out.append("")
     out.append(f"- date: {env('BENCH_DATE', '?')}")
     out.append(f"- machine: `{env('BENCH_ARCH', '?')}`, {env('BENCH_NPROC', '?')} CPUs (`nproc`), "
                f"{env('BENCH_CPU', '?')}, Linux {env('BENCH_KERNEL', '?')}")
     out.append(f"- commit: `{env('BENCH_COMMIT', '?')}`")
-    trace = env("BENCH_TRACE_COMMAND", "")
-    if trace:
-        out.append(f"- trace (generated once, kept in `build/bench/`): `{trace}`. It has no frame-size option: "
-                   "the default bimodal mix (45 % 64-100 B, 35 % 1400-1514 B, the rest in between, about "
-                   "710 B per frame) makes the offline rows partly memory-bandwidth rows, not pure packet-rate "
-                   "rows.")
+    traces = [line for line in env("BENCH_TRACE_COMMAND", "").splitlines() if line]
+    if traces:
+        out.append("- traces (generated once, kept in `build/bench/`): "
+                   + "; ".join(f"`{command}`" for command in traces)
+                   + ". Without `--size` the frames are a bimodal mix (45 % 64-100 B, 35 % 1400-1514 B, "
+                   "the rest in between, about 710 B per frame), which makes those rows partly "
+                   "memory-bandwidth rows; `--size 64` makes a packet-rate row (IPv6, VLAN and TCP "
+                   "frames are as long as their headers need, up to 82 B).")
     out.append("")
     for section, title in SECTIONS:
         section_rows = [r for r in rows if r[0] == section]
@@ -87,34 +77,37 @@ def main(results_path, markdown_path):
         if section == "offline":
             out.append("Mpps = frames in the file / median wall time of the whole process (start-up, reading, "
                        "counting, writing the output). Each tool runs once untimed first, so the file is in the "
-                       "page cache for all three. jetstreamd's records are summed per source "
+                       "page cache for all. jetstreamd's records are summed per source "
                        "(`scripts/bench/jsonl_to_tsv.py`) and compared byte for byte with the generator's oracle "
-                       "`build/bench/bench.pcap.src.tsv`, as is the reference's output; a difference fails the "
-                       "run. nfpcapd builds flows (the generator draws a random source port per packet, so "
+                       "(`build/bench/bench_*.pcap.src.tsv`), as is the reference's output; a difference fails "
+                       "the run. nfpcapd builds flows (the generator draws a random source port per packet, so "
                        "nearly every packet is a new flow for it), so it does different work: it is the peer "
-                       "named in issue 5, not an equivalent program. The pipeline:")
+                       "named in issue 5, not an equivalent program. The streaming pipeline of the 64-byte "
+                       "trace (the preload one adds `preload: true`):")
             out.append("")
-            out.append(pipeline_block("build/bench/offline.yaml"))
+            out.append(pipeline_block("build/bench/offline_64B.yaml"))
         if section == "live":
             out.append("jetstreamd runs with its default settings: lcore 0 is the control thread, lcore 1 the "
-                       "one worker, which polls the source and the counter. testpmd gets the same two lcores "
-                       "(`-l 0,1`, forwarding on lcore 1) and the same pool size (16384 mbufs). testpmd's "
-                       "figure counts both directions, everything its one forwarding core moves. The pipeline:")
+                       "one worker, which polls the source, the counter or passthrough, and the null sink. "
+                       "testpmd gets the same two lcores (`-l 0,1`, forwarding on lcore 1) and 16384 mbufs. "
+                       "testpmd's figure counts both directions, everything its one forwarding core moves; "
+                       "net_null's receive path allocates mbufs and writes no packet bytes, while the synthetic "
+                       "source writes and parses every header, so 2a/2b do more per packet than testpmd. "
+                       "The pipelines:")
             out.append("")
-            out.append(pipeline_block("build/bench/live_null.yaml"))
+            out.append(pipeline_block("build/bench/live_synthetic_counter.yaml"))
+            out.append(pipeline_block("build/bench/live_synthetic_passthrough.yaml"))
         if section == "flow_tracker":
             out.append("The bench feeds synthetic parsed packets straight into the kernel's `process()`, so "
                        "this is the kernel alone (no source, no ring). `B/flow` is the table's own bytes per "
                        "flow; the notes give the process's resident growth per flow and the longest single "
                        "`process()` call of the timed phase.")
             out.append("")
-    out.append("## Not measured yet")
-    out.append("")
-    out.append("| benchmark | not measured yet (needs ...) |")
-    out.append("|---|---|")
-    for label, needs in NOT_MEASURED:
-        out.append(f"| {cell(label)} | needs {cell(needs)} |")
-    out.append("")
+        if section == "handoff":
+            out.append("Settings `lcores: \"0@0,1@1,2@0\"` (three lcores on the two CPUs); the two-lcore "
+                       "pipeline:")
+            out.append("")
+            out.append(pipeline_block("build/bench/handoff_split.yaml"))
     with open(markdown_path, "w", encoding="utf-8") as stream:
         stream.write("\n".join(out))
     print(f"wrote {markdown_path}")

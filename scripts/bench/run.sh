@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: run the benchmark rows, print the table and write BENCHMARKS.md.
 #
-#   scripts/bench/run.sh [offline] [live] [flow_tracker] [reload]   (default: all four)
+#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent]   (default: all)
 #
 # Expects build/jetstreamd, build/flow_tracker_bench and build/reference_counter
 # (the Makefile's `bench` target builds them and installs nfdump and dpdk).
@@ -14,11 +14,11 @@ set -euo pipefail
 cd "$repo_root"
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker reload)
+[ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker handoff reload agent)
 for section in "${sections[@]}"; do
 	case "$section" in
-	offline | live | flow_tracker | reload) ;;
-	*) echo "usage: $0 [offline] [live] [flow_tracker] [reload]" >&2; exit 64 ;;
+	offline | live | flow_tracker | handoff | reload | agent) ;;
+	*) echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent]" >&2; exit 64 ;;
 	esac
 done
 for binary in build/jetstreamd build/flow_tracker_bench build/reference_counter; do

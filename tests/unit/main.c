@@ -8,6 +8,7 @@
 
 #include <rte_eal.h>
 
+#include "runtime.h"
 #include "suites.h"
 
 static int
@@ -29,12 +30,14 @@ main(void)
 		fprintf(stderr, "unit_tests: cannot start DPDK's EAL\n");
 		return EXIT_FAILURE;
 	}
+	runtime_clock_init(); /* live sources stamp packets with the wall clock */
 	runner = srunner_create(packet_suite());
 	srunner_add_suite(runner, config_suite());
 	srunner_add_suite(runner, kernels_suite());
 	srunner_add_suite(runner, reload_suite());
 	srunner_add_suite(runner, proto_stats_suite());
 	srunner_add_suite(runner, flow_tracker_suite());
+	srunner_add_suite(runner, synthetic_suite());
 	/* one process: EAL state does not survive fork() well, and ASan reports stay readable */
 	srunner_set_fork_status(runner, CK_NOFORK);
 	srunner_run_all(runner, CK_NORMAL);

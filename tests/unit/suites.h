@@ -11,5 +11,6 @@ Suite *kernels_suite(void);
 Suite *reload_suite(void);
 Suite *proto_stats_suite(void);
 Suite *flow_tracker_suite(void);
+Suite *synthetic_suite(void);
 
 #endif

@@ -808,7 +808,7 @@ START_TEST(test_unknown_kernel_type)
 				      "    type: foo\n");
 	assert_error("p.yaml", 14, 11, "unknown kernel type 'treshold' (did you mean 'threshold'?)");
 	assert_error("p.yaml", 17, 11,
-		     "unknown kernel type 'foo' (known types: source, per_src_counter, threshold, flow_tracker, proto_stats, sink)");
+		     "unknown kernel type 'foo' (known types: source, per_src_counter, threshold, flow_tracker, proto_stats, passthrough, sink)");
 	assert_error_count(2);
 }
 END_TEST
@@ -933,14 +933,14 @@ START_TEST(test_source_pcap_and_port)
 		      "    type: source\n"
 		      "    port: net_null0\n"
 		      "    pcap: @DIR@/sample.pcap\n");
-	assert_error("p.yaml", 5, 11, "a source needs exactly one of `pcap:` or `port:`");
+	assert_error("p.yaml", 5, 11, "a source needs exactly one of `pcap:`, `port:` or `synthetic:`");
 	assert_error_count(1);
 
 	load_pipeline("version: 1\n"
 		      "kernels:\n"
 		      "  rx:\n"
 		      "    type: source\n");
-	assert_error("p.yaml", 3, 3, "a source needs exactly one of `pcap:` or `port:`");
+	assert_error("p.yaml", 3, 3, "a source needs exactly one of `pcap:`, `port:` or `synthetic:`");
 	assert_error_count(1);
 }
 END_TEST
@@ -1019,6 +1019,76 @@ START_TEST(test_stream_type_mismatch)
 	assert_error("p.yaml", 15, 12, "input 'rx' of 'alarm' gives pkt records but threshold takes src_count");
 	assert_error("p.yaml", 19, 12, "input 'rx' of 'out2' gives pkt records but sink takes any record type");
 	assert_error_count(2);
+}
+END_TEST
+
+/* `path` is required by the format that writes, refused by the one that discards. */
+START_TEST(test_sink_path_and_format)
+{
+	load_pipeline(SOURCE_AND_SINK "  out2:\n"
+				      "    type: sink\n"
+				      "    input: count\n"
+				      "  out3:\n"
+				      "    type: sink\n"
+				      "    input: count\n"
+				      "    format: jsonl\n"
+				      "  out4:\n"
+				      "    type: sink\n"
+				      "    input: count\n"
+				      "    format: null\n"
+				      "    path: '-'\n");
+	assert_error("p.yaml", 13, 3, "'path' is required with format jsonl");
+	assert_error("p.yaml", 16, 3, "'path' is required with format jsonl");
+	assert_error("p.yaml", 24, 11, "'path' does not apply with format null (nothing is written)");
+	assert_error_count(3);
+}
+END_TEST
+
+/* A null sink does no I/O: it runs on a worker, so `cores` applies. */
+START_TEST(test_sink_null)
+{
+	const struct kernel_spec *out2;
+
+	load_with_settings("lcores: 0-2\n", SOURCE_AND_SINK "  out2:\n"
+								 "    type: sink\n"
+								 "    input: [count, out]\n"
+								 "    format: null\n"
+								 "    cores: 2\n");
+	assert_error("p.yaml", 15, 20,
+		     "input 'out' of 'out2' has no output (kernel type 'sink' produces nothing)");
+	assert_error_count(1);
+	load_with_settings("lcores: 0-2\n", SOURCE_AND_SINK "  out2:\n"
+								 "    type: sink\n"
+								 "    input: count\n"
+								 "    format: null\n"
+								 "    cores: 2\n");
+	assert_loaded();
+	out2 = config_find_kernel(config, "out2");
+	ck_assert(!kernel_runs_on_control_thread(out2->ops, out2->params));
+	ck_assert_uint_eq(out2->core_count, 1);
+	ck_assert_uint_eq(out2->cores[0], 2);
+}
+END_TEST
+
+/* A null sink takes packets as well as records; a jsonl sink only records (test_stream_type_mismatch). */
+START_TEST(test_sink_null_takes_packets)
+{
+	load_pipeline(SOURCE_AND_SINK "  pass:\n"
+				      "    type: passthrough\n"
+				      "    input: rx\n"
+				      "  out2:\n"
+				      "    type: sink\n"
+				      "    input: [rx, pass, count]\n"
+				      "    format: null\n");
+	assert_loaded();
+	ck_assert_uint_eq(config_find_kernel(config, "out2")->input_count, 3);
+	load_pipeline(SOURCE_AND_SINK "  out2:\n"
+				      "    type: sink\n"
+				      "    input: [count, rx]\n"
+				      "    format: jsonl\n"
+				      "    path: '-'\n");
+	assert_error("p.yaml", 15, 20, "input 'rx' of 'out2' gives pkt records but sink takes any record type");
+	assert_error_count(1);
 }
 END_TEST
 
@@ -1121,6 +1191,164 @@ START_TEST(test_settings_file_missing)
 }
 END_TEST
 
+/* ---- nested mappings, lists and decimals (the synthetic source) ---- */
+
+#define SYNTHETIC_SOURCE(body) \
+	"version: 1\n"                                  /* 1 */ \
+	"kernels:\n"                                    /* 2 */ \
+	"  rx:\n"                                       /* 3 */ \
+	"    type: source\n"                            /* 4 */ \
+	body                                            /* 5.. */
+
+START_TEST(test_synthetic_mapping)
+{
+	const struct synthetic_params *params;
+
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic:\n"
+				       "      packets: 5M\n"
+				       "      sources: 1000\n"
+				       "      flows: 4000\n"
+				       "      zipf: 1.25\n"
+				       "      size: [64, 512, 1514]\n"
+				       "      ipv6_share: 0.1\n"
+				       "      rate_pps: 150k\n"
+				       "      seed: 7\n"));
+	assert_loaded();
+	ck_assert(((const struct source_params *)config->kernels[0].params)->synthetic);
+	params = &((const struct source_params *)config->kernels[0].params)->synthetic_params;
+	ck_assert_uint_eq(params->packets, 5000000);
+	ck_assert_uint_eq(params->sources, 1000);
+	ck_assert_uint_eq(params->flows, 4000);
+	ck_assert_double_eq(params->zipf, 1.25);
+	ck_assert_uint_eq(params->sizes.count, 3);
+	ck_assert_uint_eq(params->sizes.values[0], 64);
+	ck_assert_uint_eq(params->sizes.values[1], 512);
+	ck_assert_uint_eq(params->sizes.values[2], 1514);
+	ck_assert_double_eq(params->ipv6_share, 0.1);
+	ck_assert_uint_eq(params->rate_pps, 150000);
+	ck_assert_uint_eq(params->seed, 7);
+
+	/* flow style, one size, the rest defaulted */
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: {packets: 10, size: 128}\n"));
+	assert_loaded();
+	params = &((const struct source_params *)config->kernels[0].params)->synthetic_params;
+	ck_assert_uint_eq(params->packets, 10);
+	ck_assert_uint_eq(params->sources, 1024);
+	ck_assert_uint_eq(params->flows, 0);
+	ck_assert_double_eq(params->zipf, 0);
+	ck_assert_uint_eq(params->sizes.count, 1);
+	ck_assert_uint_eq(params->sizes.values[0], 128);
+	ck_assert_uint_eq(params->seed, 1);
+
+	/* an empty mapping: every default */
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: {}\n"));
+	assert_loaded();
+	params = &((const struct source_params *)config->kernels[0].params)->synthetic_params;
+	ck_assert_uint_eq(params->sizes.count, 1);
+	ck_assert_uint_eq(params->sizes.values[0], 64);
+}
+END_TEST
+
+START_TEST(test_synthetic_errors)
+{
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: {pakets: 5, zipf: -1, ipv6_share: 1.5}\n"));
+	assert_error("p.yaml", 5, 17,
+		     "unknown key 'pakets' in 'synthetic' for kernel type 'source' (did you mean "
+		     "'packets'?)");
+	assert_error("p.yaml", 5, 34,
+		     "invalid value '-1' for 'synthetic.zipf': expected a decimal number such as 0.25");
+	assert_error("p.yaml", 5, 50, "value 1.5 for 'synthetic.ipv6_share' is above the maximum 1");
+	assert_error_count(3);
+
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic:\n"
+				       "      size: [64, 32, x]\n"
+				       "      zipf: 1e3\n"
+				       "      sources: 0\n"));
+	assert_error("p.yaml", 6, 18, "value 32 for 'synthetic.size' is below the minimum 64");
+	assert_error("p.yaml", 6, 22,
+		     "invalid value 'x' for 'synthetic.size': expected an integer such as 5000 or 256k");
+	assert_error("p.yaml", 7, 13,
+		     "invalid value '1e3' for 'synthetic.zipf': expected a decimal number such as 0.25");
+	assert_error("p.yaml", 8, 16, "value 0 for 'synthetic.sources' is below the minimum 1");
+	assert_error_count(4);
+
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: {size: [], seed: [1]}\n"));
+	assert_error("p.yaml", 5, 23, "'synthetic.size' is an empty list");
+	assert_error("p.yaml", 5, 33, "'synthetic.seed' takes a single value, not a list");
+	assert_error_count(2);
+
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: 1000\n"));
+	assert_error("p.yaml", 5, 16, "'synthetic' takes a mapping of keys, not a single value");
+	assert_error_count(1);
+
+	/* a nested key is not a key of its own at the kernel's level */
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic.packets: 5\n"));
+	assert_error("p.yaml", 5, 5,
+		     "unknown key 'synthetic.packets' for kernel type 'source' (write 'packets' "
+		     "inside the 'synthetic:' mapping)");
+	assert_error_count(1);
+
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: {sources: 100, flows: 50}\n"));
+	assert_error("p.yaml", 5, 38,
+		     "'synthetic.flows' (50) must be at least 'synthetic.sources' (100): every "
+		     "source sends at least one flow");
+	assert_error_count(1);
+
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: {}\n"
+				       "    loop: 2\n"
+				       "    pcap: @DIR@/sample.pcap\n"));
+	assert_error("p.yaml", 5, 16, "a source needs exactly one of `pcap:`, `port:` or `synthetic:`");
+	assert_error_count(1);
+
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: {}\n"
+				       "    loop: 2\n"
+				       "    queues: 2\n"));
+	assert_error("p.yaml", 6, 11, "`loop:` applies to `pcap:` sources only");
+	assert_error("p.yaml", 7, 13, "`queues:` applies to `port:` sources only");
+	assert_error_count(2);
+}
+END_TEST
+
+START_TEST(test_parse_real_and_list)
+{
+	struct real_and_list {
+		double share;
+		struct config_unsigned_list sizes;
+	} params = {0};
+	const struct config_field real = {.key = "share", .type = CONFIG_REAL, .maximum = 1,
+					  .offset = offsetof(struct real_and_list, share)};
+	const struct config_field sizes = {.key = "size", .type = CONFIG_UNSIGNED_LIST,
+					   .minimum = 64, .maximum = 2048,
+					   .offset = offsetof(struct real_and_list, sizes)};
+	char message[256];
+
+	ck_assert_int_eq(config_parse_value(&real, "0.5", &params, message, sizeof(message)), 0);
+	ck_assert_double_eq(params.share, 0.5);
+	ck_assert_int_eq(config_parse_value(&real, "1", &params, message, sizeof(message)), 0);
+	ck_assert_double_eq(params.share, 1.0);
+	ck_assert_int_eq(config_parse_value(&real, ".25", &params, message, sizeof(message)), 0);
+	ck_assert_double_eq(params.share, 0.25);
+	for (const char *const *bad = (const char *const[]){"", ".", "1.2.3", "+1", "0x1", "nan",
+							      "inf", "1e-3", " 1", NULL};
+	     *bad != NULL; bad++) {
+		ck_assert_int_eq(config_parse_value(&real, *bad, &params, message, sizeof(message)),
+				 -EINVAL);
+		ck_assert_msg(strstr(message, "expected a decimal number") != NULL, "%s: %s", *bad,
+			      message);
+	}
+	ck_assert_int_eq(config_parse_value(&real, "1.01", &params, message, sizeof(message)),
+			 -EINVAL);
+	ck_assert_str_eq(message, "value 1.01 for 'share' is above the maximum 1");
+
+	ck_assert_int_eq(config_parse_value(&sizes, "1k", &params, message, sizeof(message)), 0);
+	ck_assert_uint_eq(params.sizes.count, 1);
+	ck_assert_uint_eq(params.sizes.values[0], 1000);
+	ck_assert_int_eq(config_parse_value(&sizes, "4096", &params, message, sizeof(message)),
+			 -EINVAL);
+	ck_assert_str_eq(message, "value 4096 for 'size' is above the maximum 2048");
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -1137,12 +1365,14 @@ config_suite(void)
 	tcase_add_test(valid, test_inputs_scalar_and_list);
 	tcase_add_test(valid, test_two_files_share_names);
 	tcase_add_test(valid, test_cores);
+	tcase_add_test(valid, test_synthetic_mapping);
 	suite_add_tcase(suite, valid);
 
 	tcase_add_test(values, test_parse_durations);
 	tcase_add_test(values, test_parse_sizes_and_counts);
 	tcase_add_test(values, test_parse_bool_choice_string);
 	tcase_add_test(values, test_worker_lcores);
+	tcase_add_test(values, test_parse_real_and_list);
 	suite_add_tcase(suite, values);
 
 	tcase_add_checked_fixture(invalid, setup, teardown);
@@ -1170,10 +1400,14 @@ config_suite(void)
 	tcase_add_test(invalid, test_cycles);
 	tcase_add_test(invalid, test_stream_type_mismatch);
 	tcase_add_test(invalid, test_sink_as_input);
+	tcase_add_test(invalid, test_sink_path_and_format);
+	tcase_add_test(invalid, test_sink_null);
+	tcase_add_test(invalid, test_sink_null_takes_packets);
 	tcase_add_test(invalid, test_no_source);
 	tcase_add_test(invalid, test_core_not_a_worker);
 	tcase_add_test(invalid, test_settings_errors);
 	tcase_add_test(invalid, test_settings_file_missing);
+	tcase_add_test(invalid, test_synthetic_errors);
 	suite_add_tcase(suite, invalid);
 	return suite;
 }

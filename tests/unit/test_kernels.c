@@ -24,6 +24,7 @@
 extern const struct kernel_ops per_src_counter_kernel;
 extern const struct kernel_ops threshold_kernel;
 extern const struct kernel_ops sink_kernel;
+extern const struct kernel_ops passthrough_kernel;
 
 static void
 send_packet_to(struct test_rig *rig, const char *source, const char *destination,
@@ -366,6 +367,176 @@ START_TEST(sink_writes_exact_jsonl)
 }
 END_TEST
 
+/* Packets the passthrough tests send: their meta and data filled with a pattern of @p serial. */
+#define PASSTHROUGH_DATA_LENGTH 60
+
+static void
+fill_pattern(uint8_t *bytes, size_t length, unsigned serial)
+{
+	for (size_t i = 0; i < length; i++)
+		bytes[i] = (uint8_t)(serial * 31 + i * 7 + 1);
+}
+
+static struct rte_mbuf *
+send_pattern_packet(struct test_rig *rig, unsigned serial)
+{
+	struct rte_mbuf *packet = test_rig_new_packet(rig);
+	char *data = rte_pktmbuf_append(packet, PASSTHROUGH_DATA_LENGTH);
+
+	ck_assert_ptr_nonnull(data);
+	fill_pattern((uint8_t *)packet_meta(packet), sizeof(struct packet_meta), serial);
+	fill_pattern((uint8_t *)data, PASSTHROUGH_DATA_LENGTH, serial + 1000);
+	test_rig_send(rig, packet);
+	return packet;
+}
+
+/* @p packet is the one send_pattern_packet() made with @p serial, untouched. */
+static void
+assert_pattern_packet(struct rte_mbuf *packet, unsigned serial)
+{
+	uint8_t meta[sizeof(struct packet_meta)], data[PASSTHROUGH_DATA_LENGTH];
+
+	fill_pattern(meta, sizeof(meta), serial);
+	fill_pattern(data, sizeof(data), serial + 1000);
+	ck_assert_uint_eq(rte_pktmbuf_pkt_len(packet), PASSTHROUGH_DATA_LENGTH);
+	ck_assert_uint_eq(rte_pktmbuf_data_len(packet), PASSTHROUGH_DATA_LENGTH);
+	ck_assert_uint_eq(rte_mbuf_refcnt_read(packet), 1);
+	ck_assert_mem_eq(packet_meta(packet), meta, sizeof(meta));
+	ck_assert_mem_eq(rte_pktmbuf_mtod(packet, const uint8_t *), data, sizeof(data));
+}
+
+/* More packets than a burst: all come out, in order, the very mbufs that went in, unchanged. */
+START_TEST(passthrough_forwards_in_order_unchanged)
+{
+	enum { COUNT = 100 };
+	struct rte_mbuf *sent[COUNT], *received[COUNT];
+	struct test_rig rig;
+	unsigned count;
+
+	test_rig_open(&rig, &passthrough_kernel, "under_test", STREAM_PACKET, NULL, 256);
+	for (unsigned i = 0; i < COUNT; i++)
+		sent[i] = send_pattern_packet(&rig, i);
+	test_rig_run_to_end(&rig);
+	count = rte_ring_dequeue_burst(rig.output.ring, (void **)received, COUNT, NULL);
+	ck_assert_uint_eq(count, COUNT);
+	for (unsigned i = 0; i < COUNT; i++) {
+		ck_assert_ptr_eq(received[i], sent[i]);
+		assert_pattern_packet(received[i], i);
+	}
+	rte_pktmbuf_free_bulk(received, count);
+	ck_assert_uint_eq(rig.instance.counters.items_in, COUNT);
+	ck_assert_uint_eq(rig.instance.counters.items_out, COUNT);
+	ck_assert_uint_eq(rig.output.enqueued, COUNT);
+	ck_assert_uint_eq(rig.instance.counters.backpressure, 0);
+	ck_assert_uint_eq(rig.instance.counters.ring_overflow, 0);
+	ck_assert(atomic_load(&rig.output.closed)); /* finished: the consumer sees the end */
+	test_rig_close(&rig);
+}
+END_TEST
+
+/* A full output ring: the passthrough waits (counting it), takes nothing it cannot pass on. */
+START_TEST(passthrough_backpressure_loses_nothing)
+{
+	enum { COUNT = 200, RING_SIZE = 64 }; /* the output ring holds RING_SIZE - 1 */
+	struct rte_mbuf *sent[COUNT], *received[COUNT];
+	struct test_rig rig;
+	unsigned count = 0;
+
+	test_rig_open(&rig, &passthrough_kernel, "under_test", STREAM_PACKET, NULL, RING_SIZE);
+	for (unsigned i = 0; i < COUNT; i++)
+		sent[i] = send_pattern_packet(&rig, i);
+	/* no consumer: the ring fills, then every poll is refused */
+	for (unsigned poll = 0; poll < 10; poll++)
+		rig.instance.ops->process(&rig.instance);
+	ck_assert_uint_eq(rte_ring_count(rig.output.ring), RING_SIZE - 1);
+	ck_assert_uint_eq(rte_ring_count(rig.input.ring), COUNT - (RING_SIZE - 1));
+	ck_assert_uint_eq(rig.instance.counters.items_in, RING_SIZE - 1);
+	ck_assert_uint_gt(rig.instance.counters.backpressure, 0);
+	ck_assert_uint_eq(rig.instance.ops->process(&rig.instance), 0);
+	/* a slow consumer: a few packets at a time */
+	test_rig_close_inputs(&rig);
+	for (unsigned round = 0; round < 10 * COUNT && !kernel_is_finished(&rig.instance); round++) {
+		test_rig_poll(&rig);
+		count += rte_ring_dequeue_burst(rig.output.ring, (void **)&received[count],
+						RTE_MIN(5u, COUNT - count), NULL);
+	}
+	ck_assert(kernel_is_finished(&rig.instance));
+	count += rte_ring_dequeue_burst(rig.output.ring, (void **)&received[count], COUNT - count,
+					NULL);
+	ck_assert_uint_eq(count, COUNT);
+	for (unsigned i = 0; i < COUNT; i++) {
+		ck_assert_ptr_eq(received[i], sent[i]);
+		assert_pattern_packet(received[i], i);
+	}
+	rte_pktmbuf_free_bulk(received, count);
+	ck_assert_uint_eq(rig.instance.counters.items_in, COUNT);
+	ck_assert_uint_eq(rig.instance.counters.items_out, COUNT);
+	ck_assert_uint_eq(rig.instance.counters.ring_overflow, 0);
+	test_rig_close(&rig);
+}
+END_TEST
+
+static uint64_t
+stat_named(const struct kernel_instance *instance, const char *name)
+{
+	struct kernel_stat stats[KERNEL_MAX_STATS];
+	unsigned count = instance->ops->stats(instance, stats);
+
+	for (unsigned i = 0; i < count; i++)
+		if (strcmp(stats[i].name, name) == 0)
+			return stats[i].value;
+	ck_abort_msg("no statistic %s", name);
+	return 0;
+}
+
+/* Every packet goes back to the pool; records are dropped; both are counted. */
+START_TEST(sink_null_frees_and_counts)
+{
+	const char *const settings[] = {"format=null", NULL};
+	struct kernel_ring *counts;
+	struct test_rig rig;
+	unsigned available;
+
+	test_rig_open(&rig, &sink_kernel, "under_test", STREAM_PACKET, settings, 0);
+	available = rte_mempool_avail_count(rig.mempool);
+	for (unsigned i = 0; i < 300; i++) /* more than a burst, less than the input ring */
+		send_packet(&rig, "198.51.100.7", 100, NS_PER_SECOND + i);
+	ck_assert_uint_eq(rte_mempool_avail_count(rig.mempool), available - 300);
+	/* records too, on a second input, as `input: [rx, count]` gives */
+	counts = test_rig_add_input(&rig, STREAM_SRC_COUNT, 64);
+	for (unsigned i = 0; i < 5; i++) {
+		struct src_count_record record = {.header = {.type = STREAM_SRC_COUNT}, .packets = i};
+
+		ck_assert_int_eq(rte_ring_enqueue_elem(counts->ring, &record, sizeof(record)), 0);
+	}
+	test_rig_run_to_end(&rig);
+	ck_assert_uint_eq(rte_mempool_avail_count(rig.mempool), available);
+	ck_assert_uint_eq(stat_named(&rig.instance, "packets"), 300);
+	ck_assert_uint_eq(stat_named(&rig.instance, "records"), 5);
+	ck_assert_uint_eq(rig.instance.counters.items_in, 305);
+	ck_assert_uint_eq(rig.instance.counters.items_out, 0);
+	test_rig_close(&rig);
+}
+END_TEST
+
+/* Only a sink that discards takes packets, and only a sink that writes needs the control thread. */
+START_TEST(sink_null_runs_on_a_worker_and_takes_packets)
+{
+	const char *const null_settings[] = {"format=null", NULL};
+	const char *const jsonl_settings[] = {"path=-", NULL};
+	void *null_params = test_params(&sink_kernel, null_settings);
+	void *jsonl_params = test_params(&sink_kernel, jsonl_settings);
+
+	ck_assert(!kernel_runs_on_control_thread(&sink_kernel, null_params));
+	ck_assert(kernel_runs_on_control_thread(&sink_kernel, jsonl_params));
+	ck_assert_int_eq(kernel_input_type(&sink_kernel, null_params), STREAM_ANY);
+	ck_assert_int_eq(kernel_input_type(&sink_kernel, jsonl_params), STREAM_ANY_RECORD);
+	ck_assert_int_eq(kernel_input_type(&passthrough_kernel, NULL), STREAM_PACKET);
+	free(null_params);
+	free(jsonl_params);
+}
+END_TEST
+
 Suite *
 kernels_suite(void)
 {
@@ -373,6 +544,7 @@ kernels_suite(void)
 	TCase *counter = tcase_create("per_src_counter");
 	TCase *threshold = tcase_create("threshold");
 	TCase *sink = tcase_create("sink");
+	TCase *passthrough = tcase_create("passthrough");
 
 	tcase_add_test(counter, counter_total_counts_each_source_once);
 	tcase_add_test(counter, counter_windows_split_at_aligned_boundaries);
@@ -382,8 +554,13 @@ kernels_suite(void)
 	tcase_add_test(threshold, threshold_equal_is_not_above);
 	tcase_add_test(threshold, threshold_on_bytes);
 	tcase_add_test(sink, sink_writes_exact_jsonl);
+	tcase_add_test(sink, sink_null_frees_and_counts);
+	tcase_add_test(sink, sink_null_runs_on_a_worker_and_takes_packets);
+	tcase_add_test(passthrough, passthrough_forwards_in_order_unchanged);
+	tcase_add_test(passthrough, passthrough_backpressure_loses_nothing);
 	suite_add_tcase(suite, counter);
 	suite_add_tcase(suite, threshold);
 	suite_add_tcase(suite, sink);
+	suite_add_tcase(suite, passthrough);
 	return suite;
 }
