@@ -49,7 +49,7 @@ deps:
 	./scripts/deps.sh
 
 # The daemon paths a sanitizer most needs to see: reloads, draining, stopping.
-ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures signals incomplete_output
+ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures signals incomplete_output synthetic
 
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.

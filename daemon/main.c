@@ -141,6 +141,13 @@ build_eal_arguments(const struct config *config, const struct options *options, 
 	}
 	if (!config_names_pci_port(config))
 		arguments[count++] = "--no-pci";
+	/*
+	 * The daemon reports through its records and summary, not DPDK's telemetry
+	 * socket; that socket's start-up probe blocks in connect() while another
+	 * DPDK process holds the socket without answering (seen: 10-35 s stalls
+	 * beside a DPDK process under valgrind). `eal_args: [--telemetry]` turns it on.
+	 */
+	arguments[count++] = "--no-telemetry";
 	arguments[count++] = "--log-level";
 	arguments[count++] = settings->log_level >= LOG_LEVEL_DEBUG ? "info" : "error";
 	for (unsigned i = 0; i < settings->eal_arg_count && count < max - 1; i++)
