@@ -62,9 +62,10 @@ const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS] = {
 	 .description = "elements per edge ring, a power of two"},
 	{.key = "idle", .type = CONFIG_CHOICE, .offset = offsetof(struct daemon_settings, idle),
 	 .choices = config_idle_names, .default_value = "poll",
-	 .description = "`poll`: workers spin, lowest latency; `sleep`: a worker that finds "
-			"nothing to do sleeps, backing off from 1us to 1ms (agent mode: little CPU "
-			"when traffic is light)"},
+	 .description = "`poll`: workers spin, lowest latency; `sleep`: a worker whose round "
+			"finds less than a full burst sleeps, from 1us doubling to 1ms while packets "
+			"trickle in and to 4ms while none do (agent mode: little CPU when traffic is "
+			"light; packets wait up to 4ms)"},
 	{.key = NULL},
 };
 

@@ -26,10 +26,10 @@
 #include "runtime.h"
 
 #define TICKS_PER_SECOND 1000
-/* Agent mode (`idle: sleep`): rounds without work before a worker sleeps, and its sleeps. */
-#define IDLE_ROUNDS_BEFORE_SLEEP 64
+/* Agent mode (`idle: sleep`): a worker's sleeps, while packets trickle in and while none do. */
 #define IDLE_SLEEP_MIN_NS 1000u
-#define IDLE_SLEEP_MAX_NS 1000000u
+#define IDLE_SLEEP_LIGHT_MAX_NS 1000000u
+#define IDLE_SLEEP_EMPTY_MAX_NS 4000000u
 
 struct worker {
 	bool launched;                        /* cp only */
@@ -105,14 +105,15 @@ poll_instance(struct kernel_instance *instance)
 	return handled;
 }
 
+/* Poll every instance once. @return the most items one instance handled (a full burst: busy). */
 static unsigned
 poll_schedule(const struct schedule *schedule)
 {
-	unsigned handled = 0;
+	unsigned busiest = 0;
 
 	for (unsigned i = 0; i < schedule->count; i++)
-		handled += poll_instance(schedule->entries[i].instance);
-	return handled;
+		busiest = RTE_MAX(busiest, poll_instance(schedule->entries[i].instance));
+	return busiest;
 }
 
 static void
@@ -154,25 +155,31 @@ install_schedule(const struct schedule *schedule)
 }
 
 /*
- * Agent mode: after a run of empty rounds, sleep, doubling up to 1 ms. A
- * worker wakes at least every millisecond, so packets wait at most that long
- * in the NIC queue (which holds thousands) and reloads stay quick.
+ * Agent mode: a round in which no instance had a full burst means the traffic
+ * is lighter than this worker can take, so it sleeps, and sleeps longer while
+ * rounds stay light (up to 1 ms) or empty (up to 4 ms); a full burst halves
+ * the sleep. Waking once per burst-sized batch instead of per handful of
+ * packets is what keeps a light load cheap: each wake-up costs a syscall and
+ * a context switch (and the kernel's timer slack makes short sleeps about
+ * 50 us anyway). Measured over af_packet: 150 kpps took 30 % of a core when
+ * any packet reset the sleep to 1 us, 7 % this way; idle, 1 ms wakes took
+ * 2 % of a core. So packets wait at most 4 ms in the NIC queue after a quiet
+ * spell (8192 frames hold 4 ms of 2 Mpps), and a reload or stop is seen
+ * within 4 ms.
  */
 static void
-idle_wait(unsigned handled, unsigned *empty_rounds, uint64_t *sleep_ns)
+idle_wait(unsigned busiest, uint64_t *sleep_ns)
 {
 	struct timespec pause;
 
-	if (handled > 0) {
-		*empty_rounds = 0;
-		*sleep_ns = IDLE_SLEEP_MIN_NS;
+	if (busiest >= KERNEL_BURST) {
+		*sleep_ns = RTE_MAX(*sleep_ns / 2, (uint64_t)IDLE_SLEEP_MIN_NS);
 		return;
 	}
-	if (++*empty_rounds < IDLE_ROUNDS_BEFORE_SLEEP)
-		return;
 	pause = (struct timespec){.tv_sec = 0, .tv_nsec = (long)*sleep_ns};
 	nanosleep(&pause, NULL);
-	*sleep_ns = RTE_MIN(*sleep_ns * 2, (uint64_t)IDLE_SLEEP_MAX_NS);
+	*sleep_ns = RTE_MIN(*sleep_ns * 2, busiest == 0 ? (uint64_t)IDLE_SLEEP_EMPTY_MAX_NS
+						       : (uint64_t)IDLE_SLEEP_LIGHT_MAX_NS);
 }
 
 static int
@@ -183,7 +190,6 @@ worker_loop(void *argument)
 	uint64_t installed = 0;
 	uint64_t next_tick = rte_get_tsc_cycles() + runtime.cycles_per_tick;
 	bool idle_sleep = runtime.idle_sleep;
-	unsigned empty_rounds = 0;
 	uint64_t sleep_ns = IDLE_SLEEP_MIN_NS;
 
 	while (!atomic_load_explicit(&runtime.quit, memory_order_relaxed)) {
@@ -198,7 +204,7 @@ worker_loop(void *argument)
 			install_schedule(schedule);
 			installed = schedule->serial;
 		}
-		unsigned handled = poll_schedule(schedule);
+		unsigned busiest = poll_schedule(schedule);
 
 		if (rte_get_tsc_cycles() >= next_tick) {
 			tick_schedule(schedule);
@@ -206,7 +212,7 @@ worker_loop(void *argument)
 		}
 		rte_rcu_qsbr_quiescent(runtime.quiescence, lcore);
 		if (idle_sleep)
-			idle_wait(handled, &empty_rounds, &sleep_ns);
+			idle_wait(busiest, &sleep_ns);
 	}
 	rte_rcu_qsbr_thread_offline(runtime.quiescence, lcore);
 	return 0;

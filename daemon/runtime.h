@@ -71,7 +71,7 @@ struct graph *runtime_graph(void);
 
 /**
  * Poll the control thread's instances once (and tick them when due).
- * @return items handled; 0 when idle.
+ * @return the most items one instance handled; 0 when idle.
  */
 unsigned runtime_poll_control(void);
 
