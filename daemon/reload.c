@@ -85,9 +85,11 @@ refuse_port_changes(const struct kernel_spec *old_spec, const struct kernel_spec
 	if (old_params->port[0] == '\0' && new_params->port[0] == '\0')
 		return;
 	if (strcmp(old_params->port, new_params->port) != 0)
-		config_error(errors, key_position(new_spec, new_params->port[0] ? "port" : "pcap"),
+		config_error(errors, key_position(new_spec, source_mode_key(source_mode_of(new_params))),
 			     "kernel '%s': key 'port' cannot change without a restart (running: %s)",
-			     new_spec->name, old_params->port[0] ? old_params->port : "a pcap file");
+			     new_spec->name, old_params->port[0] ? old_params->port
+			     : source_mode_of(old_params) == SOURCE_PCAP ? "a pcap file"
+			     : "a synthetic source");
 	else if (old_params->queues != new_params->queues)
 		config_error(errors, key_position(new_spec, "queues"),
 			     "kernel '%s': key 'queues' cannot change without a restart (running: "

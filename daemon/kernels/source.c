@@ -96,6 +96,12 @@ static const char *const mode_names[] = {
 	[SOURCE_PCAP] = "pcap", [SOURCE_PORT] = "port", [SOURCE_SYNTHETIC] = "synthetic",
 };
 
+const char *
+source_mode_key(enum source_mode mode)
+{
+	return mode_names[mode];
+}
+
 static void
 source_check(const void *params_pointer, struct config_check_context *context)
 {

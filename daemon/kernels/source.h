@@ -59,6 +59,9 @@ source_mode_of(const struct source_params *params)
 	return params->pcap[0] != '\0' ? SOURCE_PCAP : SOURCE_PORT;
 }
 
+/** The key that selects @p mode: `pcap`, `port` or `synthetic`. */
+const char *source_mode_key(enum source_mode mode);
+
 /** Pacing to a packet rate on the TSC (rate_pps of pcap and synthetic sources). */
 struct source_pace {
 	uint64_t start_cycles; /**< 0 = not started: the first call starts the clock */

@@ -651,6 +651,25 @@ START_TEST(test_port_source_refused_changes)
 		       "kernel 'rx': key 'port' cannot change without a restart (running: "
 		       "net_null0)");
 
+	/* a port turned into a generator, and back: the error points at the new mode's key */
+	result = plan_reload(NULL, PORT_PIPELINE("    port: net_null0\n", ""), NULL,
+			     PORT_PIPELINE("    synthetic: {sources: 10}\n", ""));
+	assert_refused(result, "new.yaml", 5, 16,
+		       "kernel 'rx': key 'port' cannot change without a restart (running: "
+		       "net_null0)");
+	result = plan_reload(NULL, PORT_PIPELINE("    synthetic: {sources: 10}\n", ""), NULL,
+			     PORT_PIPELINE("    port: net_null0\n", ""));
+	assert_refused(result, "new.yaml", 5, 11,
+		       "kernel 'rx': key 'port' cannot change without a restart (running: a "
+		       "synthetic source)");
+	/* a generator changed, or turned into a file: replaced (it restarts its sequence) */
+	assert_planned(PORT_PIPELINE("    synthetic: {sources: 10}\n", ""),
+		       PORT_PIPELINE("    synthetic: {sources: 20}\n", ""));
+	assert_action("rx", RELOAD_REPLACE, "rx");
+	assert_planned(PORT_PIPELINE("    synthetic: {sources: 10}\n", ""),
+		       PORT_PIPELINE("    pcap: @DIR@/sample.pcap\n", ""));
+	assert_action("rx", RELOAD_REPLACE, "rx");
+
 	/* a renamed port source is a new source, not a change */
 	assert_planned(PORT_PIPELINE("    port: net_null0\n", ""),
 		       "version: 1\n"
