@@ -53,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_hash_crc.h>
 #include <rte_prefetch.h>
@@ -99,6 +100,8 @@
 
 /* Bytes of flow_tail that are key (ports, protocol); the rest is flow state. */
 #define TAIL_KEY_MASK 0x000000ffffffffffull
+/* TAIL_KEY_MASK and the key words make_lookup() builds are little-endian. */
+_Static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "flow keys assume a little-endian CPU");
 
 struct flow_tracker_params {
 	uint64_t idle_timeout_ns;
@@ -576,15 +579,38 @@ emit_pending(struct kernel_instance *instance)
 
 /* ---- packets ---- */
 
-static inline bool
-endpoint_is_low(const uint8_t *source, const uint8_t *destination, uint16_t source_port,
-		uint16_t destination_port)
+static inline uint64_t
+load_big_endian_64(const uint8_t *bytes)
 {
-	int order = memcmp(source, destination, 16);
+	uint64_t word;
 
-	return order < 0 || (order == 0 && source_port <= destination_port);
+	memcpy(&word, bytes, sizeof(word));
+	return rte_be_to_cpu_64(word);
 }
 
+/*
+ * Whether the sender is the low endpoint (address, then port). Branch-free:
+ * which side sends is a coin toss per packet, so a branch on it mispredicts
+ * half the time.
+ */
+static inline bool
+sender_is_low_endpoint(const struct packet_meta *meta, uint16_t source_port,
+		       uint16_t destination_port)
+{
+	unsigned __int128 source = (unsigned __int128)load_big_endian_64(meta->source_address) << 64 |
+				   load_big_endian_64(meta->source_address + 8);
+	unsigned __int128 destination =
+		(unsigned __int128)load_big_endian_64(meta->destination_address) << 64 |
+		load_big_endian_64(meta->destination_address + 8);
+
+	return (source < destination) | ((source == destination) & (source_port <= destination_port));
+}
+
+/*
+ * The packet's canonical key, and where it lives. Each key word is written
+ * with one store: hash_key() reads them right back, and a word written as
+ * its fields (ports, protocol) could not be forwarded from the store buffer.
+ */
 static void
 make_lookup(const struct flow_tracker_state *state, const struct packet_meta *meta,
 	    struct flow_lookup *lookup)
@@ -592,24 +618,28 @@ make_lookup(const struct flow_tracker_state *state, const struct packet_meta *me
 	bool has_ports = (meta->flags & PACKET_FLAG_HAS_PORTS) != 0;
 	uint16_t source_port = has_ports ? meta->source_port : 0;
 	uint16_t destination_port = has_ports ? meta->destination_port : 0;
-	bool low = endpoint_is_low(meta->source_address, meta->destination_address, source_port,
-				   destination_port);
+	bool low = sender_is_low_endpoint(meta, source_port, destination_port);
 	const uint8_t *low_address = low ? meta->source_address : meta->destination_address;
 	const uint8_t *high_address = low ? meta->destination_address : meta->source_address;
+	/* union flow_tail's key fields as a word (little-endian, as TAIL_KEY_MASK is) */
+	uint64_t tail = (uint64_t)(low ? source_port : destination_port) |
+			(uint64_t)(low ? destination_port : source_port) << 16 |
+			(uint64_t)meta->protocol << 32;
 
 	lookup->ipv6 = meta->ip_version == 6;
 	lookup->sender_is_low = low;
+	lookup->tail.word = tail;
 	if (lookup->ipv6) {
 		memcpy(lookup->addresses, low_address, 16);
 		memcpy(&lookup->addresses[2], high_address, 16);
 	} else {
-		memcpy(lookup->addresses, low_address + 12, 4);
-		memcpy((uint8_t *)lookup->addresses + 4, high_address + 12, 4);
+		uint32_t low4, high4;
+
+		memcpy(&low4, low_address + 12, 4);
+		memcpy(&high4, high_address + 12, 4);
+		/* the 4 bytes of low, then of high (little-endian) */
+		lookup->addresses[0] = (uint64_t)low4 | (uint64_t)high4 << 32;
 	}
-	lookup->tail.word = 0;
-	lookup->tail.fields.low_port = low ? source_port : destination_port;
-	lookup->tail.fields.high_port = low ? destination_port : source_port;
-	lookup->tail.fields.protocol = meta->protocol;
 	place_key(state, hash_key(lookup), lookup);
 }
 
@@ -760,10 +790,52 @@ track_packet(struct kernel_instance *instance, const struct packet_meta *meta,
 }
 
 /*
+ * Prefetch both cache lines an entry may straddle: 56 B and 80 B entries are
+ * not line-aligned, and the key sits at their end, so with the first line
+ * alone the key compare still missed for most entries (measured at 1 M
+ * uniform flows: 139 -> 110 ns/packet).
+ */
+static inline void
+prefetch_entry(const struct flow_tracker_state *state, uint32_t handle)
+{
+	const char *entry = (const char *)flow_at(state, handle);
+
+	rte_prefetch0(entry);
+	rte_prefetch0(entry + state->pools[handle >> 24].entry_size - 1);
+}
+
+/*
+ * The first slot from @p lookup's home slot that carries the key's tag and
+ * family, looking no further than the cache line already prefetched (nor
+ * past an empty slot): most likely the key's entry, or FLOW_NONE.
+ */
+static inline uint32_t
+find_candidate(const struct flow_tracker_state *state, const struct flow_lookup *lookup)
+{
+	uint32_t family = lookup->ipv6 ? FLOW_FAMILY_IPV6 : 0;
+	uint32_t position = lookup->slot;
+
+	do {
+		uint32_t slot = state->slots[position];
+
+		if (slot == 0)
+			return FLOW_NONE;
+		if ((slot >> FLOW_TAG_SHIFT) == lookup->tag && (slot & FLOW_FAMILY_IPV6) == family)
+			return slot & FLOW_HANDLE_MASK;
+		position = (position + 1) & state->slot_mask;
+	} while (((uintptr_t)&state->slots[position] & (RTE_CACHE_LINE_SIZE - 1)) != 0);
+	return FLOW_NONE;
+}
+
+/*
  * Track a burst in three passes so that the cache misses of different
  * packets overlap: keys and slot prefetches, then entry prefetches, then
  * the updates. At millions of flows each pass would otherwise stall on
- * memory once per packet.
+ * memory once per packet. The entry prefetched is the first one with the
+ * key's tag, not merely the first in the probe: with linear probing at
+ * load 0.48 the home slot holds another flow for a quarter of the flows
+ * (prefetching the home slot's entry measured 83 ns/packet at 1 M uniform
+ * flows, the tag match 63 ns).
  */
 static void
 track_burst(struct kernel_instance *instance, struct rte_mbuf **packets, unsigned count)
@@ -786,10 +858,10 @@ track_burst(struct kernel_instance *instance, struct rte_mbuf **packets, unsigne
 		keyed++;
 	}
 	for (unsigned i = 0; i < keyed; i++) {
-		uint32_t slot = state->slots[lookups[i].slot];
+		uint32_t candidate = find_candidate(state, &lookups[i]);
 
-		if (slot != 0)
-			rte_prefetch0(flow_at(state, slot & FLOW_HANDLE_MASK));
+		if (candidate != FLOW_NONE)
+			prefetch_entry(state, candidate);
 	}
 	for (unsigned i = 0; i < keyed; i++)
 		track_packet(instance, metas[i], &lookups[i]);

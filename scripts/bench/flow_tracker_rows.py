@@ -9,6 +9,9 @@ import statistics
 import sys
 
 ROW = re.compile(r"^\s*(\d+)\s+(uniform|zipf)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s*$")
+# after each row: what the bench's own feeding costs, and the median full burst (robust to preemption)
+GENERATOR = re.compile(r"^generator: filling ([0-9.]+) ns/packet \(untimed\); receive\+free only ([0-9.]+) ns/packet "
+                       r".*median burst: kernel ([0-9.]+), receive\+free ([0-9.]+) ns/packet")
 EXPIRY = re.compile(r"^mass expiry of (\d+) flows: longest process\(\) ([0-9.]+) us, "
                     r"expiry_work_max (\d+), ([0-9.]+) Mpps while expiring")
 
@@ -21,14 +24,19 @@ def flows_text(count):
 
 
 def main(paths):
-    rows, expiry = {}, []
+    rows, generator, expiry = {}, {}, []
     for path in paths:
         with open(path, encoding="utf-8") as stream:
+            key = None
             for line in stream:
                 match = ROW.match(line)
                 if match:
                     key = (int(match.group(1)), match.group(2))
                     rows.setdefault(key, []).append(tuple(float(v) for v in match.group(3, 4, 5, 6)))
+                    continue
+                match = GENERATOR.match(line)
+                if match and key is not None:
+                    generator.setdefault(key, []).append(tuple(float(v) for v in match.group(1, 2, 3, 4)))
                     continue
                 match = EXPIRY.match(line)
                 if match:
@@ -41,9 +49,15 @@ def main(paths):
         table = statistics.median(v[1] for v in values)
         resident = statistics.median(v[2] for v in values)
         longest = statistics.median(v[3] for v in values)
+        feeding = ""
+        if (flows, pattern) in generator:
+            runs = generator[(flows, pattern)]
+            feeding = (f"; median burst {statistics.median(g[2] for g in runs):.1f} ns/packet, of which "
+                       f"receive+free {statistics.median(g[3] for g in runs):.1f}; filling the mbufs "
+                       f"(untimed) {statistics.median(g[0] for g in runs):.1f} ns/packet")
         print(f"3 flow_tracker {flows_text(flows)} flows, {pattern}\t{mpps:.2f} Mpps, {table:.1f} B/flow\t"
               f"table B/flow {table:.1f}, RSS B/flow {resident:.1f}, longest process() {longest:.0f} us; "
-              f"Mpps per run: {', '.join(f'{v[0]:.2f}' for v in values)}")
+              f"Mpps per run: {', '.join(f'{v[0]:.2f}' for v in values)}{feeding}")
     if expiry:
         flows = expiry[0][0]
         longest = statistics.median(e[1] for e in expiry)

@@ -622,6 +622,50 @@ START_TEST(ipv6_keys_are_exact)
 }
 END_TEST
 
+/*
+ * Both directions of a conversation meet in one flow whichever part of the
+ * endpoints tells them apart: the first or the second half of the address
+ * (pulling opposite ways), only the port, or nothing (a host talking to
+ * itself on one port).
+ */
+START_TEST(directions_meet_whatever_differs)
+{
+	static const struct {
+		const char *a, *b;
+		uint16_t a_port, b_port;
+	} pairs[] = {
+		{"2001:db8:0:1::9", "2001:db8::ffff:ffff", 1000, 80},
+		{"2001:db8::1:0", "2001:db8::ff", 1000, 80},
+		{"10.0.1.0", "10.0.0.255", 1000, 80},
+		{"10.0.0.7", "10.0.0.7", 5000, 4000},
+		{"2001:db8::7", "2001:db8::7", 4000, 4000},
+	};
+	struct flow_rig rig;
+
+	flow_rig_open(&rig, NULL, 64);
+	for (unsigned i = 0; i < RTE_DIM(pairs); i++) {
+		send_packet(&rig, udp(pairs[i].a, pairs[i].a_port, pairs[i].b, pairs[i].b_port, 100, i));
+		send_packet(&rig, udp(pairs[i].b, pairs[i].b_port, pairs[i].a, pairs[i].a_port, 60, i));
+	}
+	flow_rig_run_to_end(&rig);
+	ck_assert_uint_eq(rig.record_count, RTE_DIM(pairs));
+	for (unsigned i = 0; i < RTE_DIM(pairs); i++) {
+		const struct flow_record *record = &rig.records[i];
+		bool same_endpoint = strcmp(pairs[i].a, pairs[i].b) == 0 &&
+				     pairs[i].a_port == pairs[i].b_port;
+
+		ck_assert(record_is(record, pairs[i].a, pairs[i].a_port, pairs[i].b, pairs[i].b_port));
+		/* one endpoint sending to itself: every packet is the initiator's */
+		ck_assert_uint_eq(record->packets, same_endpoint ? 2 : 1);
+		ck_assert_uint_eq(record->bytes, same_endpoint ? 160 : 100);
+		ck_assert_uint_eq(record->reverse_packets, same_endpoint ? 0 : 1);
+		ck_assert_uint_eq(record->reverse_bytes, same_endpoint ? 0 : 60);
+	}
+	ck_assert_uint_eq(stat_value(&rig, "flows_created"), RTE_DIM(pairs));
+	flow_rig_close(&rig);
+}
+END_TEST
+
 /* Later fragments carry no ports: they form the ports-0 flow of their 3-tuple. */
 START_TEST(later_fragments_have_ports_zero)
 {
@@ -814,6 +858,7 @@ flow_tracker_suite(void)
 	tcase_add_test(keys, symmetric_flow_hash);
 	tcase_add_test(keys, record_partition_hash_matches_packets);
 	tcase_add_test(keys, ipv6_keys_are_exact);
+	tcase_add_test(keys, directions_meet_whatever_differs);
 	tcase_add_test(keys, later_fragments_have_ports_zero);
 	tcase_add_test(endings, idle_expiry_in_order);
 	tcase_add_test(endings, active_timeout_splits_and_continues);
