@@ -47,18 +47,8 @@ percent() {
 measure() {
 	local mode="$1" before after start end
 	printf 'version: 1\nidle: %s\n' "$mode" >"$work/settings.yaml"
-	cat >"$work/agent.yaml" <<YAML
-version: 1
-kernels:
-  rx:
-    type: source
-    port: "net_af_packet0,iface=$capture_interface"
-$(pipeline_counter total rx total)
-  out:
-    type: sink
-    input: total
-    path: "$work/records.jsonl"
-YAML
+	write_counter_pipeline "$work/agent.yaml" "port: \"net_af_packet0,iface=$capture_interface\"" \
+		"window: total" "$work/records.jsonl"
 	ready_count=$((ready_count + 1))
 	ip netns exec "$capture_namespace" "$jetstreamd" -c "$work/settings.yaml" -p "$work/agent.yaml" \
 		2>"$work/stderr" &
