@@ -12,5 +12,6 @@ Suite *reload_suite(void);
 Suite *proto_stats_suite(void);
 Suite *flow_tracker_suite(void);
 Suite *synthetic_suite(void);
+Suite *per_src_counter_table_suite(void);
 
 #endif
