@@ -58,7 +58,7 @@ for _ in $(seq 100); do [ -e "$work/listening" ] && break; sleep 0.05; done
 
 echo "checks: a run ends within 10 s while the telemetry socket does not answer"
 status=0
-timeout 10 "$jetstreamd" -p pipeline.yaml >/dev/null 2>stderr.txt || status=$?
+timeout -k 2 10 "$jetstreamd" -p pipeline.yaml >/dev/null 2>stderr.txt || status=$?
 [ "$status" -ne 124 ] || fail "jetstreamd still ran after 10 s (waiting on $socket)"
 [ "$status" -eq 0 ] || { cat stderr.txt; fail "exit status $status"; }
 records_tool totals records.jsonl >counted.tsv
