@@ -7,7 +7,9 @@
 #      framework's own cost (rings, polling, mbuf free).
 #   2c port "net_null0" -> per_src_counter(total) -> sink, SECONDS_LIVE s then SIGTERM:
 #      the port path; net_null frames are zero-filled, non-IP: no table work.
-#   2d dpdk-testpmd: io forwarding over net_null0 + net_null1 on one forwarding
+#   2d port "net_null0" -> passthrough -> sink(null), SECONDS_LIVE s then SIGTERM: the
+#      receive path testpmd has, two ring hops and the free.
+#   2e dpdk-testpmd: io forwarding over net_null0 + net_null1 on one forwarding
 #      core, same lcores; Mpps = the sum of both ports' Rx-pps per --stats-period
 #      second (the first, partial, periods left out), the median second per run.
 set -euo pipefail
@@ -36,18 +38,21 @@ counter_pipeline "$pipeline" 2c 'port: "net_null0"' "$records"
 # One synthetic run: prints its Mpps; checks every packet was counted.
 run_synthetic() {
 	local result packets elapsed
-	rm -f "$counter_records"
 	result=$(run_summary "$1" "$2")
 	read -r packets elapsed <<<"$result"
 	[ "$packets" -eq "$synthetic_packets" ] || die "$1: $packets packets, expected $synthetic_packets"
 	mpps "$packets" "$elapsed"
 }
 
-# One net_null run: prints "PACKETS SECONDS" from its exit summary.
+null_passthrough=build/bench/live_null_passthrough.yaml
+passthrough_pipeline "$null_passthrough" 2d 'port: "net_null0"'
+
+# run_jetstreamd PIPELINE LOG: one net_null run, SECONDS_LIVE s; prints "PACKETS SECONDS"
+# from its exit summary.
 run_jetstreamd() {
-	local pid log=build/bench/live_null.stderr line
+	local pid log="$2" line
 	rm -f "$records"
-	build/jetstreamd -p "$pipeline" >/dev/null 2>"$log" &
+	build/jetstreamd -p "$1" >/dev/null 2>"$log" &
 	pid=$!
 	sleep "$seconds"
 	kill -TERM "$pid"
@@ -79,23 +84,29 @@ run_testpmd() {
 c_rates=()
 p_rates=()
 j_rates=()
+n_rates=()
 t_rates=()
 for ((run = 1; run <= runs; run++)); do
 	# alternated, so that a slow phase of the machine weighs on every row
+	rm -f "$counter_records"
 	c_rates+=("$(run_synthetic "$counter_synthetic" build/bench/live_synthetic_counter.stderr)")
 	p_rates+=("$(run_synthetic "$passthrough_synthetic" build/bench/live_synthetic_passthrough.stderr)")
-	result=$(run_jetstreamd)
+	result=$(run_jetstreamd "$pipeline" build/bench/live_null.stderr)
 	read -r packets elapsed <<<"$result"
 	j_rates+=("$(mpps "$packets" "$elapsed")")
+	result=$(run_jetstreamd "$null_passthrough" build/bench/live_null_passthrough.stderr)
+	read -r packets elapsed <<<"$result"
+	n_rates+=("$(mpps "$packets" "$elapsed")")
 	t_rates+=("$(mpps "$(run_testpmd)" 1)")
 	echo "live: run $run/$runs: synthetic counter ${c_rates[-1]}, synthetic passthrough ${p_rates[-1]}," \
-		"net_null0 counter ${j_rates[-1]}, dpdk-testpmd ${t_rates[-1]} Mpps"
+		"net_null0 counter ${j_rates[-1]}, net_null0 passthrough ${n_rates[-1]}, dpdk-testpmd ${t_rates[-1]} Mpps"
 done
 sources_counted=$(wc -l <"$counter_records")
 unkeyed=$(sed -n 's/.*unkeyed_packets=\([0-9]*\).*/\1/p' build/bench/live_null.stderr | head -1)
 c_median=$(two_decimals "$(median "${c_rates[@]}")")
 p_median=$(two_decimals "$(median "${p_rates[@]}")")
 j_median=$(two_decimals "$(median "${j_rates[@]}")")
+n_median=$(two_decimals "$(median "${n_rates[@]}")")
 t_median=$(two_decimals "$(median "${t_rates[@]}")")
 dpdk_version=$(dpkg-query -W -f='${Version}' dpdk 2>/dev/null || echo '?')
 
@@ -108,9 +119,13 @@ record live "2b jetstreamd synthetic -> passthrough -> sink(null), 1 worker" "$p
 record live "2c jetstreamd net_null0 -> per_src_counter(total) -> sink, 1 worker" "$j_median Mpps" "$runs" \
 	"the port path; no table work: net_null frames are zero-filled, non-IP, all unkeyed (last run: unkeyed_packets=$unkeyed); per run: $(joined "${j_rates[@]}")" \
 	"build/jetstreamd -p $pipeline & sleep $seconds; kill -TERM \$!  # Mpps from the exit summary"
-record live "2d dpdk-testpmd io fwd, net_null0 <-> net_null1, 1 fwd core (dpdk $dpdk_version)" "$t_median Mpps" "$runs" \
+record live "2d jetstreamd net_null0 -> passthrough -> sink(null), 1 worker" "$n_median Mpps" "$runs" \
+	"the same receive path as testpmd's, two ring hops, the mbuf free; per run: $(joined "${n_rates[@]}")" \
+	"build/jetstreamd -p $null_passthrough & sleep $seconds; kill -TERM \$!  # Mpps from the exit summary"
+record live "2e dpdk-testpmd io fwd, net_null0 <-> net_null1, 1 fwd core (dpdk $dpdk_version)" "$t_median Mpps" "$runs" \
 	"sum of both ports' Rx-pps (all a single core forwards), median second of each run; per run: $(joined "${t_rates[@]}")" \
 	"timeout -s INT $((seconds + 1)) dpdk-testpmd ${testpmd_args[*]}"
 record live "2 ratio synthetic per_src_counter / testpmd" "$(ratio "$c_median" "$t_median")x" "-" "target >= 0.7x and >= 20 Mpps" "-"
 record live "2 ratio synthetic passthrough / testpmd" "$(ratio "$p_median" "$t_median")x" "-" "target >= 0.9x" "-"
 record live "2 ratio net_null0 per_src_counter / testpmd" "$(ratio "$j_median" "$t_median")x" "-" "no table work (see 2c)" "-"
+record live "2 ratio net_null0 passthrough / testpmd" "$(ratio "$n_median" "$t_median")x" "-" "the same driver on both sides" "-"

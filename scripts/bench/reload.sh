@@ -16,6 +16,6 @@ reloading=$(grep -E '^  SIGHUP -> RELOADING=1:' "$log" || true)
 median_ms=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<<"$latency")
 max_ms=$(sed -E 's/.*max ([0-9.]+) ms.*/\1/' <<<"$latency")
 dip=$(sed -E 's/.*: ([+-][0-9.]+ %)$/\1/' <<<"$throughput")
-record reload "4a SIGHUP -> READY=1 latency (10-kernel graph)" "median $median_ms ms, max $max_ms ms" "1" \
+record reload "5a SIGHUP -> READY=1 latency (10-kernel graph)" "median $median_ms ms, max $max_ms ms" "1" \
 	"${latency#  }; ${reloading#  }" "scripts/reload_latency.sh"
-record reload "4b throughput with 30 reloads in 10 s vs none" "$dip" "1" "${throughput#  }" "scripts/reload_latency.sh"
+record reload "5b throughput with 30 reloads in 10 s vs none" "$dip" "1" "${throughput#  }" "scripts/reload_latency.sh"
