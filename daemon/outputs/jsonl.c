@@ -1,67 +1,171 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "outputs/jsonl.h"
 #include "packet.h"
 
 #define NANOSECONDS_PER_SECOND UINT64_C(1000000000)
 
-/* Time as exact decimal seconds: integers in, so the same input gives the same text. */
-static int
-format_seconds(char *text, size_t size, uint64_t nanoseconds)
+/*
+ * A line being written. Fields are appended by hand rather than with
+ * snprintf: measured, formatting took about 6,900 instructions a record with
+ * four snprintf calls each, and writing 100,000 records at the end of a run was
+ * a fixed cost of several tenths of a second. `length` counts what the
+ * record needs, even past `size`: like snprintf, a result >= size means the
+ * line did not fit.
+ */
+struct line {
+	char *text;
+	size_t size;
+	size_t length;
+};
+
+static void
+put_bytes(struct line *line, const char *bytes, size_t count)
 {
-	return snprintf(text, size, "%" PRIu64 ".%09" PRIu64, nanoseconds / NANOSECONDS_PER_SECOND,
-			nanoseconds % NANOSECONDS_PER_SECOND);
+	if (line->length + count < line->size)
+		memcpy(line->text + line->length, bytes, count);
+	line->length += count;
+}
+
+static void
+put_text(struct line *line, const char *text)
+{
+	put_bytes(line, text, strlen(text));
+}
+
+/* Decimal digits of @p value, at least @p width of them (zero-padded). */
+static void
+put_digits(struct line *line, uint64_t value, unsigned width)
+{
+	char digits[24];
+	unsigned count = 0;
+
+	do {
+		digits[sizeof(digits) - ++count] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value != 0 || count < width);
+	put_bytes(line, digits + sizeof(digits) - count, count);
+}
+
+static void
+put_unsigned(struct line *line, uint64_t value)
+{
+	put_digits(line, value, 1);
+}
+
+/* Time as exact decimal seconds: integers in, so the same input gives the same text. */
+static void
+put_seconds(struct line *line, uint64_t nanoseconds)
+{
+	put_digits(line, nanoseconds / NANOSECONDS_PER_SECOND, 1);
+	put_bytes(line, ".", 1);
+	put_digits(line, nanoseconds % NANOSECONDS_PER_SECOND, 9);
+}
+
+static void
+put_address(struct line *line, const uint8_t address[16])
+{
+	char text[64];
+
+	put_bytes(line, text, (size_t)packet_address_format(address, text, sizeof(text)));
+}
+
+/* `"name":value` after a comma, for the numbers of a record. */
+static void
+put_number_field(struct line *line, const char *name, uint64_t value)
+{
+	put_bytes(line, ",\"", 2);
+	put_text(line, name);
+	put_bytes(line, "\":", 2);
+	put_unsigned(line, value);
+}
+
+static void
+put_seconds_field(struct line *line, const char *name, uint64_t nanoseconds)
+{
+	put_bytes(line, ",\"", 2);
+	put_text(line, name);
+	put_bytes(line, "\":", 2);
+	put_seconds(line, nanoseconds);
+}
+
+/* `,"name":"text"` */
+static void
+put_text_field(struct line *line, const char *name, const char *text)
+{
+	put_bytes(line, ",\"", 2);
+	put_text(line, name);
+	put_bytes(line, "\":\"", 3);
+	put_text(line, text);
+	put_bytes(line, "\"", 1);
+}
+
+static void
+put_address_field(struct line *line, const char *name, const uint8_t address[16])
+{
+	put_bytes(line, ",\"", 2);
+	put_text(line, name);
+	put_bytes(line, "\":\"", 3);
+	put_address(line, address);
+	put_bytes(line, "\"", 1);
+}
+
+/* `{"type":"…","kernel":"…"` */
+static void
+put_start(struct line *line, const char *type, const char *kernel)
+{
+	put_text(line, "{\"type\":\"");
+	put_text(line, type);
+	put_text(line, "\",\"kernel\":\"");
+	put_text(line, kernel);
+	put_bytes(line, "\"", 1);
+}
+
+/* `}` and the newline; @return the length as snprintf would. */
+static size_t
+put_end(struct line *line)
+{
+	put_bytes(line, "}\n", 2);
+	line->text[line->length < line->size ? line->length : line->size - 1] = '\0';
+	return line->length;
 }
 
 /* `"src":"a"`, `"dst":"b"` or both, as the record's key says. */
 static void
-format_key(uint32_t key, const uint8_t *source, const uint8_t *destination, char *text,
-	   size_t size)
+put_key(struct line *line, uint32_t key, const uint8_t *source, const uint8_t *destination)
 {
-	char source_text[64], destination_text[64];
-
-	packet_address_format(source, source_text, sizeof(source_text));
-	packet_address_format(destination, destination_text, sizeof(destination_text));
-	if (key == COUNT_KEY_DESTINATION)
-		snprintf(text, size, "\"dst\":\"%s\"", destination_text);
-	else if (key == COUNT_KEY_SOURCE_DESTINATION)
-		snprintf(text, size, "\"src\":\"%s\",\"dst\":\"%s\"", source_text, destination_text);
-	else
-		snprintf(text, size, "\"src\":\"%s\"", source_text);
+	if (key != COUNT_KEY_DESTINATION)
+		put_address_field(line, "src", source);
+	if (key != COUNT_KEY_SOURCE)
+		put_address_field(line, "dst", destination);
 }
 
 static size_t
-format_src_count(const struct src_count_record *record, char *line, size_t size)
+format_src_count(const struct src_count_record *record, struct line *line)
 {
-	char key[160], start[32], end[32];
-
-	format_key(record->key, record->source_address, record->destination_address, key,
-		   sizeof(key));
-	format_seconds(start, sizeof(start), record->start_ns);
-	format_seconds(end, sizeof(end), record->end_ns);
-	return (size_t)snprintf(line, size,
-				"{\"type\":\"src_count\",\"kernel\":\"%s\",%s,\"pkts\":%" PRIu64
-				",\"bytes\":%" PRIu64 ",\"start\":%s,\"end\":%s}\n",
-				record->header.kernel, key, record->packets, record->bytes, start, end);
+	put_start(line, "src_count", record->header.kernel);
+	put_key(line, record->key, record->source_address, record->destination_address);
+	put_number_field(line, "pkts", record->packets);
+	put_number_field(line, "bytes", record->bytes);
+	put_seconds_field(line, "start", record->start_ns);
+	put_seconds_field(line, "end", record->end_ns);
+	return put_end(line);
 }
 
 static size_t
-format_alert(const struct alert_record *record, char *line, size_t size)
+format_alert(const struct alert_record *record, struct line *line)
 {
-	char key[160], start[32], end[32];
-
-	format_key(record->key, record->source_address, record->destination_address, key,
-		   sizeof(key));
-	format_seconds(start, sizeof(start), record->start_ns);
-	format_seconds(end, sizeof(end), record->end_ns);
-	return (size_t)snprintf(line, size,
-				"{\"type\":\"alert\",\"kernel\":\"%s\",%s,\"metric\":\"%s\","
-				"\"value\":%" PRIu64 ",\"threshold\":%" PRIu64 ",\"start\":%s,\"end\":%s}\n",
-				record->header.kernel, key,
-				record->metric == THRESHOLD_METRIC_BYTES ? "bytes" : "pkts", record->value,
-				record->threshold, start, end);
+	put_start(line, "alert", record->header.kernel);
+	put_key(line, record->key, record->source_address, record->destination_address);
+	put_text_field(line, "metric", record->metric == THRESHOLD_METRIC_BYTES ? "bytes" : "pkts");
+	put_number_field(line, "value", record->value);
+	put_number_field(line, "threshold", record->threshold);
+	put_seconds_field(line, "start", record->start_ns);
+	put_seconds_field(line, "end", record->end_ns);
+	return put_end(line);
 }
 
 /* TCP flags as letters in bit order, FIN first: SYN|ACK is "SA". */
@@ -77,81 +181,91 @@ format_tcp_flags(uint8_t flags, char *text)
 }
 
 static size_t
-format_flow(const struct flow_record *record, char *line, size_t size)
+format_flow(const struct flow_record *record, struct line *line)
 {
-	char source[64], destination[64], first[32], last[32], flags[9], reverse_flags[9];
+	char flags[9], reverse_flags[9];
 
-	packet_address_format(record->source_address, source, sizeof(source));
-	packet_address_format(record->destination_address, destination, sizeof(destination));
-	format_seconds(first, sizeof(first), record->first_ns);
-	format_seconds(last, sizeof(last), record->last_ns);
 	format_tcp_flags(record->tcp_flags, flags);
 	format_tcp_flags(record->reverse_tcp_flags, reverse_flags);
-	return (size_t)snprintf(line, size,
-				"{\"type\":\"flow\",\"kernel\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\","
-				"\"sport\":%u,\"dport\":%u,\"proto\":%u,\"pkts\":%" PRIu64
-				",\"bytes\":%" PRIu64 ",\"rev_pkts\":%" PRIu64 ",\"rev_bytes\":%" PRIu64
-				",\"first\":%s,\"last\":%s,\"tcp_flags\":\"%s\",\"rev_tcp_flags\":\"%s\","
-				"\"end_reason\":\"%s\"}\n",
-				record->header.kernel, source, destination, record->source_port,
-				record->destination_port, record->protocol, record->packets, record->bytes,
-				record->reverse_packets, record->reverse_bytes, first, last, flags,
-				reverse_flags, flow_end_reason_name(record->end_reason));
+	put_start(line, "flow", record->header.kernel);
+	put_address_field(line, "src", record->source_address);
+	put_address_field(line, "dst", record->destination_address);
+	put_number_field(line, "sport", record->source_port);
+	put_number_field(line, "dport", record->destination_port);
+	put_number_field(line, "proto", record->protocol);
+	put_number_field(line, "pkts", record->packets);
+	put_number_field(line, "bytes", record->bytes);
+	put_number_field(line, "rev_pkts", record->reverse_packets);
+	put_number_field(line, "rev_bytes", record->reverse_bytes);
+	put_seconds_field(line, "first", record->first_ns);
+	put_seconds_field(line, "last", record->last_ns);
+	put_text_field(line, "tcp_flags", flags);
+	put_text_field(line, "rev_tcp_flags", reverse_flags);
+	put_text_field(line, "end_reason", flow_end_reason_name(record->end_reason));
+	return put_end(line);
 }
 
-static int
-format_class_counts(const struct proto_stats_record *record, unsigned first, unsigned end,
-		    char *text, size_t size)
+/* `"name":{"a":{"pkts":1,"bytes":2},…}` for classes [first, end). */
+static void
+put_class_counts(struct line *line, const char *name, const struct proto_stats_record *record,
+		 unsigned first, unsigned end)
 {
 	static const char *const names[PROTO_STATS_CLASSES] = {
 		"ipv4", "ipv6", "other", "tcp", "udp", "icmp", "icmpv6", "sctp", "other",
 	};
-	int length = 0;
 
-	for (unsigned c = first; c < end; c++)
-		length += snprintf(text + length, size - (size_t)length,
-				   "%s\"%s\":{\"pkts\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
-				   c == first ? "" : ",", names[c], record->packets[c],
-				   record->bytes[c]);
-	return length;
+	put_bytes(line, ",\"", 2);
+	put_text(line, name);
+	put_bytes(line, "\":{", 3);
+	for (unsigned c = first; c < end; c++) {
+		put_text(line, c == first ? "\"" : ",\"");
+		put_text(line, names[c]);
+		put_bytes(line, "\":{\"pkts\":", 10);
+		put_unsigned(line, record->packets[c]);
+		put_number_field(line, "bytes", record->bytes[c]);
+		put_bytes(line, "}", 1);
+	}
+	put_bytes(line, "}", 1);
 }
 
 static size_t
-format_proto_stats(const struct proto_stats_record *record, char *line, size_t size)
+format_proto_stats(const struct proto_stats_record *record, struct line *line)
 {
 	static const char *const buckets[PROTO_STATS_SIZE_BUCKETS] = {
 		"64", "65-127", "128-255", "256-511", "512-1023", "1024-1518", "1519+",
 	};
-	char start[32], end[32], l3[256], l4[512], sizes[256];
-	int length = 0;
 
-	format_seconds(start, sizeof(start), record->start_ns);
-	format_seconds(end, sizeof(end), record->end_ns);
-	format_class_counts(record, PROTO_STATS_IPV4, PROTO_STATS_TCP, l3, sizeof(l3));
-	format_class_counts(record, PROTO_STATS_TCP, PROTO_STATS_CLASSES, l4, sizeof(l4));
-	for (unsigned b = 0; b < PROTO_STATS_SIZE_BUCKETS; b++)
-		length += snprintf(sizes + length, sizeof(sizes) - (size_t)length,
-				   "%s\"%s\":%" PRIu64, b == 0 ? "" : ",", buckets[b],
-				   record->size_buckets[b]);
-	return (size_t)snprintf(line, size,
-				"{\"type\":\"proto_stats\",\"kernel\":\"%s\",\"start\":%s,\"end\":%s,"
-				"\"l3\":{%s},\"l4\":{%s},\"sizes\":{%s},\"malformed\":%" PRIu64 "}\n",
-				record->header.kernel, start, end, l3, l4, sizes,
-				record->malformed_packets);
+	put_start(line, "proto_stats", record->header.kernel);
+	put_seconds_field(line, "start", record->start_ns);
+	put_seconds_field(line, "end", record->end_ns);
+	put_class_counts(line, "l3", record, PROTO_STATS_IPV4, PROTO_STATS_TCP);
+	put_class_counts(line, "l4", record, PROTO_STATS_TCP, PROTO_STATS_CLASSES);
+	put_text(line, ",\"sizes\":{");
+	for (unsigned b = 0; b < PROTO_STATS_SIZE_BUCKETS; b++) {
+		put_text(line, b == 0 ? "\"" : ",\"");
+		put_text(line, buckets[b]);
+		put_bytes(line, "\":", 2);
+		put_unsigned(line, record->size_buckets[b]);
+	}
+	put_bytes(line, "}", 1);
+	put_number_field(line, "malformed", record->malformed_packets);
+	return put_end(line);
 }
 
 size_t
-jsonl_format_record(const union any_record *record, char *line, size_t size)
+jsonl_format_record(const union any_record *record, char *text, size_t size)
 {
+	struct line line = {.text = text, .size = size};
+
 	switch (record->header.type) {
 	case STREAM_SRC_COUNT:
-		return format_src_count(&record->src_count, line, size);
+		return format_src_count(&record->src_count, &line);
 	case STREAM_ALERT:
-		return format_alert(&record->alert, line, size);
+		return format_alert(&record->alert, &line);
 	case STREAM_FLOW:
-		return format_flow(&record->flow, line, size);
+		return format_flow(&record->flow, &line);
 	case STREAM_PROTO_STATS:
-		return format_proto_stats(&record->proto_stats, line, size);
+		return format_proto_stats(&record->proto_stats, &line);
 	default:
 		return 0;
 	}

@@ -16,12 +16,13 @@
 /**
  * Encode one record as a JSON object followed by a newline.
  *
- * Numbers and addresses are written with snprintf rather than through a JSON
- * tree: every field is a number or an address, and kernel names are
- * restricted by the config loader to characters that need no escaping.
+ * Fields are appended as text rather than through a JSON tree: every field is
+ * a number, an address or a fixed word, and kernel names are restricted by the
+ * config loader to characters that need no escaping.
  *
- * @return bytes written (excluding the NUL), or 0 for an unknown record type.
+ * @return bytes of the line (excluding the NUL), >= @p size when it did not
+ *         fit (as snprintf), or 0 for an unknown record type.
  */
-size_t jsonl_format_record(const union any_record *record, char *line, size_t size);
+size_t jsonl_format_record(const union any_record *record, char *text, size_t size);
 
 #endif
