@@ -92,8 +92,11 @@ def main(results_path, markdown_path):
                        "testpmd gets the same two lcores (`-l 0,1`, forwarding on lcore 1) and 16384 mbufs. "
                        "testpmd's figure counts both directions, everything its one forwarding core moves; "
                        "net_null's receive path allocates mbufs and writes no packet bytes, while the synthetic "
-                       "source writes and parses every header, so 2a/2b do more per packet than testpmd. "
-                       "The pipelines:")
+                       "source writes and parses every header, so 2a/2b do more per packet than testpmd; 2c/2d "
+                       "use the same driver as testpmd. One difference favours jetstreamd: without hugepages, "
+                       "testpmd's pool keeps one mbuf per 4 KiB page (IOVA contiguity), so all its mbuf "
+                       "headers share one L1 cache set, while jetstreamd packs its pool when no device can "
+                       "DMA into it (daemon/main.c); testpmd has no option to do the same. The pipelines:")
             out.append("")
             out.append(pipeline_block("build/bench/live_synthetic_counter.yaml"))
             out.append(pipeline_block("build/bench/live_synthetic_passthrough.yaml"))
