@@ -87,25 +87,25 @@ YAML
 # sink(null), the framework's own cost: no kernel looks at the packets. CORES, when given,
 # is the `cores:` of the passthrough and the sink (the source stays on the first worker).
 passthrough_pipeline() {
-	local cores_line=""
-	[ -z "${4:-}" ] || cores_line="cores: $4"
+	local source_core="" stage_cores=""
+	if [ -n "${4:-}" ]; then
+		source_core=$'\n    cores: 1'
+		stage_cores=$'\n    cores: '"$4"
+	fi
 	cat >"$1" <<YAML
 # make bench, row $2: written by scripts/bench; run from the repository root.
 version: 1
 kernels:
   rx:
     type: source
-    $3
-    ${4:+cores: 1}
+    $3$source_core
   forward:
     type: passthrough
-    input: rx
-    $cores_line
+    input: rx$stage_cores
   out:
     type: sink
     input: forward
-    format: null
-    $cores_line
+    format: null$stage_cores
 YAML
 }
 
