@@ -94,6 +94,7 @@ runtime_stop_requested(void)
 static unsigned
 poll_instance(struct kernel_instance *instance)
 {
+	uint64_t emitted_before = instance->counters.items_out;
 	unsigned handled;
 
 	if (kernel_is_finished(instance))
@@ -102,7 +103,8 @@ poll_instance(struct kernel_instance *instance)
 	if (handled == 0 && instance->input_count > 0 && kernel_inputs_finished(instance) &&
 	    (instance->ops->flush == NULL || instance->ops->flush(instance)))
 		kernel_mark_finished(instance);
-	return handled;
+	/* records emitted count as work too: a window or a flush going out is not an idle round */
+	return RTE_MAX(handled, (unsigned)(instance->counters.items_out - emitted_before));
 }
 
 /* Poll every instance once. @return the most items one instance handled (a full burst: busy). */
