@@ -44,6 +44,7 @@ struct synthetic_state {
 	uint64_t flow_count;
 	struct rte_reciprocal_u64 per_source; /* divides by `sources` without a division */
 	uint64_t ipv6_below;      /* sources whose hash is below this are IPv6 (of 2^32) */
+	bool ipv6_tcp_fits;       /* the smallest size leaves room for IPv6 + TCP headers */
 	uint64_t made;            /* packets generated */
 	unsigned next_size;       /* index in params->sizes */
 	uint32_t *alias_keep;     /* zipf: chance (of 2^32) that a column keeps its own flow */
@@ -159,6 +160,11 @@ source_synthetic_init(struct kernel_instance *instance)
 	state->per_source = rte_reciprocal_value_u64(params->sources);
 	state->flow_count = params->flows != 0 ? params->flows : params->sources;
 	state->ipv6_below = (uint64_t)(params->ipv6_share * 4294967296.0);
+	state->ipv6_tcp_fits = true;
+	for (unsigned i = 0; i < params->sizes.count; i++)
+		if (params->sizes.values[i] <
+		    ETHERNET_HEADER_LENGTH + IPV6_HEADER_LENGTH + TCP_HEADER_LENGTH)
+			state->ipv6_tcp_fits = false;
 	if (params->zipf > 0 && build_alias_table(state, params->zipf) != 0) {
 		snprintf(instance->error, sizeof(instance->error),
 			 "no memory for the alias table of %lu flows",
@@ -187,13 +193,17 @@ pick_flows(struct synthetic_state *state, uint64_t *flows, uint64_t *randoms, un
 			flows[i] = state->alias_other[flows[i]];
 }
 
-/* Writes the L4 header; @return its length. TCP where it fits, for odd flows. */
+/*
+ * Writes the L4 header in @p room bytes; @return its length. Odd flows are TCP
+ * when @p tcp_fits (in every frame size of the list: a flow keeps its 5-tuple
+ * whatever the size of its packets), the others UDP.
+ */
 static unsigned
 write_transport(uint8_t *header, uint64_t flow, uint64_t nth_of_source, uint32_t room,
-		uint8_t *protocol)
+		bool tcp_fits, uint8_t *protocol)
 {
 	uint16_t source_port = (uint16_t)(FIRST_SOURCE_PORT + nth_of_source % SOURCE_PORTS);
-	uint16_t base_port = (flow & 1) != 0 && room >= TCP_HEADER_LENGTH ? 80 : 53;
+	uint16_t base_port = (flow & 1) != 0 && tcp_fits ? 80 : 53;
 	uint16_t destination_port = (uint16_t)(base_port + nth_of_source / SOURCE_PORTS);
 
 	if (base_port == 80) {
@@ -235,17 +245,18 @@ ipv4_checksum(uint16_t total_length, uint8_t protocol, uint32_t source, uint32_t
 }
 
 static void
-write_ipv4(uint8_t *frame, uint32_t size, uint64_t source, uint64_t flow, uint64_t salt,
-	   uint64_t nth_of_source)
+write_ipv4(uint8_t *frame, uint32_t size, uint64_t source, uint64_t flow,
+	   const struct synthetic_state *state, uint64_t nth_of_source)
 {
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + ETHERNET_HEADER_LENGTH);
 	uint16_t total_length = (uint16_t)(size - ETHERNET_HEADER_LENGTH);
 	uint32_t source_address = (10u << 24) | (uint32_t)source; /* 10.0.0.0/8 */
-	uint32_t destination_address = 0xc6120000u | (uint32_t)(mix(flow ^ salt) & 0x1ffff); /* 198.18.0.0/15 */
+	uint32_t destination_address = 0xc6120000u | (uint32_t)(mix(flow ^ state->salt) & 0x1ffff); /* 198.18.0.0/15 */
 	uint8_t protocol;
 
+	/* the smallest frame, 64 bytes, leaves 30 bytes after an IPv4 header: TCP always fits */
 	write_transport(frame + ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH, flow, nth_of_source,
-			size - ETHERNET_HEADER_LENGTH - IPV4_HEADER_LENGTH, &protocol);
+			size - ETHERNET_HEADER_LENGTH - IPV4_HEADER_LENGTH, true, &protocol);
 	memset(ip, 0, sizeof(*ip));
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->total_length = rte_cpu_to_be_16(total_length);
@@ -258,19 +269,19 @@ write_ipv4(uint8_t *frame, uint32_t size, uint64_t source, uint64_t flow, uint64
 }
 
 static void
-write_ipv6(uint8_t *frame, uint32_t size, uint64_t source, uint64_t flow, uint64_t salt,
-	   uint64_t nth_of_source)
+write_ipv6(uint8_t *frame, uint32_t size, uint64_t source, uint64_t flow,
+	   const struct synthetic_state *state, uint64_t nth_of_source)
 {
 	static const uint8_t source_prefix[12] = {0x20, 0x01, 0x0d, 0xb8};           /* 2001:db8::/96 */
 	static const uint8_t destination_prefix[12] = {0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff};
 	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(frame + ETHERNET_HEADER_LENGTH);
 	uint32_t payload = size - ETHERNET_HEADER_LENGTH - IPV6_HEADER_LENGTH;
 	uint32_t source_low = rte_cpu_to_be_32((uint32_t)source);
-	uint32_t destination_low = rte_cpu_to_be_32((uint32_t)mix(flow ^ salt));
+	uint32_t destination_low = rte_cpu_to_be_32((uint32_t)mix(flow ^ state->salt));
 	uint8_t protocol;
 
 	write_transport(frame + ETHERNET_HEADER_LENGTH + IPV6_HEADER_LENGTH, flow, nth_of_source,
-			payload, &protocol);
+			payload, state->ipv6_tcp_fits, &protocol);
 	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
 	ip->payload_len = rte_cpu_to_be_16((uint16_t)payload);
 	ip->proto = protocol;
@@ -299,9 +310,9 @@ make_packet(const struct synthetic_params *params, const struct synthetic_state 
 	ethernet->src_addr = source_mac;
 	ethernet->ether_type = rte_cpu_to_be_16(ipv6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
 	if (ipv6)
-		write_ipv6(frame, size, source, flow, state->salt, nth_of_source);
+		write_ipv6(frame, size, source, flow, state, nth_of_source);
 	else
-		write_ipv4(frame, size, source, flow, state->salt, nth_of_source);
+		write_ipv4(frame, size, source, flow, state, nth_of_source);
 	packet->data_len = (uint16_t)size;
 	packet->pkt_len = size;
 	packet_parse(frame, size, meta);

@@ -273,6 +273,34 @@ START_TEST(test_flows_and_ipv6_share)
 }
 END_TEST
 
+/* A flow keeps its protocol whatever its packets' sizes: IPv6 + TCP needs 74 bytes. */
+START_TEST(test_flows_keep_their_protocol_across_sizes)
+{
+	struct test_rig rig;
+
+	memset(&seen, 0, sizeof(seen));
+	track_flows = true;
+	test_rig_open(&rig, &source_kernel, "gen", STREAM_NONE,
+		      (const char *const[]){"synthetic=", "synthetic.packets=20000",
+					    "synthetic.sources=100", "synthetic.flows=1000",
+					    "synthetic.ipv6_share=1", NULL},
+		      256);
+	/* the size list, as `size: [64, 128]` gives it; init reads it, so init again */
+	((struct source_params *)rig.instance.params)->synthetic_params.sizes =
+		(struct config_unsigned_list){.count = 2, .values = {64, 128}};
+	rig.instance.ops->destroy(&rig.instance);
+	ck_assert_int_eq(rig.instance.ops->init(&rig.instance), 0);
+	rig.drain = drain;
+	test_rig_run_to_end(&rig);
+	test_rig_close(&rig);
+	ck_assert_uint_eq(seen.packets, 20000);
+	ck_assert_uint_eq(seen.bytes, 10000 * 64 + 10000 * 128);
+	ck_assert_uint_eq(seen.flow_count, 1000);
+	for (unsigned i = 0; i < seen.flow_count; i++)
+		ck_assert_uint_eq(seen.flows[i].protocol, 17);
+}
+END_TEST
+
 START_TEST(test_backpressure_and_stop)
 {
 	struct test_rig rig;
@@ -310,6 +338,7 @@ synthetic_suite(void)
 	tcase_add_test(generator, test_same_seed_same_sequence);
 	tcase_add_test(generator, test_uniform_and_zipf_shares);
 	tcase_add_test(generator, test_flows_and_ipv6_share);
+	tcase_add_test(generator, test_flows_keep_their_protocol_across_sizes);
 	tcase_add_test(generator, test_backpressure_and_stop);
 	suite_add_tcase(suite, generator);
 	return suite;
