@@ -179,7 +179,8 @@ sink_write(struct kernel_instance *instance, const union any_record *record)
 		write_buffer(instance);
 	length = jsonl_format_record(record, state->buffer + state->buffered, JSONL_LINE_MAX);
 	if (length == 0 || length >= JSONL_LINE_MAX) {
-		note_write_error(instance, "unknown record type");
+		note_write_error(instance, length == 0 ? "unknown record type"
+						       : "record longer than a line may be");
 		return;
 	}
 	state->buffered += length;

@@ -19,14 +19,17 @@
 struct line {
 	char *text;
 	size_t size;
-	size_t length;
+	size_t length;  /* what the line needs */
+	size_t written; /* what is in text: length until a piece did not fit */
 };
 
 static void
 put_bytes(struct line *line, const char *bytes, size_t count)
 {
-	if (line->length + count < line->size)
+	if (line->written == line->length && line->length + count < line->size) {
 		memcpy(line->text + line->length, bytes, count);
+		line->written += count;
+	}
 	line->length += count;
 }
 
@@ -69,8 +72,9 @@ static void
 put_address(struct line *line, const uint8_t address[16])
 {
 	char text[64];
+	int length = packet_address_format(address, text, sizeof(text));
 
-	put_bytes(line, text, (size_t)packet_address_format(address, text, sizeof(text)));
+	put_bytes(line, text, length > 0 ? (size_t)length : 0);
 }
 
 /* `"name":value` after a comma, for the numbers of a record. */
@@ -129,7 +133,8 @@ static size_t
 put_end(struct line *line)
 {
 	put_bytes(line, "}\n", 2);
-	line->text[line->length < line->size ? line->length : line->size - 1] = '\0';
+	if (line->size > 0)
+		line->text[line->written] = '\0'; /* written < size: put_bytes keeps a byte for it */
 	return line->length;
 }
 

@@ -537,6 +537,28 @@ START_TEST(sink_null_runs_on_a_worker_and_takes_packets)
 }
 END_TEST
 
+/* A line that does not fit: the length it needs, and only whole pieces of it, NUL-terminated. */
+START_TEST(jsonl_line_that_does_not_fit)
+{
+	union any_record record = {.src_count = {
+		.header = {.type = STREAM_SRC_COUNT, .kernel = "count"},
+		.packets = 12, .bytes = 1500, .start_ns = 5 * NS_PER_SECOND, .end_ns = 6 * NS_PER_SECOND,
+	}};
+	char full[JSONL_LINE_MAX], text[40];
+	size_t length;
+
+	test_address("198.51.100.7", record.src_count.source_address);
+	length = jsonl_format_record(&record, full, sizeof(full));
+	ck_assert_str_eq(full, "{\"type\":\"src_count\",\"kernel\":\"count\",\"src\":\"198.51.100.7\","
+			       "\"pkts\":12,\"bytes\":1500,\"start\":5.000000000,\"end\":6.000000000}\n");
+	memset(text, 'X', sizeof(text));
+	ck_assert_uint_eq(jsonl_format_record(&record, text, sizeof(text)), length);
+	ck_assert_ptr_nonnull(memchr(text, '\0', sizeof(text)));
+	ck_assert_ptr_null(strchr(text, 'X'));
+	ck_assert(strncmp(full, text, strlen(text)) == 0);
+}
+END_TEST
+
 Suite *
 kernels_suite(void)
 {
@@ -554,6 +576,7 @@ kernels_suite(void)
 	tcase_add_test(threshold, threshold_equal_is_not_above);
 	tcase_add_test(threshold, threshold_on_bytes);
 	tcase_add_test(sink, sink_writes_exact_jsonl);
+	tcase_add_test(sink, jsonl_line_that_does_not_fit);
 	tcase_add_test(sink, sink_null_frees_and_counts);
 	tcase_add_test(sink, sink_null_runs_on_a_worker_and_takes_packets);
 	tcase_add_test(passthrough, passthrough_forwards_in_order_unchanged);
