@@ -931,8 +931,12 @@ bind_list(struct file_context *file, const struct config_field *field, const yam
 		if (entry->type != YAML_SCALAR_NODE || scalar_is_missing(entry))
 			node_error(file, entry, "entries of '%s' are single values, not %s",
 				   field->key, scalar_is_missing(entry) ? "empty" : node_kind(entry));
-		else if (parse_list_entry(field, scalar_text(entry), list, message,
-					  sizeof(message)) != 0)
+		else if (list->count == CONFIG_LIST_MAX) {
+			node_error(file, entry, "too many values for '%s' (at most %d)", field->key,
+				   CONFIG_LIST_MAX);
+			return;
+		} else if (parse_list_entry(field, scalar_text(entry), list, message,
+					    sizeof(message)) != 0)
 			node_error(file, entry, "%s", message);
 	}
 }
@@ -957,6 +961,7 @@ bind_field(struct file_context *file, const struct binding *binding, unsigned in
 	if (value->type != YAML_SCALAR_NODE) {
 		node_error(file, value, "'%s' takes %s, not %s", field->key,
 			   field->type == CONFIG_UNSIGNED_LIST ? "a value or a list of values"
+			   : field->type == CONFIG_MAPPING     ? "a mapping of keys"
 							       : "a single value",
 			   node_kind(value));
 		return;

@@ -197,18 +197,22 @@ create_packed_mempool(unsigned size)
 		"packets", size, element_size, MEMPOOL_CACHE, sizeof(private), (int)rte_socket_id(),
 		RTE_MEMPOOL_F_NO_IOVA_CONTIG);
 
+	int result;
+
 	if (pool == NULL)
 		return NULL;
-	if (rte_mempool_set_ops_byname(pool, rte_mbuf_best_mempool_ops(), NULL) != 0)
-		goto fail;
-	rte_pktmbuf_pool_init(pool, &private);
-	if (rte_mempool_populate_default(pool) < 0)
-		goto fail;
+	result = rte_mempool_set_ops_byname(pool, rte_mbuf_best_mempool_ops(), NULL);
+	if (result == 0) {
+		rte_pktmbuf_pool_init(pool, &private);
+		result = rte_mempool_populate_default(pool);
+	}
+	if (result < 0) {
+		rte_mempool_free(pool);
+		rte_errno = -result; /* the caller logs rte_strerror(rte_errno), as for DPDK's own */
+		return NULL;
+	}
 	rte_mempool_obj_iter(pool, rte_pktmbuf_init, NULL);
 	return pool;
-fail:
-	rte_mempool_free(pool);
-	return NULL;
 }
 
 /* Packed (see above) unless a device may DMA into the pool: hugepages or a PCI port. */

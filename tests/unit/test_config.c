@@ -1280,6 +1280,15 @@ START_TEST(test_synthetic_errors)
 	load_pipeline(SYNTHETIC_SOURCE("    synthetic: 1000\n"));
 	assert_error("p.yaml", 5, 16, "'synthetic' takes a mapping of keys, not a single value");
 	assert_error_count(1);
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: [1]\n"));
+	assert_error("p.yaml", 5, 16, "'synthetic' takes a mapping of keys, not a list");
+	assert_error_count(1);
+
+	/* 18 sizes: one error, at the 17th */
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: {size: [64, 64, 64, 64, 64, 64, 64, 64, 64, 64, "
+				       "64, 64, 64, 64, 64, 64, 65, 66]}\n"));
+	assert_error("p.yaml", 5, 88, "too many values for 'synthetic.size' (at most 16)");
+	assert_error_count(1);
 
 	/* a nested key is not a key of its own at the kernel's level */
 	load_pipeline(SYNTHETIC_SOURCE("    synthetic.packets: 5\n"));
