@@ -77,32 +77,34 @@ put_address(struct line *line, const uint8_t address[16])
 	put_bytes(line, text, length > 0 ? (size_t)length : 0);
 }
 
-/* `"name":value` after a comma, for the numbers of a record. */
+/* `,"name":`, which starts every field after the first. */
 static void
-put_number_field(struct line *line, const char *name, uint64_t value)
+put_field_name(struct line *line, const char *name)
 {
 	put_bytes(line, ",\"", 2);
 	put_text(line, name);
 	put_bytes(line, "\":", 2);
+}
+
+static void
+put_number_field(struct line *line, const char *name, uint64_t value)
+{
+	put_field_name(line, name);
 	put_unsigned(line, value);
 }
 
 static void
 put_seconds_field(struct line *line, const char *name, uint64_t nanoseconds)
 {
-	put_bytes(line, ",\"", 2);
-	put_text(line, name);
-	put_bytes(line, "\":", 2);
+	put_field_name(line, name);
 	put_seconds(line, nanoseconds);
 }
 
-/* `,"name":"text"` */
 static void
 put_text_field(struct line *line, const char *name, const char *text)
 {
-	put_bytes(line, ",\"", 2);
-	put_text(line, name);
-	put_bytes(line, "\":\"", 3);
+	put_field_name(line, name);
+	put_bytes(line, "\"", 1);
 	put_text(line, text);
 	put_bytes(line, "\"", 1);
 }
@@ -110,9 +112,8 @@ put_text_field(struct line *line, const char *name, const char *text)
 static void
 put_address_field(struct line *line, const char *name, const uint8_t address[16])
 {
-	put_bytes(line, ",\"", 2);
-	put_text(line, name);
-	put_bytes(line, "\":\"", 3);
+	put_field_name(line, name);
+	put_bytes(line, "\"", 1);
 	put_address(line, address);
 	put_bytes(line, "\"", 1);
 }
@@ -219,9 +220,8 @@ put_class_counts(struct line *line, const char *name, const struct proto_stats_r
 		"ipv4", "ipv6", "other", "tcp", "udp", "icmp", "icmpv6", "sctp", "other",
 	};
 
-	put_bytes(line, ",\"", 2);
-	put_text(line, name);
-	put_bytes(line, "\":{", 3);
+	put_field_name(line, name);
+	put_bytes(line, "{", 1);
 	for (unsigned c = first; c < end; c++) {
 		put_text(line, c == first ? "\"" : ",\"");
 		put_text(line, names[c]);
