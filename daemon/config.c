@@ -975,7 +975,7 @@ bind_field(struct file_context *file, const struct binding *binding, unsigned in
 		node_error(file, value, "%s", message);
 }
 
-/* The keys of @p mapping that are fields inside @p parent (NULL: top level, no special keys). */
+/* The keys of @p mapping, the value of the CONFIG_MAPPING field @p parent: its `parent.key` fields. */
 static void
 bind_fields_of_mapping(struct file_context *file, const yaml_node_t *mapping,
 		       const struct binding *binding, const struct config_field *parent)

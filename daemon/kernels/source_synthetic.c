@@ -303,7 +303,7 @@ make_packet(const struct synthetic_params *params, const struct synthetic_state 
 	struct rte_ether_hdr *ethernet = (struct rte_ether_hdr *)frame;
 	uint64_t nth_of_source = rte_reciprocal_divide_u64(flow, &state->per_source);
 	uint64_t source = flow - nth_of_source * params->sources;
-	bool ipv6 = (mix(source ^ state->salt) >> 32) < state->ipv6_below;
+	bool ipv6 = state->ipv6_below != 0 && (mix(source ^ state->salt) >> 32) < state->ipv6_below;
 	struct packet_meta *meta = packet_meta(packet);
 
 	ethernet->dst_addr = destination;
