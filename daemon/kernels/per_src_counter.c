@@ -193,16 +193,28 @@ count_segment(const struct per_src_counter_params *params, struct per_src_counte
 }
 
 
-/* Turn the active table into the flushing one and open the window holding @p now_ns. */
+/*
+ * Turn the active table into the flushing one. Every window, the last one
+ * included, goes out this way: the flush position belongs to the flushing
+ * table alone, so nothing that closes a window can rewind an emission that
+ * is under way.
+ */
+static void
+begin_flush(struct per_src_counter_state *state)
+{
+	state->flushing = true;
+	state->flush_position = 0;
+	state->active ^= 1;
+}
+
+/* Send the active window out and open the window holding @p now_ns. */
 static void
 close_window(const struct per_src_counter_params *params, struct per_src_counter_state *state,
 	     uint64_t now_ns)
 {
 	struct window_table *next;
 
-	state->flushing = true;
-	state->flush_position = 0;
-	state->active ^= 1;
+	begin_flush(state);
 	next = &state->tables[state->active];
 	next->start_ns = window_start_of(params->window_ns, now_ns);
 	next->end_ns = next->start_ns + params->window_ns;
@@ -346,7 +358,13 @@ per_src_counter_tick(struct kernel_instance *instance, uint64_t now_ns)
 		close_window(params, state, now_ns);
 }
 
-/* End of input: emit the open window (or the totals), then finish. */
+/*
+ * End of input: emit the open window (or the totals), then finish. The last
+ * window is flushed like any closed one and no window stays open, so a tick
+ * between two polls of this flush finds nothing to close. (Emitting the
+ * active table in place let a tick close it half-sent, and the flush then
+ * began again from its first entry: records emitted twice.)
+ */
 static bool
 per_src_counter_flush(struct kernel_instance *instance)
 {
@@ -361,8 +379,14 @@ per_src_counter_flush(struct kernel_instance *instance)
 		per_src_counter_process(instance);
 		return false;
 	}
-	return emit_table(instance, &state->tables[state->active],
-			  params->window_ns == WINDOW_TOTAL);
+	if (params->window_ns == WINDOW_TOTAL)
+		return emit_table(instance, &state->tables[state->active], true);
+	state->window_open = false;
+	if (state->tables[state->active].table.count == 0)
+		return true;
+	begin_flush(state);
+	continue_flush(instance);
+	return !state->flushing;
 }
 
 /* Tables move; a changed capacity or key would not fit them, so those start afresh. */
