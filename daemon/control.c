@@ -26,8 +26,10 @@
 #include "summary.h"
 
 /*
- * Idle loop wake-up: bounds how long records wait before a sink writes them.
- * Agent mode (`idle: sleep`) trades a little of that latency for CPU.
+ * Wake-up of the control loop when no signal comes: bounds how soon a
+ * drained reload finishes and a finished graph is noticed. The control
+ * thread polls no kernel (sinks have a thread of their own), so this costs
+ * nothing on the records' way; agent mode (`idle: sleep`) wakes less often.
  */
 #define CONTROL_IDLE_WAIT_MS 1
 #define CONTROL_IDLE_SLEEP_WAIT_MS 10
@@ -235,10 +237,8 @@ control_run(int signal_fd, const struct control_sources *sources, struct config 
 								      : CONTROL_IDLE_WAIT_MS;
 
 	while (!runtime_graph_finished()) {
-		unsigned handled = runtime_poll_control();
-
 		advance_reload(&control);
-		if (poll(&poll_signal, 1, handled > 0 ? 0 : idle_wait) > 0 &&
+		if (poll(&poll_signal, 1, idle_wait) > 0 &&
 		    !handle_signals(&control, signal_fd))
 			return false;
 	}

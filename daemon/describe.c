@@ -48,7 +48,7 @@ describe_configuration(FILE *stream)
 		"where the type allows) |\n"
 		"| `cores` | worker lcore, or list of lcores, the replicas run on (replica i on "
 		"entry i modulo the list); default: spread over the workers. Not for sinks that "
-		"write (`format: jsonl`), which run on the control thread |\n\n");
+		"write (`format: jsonl`), which run on the sink thread |\n\n");
 	for (const struct kernel_ops *const *ops = kernel_registry; *ops != NULL; ops++)
 		describe_kernel(*ops, stream);
 	fprintf(stream, "### Daemon settings (`-c CONF`)\n\n");

@@ -23,7 +23,7 @@
 /** Where instances run and what rings look like; the same for every generation. */
 struct graph_layout {
 	struct rte_mempool *mempool;
-	unsigned main_lcore;                  /**< the control thread */
+	unsigned main_lcore;                  /**< the control thread; instances placed here run on the sink thread */
 	unsigned worker_count;
 	unsigned worker_lcores[RTE_MAX_LCORE];
 	unsigned ring_size;                   /**< elements per ring (power of two) */

@@ -77,7 +77,7 @@ struct kernel_ops {
 	enum stream_type (*accepted_input_type)(const void *params);
 	/**
 	 * true when an instance with these parameters does blocking I/O and so
-	 * runs on the control thread, never on a worker lcore. NULL = a worker.
+	 * runs on the sink thread (runtime.c), never on a worker lcore. NULL = a worker.
 	 */
 	bool (*runs_on_control_thread)(const void *params);
 	size_t params_size;               /**< size of the struct config_map binds into */
@@ -116,7 +116,7 @@ struct kernel_ops {
 	/**
 	 * Do one burst of work: receive up to a burst, process it, emit.
 	 * Runs on the instance's lcore: no allocation, no syscalls, no logging
-	 * (sinks, which run on the control thread, are the exception).
+	 * (sinks that write, which run on the sink thread, are the exception).
 	 * @return number of items handled; 0 means idle.
 	 */
 	unsigned (*process)(struct kernel_instance *instance);
@@ -301,7 +301,7 @@ kernel_partition(uint32_t hash, unsigned replica_count)
 	return (unsigned)(((uint64_t)hash * replica_count) >> 32);
 }
 
-/** Whether an instance of @p ops with @p params runs on the control thread. */
+/** Whether an instance of @p ops with @p params runs on the sink thread (placed on the main lcore). */
 static inline bool
 kernel_runs_on_control_thread(const struct kernel_ops *ops, const void *params)
 {

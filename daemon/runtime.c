@@ -8,8 +8,16 @@
  * every worker has done so after a publication, no lcore can still be using
  * the previous schedule, so what only that schedule referenced may change or
  * go. No lock is taken on the datapath.
+ *
+ * Instances that do I/O (sinks that write) are polled the same way by one
+ * more thread of their own, the sink thread, never by the control thread: a
+ * long reload parse, a client or a scrape on the control thread then never
+ * holds records back. It takes the main lcore's place in the schedules and
+ * in the QSBR (the control thread itself never reports quiescence), and it
+ * always sleeps when a round finds little to do.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +41,9 @@
 
 struct worker {
 	bool launched;                        /* cp only */
+	unsigned thread_id;                   /* QSBR id: the lcore id (the main lcore's: the sink thread) */
+	bool sleeps_when_idle;                /* written before launch */
+	pthread_t sink_thread;                /* cp only: the main lcore's slot only */
 	_Atomic(struct schedule *) schedule;  /* cp: wo (release), dp: ro (acquire, once per round) */
 	struct schedule *replaced;            /* cp only: freed after the next grace period */
 };
@@ -42,8 +53,7 @@ static struct {
 	struct graph_transition *transition;  /* cp only: a reload in progress, or NULL */
 	struct worker workers[RTE_MAX_LCORE]; /* indexed by lcore id */
 	struct rte_rcu_qsbr *quiescence;
-	struct schedule *control_schedule;    /* cp only */
-	uint64_t next_control_tick;           /* cp only */
+	unsigned sink_lcore;                  /* the main lcore: its slot is the sink thread's */
 	atomic_bool stop_requested;           /* cp: wo, dp: ro */
 	atomic_bool quit;                     /* cp: wo, dp: ro: leave the loop */
 	uint64_t clock_base_ns;               /* written once before workers start */
@@ -188,10 +198,10 @@ static int
 worker_loop(void *argument)
 {
 	struct worker *worker = argument;
-	unsigned lcore = rte_lcore_id();
+	unsigned lcore = worker->thread_id;
 	uint64_t installed = 0;
 	uint64_t next_tick = rte_get_tsc_cycles() + runtime.cycles_per_tick;
-	bool idle_sleep = runtime.idle_sleep;
+	bool idle_sleep = worker->sleeps_when_idle;
 	uint64_t sleep_ns = IDLE_SLEEP_MIN_NS;
 
 	while (!atomic_load_explicit(&runtime.quit, memory_order_relaxed)) {
@@ -260,19 +270,43 @@ build_schedule(const struct graph *graph, const struct kernel_wiring *wirings,
 	return schedule;
 }
 
+static void *
+sink_thread_main(void *argument)
+{
+	worker_loop(argument);
+	return NULL;
+}
+
+/* The sink thread: a plain thread (not an EAL lcore), so it may block in syscalls. */
+static int
+start_sink_thread(struct worker *worker)
+{
+	if (pthread_create(&worker->sink_thread, NULL, sink_thread_main, worker) != 0)
+		return -EAGAIN;
+	rte_thread_setname(worker->sink_thread, "jetstream-sink");
+	return 0;
+}
+
 static int
 launch_worker(unsigned lcore)
 {
 	struct worker *worker = &runtime.workers[lcore];
+	bool sink_thread = lcore == runtime.sink_lcore;
+	int result;
 
+	worker->thread_id = lcore;
+	/* records are not urgent, and a spinning sink thread would take a core from the workers */
+	worker->sleeps_when_idle = sink_thread || runtime.idle_sleep;
 	/* registered and online before it runs, so no grace period can miss it */
 	if (rte_rcu_qsbr_thread_register(runtime.quiescence, lcore) != 0)
 		return -EINVAL;
 	rte_rcu_qsbr_thread_online(runtime.quiescence, lcore);
-	if (rte_eal_remote_launch(worker_loop, worker, lcore) != 0) {
+	result = sink_thread ? start_sink_thread(worker)
+			     : (rte_eal_remote_launch(worker_loop, worker, lcore) != 0 ? -EBUSY : 0);
+	if (result != 0) {
 		rte_rcu_qsbr_thread_offline(runtime.quiescence, lcore);
 		rte_rcu_qsbr_thread_unregister(runtime.quiescence, lcore);
-		return -EBUSY;
+		return result;
 	}
 	worker->launched = true;
 	return 0;
@@ -296,38 +330,34 @@ publish(const struct graph *graph, const struct kernel_wiring *wirings,
 {
 	const struct graph_layout *layout = graph->layout;
 	struct schedule *schedules[RTE_MAX_LCORE + 1] = {NULL};
-	struct schedule *control;
-	unsigned count = layout->worker_count;
+	unsigned lcores[RTE_MAX_LCORE + 1];
+	unsigned count = layout->worker_count + 1; /* the workers, then the sink thread */
 
-	for (unsigned w = 0; w <= count; w++) {
-		unsigned lcore = w < count ? layout->worker_lcores[w] : layout->main_lcore;
-
-		schedules[w] = build_schedule(graph, wirings, transition, lcore);
+	for (unsigned w = 0; w < count; w++) {
+		lcores[w] = w < layout->worker_count ? layout->worker_lcores[w] : runtime.sink_lcore;
+		schedules[w] = build_schedule(graph, wirings, transition, lcores[w]);
 		if (schedules[w] == NULL) {
 			free_schedules(schedules, w);
 			return -ENOMEM;
 		}
 	}
 	for (unsigned w = 0; w < count; w++) {
-		unsigned lcore = layout->worker_lcores[w];
+		int result;
 
-		if (!runtime.workers[lcore].launched && schedules[w]->count > 0 &&
-		    launch_worker(lcore) != 0) {
-			free_schedules(schedules, count + 1);
-			return -EBUSY;
+		if (runtime.workers[lcores[w]].launched || schedules[w]->count == 0)
+			continue;
+		if ((result = launch_worker(lcores[w])) != 0) {
+			free_schedules(schedules, count);
+			return result;
 		}
 	}
 	for (unsigned w = 0; w < count; w++) {
-		struct worker *worker = &runtime.workers[layout->worker_lcores[w]];
+		struct worker *worker = &runtime.workers[lcores[w]];
 
 		free(worker->replaced); /* two publications ago: past a grace period since */
 		worker->replaced = atomic_exchange_explicit(&worker->schedule, schedules[w],
 							    memory_order_acq_rel);
 	}
-	control = schedules[count];
-	install_schedule(control);
-	free(runtime.control_schedule);
-	runtime.control_schedule = control;
 	return 0;
 }
 
@@ -348,8 +378,8 @@ runtime_start(struct graph *graph)
 		return -ENOMEM;
 	runtime.graph = graph;
 	runtime.idle_sleep = graph->layout->idle_sleep;
+	runtime.sink_lcore = graph->layout->main_lcore;
 	atomic_store(&runtime.quit, false);
-	runtime.next_control_tick = rte_get_tsc_cycles() + runtime.cycles_per_tick;
 	return publish(graph, graph->wirings, NULL);
 }
 
@@ -408,18 +438,6 @@ runtime_graph(void)
 	return runtime.graph;
 }
 
-unsigned
-runtime_poll_control(void)
-{
-	unsigned handled = poll_schedule(runtime.control_schedule);
-
-	if (rte_get_tsc_cycles() >= runtime.next_control_tick) {
-		tick_schedule(runtime.control_schedule);
-		runtime.next_control_tick = rte_get_tsc_cycles() + runtime.cycles_per_tick;
-	}
-	return handled;
-}
-
 bool
 runtime_graph_finished(void)
 {
@@ -442,7 +460,9 @@ runtime_join(void)
 	for (unsigned lcore = 0; lcore < RTE_MAX_LCORE; lcore++) {
 		struct worker *worker = &runtime.workers[lcore];
 
-		if (worker->launched)
+		if (worker->launched && lcore == runtime.sink_lcore)
+			pthread_join(worker->sink_thread, NULL);
+		else if (worker->launched)
 			rte_eal_wait_lcore(lcore);
 		worker->launched = false;
 		free(worker->replaced);
@@ -450,8 +470,6 @@ runtime_join(void)
 		worker->replaced = NULL;
 		atomic_store(&worker->schedule, NULL);
 	}
-	free(runtime.control_schedule);
-	runtime.control_schedule = NULL;
 	/* a reload still draining at exit: its retiring instances count in the summary too */
 	if (runtime.transition != NULL)
 		graph_transition_keep_figures(runtime.transition);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * The runtime: worker lcores polling their schedules, the control thread's
- * share of the graph (sinks), publication of new generations, stop requests
+ * The runtime: worker lcores polling their schedules, the sink thread
+ * polling the instances that do I/O, publication of new generations, stop requests
  * and the clock.
  */
 #ifndef JETSTREAM_RUNTIME_H
@@ -40,8 +40,8 @@ uint64_t runtime_now_ns(void);
 
 /**
  * Publish the first generation and launch the worker lcores that have
- * instances. Instances placed on the control thread are polled by
- * runtime_poll_control().
+ * instances, and the sink thread when instances do I/O (those placed on the
+ * main lcore: the control thread itself polls nothing).
  * @return 0 or -errno.
  */
 int runtime_start(struct graph *graph);
@@ -68,12 +68,6 @@ bool runtime_finish_transition(void);
 
 /** The generation running now (the next one as soon as a transition begins). */
 struct graph *runtime_graph(void);
-
-/**
- * Poll the control thread's instances once (and tick them when due).
- * @return the most items one instance handled; 0 when idle.
- */
-unsigned runtime_poll_control(void);
 
 /** Ask every source to stop reading; the graph then drains. */
 void runtime_request_stop(void);
