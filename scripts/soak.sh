@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Soak: jetstreamd under synthetic traffic for MINUTES (a decimal, e.g. 0.5),
+# with a reload every second that changes the graph (the window length: the
+# counter takes its state; max_sources and replicas: the counter is replaced;
+# a threshold added and removed), a second sink into a FIFO whose reader
+# stalls 2 s out of every 5, and the daemon's RSS sampled every second.
+# At the end (SIGTERM) every generated packet must be in the records of both
+# sinks exactly once, and the RSS must not grow after the warm-up.
+#
+#   scripts/soak.sh 10                 ten minutes (what a release is held to)
+#   JETSTREAMD=build-asan/jetstreamd scripts/soak.sh 0.5
+#
+# Prints the RSS series and one line `soak: ok ...`; exits non-zero on any
+# inexact count, failed reload, unparsable line or growing memory.
+set -euo pipefail
+
+minutes="${1:?usage: scripts/soak.sh MINUTES}"
+repo_root="$(cd "$(dirname "$0")/.." && pwd)"
+jetstreamd="${JETSTREAMD:-$repo_root/build/jetstreamd}"
+records_tool="$repo_root/tests/integration/records.py"
+seconds=$(awk -v m="$minutes" 'BEGIN { s = int(m * 60 + 0.5); print (s < 10 ? 10 : s) }')
+work="$(mktemp -d)"
+daemon_pid="" reader_pid=""
+cleanup() {
+	[ -z "$daemon_pid" ] || kill -KILL "$daemon_pid" 2>/dev/null || true
+	[ -z "$reader_pid" ] || kill -KILL "$reader_pid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+	echo "soak: FAIL: $*" >&2
+	tail -20 "$work/daemon.stderr" >&2 || true
+	exit 1
+}
+
+# write_pipeline ITERATION: the graph of reload number ITERATION.
+write_pipeline() {
+	local i="$1" window=1s max_sources=65536 replicas=1 counted=count
+	[ $((i % 2)) -eq 0 ] || window=500ms
+	[ $((i / 3 % 2)) -eq 0 ] || max_sources=131072
+	[ $((i / 4 % 2)) -eq 0 ] || replicas=2
+	{
+		cat <<YAML
+version: 1
+kernels:
+  rx:
+    type: source
+    synthetic: {packets: 0, sources: 5000, flows: 20000, zipf: 1.0, size: [64, 600, 1514], ipv6_share: 0.1, rate_pps: 200000, seed: 7}
+  count:
+    type: per_src_counter
+    input: rx
+    window: $window
+    max_sources: $max_sources
+    replicas: $replicas
+  stats:
+    type: proto_stats
+    input: rx
+    window: 1s
+  stalled:
+    type: sink
+    input: [count, stats]
+    path: "$work/stats.fifo"
+YAML
+		if [ $((i / 2 % 2)) -eq 1 ]; then
+			printf '  alarm:\n    type: threshold\n    input: count\n    metric: pkts\n    above: 1000\n'
+			counted="[count, alarm]"
+		fi
+		printf '  out:\n    type: sink\n    input: %s\n    path: "%s"\n' "$counted" "$work/records.jsonl"
+	} >"$work/pipeline.yaml.new"
+	mv "$work/pipeline.yaml.new" "$work/pipeline.yaml"
+}
+
+rss_kib() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$daemon_pid/status"
+}
+
+# The stalled sink's reader: copies the FIFO to a file, pausing 2 s every 5 s
+# (the pipe fills within 0.1 s, the sink's writes block, records back up
+# behind it).
+mkfifo "$work/stats.fifo"
+python3 - "$work/stats.fifo" "$work/stats.jsonl" <<'PY' &
+import sys, time
+start = time.monotonic()
+with open(sys.argv[1], "rb") as fifo, open(sys.argv[2], "wb") as out:
+    while True:
+        if (time.monotonic() - start) % 5 < 2:
+            time.sleep(0.1)
+            continue
+        chunk = fifo.read1(65536)
+        if not chunk:
+            break
+        out.write(chunk)
+PY
+reader_pid=$!
+
+write_pipeline 0
+"$jetstreamd" -p "$work/pipeline.yaml" 2>"$work/daemon.stderr" &
+daemon_pid=$!
+for _ in $(seq 100); do
+	grep -q "generation 1:" "$work/daemon.stderr" 2>/dev/null && break
+	kill -0 "$daemon_pid" 2>/dev/null || fail "jetstreamd exited at start"
+	sleep 0.1
+done
+
+echo "soak: ${seconds} s, a reload every second; RSS (KiB) every second:"
+rss_series=()
+for ((second = 1; second <= seconds; second++)); do
+	sleep 1
+	kill -0 "$daemon_pid" 2>/dev/null || fail "jetstreamd died after $second s"
+	rss_series+=("$(rss_kib)")
+	write_pipeline "$second"
+	kill -HUP "$daemon_pid"
+done
+echo "  ${rss_series[*]}"
+kill -TERM "$daemon_pid"
+status=0
+wait "$daemon_pid" || status=$?
+daemon_pid=""
+wait "$reader_pid" || fail "the FIFO reader failed"
+reader_pid=""
+[ "$status" -eq 0 ] || fail "exit status $status after SIGTERM"
+
+generated="$(python3 "$records_tool" summary "$work/daemon.stderr" rx.packets)"
+counted=$(python3 "$records_tool" totals "$work/records.jsonl" count |
+	awk -F'\t' '{ p += $2 } END { print p + 0 }')
+read -r in_stats in_stalled_counts < <(python3 - "$work/stats.jsonl" <<'PY'
+import json, sys
+in_stats = in_counts = 0
+with open(sys.argv[1], encoding="utf-8") as f:
+    for line in f:
+        record = json.loads(line)  # a cut or glued line fails here
+        if record["type"] == "proto_stats":
+            in_stats += sum(layer["pkts"] for layer in record["l3"].values())
+        elif record["type"] == "src_count":
+            in_counts += record["pkts"]
+print(in_stats, in_counts)
+PY
+)
+generations=$(grep -c "reload: generation" "$work/daemon.stderr" || true)
+refused=$(grep -c "reload failed" "$work/daemon.stderr" || true)
+[ "$refused" -eq 0 ] || fail "$refused reloads failed"
+[ "$generations" -ge $((seconds / 2)) ] || fail "only $generations of $seconds reloads took effect"
+[ "$generated" -gt 0 ] || fail "no packet generated"
+[ "$counted" -eq "$generated" ] ||
+	fail "$generated packets generated, $counted in src_count records ($((counted - generated)) over)"
+[ "$in_stats" -eq "$generated" ] ||
+	fail "$generated packets generated, $in_stats in the stalled sink's proto_stats records"
+[ "$in_stalled_counts" -eq "$generated" ] ||
+	fail "$generated packets generated, $in_stalled_counts in the stalled sink's src_count records"
+
+# Memory: after a warm-up of a fifth of the run, the last third may not peak
+# higher than the middle did by more than 16 MiB (a counter replaced by one of
+# twice the size, both replicas, is about that much for a moment).
+samples=${#rss_series[@]}
+warm=$((samples / 5)) third=$((samples / 3))
+middle_peak=$(printf '%s\n' "${rss_series[@]:warm:$((samples - warm - third))}" | sort -n | tail -1)
+last_peak=$(printf '%s\n' "${rss_series[@]:$((samples - third))}" | sort -n | tail -1)
+[ "$last_peak" -le $((middle_peak + 16384)) ] ||
+	fail "RSS grew: peak ${middle_peak} KiB after the warm-up, ${last_peak} KiB at the end"
+held="$(python3 "$records_tool" summary "$work/daemon.stderr" rx.backpressure)"
+echo "soak: ok: $generated packets, all in the records of both sinks; $generations reloads; the source held back by the stalls $held times; RSS peak ${middle_peak} -> ${last_peak} KiB"
