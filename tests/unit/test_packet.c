@@ -1197,7 +1197,7 @@ build_ipv6_hop_by_hop_frame(uint8_t *frame, uint32_t options_length)
 	frame[14 + 24] = 0x20, frame[14 + 25] = 0x01, frame[14 + 39] = 2; /* 2001::2 */
 	frame[54] = IPPROTO_UDP;
 	frame[55] = (uint8_t)(options_length / 8 - 1);
-	frame[56] = 1, frame[57] = (uint8_t)(options_length - 4); /* one PadN option fills it */
+	/* the rest of the header is Pad1 options (zero bytes), already there */
 	frame[54 + options_length] = 1234 >> 8, frame[54 + options_length + 1] = 1234 & 0xff;
 	frame[54 + options_length + 2] = 5678 >> 8, frame[54 + options_length + 3] = 5678 & 0xff;
 	return length;
