@@ -338,6 +338,30 @@ destroy_instance(struct kernel_instance *instance)
 	free(instance);
 }
 
+/*
+ * A failed init: the message, and when a configured value was at fault
+ * (instance->error_key), that key's position, as a --check error is written.
+ */
+static int
+report_init_failure(struct graph_builder *builder, const struct kernel_instance *instance,
+		    int result)
+{
+	const struct kernel_spec *spec = config_find_kernel(builder->config, instance->name);
+	const char *message = instance->error[0] != '\0' ? instance->error : strerror(-result);
+	struct config_position position;
+
+	if (instance->error_key == NULL || spec == NULL) {
+		snprintf(builder->error, builder->error_size, "kernel '%s' (replica %u): %s",
+			 instance->name, instance->replica, message);
+		return result;
+	}
+	position = config_key_position(spec->ops->config_map, spec->key_positions,
+				       instance->error_key, spec->position);
+	snprintf(builder->error, builder->error_size, "%s:%u:%u: error: kernel '%s': %s",
+		 position.file, position.line, position.column, instance->name, message);
+	return GRAPH_CONFIG_ERROR;
+}
+
 static int
 init_new_instances(struct graph_builder *builder)
 {
@@ -353,12 +377,8 @@ init_new_instances(struct graph_builder *builder)
 		if (builder->previous == NULL)
 			kernel_install_wiring(instance, &graph->wirings[i]);
 		result = instance->ops->init(instance);
-		if (result != 0) {
-			snprintf(builder->error, builder->error_size, "kernel '%s' (replica %u): %s",
-				 instance->name, instance->replica,
-				 instance->error[0] != '\0' ? instance->error : strerror(-result));
-			return result;
-		}
+		if (result != 0)
+			return report_init_failure(builder, instance, result);
 	}
 	return 0;
 }

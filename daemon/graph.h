@@ -80,6 +80,13 @@ struct graph_transition {
 };
 
 /**
+ * Returned by graph_build() and graph_build_next() when a kernel's init failed
+ * because of a configured value (kernel_instance.error_key): the message then
+ * reads `file:line:col: error: kernel 'NAME': ...` at that key. Not an errno.
+ */
+#define GRAPH_CONFIG_ERROR (-4096 - 78)
+
+/**
  * Build the first generation for @p config and initialise every instance.
  * @return 0, or -errno with a message in @p error (nothing is left allocated).
  */

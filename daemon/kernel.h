@@ -226,6 +226,11 @@ struct kernel_instance {
 	 */
 	struct kernel_instance *take_state_from;
 	char error[256];                        /**< cp: rw. Set by init/stats; logged by cp */
+	/**
+	 * cp: rw. Set by a failed init when a configured value is at fault (the
+	 * config_map key, e.g. "pcap"): the start exits 78 at that key's position.
+	 */
+	const char *error_key;
 };
 
 /** Add an instance's counters and statistics (cp: read while it runs or after). */

@@ -256,12 +256,19 @@ run(struct config **config, const struct control_sources *sources, int signal_fd
 	char error[512];
 	uint64_t start_cycles;
 	bool drained, complete;
+	int result;
 
 	if (prepare_layout(*config, &layout) != 0)
 		return EXIT_RUNTIME_ERROR;
-	if (graph_build(*config, &layout, &graph, error, sizeof(error)) != 0) {
-		log_error("%s", error);
+	result = graph_build(*config, &layout, &graph, error, sizeof(error));
+	if (result != 0) {
 		rte_mempool_free(layout.mempool);
+		/* a configured value the start refused: reported as --check reports one */
+		if (result == GRAPH_CONFIG_ERROR) {
+			fprintf(stderr, "%s\n", error);
+			return EXIT_CONFIG_ERROR;
+		}
+		log_error("%s", error);
 		return EXIT_RUNTIME_ERROR;
 	}
 	start_cycles = rte_get_tsc_cycles();

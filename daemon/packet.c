@@ -347,6 +347,30 @@ packet_parse(const uint8_t *frame, uint32_t captured_length, struct packet_meta 
 		meta->source_hash = packet_address_hash(meta->source_address);
 }
 
+/* Out of line: only chains whose headers cross a segment pay for the copy's stack. */
+static __attribute__((noinline)) void
+parse_chain_copy(const struct rte_mbuf *packet, struct packet_meta *meta)
+{
+	uint8_t copy[PACKET_PARSE_COPY_MAXIMUM];
+	uint32_t length = RTE_MIN(packet->pkt_len, (uint32_t)sizeof(copy));
+
+	packet_parse(rte_pktmbuf_read(packet, 0, length, copy), length, meta);
+}
+
+void
+packet_parse_mbuf(const struct rte_mbuf *packet, struct packet_meta *meta)
+{
+	packet_parse(rte_pktmbuf_mtod(packet, const uint8_t *), packet->data_len, meta);
+	/*
+	 * A parse of the first segment that needed nothing beyond it is the parse
+	 * of the whole frame (every read is bounds-checked, and only a failed check
+	 * marks a frame malformed). Otherwise the headers may go on in the next
+	 * segment: parse a contiguous copy.
+	 */
+	if (unlikely((meta->flags & PACKET_FLAG_MALFORMED) && packet->pkt_len > packet->data_len))
+		parse_chain_copy(packet, meta);
+}
+
 bool
 packet_address_is_ipv4(const uint8_t address[16])
 {

@@ -76,6 +76,19 @@ packet_meta(struct rte_mbuf *mbuf)
  */
 void packet_parse(const uint8_t *frame, uint32_t captured_length, struct packet_meta *meta);
 
+/**
+ * Parse the whole frame held in @p packet, one segment or a chain, exactly as
+ * packet_parse() parses the same bytes in one buffer. Frames whose headers
+ * cross a segment are copied (up to PACKET_PARSE_COPY_MAXIMUM bytes) first.
+ */
+void packet_parse_mbuf(const struct rte_mbuf *packet, struct packet_meta *meta);
+
+/**
+ * Most bytes of a chained frame copied to parse it: a 16-bit IP length plus
+ * link headers. No port here enables LRO, so no frame received is longer.
+ */
+#define PACKET_PARSE_COPY_MAXIMUM (UINT16_MAX + 1u + 1024u)
+
 /** true when the 16-byte address holds an IPv4-mapped address. */
 bool packet_address_is_ipv4(const uint8_t address[16]);
 

@@ -109,6 +109,7 @@ source_check(const void *params_pointer, struct config_check_context *context)
 	enum source_mode mode = source_mode_of(params);
 	unsigned modes_written = 0;
 	const char *second = NULL;
+	char error[512];
 
 	for (unsigned m = 0; m < RTE_DIM(mode_names); m++)
 		if (config_check_key_set(context, mode_names[m]) && modes_written++ > 0)
@@ -123,9 +124,11 @@ source_check(const void *params_pointer, struct config_check_context *context)
 			config_check_error(context, mode_keys[k].key,
 					   "`%s:` applies to `%s:` sources only", mode_keys[k].key,
 					   mode_names[mode_keys[k].mode]);
-	if (mode == SOURCE_PCAP && access(params->pcap, R_OK) != 0)
-		config_check_error(context, "pcap", "cannot read '%s': %s", params->pcap,
-				   strerror(errno));
+	/* the input is opened as the start opens it, so what passes here starts */
+	if (mode == SOURCE_PCAP && !source_pcap_check_file(params->pcap, error, sizeof(error)))
+		config_check_error(context, "pcap", "%s", error);
+	if (mode == SOURCE_PORT && !source_port_check_device(params->port, error, sizeof(error)))
+		config_check_error(context, "port", "%s", error);
 	if (mode == SOURCE_SYNTHETIC)
 		source_synthetic_check(&params->synthetic_params, context);
 }

@@ -109,6 +109,20 @@ unsigned source_packet_stats(const struct source_packet_counts *counts, struct k
 
 /** Readers behind the source kernel; each is a subset of kernel_ops. */
 int source_pcap_init(struct kernel_instance *instance);
+
+/**
+ * Open @p path as the pcap reader will at start (regular file, pcap or pcapng
+ * header, Ethernet link type) and close it. Never blocks: a FIFO is refused.
+ * @return true, or false with what to fix in @p error.
+ */
+bool source_pcap_check_file(const char *path, char *error, size_t error_size);
+
+/**
+ * Parse a `port:` device string as EAL will (rte_devargs_parse, after the
+ * driver plugins are loaded, so a vdev name is matched against its drivers).
+ * @return true, or false with what to fix in @p error.
+ */
+bool source_port_check_device(const char *device, char *error, size_t error_size);
 unsigned source_pcap_process(struct kernel_instance *instance);
 unsigned source_pcap_stats(const struct kernel_instance *instance, struct kernel_stat *stats);
 void source_pcap_destroy(struct kernel_instance *instance);

@@ -9,10 +9,13 @@
  * mbufs, never cut.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_memcpy.h>
@@ -28,6 +31,7 @@ struct pcap_reader {
 	pcap_t *pcap;
 	char *read_buffer;         /* stdio's buffer for the file (PCAP_READ_BUFFER bytes) */
 	char error_buffer[PCAP_ERRBUF_SIZE];
+	bool classic_format;        /* pcap (not pcapng): seconds are an unsigned 32-bit field */
 	uint64_t passes_done;
 	uint64_t time_offset_ns;   /* added to file timestamps in the current pass */
 	uint64_t pass_first_ns, pass_last_ns;
@@ -61,11 +65,114 @@ arena_record_size(uint32_t captured_length)
 
 #define PCAP_READ_BUFFER (1u << 20)
 
+/* Block types or magic numbers of the first four bytes of a capture file. */
+#define PCAPNG_SECTION_HEADER 0x0a0d0d0au
+
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO (reading one would block)";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	return "not a regular file";
+}
+
+/*
+ * Open @p path for reading only if it is a regular file holding at least a
+ * magic number. O_NONBLOCK: opening a FIFO must not wait for a writer (the
+ * start, a reload or --check would hang); on a regular file it changes nothing.
+ */
+static FILE *
+open_regular_file(const char *path, bool *classic_format, char *error, size_t error_size)
+{
+	int descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat status;
+	uint32_t magic;
+	ssize_t got;
+	FILE *file;
+
+	if (descriptor < 0) {
+		snprintf(error, error_size, "cannot read '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(descriptor, &status) != 0 || !S_ISREG(status.st_mode)) {
+		snprintf(error, error_size, "'%s' is %s: `pcap:` takes a pcap or pcapng file", path,
+			 file_kind(status.st_mode));
+		close(descriptor);
+		return NULL;
+	}
+	got = pread(descriptor, &magic, sizeof(magic), 0);
+	if (got != (ssize_t)sizeof(magic)) {
+		snprintf(error, error_size, "'%s' is %s: `pcap:` takes a pcap or pcapng file", path,
+			 got == 0 ? "empty" : "too short for a capture file header");
+		close(descriptor);
+		return NULL;
+	}
+	*classic_format = magic != PCAPNG_SECTION_HEADER;
+	file = fdopen(descriptor, "rb");
+	if (file == NULL) {
+		snprintf(error, error_size, "cannot read '%s': %s", path, strerror(errno));
+		close(descriptor);
+	}
+	return file;
+}
+
+/*
+ * Open a capture as the reader takes it: a regular file, a pcap or pcapng
+ * header, Ethernet frames. --check and the start both call this, so a file
+ * that passes the check opens at the start. @p read_buffer: stdio buffer of
+ * PCAP_READ_BUFFER bytes, NULL for stdio's own.
+ */
+static pcap_t *
+open_capture(const char *path, char *read_buffer, bool *classic_format, char *error,
+	     size_t error_size)
+{
+	char pcap_error[PCAP_ERRBUF_SIZE];
+	FILE *file = open_regular_file(path, classic_format, error, error_size);
+	pcap_t *pcap;
+
+	if (file == NULL)
+		return NULL;
+	if (read_buffer != NULL && setvbuf(file, read_buffer, _IOFBF, PCAP_READ_BUFFER) != 0) {
+		snprintf(error, error_size, "cannot read '%s': %s", path, strerror(errno));
+		fclose(file);
+		return NULL;
+	}
+	/* nanoseconds: libpcap scales microsecond files up, so one unit for every file */
+	pcap = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, pcap_error);
+	if (pcap == NULL) {
+		snprintf(error, error_size, "'%s' is not a pcap or pcapng file: %s", path, pcap_error);
+		fclose(file);
+		return NULL;
+	}
+	if (pcap_datalink(pcap) != DLT_EN10MB) {
+		snprintf(error, error_size, "'%s': link type %s is not supported (Ethernet only)", path,
+			 pcap_datalink_val_to_name(pcap_datalink(pcap)));
+		pcap_close(pcap);
+		return NULL;
+	}
+	return pcap;
+}
+
+bool
+source_pcap_check_file(const char *path, char *error, size_t error_size)
+{
+	bool classic_format;
+	pcap_t *pcap = open_capture(path, NULL, &classic_format, error, error_size);
+
+	if (pcap == NULL)
+		return false;
+	pcap_close(pcap);
+	return true;
+}
+
 static int
 open_file(struct kernel_instance *instance, struct pcap_reader *reader)
 {
 	const struct source_params *params = instance->params;
-	FILE *file = fopen(params->pcap, "rb");
 
 	/*
 	 * libpcap reads through stdio, whose default buffer is one 4 KiB block:
@@ -76,26 +183,13 @@ open_file(struct kernel_instance *instance, struct pcap_reader *reader)
 	 */
 	if (reader->read_buffer == NULL)
 		reader->read_buffer = malloc(PCAP_READ_BUFFER);
-	if (file == NULL || reader->read_buffer == NULL ||
-	    setvbuf(file, reader->read_buffer, _IOFBF, PCAP_READ_BUFFER) != 0) {
-		snprintf(instance->error, sizeof(instance->error), "cannot open '%s': %s",
-			 params->pcap, strerror(errno));
-		if (file != NULL)
-			fclose(file);
-		return -errno;
-	}
-	reader->pcap = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO,
-								reader->error_buffer);
+	if (reader->read_buffer == NULL)
+		return -ENOMEM;
+	reader->pcap = open_capture(params->pcap, reader->read_buffer, &reader->classic_format,
+				    instance->error, sizeof(instance->error));
 	if (reader->pcap == NULL) {
-		snprintf(instance->error, sizeof(instance->error), "%s", reader->error_buffer);
-		fclose(file);
+		instance->error_key = "pcap"; /* the file named there is at fault */
 		return -EINVAL;
-	}
-	if (pcap_datalink(reader->pcap) != DLT_EN10MB) {
-		snprintf(instance->error, sizeof(instance->error),
-			 "'%s': link type %s is not supported (Ethernet only)", params->pcap,
-			 pcap_datalink_val_to_name(pcap_datalink(reader->pcap)));
-		return -ENOTSUP;
 	}
 	return 0;
 }
@@ -215,11 +309,20 @@ copy_to_mbufs(struct rte_mempool *mempool, const uint8_t *data, uint32_t length)
 	return head;
 }
 
+/*
+ * A record's time in ns. Opened with nanosecond precision, tv_usec holds
+ * nanoseconds. A pcap file stores seconds as an unsigned 32-bit field (good
+ * to 2106), which libpcap reads as signed and sign-extends: from 2^31 s (2038)
+ * on, tv_sec is negative and only its low 32 bits are the file's. pcapng
+ * stores 64-bit timestamps, which libpcap divides into tv_sec unharmed.
+ */
 static uint64_t
-record_time_ns(const struct pcap_pkthdr *header)
+record_time_ns(const struct pcap_reader *reader, const struct pcap_pkthdr *header)
 {
-	/* opened with nanosecond precision: tv_usec holds nanoseconds */
-	return (uint64_t)header->ts.tv_sec * 1000000000ull + (uint64_t)header->ts.tv_usec;
+	uint64_t seconds = reader->classic_format ? (uint64_t)(uint32_t)header->ts.tv_sec
+						  : (uint64_t)header->ts.tv_sec;
+
+	return seconds * 1000000000ull + (uint64_t)(uint32_t)header->ts.tv_usec;
 }
 
 /* Parse a frame copied into @p packet (from @p data: the copy is not read back), stamp, count. */
@@ -228,7 +331,7 @@ describe_packet(struct pcap_reader *reader, const struct pcap_pkthdr *header, co
 		struct rte_mbuf *packet)
 {
 	struct packet_meta *meta = packet_meta(packet);
-	uint64_t time = record_time_ns(header);
+	uint64_t time = record_time_ns(reader, header);
 
 	packet_parse(data, header->caplen, meta);
 	if (!reader->pass_started) {

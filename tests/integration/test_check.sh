@@ -158,5 +158,59 @@ kernels:
     path: "-"
 EOF
 
+echo "checks: --check opens a pcap: input as the start will, and parses a port: device string as EAL will (exit 78 at the key, within 5 s)"
+
+# source_input_pipeline LINE: a source with LINE (its pcap:/port: key) -> counter -> sink.
+source_input_pipeline() {
+	printf 'version: 1\nkernels:\n  rx:\n    type: source\n    %s\n  count:\n    type: per_src_counter\n    input: rx\n  out:\n    type: sink\n    input: count\n    path: "-"\n' "$1"
+}
+
+# expect_input_refused NAME SOURCE_LINE EXPECTED_FIRST_LINE: --check, under `timeout 5`, exits 78 with that first line.
+expect_input_refused() {
+	local name="$1" status=0
+	source_input_pipeline "$2" >"$name.yaml"
+	timeout 5 "$jetstreamd" --check -p "$name.yaml" >"$work/stdout" 2>"$work/stderr" || status=$?
+	if [ "$status" -eq 78 ] && [ "$(head -n 1 "$work/stderr")" = "$3" ]; then
+		echo "  ok: $name.yaml: exit 78: $3"
+	else
+		echo "  FAIL: $name.yaml: exit $status (expected 78; 124 = still running after 5 s); first line expected / actual:"
+		echo "    $3"
+		head -n 1 "$work/stderr" | sed 's/^/    /'
+		failures=$((failures + 1))
+	fi
+}
+
+mkdir captures.pcap
+mkfifo live.pcap
+echo "not a capture" >notes.pcap
+: >empty.pcap
+head -c 10 demo/demo.pcap >cut.pcap
+expect_input_refused directory "pcap: captures.pcap" \
+	"directory.yaml:5:11: error: 'captures.pcap' is a directory: \`pcap:\` takes a pcap or pcapng file"
+expect_input_refused fifo "pcap: live.pcap" \
+	"fifo.yaml:5:11: error: 'live.pcap' is a FIFO (reading one would block): \`pcap:\` takes a pcap or pcapng file"
+expect_input_refused text "pcap: notes.pcap" \
+	"text.yaml:5:11: error: 'notes.pcap' is not a pcap or pcapng file: unknown file format"
+expect_input_refused empty "pcap: empty.pcap" \
+	"empty.yaml:5:11: error: 'empty.pcap' is empty: \`pcap:\` takes a pcap or pcapng file"
+expect_input_refused cut_header "pcap: cut.pcap" \
+	"cut_header.yaml:5:11: error: 'cut.pcap' is not a pcap or pcapng file: truncated dump file; tried to read 24 file header bytes, only got 6"
+expect_input_refused bad_device 'port: "net_nosuchdriver0,iface=eth1"' \
+	"bad_device.yaml:5:11: error: DPDK cannot parse device 'net_nosuchdriver0,iface=eth1': write a PCI address (0000:3b:00.0) or a vdev string with a known driver (net_af_packet0,iface=eth1)"
+expect_input_refused bad_pci_address 'port: "0000:zz:00.0"' \
+	"bad_pci_address.yaml:5:11: error: DPDK cannot parse device '0000:zz:00.0': write a PCI address (0000:3b:00.0) or a vdev string with a known driver (net_af_packet0,iface=eth1)"
+for device in "net_af_packet0,iface=eth1" "0000:3b:00.0" "net_pcap0,rx_pcap=demo/demo.pcap"; do
+	status=0
+	source_input_pipeline "port: \"$device\"" >device.yaml
+	timeout 5 "$jetstreamd" --check -p device.yaml >"$work/stdout" 2>"$work/stderr" || status=$?
+	if [ "$status" -eq 0 ] && [ ! -s "$work/stderr" ]; then
+		echo "  ok: port: \"$device\" passes"
+	else
+		echo "  FAIL: port: \"$device\": exit $status, expected 0 and nothing on stderr:"
+		sed 's/^/    /' "$work/stderr"
+		failures=$((failures + 1))
+	fi
+done
+
 [ "$failures" -eq 0 ] || fail "$failures --check cases gave an unexpected result"
 echo "ok: --check accepts the example pipelines and words each error exactly"

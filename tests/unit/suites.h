@@ -14,5 +14,6 @@ Suite *flow_tracker_suite(void);
 Suite *synthetic_suite(void);
 Suite *per_src_counter_table_suite(void);
 Suite *windows_suite(void);
+Suite *source_suite(void);
 
 #endif

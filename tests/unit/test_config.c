@@ -39,12 +39,17 @@ static struct config *config;
 static void
 setup(void)
 {
+	/* the source kernel's check opens the file as the start will: a pcap header, Ethernet */
+	static const uint8_t header[24] = {
+		0xd4, 0xc3, 0xb2, 0xa1, 0x02, 0x00, 0x04, 0x00, 0, 0, 0, 0,
+		0, 0, 0, 0, 0xff, 0xff, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+	};
 	FILE *file;
 
 	test_directory_create("jetstream_config_");
-	/* the source kernel's check only needs the file to be readable */
-	file = fopen(test_path("sample.pcap"), "w");
+	file = fopen(test_path("sample.pcap"), "wb");
 	ck_assert_ptr_nonnull(file);
+	ck_assert_uint_eq(fwrite(header, 1, sizeof(header), file), sizeof(header));
 	fclose(file);
 	config = NULL;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "packet.h"
+#include "test_rig.h"
 
 Suite *packet_suite(void);
 
@@ -1174,6 +1175,140 @@ START_TEST(address_hash_spreads_over_replicas)
 }
 END_TEST
 
+/* ---- whole frames in mbufs, one segment or a chain ----------------------- */
+
+/*
+ * Ethernet, IPv6, a hop-by-hop header of @p options_length bytes (a multiple
+ * of 8, at most 2048), UDP 1234 -> 5678 and 32 bytes of payload.
+ * @return the frame's length
+ */
+static uint32_t
+build_ipv6_hop_by_hop_frame(uint8_t *frame, uint32_t options_length)
+{
+	uint32_t length = 14 + 40 + options_length + 8 + 32;
+
+	memset(frame, 0, length);
+	frame[12] = 0x86, frame[13] = 0xdd;
+	frame[14] = 0x60;
+	frame[14 + 4] = (uint8_t)((length - 54) >> 8), frame[14 + 5] = (uint8_t)(length - 54);
+	frame[14 + 6] = IPPROTO_HOPOPTS;
+	frame[14 + 7] = 64;
+	frame[14 + 8] = 0x20, frame[14 + 9] = 0x01, frame[14 + 23] = 1;   /* 2001::1 */
+	frame[14 + 24] = 0x20, frame[14 + 25] = 0x01, frame[14 + 39] = 2; /* 2001::2 */
+	frame[54] = IPPROTO_UDP;
+	frame[55] = (uint8_t)(options_length / 8 - 1);
+	/* the rest of the header is Pad1 options (zero bytes), already there */
+	frame[54 + options_length] = 1234 >> 8, frame[54 + options_length + 1] = 1234 & 0xff;
+	frame[54 + options_length + 2] = 5678 >> 8, frame[54 + options_length + 3] = 5678 & 0xff;
+	return length;
+}
+
+/* @p frame in mbufs whose segments end at the offsets in @p cuts (ascending), then the rest. */
+static struct rte_mbuf *
+chain_frame(const uint8_t *frame, uint32_t length, const uint32_t *cuts, unsigned cut_count)
+{
+	struct rte_mempool *mempool = test_mempool();
+	struct rte_mbuf *head = NULL;
+	uint32_t start = 0;
+
+	for (unsigned i = 0; i <= cut_count; i++) {
+		uint32_t end = i < cut_count ? cuts[i] : length;
+		struct rte_mbuf *segment = rte_pktmbuf_alloc(mempool);
+		char *data;
+
+		ck_assert_ptr_nonnull(segment);
+		data = rte_pktmbuf_append(segment, (uint16_t)(end - start));
+		ck_assert_ptr_nonnull(data);
+		memcpy(data, frame + start, end - start);
+		if (head == NULL)
+			head = segment;
+		else
+			ck_assert_int_eq(rte_pktmbuf_chain(head, segment), 0);
+		start = end;
+	}
+	ck_assert_uint_eq(head->pkt_len, length);
+	return head;
+}
+
+/* The parse of @p packet equals the parse of the same bytes in one buffer, and finds UDP. */
+static void
+assert_parsed_like_flat(const uint8_t *frame, uint32_t length, struct rte_mbuf *packet)
+{
+	struct packet_meta flat, chained;
+
+	memset(&flat, 0, sizeof(flat));
+	memset(&chained, 0, sizeof(chained));
+	packet_parse(frame, length, &flat);
+	packet_parse_mbuf(packet, &chained);
+	ck_assert_uint_eq(flat.flags & PACKET_FLAG_MALFORMED, 0);
+	ck_assert_uint_eq(flat.protocol, IPPROTO_UDP);
+	ck_assert_uint_eq(flat.source_port, 1234);
+	ck_assert_uint_eq(flat.destination_port, 5678);
+	ck_assert_mem_eq(&chained, &flat, sizeof(flat));
+}
+
+/* The frames: a 600-byte hop-by-hop header, past the 512 bytes live frames were cut to. */
+START_TEST(mbuf_whole_frame_in_one_segment)
+{
+	uint8_t frame[2200];
+	uint32_t length = build_ipv6_hop_by_hop_frame(frame, 600);
+	struct rte_mbuf *packet = chain_frame(frame, length, NULL, 0);
+
+	ck_assert_uint_eq(packet->nb_segs, 1);
+	assert_parsed_like_flat(frame, length, packet);
+	rte_pktmbuf_free(packet);
+}
+END_TEST
+
+/* Chains cut inside every header and between them parse as the flat frame. */
+START_TEST(mbuf_whole_frame_in_a_chain)
+{
+	static const uint32_t cut_sets[][3] = {
+		{10, 0, 0}, {14, 54, 0}, {56, 300, 655}, {100, 654, 658}, {512, 660, 0},
+		{600, 0, 0}, {690, 0, 0},
+	};
+	static const unsigned cut_counts[] = {1, 2, 3, 3, 2, 1, 1};
+	uint8_t frame[2200];
+	uint32_t length = build_ipv6_hop_by_hop_frame(frame, 600);
+
+	for (unsigned set = 0; set < RTE_DIM(cut_sets); set++) {
+		struct rte_mbuf *packet = chain_frame(frame, length, cut_sets[set], cut_counts[set]);
+
+		ck_assert_uint_eq(packet->nb_segs, cut_counts[set] + 1);
+		assert_parsed_like_flat(frame, length, packet);
+		rte_pktmbuf_free(packet);
+	}
+	/* larger than one mbuf's data room, as a jumbo frame arrives: the largest hop-by-hop */
+	length = build_ipv6_hop_by_hop_frame(frame, 2048);
+	{
+		const uint32_t cuts[] = {1500};
+		struct rte_mbuf *packet = chain_frame(frame, length, cuts, 1);
+
+		assert_parsed_like_flat(frame, length, packet);
+		rte_pktmbuf_free(packet);
+	}
+}
+END_TEST
+
+/* A chain whose frame is cut inside its headers is malformed, as the same bytes flat are. */
+START_TEST(mbuf_chain_truncated_is_malformed_like_flat)
+{
+	uint8_t frame[2200];
+	uint32_t length = build_ipv6_hop_by_hop_frame(frame, 600) - 32 - 8 - 100;
+	const uint32_t cuts[] = {300};
+	struct rte_mbuf *packet = chain_frame(frame, length, cuts, 1);
+	struct packet_meta flat, chained;
+
+	memset(&flat, 0, sizeof(flat));
+	memset(&chained, 0, sizeof(chained));
+	packet_parse(frame, length, &flat);
+	packet_parse_mbuf(packet, &chained);
+	ck_assert_uint_ne(flat.flags & PACKET_FLAG_MALFORMED, 0);
+	ck_assert_mem_eq(&chained, &flat, sizeof(flat));
+	rte_pktmbuf_free(packet);
+}
+END_TEST
+
 Suite *
 packet_suite(void)
 {
@@ -1183,6 +1318,7 @@ packet_suite(void)
 	TCase *ipv6 = tcase_create("ipv6");
 	TCase *truncation = tcase_create("truncation");
 	TCase *addresses = tcase_create("addresses");
+	TCase *mbufs = tcase_create("mbufs");
 
 	tcase_add_test(ipv4, ipv4_tcp);
 	tcase_add_test(ipv4, ipv4_options);
@@ -1231,6 +1367,11 @@ packet_suite(void)
 	tcase_add_test(addresses, address_hash_differs_across_addresses);
 	tcase_add_test(addresses, address_hash_spreads_over_replicas);
 	suite_add_tcase(suite, addresses);
+
+	tcase_add_test(mbufs, mbuf_whole_frame_in_one_segment);
+	tcase_add_test(mbufs, mbuf_whole_frame_in_a_chain);
+	tcase_add_test(mbufs, mbuf_chain_truncated_is_malformed_like_flat);
+	suite_add_tcase(suite, mbufs);
 
 	return suite;
 }
