@@ -13,5 +13,6 @@ Suite *proto_stats_suite(void);
 Suite *flow_tracker_suite(void);
 Suite *synthetic_suite(void);
 Suite *per_src_counter_table_suite(void);
+Suite *sink_suite(void);
 
 #endif
