@@ -178,7 +178,7 @@ START_TEST(sink_full_disk_keeps_whole_lines_and_counts_drops)
 	const char *directory, *path, *filler;
 	struct test_rig rig;
 	unsigned last = 0, lines;
-	char *text;
+	char *text, expected_error[128];
 
 	if (geteuid() != 0) {
 		printf("skip: sink_full_disk_keeps_whole_lines_and_counts_drops needs root (mount)\n");
@@ -213,7 +213,10 @@ START_TEST(sink_full_disk_keeps_whole_lines_and_counts_drops)
 	free(text);
 	ck_assert_uint_eq(sink_stat(&rig, "records"), lines + 100);
 	ck_assert_uint_eq(sink_stat(&rig, "dropped_records"), 900 - lines);
-	ck_assert_str_eq(rig.instance.error, "");
+	snprintf(expected_error, sizeof(expected_error),
+		 "write failed: No space left on device; %u records not written (dropped_records)",
+		 900 - lines);
+	ck_assert_str_eq(rig.instance.error, expected_error);
 	test_rig_close(&rig);
 	unmount_small_filesystem();
 	free((void *)path);
@@ -442,7 +445,7 @@ sink_suite(void)
 
 	/* a closed pipe must give EPIPE, not kill the test process */
 	signal(SIGPIPE, SIG_IGN);
-	tcase_add_checked_fixture(failures, NULL, unmount_small_filesystem);
+	tcase_add_unchecked_fixture(failures, NULL, unmount_small_filesystem);
 	tcase_set_timeout(failures, 60);
 	tcase_set_timeout(buffer, 60);
 	tcase_add_test(failures, sink_full_disk_keeps_whole_lines_and_counts_drops);
