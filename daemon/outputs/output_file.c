@@ -119,7 +119,8 @@ describe_descriptor(struct output_file *file, const struct stat *status)
 	file->device = status->st_dev;
 	file->inode = status->st_ino;
 	file->newline_owed = false;
-	if (file->truncatable && status->st_size > 0 && last_byte(file, status->st_size) != '\n')
+	if (!file->is_stdout && file->truncatable && status->st_size > 0 &&
+	    last_byte(file, status->st_size) != '\n')
 		file->newline_owed = !end_cut_line(file);
 }
 
@@ -152,9 +153,10 @@ output_file_open(struct output_file *file, const char *path, const char *owner, 
 	struct stat status;
 
 	memset(file, 0, sizeof(*file));
-	snprintf(file->path, sizeof(file->path), "%s", path);
-	file->owner = owner;
 	file->is_stdout = strcmp(path, "-") == 0;
+	/* only log lines name standard output by its path: it is never reopened or read */
+	snprintf(file->path, sizeof(file->path), "%s", file->is_stdout ? "standard output" : path);
+	file->owner = owner;
 	file->descriptor = file->is_stdout ? STDOUT_FILENO : open_path(path);
 	if (file->descriptor < 0 || fstat(file->descriptor, &status) != 0) {
 		int error = file->descriptor < 0 ? -file->descriptor : errno;

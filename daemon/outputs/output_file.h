@@ -31,7 +31,7 @@
 
 /** An open output: a path, or standard output for "-". */
 struct output_file {
-	char path[PATH_MAX];
+	char path[PATH_MAX];      /**< as given; "standard output" for "-" (log lines) */
 	const char *owner;        /**< kernel name, for log lines */
 	int descriptor;
 	bool is_stdout;           /**< not owned, never reopened */
