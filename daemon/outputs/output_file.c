@@ -124,16 +124,24 @@ describe_descriptor(struct output_file *file, const struct stat *status)
 		file->newline_owed = !end_cut_line(file);
 }
 
+/* A FIFO's reader may be starting alongside the daemon: wait this long for it, not forever. */
+#define FIFO_READER_WAIT_MS 5000
+
 /*
  * O_NONBLOCK only for open(2): a FIFO without a reader then fails with ENXIO
- * instead of blocking the thread that opens it; writes block as usual.
+ * instead of blocking the thread that opens it for good; writes block as usual.
  */
 static int
 open_path(const char *path)
 {
-	int descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
-	int flags;
+	int descriptor, flags;
 
+	for (unsigned waited_ms = 0;; waited_ms += 10) {
+		descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
+		if (descriptor >= 0 || errno != ENXIO || waited_ms >= FIFO_READER_WAIT_MS)
+			break;
+		usleep(10000);
+	}
 	if (descriptor < 0)
 		return -errno;
 	flags = fcntl(descriptor, F_GETFL);
