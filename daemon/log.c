@@ -35,6 +35,8 @@ log_message(enum log_level level, const char *format, ...)
 
 	if (level > maximum_level)
 		return;
+	/* sink writer threads log too: one line is never interleaved with another's */
+	flockfile(stderr);
 	if (stderr_is_journal())
 		fprintf(stderr, "<%d>", journal_priorities[level]);
 	fprintf(stderr, "jetstreamd: %s: ", level_names[level]);
@@ -42,4 +44,5 @@ log_message(enum log_level level, const char *format, ...)
 	vfprintf(stderr, format, arguments);
 	va_end(arguments);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }

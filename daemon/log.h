@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * Logging, from the control thread only (workers never log: they set
- * counters and error strings that the control thread reports).
+ * Logging, from the control thread and the sinks' writer threads, a line at a
+ * time (workers never log: they set counters and error strings that the
+ * control thread reports).
  *
  * Lines go to stderr. Under systemd (JOURNAL_STREAM set) each line starts
  * with a `<N>` syslog priority so journald records the right level.

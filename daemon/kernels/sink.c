@@ -3,16 +3,25 @@
  * sink: writes records to a file or stdout, or (format null) discards
  * packets and records, only counting them.
  *
- * A sink that writes does blocking I/O, so it runs on the control thread,
- * never on a worker lcore: a slow disk then delays records (which wait in
- * their rings, applying backpressure to the kernels that aggregate them) but
- * never stalls packet reception. A null sink does no I/O, so it runs on a
- * worker like any other kernel: benchmarks measure the datapath, not the
- * control thread's polling.
+ * A sink that writes formats records into a bounded buffer, and a thread of
+ * its own (outputs/line_writer.h) writes that buffer to the file, so neither
+ * the thread that polls the sink nor the kernels upstream wait on the disk
+ * until `buffer:` bytes are waiting. Then the sink stops receiving: records
+ * wait in their rings (backpressure); none is dropped for a slow disk. Only
+ * whole lines reach the file (outputs/output_file.h); what cannot be written
+ * after the retries is counted as dropped_records, never as records.
+ *
+ * Such a sink is polled off the workers (runs_on_control_thread): its
+ * process() makes no syscall while the buffer has room, but its figures and
+ * its flush, which waits on the writer thread, stay off the datapath. A null
+ * sink does no I/O, so it runs on a worker like any other kernel: benchmarks
+ * measure the datapath.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +30,15 @@
 
 #include "kernel.h"
 #include "outputs/jsonl.h"
+#include "outputs/line_writer.h"
 
 enum sink_format { SINK_FORMAT_JSONL = 0, SINK_FORMAT_NULL };
 
 struct sink_params {
 	uint32_t format; /* enum sink_format */
 	char path[PATH_MAX];
+	uint64_t buffer_size;
+	uint64_t retry_ns;
 };
 
 static const char *const format_names[] = {"jsonl", "null", NULL};
@@ -40,31 +52,28 @@ static const struct config_field sink_fields[] = {
 	 .size = sizeof(((struct sink_params *)0)->path),
 	 .description = "file to append records to, or `-` for standard output (required with "
 			"`jsonl`)"},
+	/* 16k: room for a burst of the longest lines would be 48k; less only means smaller bursts */
+	{.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sink_params, buffer_size),
+	 .default_value = "64M", .minimum = 16 * 1024,
+	 .description = "bytes of formatted records that may wait for the disk; when full, the sink "
+			"stops taking records and they wait in their rings (backpressure)"},
+	{.key = "retry", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retry_ns),
+	 .default_value = "10s",
+	 .description = "how long a failed write (a full disk) is retried, backing off from 10ms "
+			"to 1s, before its records are counted as `dropped_records`"},
 	{.key = NULL},
 };
 
-/*
- * Lines are gathered in a buffer and written whole, with one write(2) on an
- * O_APPEND descriptor: another writer of the same file (the sink a reload
- * replaces, still draining) can interleave lines but never split one, which
- * stdio's fixed-size flushes would.
- */
-#define SINK_BUFFER_SIZE (64 * 1024)
+/* Formatted lines of one burst, appended to the writer's buffer with one copy. */
+#define SINK_STAGING_SIZE (KERNEL_BURST * JSONL_LINE_MAX)
 
 struct sink_state {
-	int descriptor;
-	bool owns_descriptor; /* false for stdout */
-	size_t buffered;
-	char buffer[SINK_BUFFER_SIZE];
-	uint64_t records;
-	uint64_t packets; /* format null only: jsonl sinks take no packets */
-	uint64_t write_errors;
-	uint64_t records_at_last_flush;
-	uint64_t next_flush_ns;
+	struct line_writer *writer;     /* NULL with format null */
+	uint64_t packets;               /* format null only: polling thread: wo, cp: ro */
+	uint64_t records;               /* format null only: polling thread: wo, cp: ro */
+	_Atomic uint64_t format_failures; /* polling thread: wo, cp: ro. Records no line could hold */
+	char staging[SINK_STAGING_SIZE]; /* polling thread only */
 };
-
-/* Live pipelines: records reach the file within this delay, not when a buffer fills. */
-#define SINK_FLUSH_INTERVAL_NS 1000000000ull
 
 static void
 sink_check(const void *params_pointer, struct config_check_context *context)
@@ -112,79 +121,23 @@ sink_init(struct kernel_instance *instance)
 {
 	const struct sink_params *params = instance->params;
 	struct sink_state *state = calloc(1, sizeof(*state));
+	struct line_writer_settings settings = {
+		.owner = instance->name, .capacity = params->buffer_size, .retry_ns = params->retry_ns,
+	};
+	int error;
 
 	if (state == NULL)
 		return -ENOMEM;
-	if (params->format == SINK_FORMAT_NULL) {
-		state->descriptor = -1;
-		instance->state = state;
-		return 0;
-	}
-	if (strcmp(params->path, "-") == 0) {
-		state->descriptor = STDOUT_FILENO;
-	} else {
-		state->descriptor = open(params->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		state->owns_descriptor = true;
-	}
-	if (state->descriptor < 0) {
-		int error = errno;
-
-		snprintf(instance->error, sizeof(instance->error), "cannot open '%s': %s", params->path,
-			 strerror(error));
-		free(state);
-		return -error;
+	if (params->format != SINK_FORMAT_NULL) {
+		error = line_writer_open(&state->writer, params->path, &settings, instance->error,
+					 sizeof(instance->error));
+		if (error != 0) {
+			free(state);
+			return error;
+		}
 	}
 	instance->state = state;
 	return 0;
-}
-
-static void
-note_write_error(struct kernel_instance *instance, const char *what)
-{
-	struct sink_state *state = instance->state;
-
-	if (state->write_errors++ == 0)
-		snprintf(instance->error, sizeof(instance->error), "write failed: %s", what);
-}
-
-/* Write out the buffered lines; on failure they are counted lost, not retried forever. */
-static void
-write_buffer(struct kernel_instance *instance)
-{
-	struct sink_state *state = instance->state;
-	size_t written = 0;
-
-	while (written < state->buffered) {
-		ssize_t result = write(state->descriptor, state->buffer + written,
-				       state->buffered - written);
-
-		if (result < 0 && errno == EINTR)
-			continue;
-		if (result <= 0) {
-			note_write_error(instance, result < 0 ? strerror(errno) : "nothing written");
-			break;
-		}
-		written += (size_t)result;
-	}
-	state->buffered = 0;
-}
-
-static void
-sink_write(struct kernel_instance *instance, const union any_record *record)
-{
-	struct sink_state *state = instance->state;
-	size_t length;
-
-	if (SINK_BUFFER_SIZE - state->buffered < JSONL_LINE_MAX)
-		write_buffer(instance);
-	length = jsonl_format_record(record, state->buffer + state->buffered, JSONL_LINE_MAX);
-	if (length == 0 || length >= JSONL_LINE_MAX) {
-		note_write_error(instance, length == 0 ? "unknown record type"
-						       : "record longer than a line may be");
-		return;
-	}
-	state->buffered += length;
-	state->records++;
 }
 
 /* Format null: a worker lcore runs this, so no syscalls, only counting and freeing. */
@@ -211,66 +164,119 @@ sink_discard(struct kernel_instance *instance)
 	return received;
 }
 
+/* Records the buffer has room for now, at the longest a line may be: at most a burst. */
+static unsigned
+records_with_room(const struct sink_state *state)
+{
+	size_t room = line_writer_space(state->writer) / JSONL_LINE_MAX;
+
+	return room < KERNEL_BURST ? (unsigned)room : KERNEL_BURST;
+}
+
+/* Format @p count records packed at @p element_size into the staging area. @return its bytes. */
+static size_t
+format_records(struct sink_state *state, const void *records, unsigned count,
+	       unsigned element_size)
+{
+	size_t length = 0;
+
+	for (unsigned i = 0; i < count; i++) {
+		union any_record record;
+		size_t line;
+
+		/* records arrive packed at their ring's element size, not at sizeof(union any_record) */
+		memcpy(&record, (const char *)records + (size_t)i * element_size, element_size);
+		line = jsonl_format_record(&record, state->staging + length, JSONL_LINE_MAX);
+		if (line == 0 || line >= JSONL_LINE_MAX) /* cannot happen with the built-in records */
+			atomic_fetch_add_explicit(&state->format_failures, 1, memory_order_relaxed);
+		else
+			length += line;
+	}
+	return length;
+}
+
 static unsigned
 sink_process(struct kernel_instance *instance)
 {
 	const struct sink_params *params = instance->params;
+	struct sink_state *state = instance->state;
 	union any_record records[KERNEL_BURST];
 	enum stream_type type;
-	unsigned received, element_size;
+	unsigned room, received;
+	size_t length;
 
 	if (params->format == SINK_FORMAT_NULL)
 		return sink_discard(instance);
-	received = kernel_receive(instance, records, KERNEL_BURST, &type);
-	element_size = stream_element_size(type);
-
-	/* Records arrive packed at their ring's element size, not at sizeof(union any_record). */
-	for (unsigned i = 0; i < received; i++) {
-		union any_record record;
-
-		memcpy(&record, (const char *)records + (size_t)i * element_size, element_size);
-		sink_write(instance, &record);
+	room = records_with_room(state);
+	if (room == 0) {
+		instance->counters.backpressure++; /* the records wait in their rings */
+		return 0;
 	}
+	received = kernel_receive(instance, records, room, &type);
+	if (received == 0)
+		return 0;
+	length = format_records(state, records, received, stream_element_size(type));
+	if (length > 0)
+		line_writer_append(state->writer, state->staging, length);
 	instance->counters.items_in += received;
 	return received;
+}
+
+/*
+ * Once everything is written or counted as dropped, an incomplete output is
+ * said in instance->error. That happens here, on the polling thread, before
+ * the runtime marks the instance finished (release); the control thread
+ * reads the error after seeing it finished (acquire).
+ */
+static void
+note_incomplete_output(struct kernel_instance *instance)
+{
+	struct sink_state *state = instance->state;
+	uint64_t format_failures = atomic_load_explicit(&state->format_failures,
+							memory_order_relaxed);
+
+	if (line_writer_failure(state->writer, instance->error, sizeof(instance->error)))
+		return;
+	if (format_failures > 0)
+		snprintf(instance->error, sizeof(instance->error),
+			 "%" PRIu64 " records longer than a line may be (dropped_records)",
+			 format_failures);
 }
 
 static bool
 sink_flush(struct kernel_instance *instance)
 {
-	write_buffer(instance); /* nothing is ever buffered with format null: no syscall */
-	return true;
-}
-
-static void
-sink_tick(struct kernel_instance *instance, uint64_t now_ns)
-{
-	const struct sink_params *params = instance->params;
 	struct sink_state *state = instance->state;
 
-	if (params->format == SINK_FORMAT_NULL)
-		return; /* nothing buffered, and a worker must not write */
-	if (now_ns < state->next_flush_ns || state->records == state->records_at_last_flush)
-		return;
-	sink_flush(instance);
-	state->records_at_last_flush = state->records;
-	state->next_flush_ns = now_ns + SINK_FLUSH_INTERVAL_NS;
+	if (state->writer == NULL)
+		return true; /* format null: nothing is ever buffered */
+	if (!line_writer_flush(state->writer))
+		return false;
+	note_incomplete_output(instance);
+	return true;
 }
 
 static unsigned
 sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 {
-	const struct sink_params *params = instance->params;
 	const struct sink_state *state = instance->state;
+	struct line_writer_figures figures;
 
-	if (params->format == SINK_FORMAT_NULL) {
+	if (state->writer == NULL) {
 		stats[0] = (struct kernel_stat){"packets", state->packets};
 		stats[1] = (struct kernel_stat){"records", state->records};
 		return 2;
 	}
-	stats[0] = (struct kernel_stat){"records", state->records};
-	stats[1] = (struct kernel_stat){"write_errors", state->write_errors};
-	return 2;
+	line_writer_figures(state->writer, &figures);
+	stats[0] = (struct kernel_stat){"records", figures.lines_written};
+	stats[1] = (struct kernel_stat){
+		"dropped_records",
+		figures.lines_dropped +
+			atomic_load_explicit(&state->format_failures, memory_order_relaxed)};
+	stats[2] = (struct kernel_stat){"write_errors", figures.write_errors};
+	stats[3] = (struct kernel_stat){"buffer_bytes", figures.buffer_bytes};
+	stats[4] = (struct kernel_stat){"buffer_max_bytes", figures.buffer_max_bytes};
+	return 5;
 }
 
 static void
@@ -280,9 +286,7 @@ sink_destroy(struct kernel_instance *instance)
 
 	if (state == NULL)
 		return;
-	write_buffer(instance);
-	if (state->owns_descriptor)
-		close(state->descriptor);
+	line_writer_close(state->writer); /* writes out what still waits */
 	free(state);
 	instance->state = NULL;
 }
@@ -303,7 +307,6 @@ const struct kernel_ops sink_kernel = {
 	.init = sink_init,
 	.process = sink_process,
 	.flush = sink_flush,
-	.tick = sink_tick,
 	.stats = sink_stats,
 	.destroy = sink_destroy,
 };

@@ -41,4 +41,7 @@ set -o pipefail
 grep -q "error: kernel 'out' (replica 0): .*Broken pipe" pipe.stderr ||
 	{ cat pipe.stderr; fail "no broken-pipe error in stderr"; }
 grep -q "^jetstreamd: 2000 packets in" pipe.stderr || { cat pipe.stderr; fail "no summary"; }
-echo "  ok: exit 1, broken pipe reported, summary printed"
+# said when it happened too, by the sink's writer, before the summary
+grep -q "error: kernel 'out': cannot write to standard output: Broken pipe; its records are counted as dropped_records" pipe.stderr ||
+	{ cat pipe.stderr; fail "the broken pipe was not logged when it happened"; }
+echo "  ok: exit 1, broken pipe reported when it happened and at exit, summary printed"

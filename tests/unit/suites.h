@@ -15,5 +15,6 @@ Suite *synthetic_suite(void);
 Suite *per_src_counter_table_suite(void);
 Suite *windows_suite(void);
 Suite *source_suite(void);
+Suite *sink_suite(void);
 
 #endif

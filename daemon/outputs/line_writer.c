@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "outputs/line_writer.h"
+#include "outputs/output_file.h"
+
+#define NANOSECONDS_PER_SECOND UINT64_C(1000000000)
+/* Lines wait at most this long before they are written: records of a live pipeline show up. */
+#define WRITE_DELAY_NS (100 * UINT64_C(1000000))
+/* A write carries at least this much when it can (unless the delay is up, or a flush asks). */
+#define WRITE_BATCH_BYTES (64 * 1024)
+/* At most this much per write: bounds what one failure retries, and the work a rollback undoes. */
+#define WRITE_MAX_BYTES (1024 * 1024)
+/* Idle, the thread still checks the path this often: a removed output is recreated (and said). */
+#define FOLLOW_PATH_INTERVAL_NS NANOSECONDS_PER_SECOND
+#define BACKOFF_FIRST_NS (10 * UINT64_C(1000000))
+#define BACKOFF_MAX_NS NANOSECONDS_PER_SECOND
+/* Failures are logged at most once per this interval per writer (with the counts since). */
+#define REPORT_INTERVAL_NS (10 * NANOSECONDS_PER_SECOND)
+
+/* State of the writer thread alone: how the output is failing, and what was said about it. */
+struct failure_state {
+	uint64_t failing_since_ns;   /* 0: the last write succeeded */
+	uint64_t backoff_ns;
+	bool giving_up;              /* retried for the retry time: now one try, then dropped */
+	int last_error;
+	uint64_t last_report_ns;     /* 0: nothing reported yet */
+	bool reported;               /* this failure was logged: its end will be too */
+	uint64_t unreported_failures;
+	uint64_t unreported_drops;
+	uint64_t episode_failures;   /* since the failure began */
+	uint64_t episode_drops;
+};
+
+struct line_writer {
+	/* Set by open, then read-only for every thread. */
+	char owner[64];
+	char *ring;
+	uint64_t capacity;
+	uint64_t batch_bytes;   /* WRITE_BATCH_BYTES, or half a smaller ring */
+	uint64_t retry_ns;
+	pthread_t thread;
+
+	/*
+	 * Byte positions since open, never wrapping: [consumed, appended) waits
+	 * in the ring at position % capacity. The ring bytes in that range
+	 * belong to the writer thread, the rest to the producer; each position
+	 * is published with release and read with acquire, which hands the
+	 * bytes over (single producer, single consumer).
+	 */
+	_Atomic uint64_t appended;         /* producer: wo (release); writer thread: ro (acquire) */
+	_Atomic uint64_t consumed;         /* writer thread: wo (release); producer: ro (acquire) */
+	_Atomic uint64_t buffer_max_bytes; /* producer: wo; others: ro (relaxed) */
+
+	/* Figures: writer thread: wo; others: ro (relaxed). */
+	_Atomic uint64_t lines_written;
+	_Atomic uint64_t lines_dropped;
+	_Atomic uint64_t write_errors;
+	_Atomic int first_error;           /* the errno of the first failed write; 0: none */
+
+	/* Wake-ups of the writer thread: producer, flush and close signal `wake` under `lock`. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool write_now;                    /* lock. A flush asks for everything, unbatched */
+	bool closing;                      /* lock. Write everything out, then end the thread */
+
+	/* Writer thread only (open uses them before the thread starts). */
+	struct output_file file;
+	struct failure_state failure;
+};
+
+static uint64_t
+monotonic_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * NANOSECONDS_PER_SECOND + (uint64_t)now.tv_nsec;
+}
+
+static uint64_t
+smaller(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static void
+sleep_ns(uint64_t nanoseconds)
+{
+	struct timespec duration = {(time_t)(nanoseconds / NANOSECONDS_PER_SECOND),
+				    (long)(nanoseconds % NANOSECONDS_PER_SECOND)};
+
+	while (nanosleep(&duration, &duration) != 0 && errno == EINTR)
+		;
+}
+
+static void
+wake_writer(struct line_writer *writer, bool write_now, bool closing)
+{
+	pthread_mutex_lock(&writer->lock);
+	writer->write_now |= write_now;
+	writer->closing |= closing;
+	pthread_cond_signal(&writer->wake);
+	pthread_mutex_unlock(&writer->lock);
+}
+
+/* ---- the producer ----------------------------------------------------------- */
+
+size_t
+line_writer_space(const struct line_writer *writer)
+{
+	uint64_t appended = atomic_load_explicit(&writer->appended, memory_order_relaxed);
+	uint64_t consumed = atomic_load_explicit(&writer->consumed, memory_order_acquire);
+
+	return (size_t)(writer->capacity - (appended - consumed));
+}
+
+void
+line_writer_append(struct line_writer *writer, const char *lines, size_t length)
+{
+	uint64_t appended = atomic_load_explicit(&writer->appended, memory_order_relaxed);
+	uint64_t consumed = atomic_load_explicit(&writer->consumed, memory_order_acquire);
+	size_t position = (size_t)(appended % writer->capacity);
+	size_t first = length < writer->capacity - position ? length : writer->capacity - position;
+	uint64_t waiting = appended + length - consumed;
+
+	memcpy(writer->ring + position, lines, first);
+	memcpy(writer->ring, lines + first, length - first);
+	atomic_store_explicit(&writer->appended, appended + length, memory_order_release);
+	if (waiting > atomic_load_explicit(&writer->buffer_max_bytes, memory_order_relaxed))
+		atomic_store_explicit(&writer->buffer_max_bytes, waiting, memory_order_relaxed);
+	/* a batch is ready: wake the writer now rather than at its delay (once per batch) */
+	if (waiting >= writer->batch_bytes && waiting - length < writer->batch_bytes)
+		wake_writer(writer, false, false);
+}
+
+bool
+line_writer_flush(struct line_writer *writer)
+{
+	uint64_t appended = atomic_load_explicit(&writer->appended, memory_order_relaxed);
+
+	if (atomic_load_explicit(&writer->consumed, memory_order_acquire) == appended)
+		return true;
+	wake_writer(writer, true, false);
+	return false;
+}
+
+/* ---- reading the figures ----------------------------------------------------- */
+
+void
+line_writer_figures(const struct line_writer *writer, struct line_writer_figures *figures)
+{
+	uint64_t consumed = atomic_load_explicit(&writer->consumed, memory_order_acquire);
+	uint64_t appended = atomic_load_explicit(&writer->appended, memory_order_acquire);
+
+	*figures = (struct line_writer_figures){
+		.lines_written = atomic_load_explicit(&writer->lines_written, memory_order_relaxed),
+		.lines_dropped = atomic_load_explicit(&writer->lines_dropped, memory_order_relaxed),
+		.write_errors = atomic_load_explicit(&writer->write_errors, memory_order_relaxed),
+		/* read apart, the two may cross by a moment: never report a negative wait */
+		.buffer_bytes = appended > consumed ? appended - consumed : 0,
+		.buffer_max_bytes = atomic_load_explicit(&writer->buffer_max_bytes,
+							 memory_order_relaxed),
+	};
+}
+
+bool
+line_writer_failure(const struct line_writer *writer, char *text, size_t size)
+{
+	uint64_t dropped = atomic_load_explicit(&writer->lines_dropped, memory_order_relaxed);
+	int error = atomic_load_explicit(&writer->first_error, memory_order_relaxed);
+
+	if (dropped == 0)
+		return false;
+	snprintf(text, size, "write failed: %s; %" PRIu64 " record%s not written (dropped_records)",
+		 error != 0 ? strerror(error) : "unknown error", dropped, dropped == 1 ? "" : "s");
+	return true;
+}
+
+/* ---- the writer thread: ring bytes ---------------------------------------------- */
+
+/* The ring bytes [from, from + length) as one piece, or two where they wrap. */
+static unsigned
+ring_pieces(const struct line_writer *writer, uint64_t from, size_t length, struct iovec *pieces)
+{
+	size_t position = (size_t)(from % writer->capacity);
+	size_t first = length < writer->capacity - position ? length : writer->capacity - position;
+
+	pieces[0] = (struct iovec){writer->ring + position, first};
+	pieces[1] = (struct iovec){writer->ring, length - first};
+	return length > first ? 2 : 1;
+}
+
+static uint64_t
+count_lines(const struct line_writer *writer, uint64_t from, size_t length)
+{
+	struct iovec pieces[2];
+	unsigned piece_count = ring_pieces(writer, from, length, pieces);
+	uint64_t lines = 0;
+
+	for (unsigned p = 0; p < piece_count; p++) {
+		const char *at = pieces[p].iov_base, *end = at + pieces[p].iov_len;
+
+		while ((at = memchr(at, '\n', (size_t)(end - at))) != NULL) {
+			lines++;
+			at++;
+		}
+	}
+	return lines;
+}
+
+/* Whole lines from @p from, at most WRITE_MAX_BYTES of them (the producer appends whole lines). */
+static size_t
+next_write_length(const struct line_writer *writer, uint64_t from, uint64_t waiting)
+{
+	size_t length = waiting < WRITE_MAX_BYTES ? (size_t)waiting : WRITE_MAX_BYTES;
+
+	while (length < waiting && length > 0 &&
+	       writer->ring[(from + length - 1) % writer->capacity] != '\n')
+		length--;
+	return length > 0 ? length : (size_t)waiting;
+}
+
+static void
+consume(struct line_writer *writer, uint64_t from, size_t length, _Atomic uint64_t *figure,
+	uint64_t lines)
+{
+	atomic_fetch_add_explicit(figure, lines, memory_order_relaxed);
+	atomic_store_explicit(&writer->consumed, from + length, memory_order_release);
+}
+
+/* ---- the writer thread: failures --------------------------------------------------- */
+
+static bool
+report_allowed(const struct failure_state *failure, uint64_t now)
+{
+	return failure->last_report_ns == 0 || now - failure->last_report_ns >= REPORT_INTERVAL_NS;
+}
+
+/* The counts since the last log line; @p now 0: say them whatever the interval (at close). */
+static void
+report_counts(struct line_writer *writer, uint64_t now)
+{
+	struct failure_state *failure = &writer->failure;
+
+	if (failure->unreported_failures == 0 && failure->unreported_drops == 0)
+		return;
+	if (now != 0 && !report_allowed(failure, now))
+		return;
+	log_error("kernel '%s': writing to %s: %s: %" PRIu64 " more failed writes, %" PRIu64
+		  " records dropped since the last report",
+		  writer->owner, writer->file.path, strerror(failure->last_error),
+		  failure->unreported_failures, failure->unreported_drops);
+	failure->unreported_failures = failure->unreported_drops = 0;
+	failure->last_report_ns = now != 0 ? now : monotonic_ns();
+}
+
+static void
+report_first_failure(struct line_writer *writer, int error, uint64_t now, bool retried)
+{
+	struct failure_state *failure = &writer->failure;
+
+	if (!report_allowed(failure, now))
+		return;
+	if (retried)
+		log_error("kernel '%s': cannot write to %s: %s; retrying for up to %.3f s, then its "
+			  "records are counted as dropped_records", writer->owner, writer->file.path,
+			  strerror(error), (double)writer->retry_ns / NANOSECONDS_PER_SECOND);
+	else
+		log_error("kernel '%s': cannot write to %s: %s; its records are counted as "
+			  "dropped_records", writer->owner, writer->file.path, strerror(error));
+	failure->unreported_failures = failure->unreported_drops = 0;
+	failure->last_report_ns = now;
+	failure->reported = true;
+}
+
+static void
+note_recovery(struct line_writer *writer)
+{
+	struct failure_state *failure = &writer->failure;
+
+	if (failure->failing_since_ns == 0)
+		return;
+	if (failure->reported) {
+		log_info("kernel '%s': writing to %s again, after %" PRIu64 " failed writes and %" PRIu64
+			 " records dropped", writer->owner, writer->file.path,
+			 failure->episode_failures, failure->episode_drops);
+		failure->unreported_failures = failure->unreported_drops = 0;
+	}
+	failure->failing_since_ns = 0;
+	failure->giving_up = false;
+	failure->reported = false;
+	failure->episode_failures = failure->episode_drops = 0;
+}
+
+static bool
+is_permanent(int error)
+{
+	return error == EPIPE || error == EBADF;
+}
+
+/* A write of [from, from + length) failed with @p error: back off and retry, or drop it. */
+static void
+handle_failure(struct line_writer *writer, int error, uint64_t from, size_t length)
+{
+	struct failure_state *failure = &writer->failure;
+	uint64_t now = monotonic_ns(), lines;
+	int expected = 0;
+	bool drop;
+
+	atomic_fetch_add_explicit(&writer->write_errors, 1, memory_order_relaxed);
+	atomic_compare_exchange_strong(&writer->first_error, &expected, error);
+	failure->last_error = error;
+	failure->unreported_failures++;
+	failure->episode_failures++;
+	if (failure->failing_since_ns == 0) {
+		failure->failing_since_ns = now;
+		failure->backoff_ns = BACKOFF_FIRST_NS;
+		report_first_failure(writer, error, now, !is_permanent(error) && writer->retry_ns > 0);
+	}
+	drop = is_permanent(error) || failure->giving_up ||
+	       now - failure->failing_since_ns >= writer->retry_ns;
+	if (!drop) {
+		sleep_ns(failure->backoff_ns);
+		failure->backoff_ns = smaller(failure->backoff_ns * 2, BACKOFF_MAX_NS);
+		return;
+	}
+	failure->giving_up = true;
+	lines = count_lines(writer, from, length);
+
+	failure->unreported_drops += lines;
+	failure->episode_drops += lines;
+	consume(writer, from, length, &writer->lines_dropped, lines);
+	report_counts(writer, now);
+}
+
+/* ---- the writer thread: the loop --------------------------------------------------- */
+
+/* Write (or fail to write) the next run of whole lines waiting in the ring. */
+static void
+write_waiting(struct line_writer *writer, uint64_t waiting)
+{
+	uint64_t from = atomic_load_explicit(&writer->consumed, memory_order_relaxed);
+	size_t length = next_write_length(writer, from, waiting);
+	struct iovec pieces[2];
+	unsigned piece_count = ring_pieces(writer, from, length, pieces);
+	struct output_write_result result = {0};
+	int error = -output_file_follow_path(&writer->file);
+
+	if (error == 0)
+		result = output_file_write_lines(&writer->file, pieces, piece_count, length);
+	else
+		result.error = error;
+	if (result.whole_bytes > 0) {
+		consume(writer, from, result.whole_bytes, &writer->lines_written,
+			count_lines(writer, from, result.whole_bytes));
+		from += result.whole_bytes;
+	}
+	if (result.cut_bytes > 0) { /* a stream took part of a line: it is lost, say so */
+		consume(writer, from, result.cut_bytes, &writer->lines_dropped, 1);
+		writer->failure.unreported_drops++;
+		writer->failure.episode_drops++;
+		from += result.cut_bytes;
+	}
+	if (result.error != 0)
+		handle_failure(writer, result.error, from,
+			       length - result.whole_bytes - result.cut_bytes);
+	else
+		note_recovery(writer);
+}
+
+static uint64_t
+waiting_bytes(const struct line_writer *writer)
+{
+	return atomic_load_explicit(&writer->appended, memory_order_acquire) -
+	       atomic_load_explicit(&writer->consumed, memory_order_relaxed);
+}
+
+/*
+ * Sleep until a batch waits, a flush or close asks, or the write delay is
+ * up. @return true when closing.
+ */
+static bool
+wait_for_lines(struct line_writer *writer)
+{
+	uint64_t deadline_ns = monotonic_ns() + WRITE_DELAY_NS;
+	struct timespec deadline = {(time_t)(deadline_ns / NANOSECONDS_PER_SECOND),
+				    (long)(deadline_ns % NANOSECONDS_PER_SECOND)};
+	bool closing;
+
+	pthread_mutex_lock(&writer->lock);
+	while (!writer->closing && !writer->write_now && waiting_bytes(writer) < writer->batch_bytes)
+		if (pthread_cond_timedwait(&writer->wake, &writer->lock, &deadline) == ETIMEDOUT)
+			break;
+	closing = writer->closing;
+	writer->write_now = false;
+	pthread_mutex_unlock(&writer->lock);
+	return closing;
+}
+
+static void *
+writer_thread(void *argument)
+{
+	struct line_writer *writer = argument;
+	uint64_t next_follow_ns = monotonic_ns() + FOLLOW_PATH_INTERVAL_NS;
+
+	for (;;) {
+		bool closing = wait_for_lines(writer);
+		uint64_t until = atomic_load_explicit(&writer->appended, memory_order_acquire);
+		uint64_t consumed;
+
+		/* what waits now goes out (or is dropped) before the next wait: retries do not wait */
+		while ((consumed = atomic_load_explicit(&writer->consumed, memory_order_relaxed)) < until)
+			write_waiting(writer, until - consumed);
+		if (closing && waiting_bytes(writer) == 0)
+			break;
+		if (monotonic_ns() >= next_follow_ns) {
+			output_file_follow_path(&writer->file); /* a failure shows at the next write */
+			next_follow_ns = monotonic_ns() + FOLLOW_PATH_INTERVAL_NS;
+		}
+	}
+	report_counts(writer, 0);
+	return NULL;
+}
+
+/* ---- open and close ------------------------------------------------------------------- */
+
+static int
+start_thread(struct line_writer *writer)
+{
+	sigset_t all, previous;
+	char name[16];
+	int error;
+
+	/* signals are the control thread's (signalfd); SIGPIPE then never hits this thread either */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &previous);
+	error = pthread_create(&writer->thread, NULL, writer_thread, writer);
+	pthread_sigmask(SIG_SETMASK, &previous, NULL);
+	if (error == 0) {
+		snprintf(name, sizeof(name), "sink-%s", writer->owner);
+		pthread_setname_np(writer->thread, name);
+	}
+	return -error;
+}
+
+static int
+init_wakeups(struct line_writer *writer)
+{
+	pthread_condattr_t attributes;
+	int error;
+
+	pthread_mutex_init(&writer->lock, NULL);
+	pthread_condattr_init(&attributes);
+	pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC); /* the deadlines' clock */
+	error = pthread_cond_init(&writer->wake, &attributes);
+	pthread_condattr_destroy(&attributes);
+	return -error;
+}
+
+int
+line_writer_open(struct line_writer **result, const char *path,
+		 const struct line_writer_settings *settings, char *message, size_t message_size)
+{
+	struct line_writer *writer = calloc(1, sizeof(*writer));
+	int error;
+
+	if (writer == NULL || (writer->ring = malloc(settings->capacity)) == NULL) {
+		snprintf(message, message_size, "cannot allocate a buffer of %" PRIu64 " bytes",
+			 settings->capacity);
+		free(writer);
+		return -ENOMEM;
+	}
+	snprintf(writer->owner, sizeof(writer->owner), "%s", settings->owner);
+	writer->capacity = settings->capacity;
+	writer->batch_bytes = smaller(WRITE_BATCH_BYTES, settings->capacity / 2);
+	writer->retry_ns = settings->retry_ns;
+	error = output_file_open(&writer->file, path, writer->owner, message, message_size);
+	if (error == 0 && (error = init_wakeups(writer)) == 0 && (error = start_thread(writer)) != 0)
+		snprintf(message, message_size, "cannot start the writer thread: %s", strerror(-error));
+	if (error != 0) {
+		output_file_close(&writer->file);
+		free(writer->ring);
+		free(writer);
+		return error;
+	}
+	*result = writer;
+	return 0;
+}
+
+void
+line_writer_close(struct line_writer *writer)
+{
+	if (writer == NULL)
+		return;
+	wake_writer(writer, true, true);
+	pthread_join(writer->thread, NULL);
+	output_file_close(&writer->file);
+	pthread_cond_destroy(&writer->wake);
+	pthread_mutex_destroy(&writer->lock);
+	free(writer->ring);
+	free(writer);
+}
