@@ -759,7 +759,7 @@ START_TEST(test_wrong_types)
 		     "invalid value '5 parsecs' for 'window': expected a duration such as 250us, "
 		     "100ms, 1s, 5m, 1h or 1d, or 'total'");
 	assert_error("p.yaml", 29, 13, "duration '5' needs a unit (250us, 100ms, 1s, 5m, 1h, 1d)");
-	assert_error("p.yaml", 30, 17, "missing value for 'max_sources'");
+	assert_error("p.yaml", 30, 17, "'max_sources' is empty");
 	assert_error_count(6);
 }
 END_TEST
