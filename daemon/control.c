@@ -7,6 +7,7 @@
  * is published and READY=1 names it.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,9 +83,8 @@ reload_failed(const struct config_errors *errors, const char *message)
 
 	if (errors != NULL && errors->count > 0) {
 		config_errors_print(errors, stderr);
-		snprintf(status, sizeof(status), "%s:%u:%u: %s", errors->items[0].position.file,
-			 errors->items[0].position.line, errors->items[0].position.column,
-			 errors->items[0].message);
+		/* the first line as printed: `file: error: ...` when about a whole file, no 0:0 */
+		config_error_format(errors, 0, status, sizeof(status));
 	} else {
 		snprintf(status, sizeof(status), "%s", message);
 		log_error("%s", message);
@@ -187,6 +187,12 @@ reload(struct control *control)
 	free(transition);
 	free(plan);
 	free(errors);
+	/*
+	 * A refused file may have been up to CONFIG_MAX_FILE_SIZE with its tree;
+	 * all of it is freed, and this hands the allocator's now free pages back
+	 * too, so a refused reload leaves the resident size where it was.
+	 */
+	malloc_trim(0);
 }
 
 /* Handle pending signals; returns false when the daemon must stop at once. */
