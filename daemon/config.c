@@ -1727,7 +1727,14 @@ build_tree(struct file_context *file, const char *file_kind, const struct file_t
 			bool added;
 
 			if (!yaml_parser_parse(&parser, &event)) {
-				syntax_error(file, &parser, text);
+				/* after `...`, libyaml wants `---`: more text is a second document all the same */
+				if (builder->documents > 0 && parser.problem != NULL &&
+				    strcmp(parser.problem, "did not find expected <document start>") == 0)
+					builder_error(builder, parser.problem_mark,
+						      "a %s file holds one YAML document; a second "
+						      "begins here", file_kind);
+				else
+					syntax_error(file, &parser, text);
 				break;
 			}
 			added = add_event(builder, &event);
