@@ -142,7 +142,11 @@ reload_refused pipeline.yaml "pipeline.yaml:3:7: error: kernel 'rx' needs a mapp
 rss_after="$(rss_kb)"
 cp "$good_pipeline" pipeline.yaml
 echo "  ok: a refused 16 MB file: resident size $rss_before KB before, $rss_after KB after"
-[ "$rss_after" -le $((rss_before + 8192)) ] || fail "the refused reload left the resident size $((rss_after - rss_before)) KB higher"
+if grep -qa __asan_init "$jetstreamd"; then
+	echo "  (not compared: AddressSanitizer keeps freed memory in its quarantine)"
+else
+	[ "$rss_after" -le $((rss_before + 8192)) ] || fail "the refused reload left the resident size $((rss_after - rss_before)) KB higher"
+fi
 truncate -s 17M pipeline.yaml
 reload_refused pipeline.yaml "pipeline.yaml: error: the file is 17825792 bytes, more than the 16 MB a configuration file may have"
 cp "$good_pipeline" pipeline.yaml
