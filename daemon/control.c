@@ -153,6 +153,7 @@ reload(struct control *control)
 	struct graph_transition *transition = calloc(1, sizeof(*transition));
 	struct reload_plan *plan = calloc(1, sizeof(*plan));
 	struct config *next = NULL;
+	bool next_refused = false;
 	char error[512];
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
@@ -165,6 +166,7 @@ reload(struct control *control)
 				       sources->pipeline_count, errors)) == NULL ||
 		   reload_plan(*control->config, next, plan, errors) != 0) {
 		reload_failed(errors, NULL);
+		next_refused = true;
 	} else if (graph_build_next(runtime_graph(), next, plan, transition, error,
 				    sizeof(error)) != 0) {
 		reload_failed(NULL, error);
@@ -192,7 +194,8 @@ reload(struct control *control)
 	 * all of it is freed, and this hands the allocator's now free pages back
 	 * too, so a refused reload leaves the resident size where it was.
 	 */
-	malloc_trim(0);
+	if (next_refused)
+		malloc_trim(0);
 }
 
 /* Handle pending signals; returns false when the daemon must stop at once. */
