@@ -7,6 +7,7 @@
  * is published and READY=1 names it.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -84,9 +85,8 @@ reload_failed(const struct config_errors *errors, const char *message)
 
 	if (errors != NULL && errors->count > 0) {
 		config_errors_print(errors, stderr);
-		snprintf(status, sizeof(status), "%s:%u:%u: %s", errors->items[0].position.file,
-			 errors->items[0].position.line, errors->items[0].position.column,
-			 errors->items[0].message);
+		/* the first line as printed: `file: error: ...` when about a whole file, no 0:0 */
+		config_error_format(errors, 0, status, sizeof(status));
 	} else {
 		snprintf(status, sizeof(status), "%s", message);
 		log_error("%s", message);
@@ -155,6 +155,7 @@ reload(struct control *control)
 	struct graph_transition *transition = calloc(1, sizeof(*transition));
 	struct reload_plan *plan = calloc(1, sizeof(*plan));
 	struct config *next = NULL;
+	bool next_refused = false;
 	char error[512];
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
@@ -167,6 +168,7 @@ reload(struct control *control)
 				       sources->pipeline_count, errors)) == NULL ||
 		   reload_plan(*control->config, next, plan, errors) != 0) {
 		reload_failed(errors, NULL);
+		next_refused = true;
 	} else if (graph_build_next(runtime_graph(), next, plan, transition, error,
 				    sizeof(error)) != 0) {
 		reload_failed(NULL, error);
@@ -189,6 +191,13 @@ reload(struct control *control)
 	free(transition);
 	free(plan);
 	free(errors);
+	/*
+	 * A refused file may have been up to CONFIG_MAX_FILE_SIZE with its tree;
+	 * all of it is freed, and this hands the allocator's now free pages back
+	 * too, so a refused reload leaves the resident size where it was.
+	 */
+	if (next_refused)
+		malloc_trim(0);
 }
 
 /* Handle pending signals; returns false when the daemon must stop at once. */

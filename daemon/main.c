@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +248,48 @@ prepare_layout(const struct config *config, struct graph_layout *layout)
 	return layout->mempool == NULL ? -ENOMEM : 0;
 }
 
+/*
+ * While the configuration is read (a start, or --check), SIGTERM and SIGINT
+ * end the process at once: no graph runs yet, so nothing needs draining, and
+ * a stop must not wait for a parse. The process dies of the signal itself
+ * (exit status 143 or 130 in a shell), which systemd counts as a clean stop.
+ * Only async-signal-safe calls here.
+ */
+static void
+stop_while_parsing(int signal_number)
+{
+	static const char term_message[] =
+		"jetstreamd: SIGTERM while reading the configuration: stopping\n";
+	static const char int_message[] =
+		"jetstreamd: SIGINT while reading the configuration: stopping\n";
+	const char *message = signal_number == SIGTERM ? term_message : int_message;
+	size_t length = signal_number == SIGTERM ? sizeof(term_message) - 1 : sizeof(int_message) - 1;
+
+	if (write(STDERR_FILENO, message, length) < 0) {
+		/* nothing more to tell: the process is ending */
+	}
+	signal(signal_number, SIG_DFL);
+	raise(signal_number); /* delivered when this handler returns */
+}
+
+/* SIGTERM and SIGINT end the parse (see stop_while_parsing); SIGHUP stays for the signalfd. */
+static void
+stop_signals_during_parse(bool stop)
+{
+	struct sigaction action = {.sa_handler = stop ? stop_while_parsing : SIG_DFL};
+	sigset_t stop_signals;
+
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	if (!stop) /* blocked first: one arriving now waits in the signalfd */
+		pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	sigaction(SIGTERM, &action, NULL);
+	sigaction(SIGINT, &action, NULL);
+	if (stop) /* one that came since control_open_signals() is delivered here */
+		pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
+}
+
 /* Build and start the first generation, run the control loop, report. */
 static int
 run(struct config **config, const struct control_sources *sources, int signal_fd)
@@ -304,7 +347,9 @@ main(int argc, char **argv)
 	signal_fd = control_open_signals();
 	sources = (struct control_sources){options.settings_path, options.pipelines,
 					   options.pipeline_count};
+	stop_signals_during_parse(true);
 	config = config_load(options.settings_path, options.pipelines, options.pipeline_count, &errors);
+	stop_signals_during_parse(false);
 	if (config == NULL) {
 		config_errors_print(&errors, stderr);
 		return EXIT_CONFIG_ERROR;

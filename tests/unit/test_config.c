@@ -764,7 +764,7 @@ START_TEST(test_wrong_types)
 		     "invalid value '5 parsecs' for 'window': expected a duration such as 250us, "
 		     "100ms, 1s, 5m, 1h or 1d, or 'total'");
 	assert_error("p.yaml", 29, 13, "duration '5' needs a unit (250us, 100ms, 1s, 5m, 1h, 1d)");
-	assert_error("p.yaml", 30, 17, "missing value for 'max_sources'");
+	assert_error("p.yaml", 30, 17, "'max_sources' is empty");
 	assert_error_count(6);
 }
 END_TEST
@@ -1363,6 +1363,127 @@ START_TEST(test_parse_real_and_list)
 }
 END_TEST
 
+/* A valid pipeline after @p prefix (a BOM, a comment, ...). */
+#define COUNTER_PIPELINE(prefix) \
+	prefix "version: 1\n"                           /* 1 */ \
+	"kernels:\n"                                    /* 2 */ \
+	"  rx:\n"                                       /* 3 */ \
+	"    type: source\n"                            /* 4 */ \
+	"    synthetic: {packets: 10}\n"                /* 5 */ \
+	"  count:\n"                                    /* 6 */ \
+	"    type: per_src_counter\n"                   /* 7 */ \
+	"    input: rx\n"                               /* 8 */
+
+START_TEST(test_one_document)
+{
+	ck_assert_ptr_nonnull(load_pipeline(COUNTER_PIPELINE("---\n") "...\n"));
+	load_pipeline(COUNTER_PIPELINE("") "---\nversion: 2\n");
+	assert_error("p.yaml", 9, 1, "a pipeline file holds one YAML document; a second begins here");
+	assert_error_count(1);
+	load_pipeline(COUNTER_PIPELINE("") "...\nversion: 2\n");
+	assert_error("p.yaml", 10, 1, "a pipeline file holds one YAML document; a second begins here");
+	assert_error_count(1);
+	load_with_settings("log_level: info\n---\n", COUNTER_PIPELINE(""));
+	assert_error("s.yaml", 2, 1, "a settings file holds one YAML document; a second begins here");
+	assert_error_count(1);
+}
+END_TEST
+
+START_TEST(test_bounds)
+{
+	static char text[CONFIG_MAX_DEPTH * 2 + 4096];
+	char *cursor = text + sprintf(text, COUNTER_PIPELINE("") "    max_sources: ");
+	const char *path;
+	FILE *file;
+
+	for (unsigned i = 0; i <= CONFIG_MAX_DEPTH; i++)
+		*cursor++ = '[';
+	strcpy(cursor, "\n");
+	load_pipeline(text);
+	/* levels: the file, kernels, count, then brackets from column 18: the 62nd is the 65th level */
+	assert_error("p.yaml", 9, 18 + CONFIG_MAX_DEPTH - 3,
+		     "lists and mappings nested more than 64 deep: the limit of a configuration file");
+	assert_error_count(1);
+
+	path = test_path("big.yaml");
+	file = fopen(path, "w");
+	ck_assert_ptr_nonnull(file);
+	ck_assert_int_eq(ftruncate(fileno(file), CONFIG_MAX_FILE_SIZE + 1), 0);
+	fclose(file);
+	load_files(NULL, &path, 1);
+	assert_error_count(1);
+	ck_assert_uint_eq(errors.items[0].position.line, 0);
+	ck_assert_str_eq(errors.items[0].message,
+			 "the file is 16777217 bytes, more than the 16 MB a configuration file may have");
+	snprintf(text, sizeof(text), "%s: error: the file is 16777217 bytes, more than the 16 MB a "
+		 "configuration file may have", path);
+	ck_assert_int_eq(config_error_format(&errors, 0, text + 2048, 2048), (int)strlen(text));
+	ck_assert_str_eq(text + 2048, text);
+}
+END_TEST
+
+START_TEST(test_long_key)
+{
+	static char text[4096];
+	char *cursor = text + sprintf(text, COUNTER_PIPELINE("") "    ");
+
+	memset(cursor, 'w', 1100);
+	strcpy(cursor + 1100, ": 1s\n");
+	load_pipeline(text);
+	assert_error("p.yaml", 9, 5,
+		     "a key longer than 1024 characters (YAML's limit for a key): shorten it; kernel "
+		     "names and keys here are at most 63 characters");
+	assert_error_count(1);
+}
+END_TEST
+
+START_TEST(test_invisible_and_empty_values)
+{
+	/* a BOM at the start of a file is YAML's, and fine */
+	ck_assert_ptr_nonnull(load_pipeline(COUNTER_PIPELINE("\xef\xbb\xbf")));
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: {packets: 10}\n"
+				       "  count:\n"
+				       "    type: per_src\xef\xbb\xbf_counter\n"
+				       "    input: rx\n"));
+	assert_error("p.yaml", 7, 11,
+		     "unknown kernel type 'per_src\\u{feff}_counter' (did you mean 'per_src_counter'?); "
+		     "it holds an invisible character, U+FEFF, shown as \\u{feff}");
+	assert_error_count(1);
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: {packets: 10}\n"
+				       "  count:\n"
+				       "    type: \"per_src\\t_counter\"\n"
+				       "    input: rx\n"));
+	assert_error("p.yaml", 7, 11,
+		     "unknown kernel type 'per_src\\u{0009}_counter' (did you mean 'per_src_counter'?); "
+		     "it holds a control character, U+0009, shown as \\u{0009}");
+	assert_error_count(1);
+	load_pipeline(SYNTHETIC_SOURCE("    synthetic: {packets: 10}\n"
+				       "  count:\n"
+				       "    type: per_src\x01_counter\n"));
+	assert_error("p.yaml", 7, 18,
+		     "control character U+0001 is not allowed in YAML: remove it, or write it escaped "
+		     "inside double quotes (\"\\x01\")");
+	assert_error_count(1);
+	for (const char *const *empty = (const char *const[]){"~", "null", "\"\"", "", NULL};
+	     *empty != NULL; empty++) {
+		char text[512];
+
+		snprintf(text, sizeof(text), SYNTHETIC_SOURCE("    synthetic: {packets: 10}\n"
+							      "  count:\n"
+							      "    type: %s\n"
+							      "    input: rx\n"), *empty);
+		load_pipeline(text);
+		assert_error("p.yaml", 7, **empty == '\0' ? 10 : 11,
+			     "'type' is empty: give a kernel type (known types: source, per_src_counter, "
+			     "threshold, flow_tracker, proto_stats, passthrough, sink)");
+		assert_error_count(1);
+	}
+	load_pipeline(COUNTER_PIPELINE("") "    window: ~\n");
+	assert_error("p.yaml", 9, 13, "'window' is empty");
+	assert_error_count(1);
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -1422,6 +1543,10 @@ config_suite(void)
 	tcase_add_test(invalid, test_settings_errors);
 	tcase_add_test(invalid, test_settings_file_missing);
 	tcase_add_test(invalid, test_synthetic_errors);
+	tcase_add_test(invalid, test_one_document);
+	tcase_add_test(invalid, test_bounds);
+	tcase_add_test(invalid, test_long_key);
+	tcase_add_test(invalid, test_invisible_and_empty_values);
 	suite_add_tcase(suite, invalid);
 	return suite;
 }
