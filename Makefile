@@ -101,3 +101,89 @@ bench: bench-deps
 	./scripts/bench/run.sh
 
 .PHONY: bench bench-deps
+
+# Fuzzing. `make fuzz` builds the libFuzzer targets of tests/fuzz/ with clang
+# (ASan+UBSan) and runs each for FUZZ_SECONDS on its committed corpus; new
+# corpus entries go to build-fuzz/corpus/TARGET (never committed by this) and
+# crashes to build-fuzz/artifacts/. FUZZ_ARGS adds libFuzzer flags (e.g.
+# -runs=10000000). `make check` replays each committed corpus with a gcc
+# ASan+UBSan driver (tests/fuzz/replay.c), so it needs no clang.
+FUZZ_TARGETS := packet config
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+FUZZ_CC ?= clang
+# clang lacks gcc's -Wformat-truncation; the rest of WARNINGS applies as is.
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -march=native $(filter-out -Wno-format-truncation,$(WARNINGS)) \
+	-MMD -MP -Idaemon -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SANITIZE := -fsanitize=fuzzer-no-link,address,undefined
+# 64 KB inputs at most; a config input that takes over 10 s is reported as a
+# finding (its parse is quadratic in the nesting depth).
+FUZZ_MAX_LEN_packet := 65535
+FUZZ_MAX_LEN_config := 65536
+FUZZ_OBJECTS_packet := daemon/packet.c
+FUZZ_OBJECTS_config := $(LIBRARY_SOURCES)
+
+-include $(shell find build-fuzz -name '*.d' 2>/dev/null)
+.SECONDEXPANSION:
+
+build-fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC fuzz $<"
+	@$(FUZZ_CC) $(PKG_CFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SANITIZE) -c $< -o $@
+
+build-fuzz/fuzz_%: build-fuzz/tests/fuzz/fuzz_%.o $$(call objects,build-fuzz,$$(FUZZ_OBJECTS_$$*))
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+
+build-asan/fuzz_replay_%: build-asan/tests/fuzz/replay.o build-asan/tests/fuzz/fuzz_%.o \
+		$$(call objects,build-asan,$$(FUZZ_OBJECTS_$$*))
+	$(CC) $(SANITIZE) -o $@ $^ $(PKG_LIBS)
+
+# One target at a time, niced: the fuzzers share the machine.
+fuzz: deps
+	$(MAKE) $(addprefix build-fuzz/fuzz_,$(FUZZ_TARGETS))
+	@for target in $(FUZZ_TARGETS); do $(MAKE) --no-print-directory fuzz-run-$$target || exit 1; done
+
+fuzz-run-%: build-fuzz/fuzz_%
+	@mkdir -p build-fuzz/corpus/$* build-fuzz/artifacts/$*
+	@echo "fuzz $*: $(FUZZ_SECONDS) s, new corpus entries in build-fuzz/corpus/$*"
+	nice -n 10 ./build-fuzz/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN_$*) \
+		-timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+		$(if $(wildcard tests/fuzz/$*.dict),-dict=tests/fuzz/$*.dict) \
+		-artifact_prefix=build-fuzz/artifacts/$*/ $(FUZZ_ARGS) \
+		build-fuzz/corpus/$* tests/fuzz/corpus/$*
+
+fuzz-replay: deps
+	$(MAKE) $(addprefix build-asan/fuzz_replay_,$(FUZZ_TARGETS))
+	@for target in $(FUZZ_TARGETS); do \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+			./build-asan/fuzz_replay_$$target $$target tests/fuzz/corpus/$$target || exit 1; \
+	done
+
+check: fuzz-replay
+
+.PHONY: fuzz fuzz-replay
+
+# Keep the objects a pattern chain builds, so a rebuild does not redo them.
+.SECONDARY: $(call objects,build-fuzz,$(LIBRARY_SOURCES) $(wildcard tests/fuzz/*.c)) \
+	$(call objects,build-asan,$(wildcard tests/fuzz/*.c))
+
+fuzz-clean:
+	rm -rf build-fuzz
+
+clean: fuzz-clean
+
+.PHONY: fuzz-clean
+
+# Inputs that found a defect not fixed yet: this fails until the fix lands,
+# then they move to tests/fuzz/corpus/TARGET.
+fuzz-findings:
+	$(MAKE) $(addprefix build-asan/fuzz_replay_,$(FUZZ_TARGETS))
+	@for target in $(FUZZ_TARGETS); do \
+		[ -d tests/fuzz/findings/$$target ] || continue; \
+		for input in tests/fuzz/findings/$$target/*; do \
+			ASAN_OPTIONS=detect_leaks=1 ./build-asan/fuzz_replay_$$target $$target $$input \
+				|| echo "fuzz finding still open: $$input"; \
+		done; \
+	done
+
+.PHONY: fuzz-findings

@@ -15,6 +15,7 @@ packages=(
 	python3                          # trace generator and test helpers
 	iproute2 tcpreplay               # veth/netns live-capture test
 	tshark                           # cross-checks in tests
+	clang libclang-rt-14-dev         # `make fuzz`: libFuzzer and the sanitizer runtimes for clang
 	"$@"
 )
 
