@@ -41,4 +41,5 @@ set -o pipefail
 grep -q "error: kernel 'out' (replica 0): .*Broken pipe" pipe.stderr ||
 	{ cat pipe.stderr; fail "no broken-pipe error in stderr"; }
 grep -q "^jetstreamd: 2000 packets in" pipe.stderr || { cat pipe.stderr; fail "no summary"; }
+check_accounting pipe.stderr
 echo "  ok: exit 1, broken pipe reported, summary printed"
