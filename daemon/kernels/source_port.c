@@ -198,6 +198,15 @@ configure_rss(const struct rte_eth_dev_info *info, const char *device, uint16_t 
 {
 	if (*queues <= 1)
 		return;
+	/*
+	 * af_packet has no RSS, but its queue sockets form a PACKET_FANOUT group
+	 * that the kernel spreads by flow hash: every socket receives, so every
+	 * queue must be read (with one queue configured, the frames of the
+	 * others were never read).
+	 */
+	if (info->driver_name != NULL && strcmp(info->driver_name, "net_af_packet") == 0 &&
+	    info->max_rx_queues >= *queues)
+		return;
 	if (info->flow_type_rss_offloads == 0 || info->max_rx_queues < *queues) {
 		log_warning("port '%s' cannot spread packets over %u queues (no RSS, or at most %u "
 			    "queues): using one queue; the other source replicas stay idle",
