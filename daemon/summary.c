@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <rte_common.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -8,13 +11,44 @@
 #include "log.h"
 #include "summary.h"
 
-static uint64_t
-stat_value(const struct kernel_totals *totals, const char *name)
+static const struct kernel_stat *
+find_stat(const struct kernel_totals *totals, const char *name)
 {
 	for (unsigned s = 0; s < totals->stat_count; s++)
 		if (strcmp(totals->stats[s].name, name) == 0)
-			return totals->stats[s].value;
-	return 0;
+			return &totals->stats[s];
+	return NULL;
+}
+
+static uint64_t
+stat_value(const struct kernel_totals *totals, const char *name)
+{
+	const struct kernel_stat *stat = find_stat(totals, name);
+
+	return stat != NULL ? stat->value : 0;
+}
+
+/* true when @p name is the mark of an unknown figure; its figure's name goes to @p base. */
+static bool
+is_unknown_mark(const char *name, char *base, size_t size)
+{
+	size_t length = strlen(name), suffix = strlen(KERNEL_STAT_UNKNOWN_SUFFIX);
+
+	if (length <= suffix || strcmp(name + length - suffix, KERNEL_STAT_UNKNOWN_SUFFIX) != 0)
+		return false;
+	snprintf(base, size, "%.*s", (int)(length - suffix), name);
+	return true;
+}
+
+static void
+print_stat(const struct kernel_stat *stat, FILE *stream)
+{
+	char base[64];
+
+	if (is_unknown_mark(stat->name, base, sizeof(base)))
+		fprintf(stream, " %s=unknown", base);
+	else
+		fprintf(stream, " %s=%" PRIu64, stat->name, stat->value);
 }
 
 /* One kernel's line; replicas 0 marks a kernel that a reload removed. */
@@ -30,7 +64,7 @@ print_kernel(const char *name, const struct kernel_ops *ops, unsigned replicas,
 		name, ops->name, count, totals->counters.items_in, totals->counters.items_out,
 		totals->counters.backpressure);
 	for (unsigned s = 0; s < totals->stat_count; s++)
-		fprintf(stream, " %s=%" PRIu64, totals->stats[s].name, totals->stats[s].value);
+		print_stat(&totals->stats[s], stream);
 	fputc('\n', stream);
 }
 
@@ -51,14 +85,91 @@ report_instance_errors(const struct graph *graph)
 	return any;
 }
 
+/*
+ * The named places where a source's frames can be lost, besides ring_overflow:
+ * the device's queue (imissed), no mbuf for a frame (rx_nombuf), the kernel's
+ * af_packet socket ring.
+ */
+static const char *const source_drop_names[] = {"nic_imissed", "nic_rx_nombuf", "socket_drops"};
+
+static uint64_t
+known_drops(const struct kernel_totals *totals)
+{
+	uint64_t drops = totals->counters.ring_overflow;
+
+	for (unsigned d = 0; d < RTE_DIM(source_drop_names); d++)
+		drops += stat_value(totals, source_drop_names[d]);
+	return drops;
+}
+
 static void
 count_totals(const struct kernel_ops *ops, const struct kernel_totals *totals, uint64_t *packets,
 	     uint64_t *drops)
 {
 	if (ops->input_type == STREAM_NONE)
 		*packets += totals->counters.items_out;
-	*drops += totals->counters.ring_overflow + stat_value(totals, "nic_imissed") +
-		  stat_value(totals, "nic_rx_nombuf");
+	*drops += known_drops(totals);
+}
+
+/* Append " + NAME VALUE" (or "unknown") for each drop of the source; @return false if one is unknown. */
+static bool
+append_drop_terms(const struct kernel_totals *totals, char *terms, size_t size)
+{
+	bool known = true;
+	size_t used = strlen(terms);
+
+	for (unsigned d = 0; d < RTE_DIM(source_drop_names); d++) {
+		const char *name = source_drop_names[d];
+		char mark[64];
+		const struct kernel_stat *stat = find_stat(totals, name);
+
+		snprintf(mark, sizeof(mark), "%s%s", name, KERNEL_STAT_UNKNOWN_SUFFIX);
+		if (stat != NULL)
+			used += (size_t)snprintf(terms + used, size - RTE_MIN(used, size),
+						 " + %s %" PRIu64, name, stat->value);
+		else if (find_stat(totals, mark) != NULL) {
+			used += (size_t)snprintf(terms + used, size - RTE_MIN(used, size),
+						 " + %s unknown", name);
+			known = false;
+		}
+	}
+	snprintf(terms + RTE_MIN(used, size), size - RTE_MIN(used, size),
+		 " + ring_overflow %" PRIu64, totals->counters.ring_overflow);
+	return known;
+}
+
+/*
+ * A source's accounting equation on one line. `received` is the device's own
+ * count where it has one (kernel_received: what the kernel gave the af_packet
+ * sockets, dropped frames included), and then the frames still unread when
+ * the source stopped (they came after its stop) are named too; elsewhere it
+ * is the frames the reader took plus those the device says it dropped. A
+ * malformed packet is processed: it is counted, not dropped.
+ */
+static bool
+print_accounting(const char *name, const struct kernel_totals *totals, FILE *stream)
+{
+	char terms[512] = "";
+	bool known = append_drop_terms(totals, terms, sizeof(terms));
+	const struct kernel_stat *kernel_received = find_stat(totals, "kernel_received");
+	uint64_t taken = stat_value(totals, "packets") + known_drops(totals);
+	char received[32] = "unknown";
+
+	if (kernel_received != NULL) {
+		/* never negative: a reader that took more than the kernel gave shows as a mismatch */
+		uint64_t unread = kernel_received->value > taken ? kernel_received->value - taken : 0;
+		size_t used = strlen(terms);
+
+		snprintf(terms + used, sizeof(terms) - used, " + unread_at_exit %" PRIu64, unread);
+		snprintf(received, sizeof(received), "%" PRIu64, kernel_received->value);
+	} else if (known) {
+		snprintf(received, sizeof(received), "%" PRIu64, taken);
+	}
+	fprintf(stream, "jetstreamd: source %s: received %s = processed %" PRIu64 "%s; processed "
+			"includes malformed_packets %" PRIu64 "\n",
+		name, received, totals->counters.items_out, terms,
+		stat_value(totals, "malformed_packets"));
+	return known;
 }
 
 /* One line per ring: how the partitioning spread the items. */
@@ -74,11 +185,36 @@ print_rings(const struct graph *graph, FILE *stream)
 	}
 }
 
+/* Figures of the sources, kept from their kernel line for their accounting line. */
+struct source_figures {
+	const char *name;
+	struct kernel_totals totals;
+};
+
+/* Print a kernel's line, count it into the totals, and keep a source's figures. */
+static void
+report_kernel(const char *name, const struct kernel_ops *ops, unsigned replicas,
+	      const struct kernel_totals *totals, struct source_figures *sources,
+	      unsigned *source_count, uint64_t *packets, uint64_t *drops, FILE *stream)
+{
+	print_kernel(name, ops, replicas, totals, stream);
+	count_totals(ops, totals, packets, drops);
+	if (ops->input_type == STREAM_NONE && sources != NULL)
+		sources[(*source_count)++] = (struct source_figures){name, *totals};
+}
+
 bool
 summary_print(const struct graph *graph, double seconds, FILE *stream)
 {
 	uint64_t packets = 0, drops = 0;
 	bool errors = report_instance_errors(graph) || graph->retired_errors > 0;
+	/*
+	 * Figures are read once: a live device's counters go on changing, and
+	 * the accounting lines must add up with the kernel lines above them.
+	 */
+	struct source_figures *sources =
+		calloc(graph->kernel_count + graph->retired_count + 1, sizeof(*sources));
+	unsigned source_count = 0, unknown_sources = 0;
 
 	fprintf(stream, "jetstreamd: summary (generation %u):\n", graph->generation);
 	for (unsigned k = 0; k < graph->kernel_count; k++) {
@@ -90,8 +226,8 @@ summary_print(const struct graph *graph, double seconds, FILE *stream)
 			kernel_totals_add_instance(&totals, graph->instances[kernel->first_instance + r]);
 		if (retired != NULL)
 			kernel_totals_add(&totals, &retired->totals);
-		print_kernel(kernel->name, kernel->ops, kernel->replicas, &totals, stream);
-		count_totals(kernel->ops, &totals, &packets, &drops);
+		report_kernel(kernel->name, kernel->ops, kernel->replicas, &totals, sources,
+			      &source_count, &packets, &drops, stream);
 	}
 	/* kernels a reload removed still read and dropped what they did */
 	for (unsigned r = 0; r < graph->retired_count; r++) {
@@ -99,12 +235,22 @@ summary_print(const struct graph *graph, double seconds, FILE *stream)
 
 		if (graph_find_kernel(graph, retired->name, retired->ops) != NULL)
 			continue;
-		print_kernel(retired->name, retired->ops, 0, &retired->totals, stream);
-		count_totals(retired->ops, &retired->totals, &packets, &drops);
+		report_kernel(retired->name, retired->ops, 0, &retired->totals, sources,
+			      &source_count, &packets, &drops, stream);
 	}
 	print_rings(graph, stream);
-	fprintf(stream, "jetstreamd: %" PRIu64 " packets in %.3f s (%.2f Mpps), %" PRIu64 " dropped\n",
+	if (sources == NULL)
+		log_error("out of memory: no accounting lines in the summary");
+	for (unsigned s = 0; s < source_count; s++)
+		unknown_sources += !print_accounting(sources[s].name, &sources[s].totals, stream);
+	free(sources);
+	fprintf(stream, "jetstreamd: %" PRIu64 " packets in %.3f s (%.2f Mpps), %" PRIu64 " dropped",
 		packets, seconds, seconds > 0 ? (double)packets / seconds / 1e6 : 0.0, drops);
+	/* a device that cannot count its drops must not read as "0 dropped" */
+	if (unknown_sources > 0)
+		fprintf(stream, "; drops unknown at %u source%s", unknown_sources,
+			unknown_sources > 1 ? "s" : "");
+	fputc('\n', stream);
 	return !errors;
 }
 

@@ -12,13 +12,24 @@
 
 struct graph;
 
+/**
+ * A kernel statistic named NAME KERNEL_STAT_UNKNOWN_SUFFIX with a value
+ * above 0 says that NAME cannot be known (a device that does not report its
+ * drops): the summary prints `NAME=unknown`, never 0. Being a count, it
+ * stays above 0 when summed over replicas and reloads.
+ */
+#define KERNEL_STAT_UNKNOWN_SUFFIX "_unknown"
+
 /** Tell systemd the graph runs (READY=1) with a STATUS= line describing it. */
 void summary_notify_ready(const struct graph *graph);
 
 /**
- * Print packets in, per-kernel counts (summed over replicas), drops and the
- * rate over @p seconds, after logging any error an instance reported (a file
- * that could not be read to its end, records that could not be written).
+ * Print packets in, per-kernel counts (summed over replicas), one accounting
+ * line per source (`jetstreamd: source NAME: received R = processed P +
+ * DROP N ...`, each drop named, `unknown` where the device cannot tell),
+ * drops and the rate over @p seconds, after logging any error an instance
+ * reported (a file that could not be read to its end, records that could not
+ * be written).
  * @return false when an instance reported an error: the output is incomplete.
  */
 bool summary_print(const struct graph *graph, double seconds, FILE *stream);

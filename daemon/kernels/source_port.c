@@ -10,9 +10,14 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <rte_bus.h>
 #include <rte_dev.h>
@@ -25,8 +30,77 @@
 #include "log.h"
 #include "packet.h"
 #include "runtime.h"
+#include "summary.h"
 
 #define RECEIVE_DESCRIPTORS 4096
+
+/* Most queues of a port (source `queues:` maximum), hence most af_packet queue sockets. */
+#define MAX_QUEUE_SOCKETS 64
+
+/*
+ * How a driver accounts for the frames it drops on receive, as read in its
+ * DPDK 22.11 source. A driver not listed here is taken not to report them:
+ * its drops print as unknown, never as 0.
+ */
+enum drop_report {
+	DROPS_UNKNOWN = 0,  /* not reported: printed as unknown, said at start */
+	DROPS_REPORTED,     /* the driver counts them */
+	DROPS_NOT_APPLICABLE, /* no such place on this receive path */
+	DROPS_DAEMON_COUNTS, /* the daemon reads them from the kernel itself */
+};
+
+struct driver_drops {
+	const char *driver_name;      /* rte_eth_dev_info.driver_name */
+	enum drop_report imissed;     /* rte_eth_stats.imissed: frames the device could not queue */
+	enum drop_report socket_drops; /* frames a kernel socket ring had no room for */
+	const char *not_counted;      /* for the start warning: what is not counted */
+};
+
+static const struct driver_drops driver_drops[] = {
+	/*
+	 * The af_packet driver sets no imissed at all; its receive queue is the
+	 * kernel's socket ring, whose drops (tp_drops) the daemon reads with
+	 * PACKET_STATISTICS (see find_queue_sockets).
+	 */
+	{"net_af_packet", DROPS_NOT_APPLICABLE, DROPS_DAEMON_COUNTS, NULL},
+	/*
+	 * af_xdp's imissed is XDP_STATISTICS rx_dropped: frames dropped because the
+	 * fill ring was empty or the frame did not fit a umem chunk. The driver asks
+	 * for the full struct xdp_statistics, and the kernel then reports frames
+	 * dropped for a full rx ring apart, in rx_ring_full, which the driver
+	 * never reads: those drops (a stalled reader) are not counted.
+	 */
+	{"net_af_xdp", DROPS_REPORTED, DROPS_UNKNOWN,
+	 "frames dropped because the AF_XDP rx ring was full (XDP_STATISTICS rx_ring_full)"},
+	/* it makes its frames when asked: there is no queue to overflow */
+	{"net_null", DROPS_NOT_APPLICABLE, DROPS_NOT_APPLICABLE, NULL},
+	/* libpcap's ps_drop */
+	{"net_pcap", DROPS_REPORTED, DROPS_NOT_APPLICABLE, NULL},
+	/* NICs whose imissed is the hardware's count of frames missed for lack of descriptors */
+	{"net_ixgbe", DROPS_REPORTED, DROPS_NOT_APPLICABLE, NULL},
+	{"net_i40e", DROPS_REPORTED, DROPS_NOT_APPLICABLE, NULL},
+	{"net_ice", DROPS_REPORTED, DROPS_NOT_APPLICABLE, NULL},
+	{"net_e1000_igb", DROPS_REPORTED, DROPS_NOT_APPLICABLE, NULL},
+	{"net_igc", DROPS_REPORTED, DROPS_NOT_APPLICABLE, NULL},
+	{"mlx5_pci", DROPS_REPORTED, DROPS_NOT_APPLICABLE, NULL},
+	{"net_bnxt", DROPS_REPORTED, DROPS_NOT_APPLICABLE, NULL},
+	{"net_ena", DROPS_REPORTED, DROPS_NOT_APPLICABLE, NULL},
+	{"net_txgbe", DROPS_REPORTED, DROPS_NOT_APPLICABLE, NULL},
+};
+
+static const struct driver_drops unlisted_driver = {
+	NULL, DROPS_UNKNOWN, DROPS_NOT_APPLICABLE,
+	"frames the device drops on receive (the driver reports no imissed)",
+};
+
+/* The kernel's counters of one port's af_packet queue sockets, summed over them. */
+struct queue_sockets {
+	int fds[MAX_QUEUE_SOCKETS];
+	unsigned count;           /* 0: not found, socket drops unknown */
+	/* cp: rw. Each PACKET_STATISTICS read returns and resets the kernel's counters. */
+	uint64_t frames;          /* tp_packets: frames the kernel gave the socket, dropped ones included */
+	uint64_t drops;           /* tp_drops: of those, frames the ring had no room for */
+};
 
 struct port_reader {
 	uint16_t port_id;
@@ -35,6 +109,8 @@ struct port_reader {
 	bool owns_device;      /* replica 0: stops and closes it */
 	bool draining;         /* stop requested: empty the queue, then finish */
 	unsigned drain_left;   /* packets the queue can still hold from before the stop */
+	const struct driver_drops *drops; /* owner only: how the driver reports its drops */
+	struct queue_sockets sockets;     /* owner of an af_packet port only */
 	struct source_packet_counts counts;
 };
 
@@ -65,12 +141,17 @@ source_port_device_name(const char *device, char *name, size_t size)
  */
 #define AF_PACKET_DEFAULT_FRAMES 8192
 
+static bool
+is_af_packet(const char *device)
+{
+	return strncmp(device, "net_af_packet", strlen("net_af_packet")) == 0;
+}
+
 /* The vdev string to probe: @p device, with a burst-sized ring for af_packet. */
 static void
 probe_string(const char *device, char *probe, size_t size)
 {
-	if (strncmp(device, "net_af_packet", strlen("net_af_packet")) == 0 &&
-	    strstr(device, "framecnt=") == NULL)
+	if (is_af_packet(device) && strstr(device, "framecnt=") == NULL)
 		snprintf(probe, size, "%s,framecnt=%u", device, AF_PACKET_DEFAULT_FRAMES);
 	else
 		snprintf(probe, size, "%s", device);
@@ -142,6 +223,18 @@ source_port_check_device(const char *device, char *error, size_t error_size)
 	return result == 0;
 }
 
+/* The interface an af_packet device string names (`iface=`), into @p name. */
+static void
+device_interface(const char *device, char *name, size_t size)
+{
+	const char *found = strstr(device, ",iface=");
+
+	name[0] = '\0';
+	if (found != NULL)
+		snprintf(name, size, "%.*s", (int)strcspn(found + strlen(",iface="), ","),
+			 found + strlen(",iface="));
+}
+
 /* Find the port of @p device, hot-plugging a vdev that EAL has not probed. */
 static int
 find_port(struct kernel_instance *instance, const char *device, uint16_t *port_id)
@@ -176,6 +269,15 @@ configure_rss(const struct rte_eth_dev_info *info, const char *device, uint16_t 
 	      struct rte_eth_conf *configuration)
 {
 	if (*queues <= 1)
+		return;
+	/*
+	 * af_packet has no RSS, but its queue sockets form a PACKET_FANOUT group
+	 * that the kernel spreads by flow hash: every socket receives, so every
+	 * queue must be read (with one queue configured, the frames of the
+	 * others were never read).
+	 */
+	if (info->driver_name != NULL && strcmp(info->driver_name, "net_af_packet") == 0 &&
+	    info->max_rx_queues >= *queues)
 		return;
 	if (info->flow_type_rss_offloads == 0 || info->max_rx_queues < *queues) {
 		log_warning("port '%s' cannot spread packets over %u queues (no RSS, or at most %u "
@@ -242,6 +344,154 @@ start_device(struct kernel_instance *instance, uint16_t port_id, uint16_t queues
 	return 0;
 }
 
+/* Queue sockets claimed by a port reader. cp: rw (init and destroy run on the control thread). */
+static int claimed_sockets[MAX_QUEUE_SOCKETS * 4];
+static unsigned claimed_socket_count;
+
+static bool
+socket_is_claimed(int fd)
+{
+	for (unsigned c = 0; c < claimed_socket_count; c++)
+		if (claimed_sockets[c] == fd)
+			return true;
+	return false;
+}
+
+static void
+claim_sockets(const struct queue_sockets *sockets)
+{
+	for (unsigned s = 0; s < sockets->count && claimed_socket_count < RTE_DIM(claimed_sockets);
+	     s++)
+		claimed_sockets[claimed_socket_count++] = sockets->fds[s];
+}
+
+static void
+release_sockets(const struct queue_sockets *sockets)
+{
+	for (unsigned s = 0; s < sockets->count; s++)
+		for (unsigned c = 0; c < claimed_socket_count; c++)
+			if (claimed_sockets[c] == sockets->fds[s]) {
+				claimed_sockets[c] = claimed_sockets[--claimed_socket_count];
+				break;
+			}
+}
+
+/*
+ * true when @p fd is a queue socket of DPDK's af_packet driver on interface
+ * @p ifindex: a packet socket bound to it, with a TPACKET_V2 ring (the
+ * driver's; libpcap, for one, uses TPACKET_V3).
+ */
+static bool
+is_queue_socket(int fd, unsigned ifindex)
+{
+	struct sockaddr_ll address;
+	socklen_t length = sizeof(address);
+	int domain, version;
+	socklen_t option_length = sizeof(domain);
+	struct stat status;
+
+	if (fstat(fd, &status) != 0 || !S_ISSOCK(status.st_mode))
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &option_length) != 0 ||
+	    domain != AF_PACKET)
+		return false;
+	if (getsockname(fd, (struct sockaddr *)&address, &length) != 0 ||
+	    address.sll_family != AF_PACKET || (unsigned)address.sll_ifindex != ifindex)
+		return false;
+	option_length = sizeof(version);
+	return getsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, &option_length) == 0 &&
+	       version == TPACKET_V2;
+}
+
+/*
+ * The af_packet driver keeps its sockets private, and DPDK 22.11 reports none
+ * of their drops; the kernel counts them per socket (PACKET_STATISTICS). So
+ * the sockets are found among the process's descriptors: af_packet queue
+ * sockets on the device's interface that no other port reader has claimed.
+ * The driver opens them when the device is probed, one per queue pair, and
+ * this runs right after, so another such device on the same interface
+ * (probed earlier, or later) has claimed its own or has none yet. Any other
+ * count than one per queue leaves the drops unknown rather than wrong.
+ * Reading the kernel's counters costs one system call per queue, on the
+ * control thread only, when figures are reported; the receive path is the
+ * driver's unchanged, so its speed is too.
+ */
+static void
+find_queue_sockets(const char *device, uint16_t queues, struct queue_sockets *sockets)
+{
+	char interface[IF_NAMESIZE + 1];
+	unsigned ifindex, found = 0;
+	DIR *directory;
+	struct dirent *entry;
+
+	device_interface(device, interface, sizeof(interface));
+	ifindex = if_nametoindex(interface);
+	directory = ifindex != 0 ? opendir("/proc/self/fd") : NULL;
+	if (directory == NULL) {
+		log_warning("port '%s': cannot list the af_packet sockets (%s): socket ring drops "
+			    "are unknown", device, ifindex == 0 ? "no such interface" : strerror(errno));
+		return;
+	}
+	while ((entry = readdir(directory)) != NULL) {
+		int fd = isdigit((unsigned char)entry->d_name[0]) ? atoi(entry->d_name) : -1;
+
+		if (fd < 0 || fd == dirfd(directory) || socket_is_claimed(fd) ||
+		    !is_queue_socket(fd, ifindex))
+			continue;
+		if (found < MAX_QUEUE_SOCKETS)
+			sockets->fds[found] = fd;
+		found++;
+	}
+	closedir(directory);
+	if (found != queues) {
+		log_warning("port '%s': found %u af_packet sockets on '%s', expected one per queue "
+			    "(%u): socket ring drops are unknown", device, found, interface, queues);
+		return;
+	}
+	sockets->count = found;
+	claim_sockets(sockets);
+}
+
+/* Add what the kernel counted since the last read; each read resets its counters. */
+static void
+read_queue_sockets(struct queue_sockets *sockets)
+{
+	for (unsigned s = 0; s < sockets->count; s++) {
+		struct tpacket_stats kernel = {0};
+		socklen_t length = sizeof(kernel);
+
+		if (getsockopt(sockets->fds[s], SOL_PACKET, PACKET_STATISTICS, &kernel, &length) != 0)
+			continue;
+		/* the kernel adds the drops into tp_packets as it reports them */
+		sockets->frames += kernel.tp_packets;
+		sockets->drops += kernel.tp_drops;
+	}
+}
+
+static const struct driver_drops *
+find_driver_drops(const char *driver_name)
+{
+	for (unsigned d = 0; d < RTE_DIM(driver_drops); d++)
+		if (driver_name != NULL && strcmp(driver_drops[d].driver_name, driver_name) == 0)
+			return &driver_drops[d];
+	return &unlisted_driver;
+}
+
+/* What the device can tell about its drops, and a warning at start for what it cannot. */
+static void
+set_up_drop_counting(struct port_reader *reader, const char *device,
+		     const struct rte_eth_dev_info *info)
+{
+	reader->drops = find_driver_drops(info->driver_name);
+	if (reader->drops->socket_drops == DROPS_DAEMON_COUNTS) {
+		find_queue_sockets(device, info->max_rx_queues, &reader->sockets);
+		read_queue_sockets(&reader->sockets);
+	}
+	if (reader->drops->not_counted != NULL)
+		log_warning("port '%s' (driver %s): %s are not counted; the summary shows them as "
+			    "unknown", device, info->driver_name, reader->drops->not_counted);
+}
+
 int
 source_port_init(struct kernel_instance *instance)
 {
@@ -267,6 +517,8 @@ source_port_init(struct kernel_instance *instance)
 	if (result != 0)
 		return result;
 	reader->queue_active = reader->queue < info.nb_rx_queues;
+	if (reader->owns_device)
+		set_up_drop_counting(reader, params->port, &info);
 	return 0;
 }
 
@@ -325,19 +577,45 @@ source_port_process(struct kernel_instance *instance)
 	return received;
 }
 
+/* A drop figure as the driver can give it: the value, or a mark that it is unknown. */
+static unsigned
+drop_stat(enum drop_report report, const char *name, const char *unknown_name, uint64_t value,
+	  struct kernel_stat *stat)
+{
+	if (report == DROPS_NOT_APPLICABLE)
+		return 0;
+	*stat = report == DROPS_UNKNOWN ? (struct kernel_stat){unknown_name, 1}
+					: (struct kernel_stat){name, value};
+	return 1;
+}
+
+/* Runs on the control thread only: it makes system calls and updates reader->sockets. */
 unsigned
 source_port_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 {
-	const struct port_reader *reader = instance->state;
+	struct port_reader *reader = instance->state;
 	struct rte_eth_stats port = {0};
 	unsigned count = source_packet_stats(&reader->counts, stats);
+	enum drop_report socket_report;
 
 	/* device-wide drops belong to the replica that owns the device, counted once */
-	if (reader->owns_device && rte_eth_stats_get(reader->port_id, &port) == 0) {
-		stats[count++] = (struct kernel_stat){"nic_imissed", port.imissed};
-		stats[count++] = (struct kernel_stat){"nic_ierrors", port.ierrors};
-		stats[count++] = (struct kernel_stat){"nic_rx_nombuf", port.rx_nombuf};
+	if (!reader->owns_device || reader->drops == NULL ||
+	    rte_eth_stats_get(reader->port_id, &port) != 0)
+		return count;
+	count += drop_stat(reader->drops->imissed, "nic_imissed",
+			   "nic_imissed" KERNEL_STAT_UNKNOWN_SUFFIX, port.imissed, &stats[count]);
+	stats[count++] = (struct kernel_stat){"nic_ierrors", port.ierrors};
+	stats[count++] = (struct kernel_stat){"nic_rx_nombuf", port.rx_nombuf};
+	socket_report = reader->drops->socket_drops;
+	if (socket_report == DROPS_DAEMON_COUNTS) {
+		read_queue_sockets(&reader->sockets);
+		socket_report = reader->sockets.count > 0 ? DROPS_REPORTED : DROPS_UNKNOWN;
 	}
+	count += drop_stat(socket_report, "socket_drops",
+			   "socket_drops" KERNEL_STAT_UNKNOWN_SUFFIX, reader->sockets.drops,
+			   &stats[count]);
+	if (socket_report == DROPS_REPORTED)
+		stats[count++] = (struct kernel_stat){"kernel_received", reader->sockets.frames};
 	return count;
 }
 
@@ -349,6 +627,7 @@ source_port_destroy(struct kernel_instance *instance)
 	if (reader == NULL)
 		return;
 	if (reader->owns_device) {
+		release_sockets(&reader->sockets);
 		rte_eth_dev_stop(reader->port_id);
 		rte_eth_dev_close(reader->port_id);
 	}

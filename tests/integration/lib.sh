@@ -7,7 +7,8 @@
 # write_counter_pipeline, pipeline_counter, pipeline_threshold,
 # start_notify_listener, wait_ready, wait_exit (with $running_pid, killed if
 # still running at exit), records_tool (records.py), for reloads:
-# notify_count, wait_notify, notify_message, replace_file, and for live
+# notify_count, wait_notify, notify_message, replace_file, check_accounting (run by
+# run_jetstreamd and wait_exit on every exit summary), accounting_line_figures, and for live
 # captures: setup_veth_namespaces, make_live_trace, check_live_trace, stop_live_capture,
 # read_live_summary, check_live_summary.
 
@@ -65,6 +66,7 @@ run_jetstreamd() {
 	if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
 		echo "jetstreamd did not finish within ${jetstreamd_timeout}s: $jetstreamd $*" >&2
 	fi
+	check_accounting "$stderr_file"
 	return "$status"
 }
 
@@ -130,9 +132,11 @@ kill_running() {
 at_exit kill_running
 
 # wait_exit SECONDS: wait for $running_pid to exit; sets exit_status (255: still running).
+# When the daemon's stderr is a file, its exit summary's accounting is checked (check_accounting).
 wait_exit() {
-	local deadline=$((SECONDS + $1))
+	local deadline=$((SECONDS + $1)) stderr_file
 	exit_status=255
+	stderr_file="$(readlink "/proc/$running_pid/fd/2" 2>/dev/null)" || stderr_file=""
 	while kill -0 "$running_pid" 2>/dev/null; do
 		[ "$SECONDS" -lt "$deadline" ] || return 0
 		sleep 0.05
@@ -140,6 +144,49 @@ wait_exit() {
 	exit_status=0
 	wait "$running_pid" || exit_status=$?
 	running_pid=""
+	[ ! -f "$stderr_file" ] || check_accounting "$stderr_file"
+}
+
+# accounting_line_figures STDERR SOURCE: from the exit summary's accounting line of SOURCE
+# ("jetstreamd: source NAME: received R = processed P + DROP N ..."), print
+# "received processed drops unread": drops sums every named drop, unread is
+# unread_at_exit (0 when the line has none). Returns 1 without such a line;
+# prints "unknown" for drops (and received) when the device cannot tell one.
+accounting_line_figures() {
+	awk -v source="$2" '
+		$1 == "jetstreamd:" && $2 == "source" && $3 == source ":" && $4 == "received" {
+			sub(/;.*/, "")
+			received = $5; processed = $8; drops = 0; unread = 0; unknown = 0
+			for (i = 9; i + 2 <= NF; i += 3) {
+				if ($(i + 2) == "unknown") unknown = 1
+				else if ($(i + 1) == "unread_at_exit") unread = $(i + 2)
+				else drops += $(i + 2)
+			}
+			print received, processed, (unknown ? "unknown" : drops), unread
+			found = 1
+		}
+		END { exit found ? 0 : 1 }' "$1"
+}
+
+# check_accounting STDERR: when STDERR holds an exit summary, fail the test unless every
+# source kernel in it has an accounting line whose equation holds: received = processed +
+# each named drop + unread_at_exit, with processed equal to the source's "out" figure. A
+# source whose device cannot report a drop (printed "unknown") is reported, not failed.
+check_accounting() {
+	local stderr_file="$1" name received processed drops unread out
+	grep -q '^jetstreamd: summary (generation' "$stderr_file" 2>/dev/null || return 0
+	while read -r name out; do
+		read -r received processed drops unread < <(accounting_line_figures "$stderr_file" "$name") ||
+			{ sed 's/^/    /' "$stderr_file"; fail "accounting: the exit summary has no accounting line for source '$name'"; }
+		[ "$processed" = "$out" ] ||
+			{ sed 's/^/    /' "$stderr_file"; fail "accounting: source '$name' processed $processed, but its kernel line says out $out"; }
+		if [ "$drops" = unknown ] || [ "$received" = unknown ]; then
+			echo "  note: accounting of source '$name' cannot be checked: its device does not report every drop"
+			continue
+		fi
+		[ "$received" -eq "$((processed + drops + unread))" ] ||
+			{ sed 's/^/    /' "$stderr_file"; fail "accounting: source '$name' received $received, but processed $processed + drops $drops + unread $unread = $((processed + drops + unread))"; }
+	done < <(awk '/^  / && $2 == "source" && $4 == "in" { print $1, $7 }' "$stderr_file")
 }
 
 records_tool() {

@@ -143,7 +143,8 @@ def alerts(path, metric, above):
     print(f"{len(actual)} alerts, exactly the (source, window) pairs above {above} {metric}")
 
 
-SUMMARY_TOTAL = re.compile(r"^jetstreamd: (\d+) packets in [0-9.]+ s \([0-9.]+ Mpps\), (\d+) dropped$")
+SUMMARY_TOTAL = re.compile(r"^jetstreamd: (\d+) packets in [0-9.]+ s \([0-9.]+ Mpps\), (\d+) dropped"
+                           r"(?:; drops unknown at \d+ sources?)?$")
 SUMMARY_KERNEL = re.compile(r"^  (\S+)\s+(\S+)\s+x?(\d+|removed)\s+in (\d+)\s+out (\d+)\s+backpressure (\d+)(.*)$")
 
 

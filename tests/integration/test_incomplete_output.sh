@@ -44,4 +44,5 @@ grep -q "^jetstreamd: 2000 packets in" pipe.stderr || { cat pipe.stderr; fail "n
 # said when it happened too, by the sink's writer, before the summary
 grep -q "error: kernel 'out': cannot write to standard output: Broken pipe; its records are counted as dropped_records" pipe.stderr ||
 	{ cat pipe.stderr; fail "the broken pipe was not logged when it happened"; }
+check_accounting pipe.stderr
 echo "  ok: exit 1, broken pipe reported when it happened and at exit, summary printed"

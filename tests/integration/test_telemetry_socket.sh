@@ -61,6 +61,7 @@ status=0
 timeout -k 2 10 "$jetstreamd" -p pipeline.yaml >/dev/null 2>stderr.txt || status=$?
 [ "$status" -ne 124 ] && [ "$status" -ne 137 ] || fail "jetstreamd still ran after 10 s (waiting on $socket)"
 [ "$status" -eq 0 ] || { cat stderr.txt; fail "exit status $status"; }
+check_accounting stderr.txt
 records_tool totals records.jsonl >counted.tsv
 diff -q trace.pcap.src.tsv counted.tsv >/dev/null || fail "per-source totals differ from the oracle"
 echo "  ok: exit 0, totals = oracle"
