@@ -98,8 +98,12 @@ line_count(const uint8_t *data, size_t size)
 {
 	unsigned lines = 1;
 
+	/* every break libyaml counts: LF, CR, NEL (C2 85), LS and PS (E2 80 A8/A9) */
 	for (size_t i = 0; i < size; i++)
-		lines += data[i] == '\n' || data[i] == '\r';
+		lines += data[i] == '\n' || data[i] == '\r' ||
+			 (data[i] == 0xc2 && i + 1 < size && data[i + 1] == 0x85) ||
+			 (data[i] == 0xe2 && i + 2 < size && data[i + 1] == 0x80 &&
+			  (data[i + 2] == 0xa8 || data[i + 2] == 0xa9));
 	return lines;
 }
 
