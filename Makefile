@@ -48,8 +48,10 @@ build/flow_tracker_bench: $(call objects,build,$(LIBRARY_SOURCES) bench/flow_tra
 deps:
 	./scripts/deps.sh
 
-# The daemon paths a sanitizer most needs to see: reloads, draining, stopping.
-ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures signals incomplete_output synthetic
+# The daemon paths a sanitizer most needs to see: reloads, draining, stopping,
+# window edges, the sink and writer threads, full disks, stalls, bad configs.
+ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures signals incomplete_output synthetic \
+	window_edge control_stall sink_full_disk sink_sigkill accounting_af_packet_stall bad_configs start_errors
 
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.

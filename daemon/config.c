@@ -2110,9 +2110,9 @@ bind_kernel(struct file_context *file, struct kernel_spec *spec, const yaml_node
 	require_fields(loader, spec->position, &binding);
 	if (ops->replicas != NULL)
 		spec->replicas = ops->replicas(spec->params);
-	if (spec->core_count > 0 && kernel_runs_on_control_thread(ops, spec->params))
+	if (spec->core_count > 0 && kernel_runs_on_sink_thread(ops, spec->params))
 		config_error(loader->errors, spec->cores_position,
-			     "kernel '%s' runs on the control thread (it does blocking I/O): "
+			     "kernel '%s' runs on the sink thread (it does blocking I/O): "
 			     "'cores' does not apply", spec->name);
 	/* check() may assume well-formed parameters, so it only sees instances without errors. */
 	if (error_total(loader) == errors_before)

@@ -57,7 +57,7 @@ choose_lcore(struct graph_builder *builder, const struct kernel_spec *spec, unsi
 {
 	const struct graph_layout *layout = builder->graph->layout;
 
-	if (kernel_runs_on_control_thread(spec->ops, spec->params))
+	if (kernel_runs_on_sink_thread(spec->ops, spec->params))
 		return layout->main_lcore;
 	if (spec->core_count > 0)
 		return spec->cores[replica % spec->core_count];

@@ -79,7 +79,7 @@ struct kernel_ops {
 	 * true when an instance with these parameters does blocking I/O and so
 	 * runs on the sink thread (runtime.c), never on a worker lcore. NULL = a worker.
 	 */
-	bool (*runs_on_control_thread)(const void *params);
+	bool (*runs_on_sink_thread)(const void *params);
 	size_t params_size;               /**< size of the struct config_map binds into */
 	const struct config_field *config_map;
 
@@ -308,9 +308,9 @@ kernel_partition(uint32_t hash, unsigned replica_count)
 
 /** Whether an instance of @p ops with @p params runs on the sink thread (placed on the main lcore). */
 static inline bool
-kernel_runs_on_control_thread(const struct kernel_ops *ops, const void *params)
+kernel_runs_on_sink_thread(const struct kernel_ops *ops, const void *params)
 {
-	return ops->runs_on_control_thread != NULL && ops->runs_on_control_thread(params);
+	return ops->runs_on_sink_thread != NULL && ops->runs_on_sink_thread(params);
 }
 
 /** The input type an instance of @p ops with @p params takes (NULL @p params: ops->input_type). */

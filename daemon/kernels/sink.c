@@ -11,7 +11,7 @@
  * whole lines reach the file (outputs/output_file.h); what cannot be written
  * after the retries is counted as dropped_records, never as records.
  *
- * Such a sink is polled off the workers (runs_on_control_thread): its
+ * Such a sink is polled off the workers (runs_on_sink_thread): its
  * process() makes no syscall while the buffer has room, but its figures and
  * its flush, which waits on the writer thread, stay off the datapath. A null
  * sink does no I/O, so it runs on a worker like any other kernel: benchmarks
@@ -100,7 +100,7 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 }
 
 static bool
-sink_runs_on_control_thread(const void *params_pointer)
+sink_runs_on_sink_thread(const void *params_pointer)
 {
 	const struct sink_params *params = params_pointer;
 
@@ -300,7 +300,7 @@ const struct kernel_ops sink_kernel = {
 	.output_type = STREAM_NONE,
 	.multiple_inputs = true,
 	.replicable = false,
-	.runs_on_control_thread = sink_runs_on_control_thread,
+	.runs_on_sink_thread = sink_runs_on_sink_thread,
 	.params_size = sizeof(struct sink_params),
 	.config_map = sink_fields,
 	.check = sink_check,

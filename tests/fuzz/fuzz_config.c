@@ -328,8 +328,8 @@ check_cores(const struct config *config, const struct kernel_spec *spec)
 		FUZZ_CHECK(found, "kernel '%s' runs on lcore %u, not a worker", spec->name,
 			   spec->cores[c]);
 	}
-	FUZZ_CHECK(spec->core_count == 0 || !kernel_runs_on_control_thread(spec->ops, spec->params),
-		   "kernel '%s' runs on the control thread and has cores", spec->name);
+	FUZZ_CHECK(spec->core_count == 0 || !kernel_runs_on_sink_thread(spec->ops, spec->params),
+		   "kernel '%s' runs on the sink thread and has cores", spec->name);
 }
 
 static void

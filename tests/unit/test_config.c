@@ -1069,7 +1069,7 @@ START_TEST(test_sink_null)
 								 "    cores: 2\n");
 	assert_loaded();
 	out2 = config_find_kernel(config, "out2");
-	ck_assert(!kernel_runs_on_control_thread(out2->ops, out2->params));
+	ck_assert(!kernel_runs_on_sink_thread(out2->ops, out2->params));
 	ck_assert_uint_eq(out2->core_count, 1);
 	ck_assert_uint_eq(out2->cores[0], 2);
 }
@@ -1147,7 +1147,7 @@ START_TEST(test_core_not_a_worker)
 	assert_error("p.yaml", 16, 16, "core 5 is not a worker lcore (workers: 1, 2)");
 	assert_error("p.yaml", 20, 12, "core 0 is not a worker lcore (workers: 1, 2)");
 	assert_error("p.yaml", 25, 12,
-		     "kernel 'out2' runs on the control thread (it does blocking I/O): "
+		     "kernel 'out2' runs on the sink thread (it does blocking I/O): "
 		     "'cores' does not apply");
 	assert_error_count(3);
 }

@@ -527,8 +527,8 @@ START_TEST(sink_null_runs_on_a_worker_and_takes_packets)
 	void *null_params = test_params(&sink_kernel, null_settings);
 	void *jsonl_params = test_params(&sink_kernel, jsonl_settings);
 
-	ck_assert(!kernel_runs_on_control_thread(&sink_kernel, null_params));
-	ck_assert(kernel_runs_on_control_thread(&sink_kernel, jsonl_params));
+	ck_assert(!kernel_runs_on_sink_thread(&sink_kernel, null_params));
+	ck_assert(kernel_runs_on_sink_thread(&sink_kernel, jsonl_params));
 	ck_assert_int_eq(kernel_input_type(&sink_kernel, null_params), STREAM_ANY);
 	ck_assert_int_eq(kernel_input_type(&sink_kernel, jsonl_params), STREAM_ANY_RECORD);
 	ck_assert_int_eq(kernel_input_type(&passthrough_kernel, NULL), STREAM_PACKET);
