@@ -27,6 +27,8 @@
  * and without this a 64M buffer became resident by the time its positions
  * had gone round once (a 30 s soak: +40 MB of RSS for 4 MB ever waiting).
  * A page handed back costs one fault when the producer reaches it again.
+ * The producer does it, on free bytes only: it alone writes them, and the
+ * writer thread never reads them again.
  */
 #define RELEASE_BATCH_BYTES (1024 * 1024)
 /* At most this much per write: bounds what one failure retries, and the work a rollback undoes. */
@@ -84,8 +86,10 @@ struct line_writer {
 	bool write_now;                    /* lock. A flush asks for everything, unbatched */
 	bool closing;                      /* lock. Write everything out, then end the thread */
 
+	/* Producer only: ring pages of positions before this one have been handed back. */
+	uint64_t released;
+
 	/* Writer thread only (open uses them before the thread starts). */
-	uint64_t released;                 /* ring pages before this position are handed back */
 	struct output_file file;
 	struct failure_state failure;
 };
@@ -125,6 +129,18 @@ wake_writer(struct line_writer *writer, bool write_now, bool closing)
 	pthread_mutex_unlock(&writer->lock);
 }
 
+/* The ring bytes [from, from + length) as one piece, or two where they wrap. */
+static unsigned
+ring_pieces(const struct line_writer *writer, uint64_t from, size_t length, struct iovec *pieces)
+{
+	size_t position = (size_t)(from % writer->capacity);
+	size_t first = length < writer->capacity - position ? length : writer->capacity - position;
+
+	pieces[0] = (struct iovec){writer->ring + position, first};
+	pieces[1] = (struct iovec){writer->ring, length - first};
+	return length > first ? 2 : 1;
+}
+
 /* ---- the producer ----------------------------------------------------------- */
 
 size_t
@@ -136,6 +152,35 @@ line_writer_space(const struct line_writer *writer)
 	return (size_t)(writer->capacity - (appended - consumed));
 }
 
+/*
+ * Hand back the whole pages of free ring bytes: those of positions
+ * [appended - capacity, consumed), written out and not yet written again
+ * (position p + capacity goes where p was, and only from `appended` on).
+ */
+static void
+release_free_pages(struct line_writer *writer, uint64_t appended, uint64_t consumed)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t oldest = appended > writer->capacity ? appended - writer->capacity : 0;
+	uint64_t from = writer->released > oldest ? writer->released : oldest;
+	uint64_t batch = smaller(RELEASE_BATCH_BYTES, writer->capacity / 2);
+	struct iovec pieces[2];
+	unsigned piece_count;
+
+	if (consumed < from + batch)
+		return;
+	piece_count = ring_pieces(writer, from, (size_t)(consumed - from), pieces);
+	for (unsigned p = 0; p < piece_count; p++) {
+		uint64_t offset = (uint64_t)((char *)pieces[p].iov_base - writer->ring);
+		uint64_t first = (offset + page - 1) / page * page;
+		uint64_t last = (offset + pieces[p].iov_len) / page * page;
+
+		if (last > first)
+			madvise(writer->ring + first, (size_t)(last - first), MADV_DONTNEED);
+	}
+	writer->released = consumed;
+}
+
 void
 line_writer_append(struct line_writer *writer, const char *lines, size_t length)
 {
@@ -145,6 +190,7 @@ line_writer_append(struct line_writer *writer, const char *lines, size_t length)
 	size_t first = length < writer->capacity - position ? length : writer->capacity - position;
 	uint64_t waiting = appended + length - consumed;
 
+	release_free_pages(writer, appended, consumed);
 	memcpy(writer->ring + position, lines, first);
 	memcpy(writer->ring, lines + first, length - first);
 	atomic_store_explicit(&writer->appended, appended + length, memory_order_release);
@@ -200,18 +246,6 @@ line_writer_failure(const struct line_writer *writer, char *text, size_t size)
 
 /* ---- the writer thread: ring bytes ---------------------------------------------- */
 
-/* The ring bytes [from, from + length) as one piece, or two where they wrap. */
-static unsigned
-ring_pieces(const struct line_writer *writer, uint64_t from, size_t length, struct iovec *pieces)
-{
-	size_t position = (size_t)(from % writer->capacity);
-	size_t first = length < writer->capacity - position ? length : writer->capacity - position;
-
-	pieces[0] = (struct iovec){writer->ring + position, first};
-	pieces[1] = (struct iovec){writer->ring, length - first};
-	return length > first ? 2 : 1;
-}
-
 static uint64_t
 count_lines(const struct line_writer *writer, uint64_t from, size_t length)
 {
@@ -242,41 +276,11 @@ next_write_length(const struct line_writer *writer, uint64_t from, uint64_t wait
 	return length > 0 ? length : (size_t)waiting;
 }
 
-/*
- * Hand the whole pages of the written bytes [writer->released, until) back to
- * the kernel (they read as zeros afterwards). Runs before `consumed` moves
- * past them, while they still belong to the writer thread.
- */
-static void
-release_written_pages(struct line_writer *writer, uint64_t until)
-{
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t from = (writer->released + page - 1) / page * page;
-	uint64_t to = until / page * page;
-	struct iovec pieces[2];
-	unsigned piece_count;
-
-	if (to < from + RELEASE_BATCH_BYTES)
-		return;
-	piece_count = ring_pieces(writer, from, (size_t)(to - from), pieces);
-	for (unsigned p = 0; p < piece_count; p++) {
-		char *start = pieces[p].iov_base;
-		uint64_t offset = (uint64_t)(start - writer->ring);
-		uint64_t first = (offset + page - 1) / page * page; /* a wrapped piece starts at 0 */
-		uint64_t last = (offset + pieces[p].iov_len) / page * page;
-
-		if (last > first)
-			madvise(writer->ring + first, (size_t)(last - first), MADV_DONTNEED);
-	}
-	writer->released = to;
-}
-
 static void
 consume(struct line_writer *writer, uint64_t from, size_t length, _Atomic uint64_t *figure,
 	uint64_t lines)
 {
 	atomic_fetch_add_explicit(figure, lines, memory_order_relaxed);
-	release_written_pages(writer, from + length);
 	atomic_store_explicit(&writer->consumed, from + length, memory_order_release);
 }
 

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <rte_ring_elem.h>
 
 #include "kernel.h"
+#include "outputs/line_writer.h"
 #include "suites.h"
 #include "test_directory.h"
 #include "test_rig.h"
@@ -435,6 +437,84 @@ START_TEST(sink_flush_is_true_once_everything_is_written)
 }
 END_TEST
 
+/* Reads a FIFO slowly into memory, so that the writer thread keeps waiting on it. */
+struct slow_reader {
+	const char *path;
+	char *bytes;
+	size_t length, capacity;
+};
+
+static void *
+slow_reader_run(void *argument)
+{
+	struct slow_reader *reader = argument;
+	int descriptor = open(reader->path, O_RDONLY);
+	ssize_t got;
+
+	while (descriptor >= 0 && reader->length < reader->capacity &&
+	       (got = read(descriptor, reader->bytes + reader->length,
+			   RTE_MIN((size_t)4096, reader->capacity - reader->length))) > 0) {
+		reader->length += (size_t)got;
+		usleep(200);
+	}
+	if (descriptor >= 0)
+		close(descriptor);
+	return NULL;
+}
+
+static size_t
+numbered_line(char *line, size_t size, unsigned i)
+{
+	return (size_t)snprintf(line, size, "{\"line\":%u,\"pad\":\"%0*u\"}\n", i, (int)(i % 23), 0);
+}
+
+/*
+ * A producer that appends the moment there is room keeps a small ring full
+ * while a slow reader holds the writer back, and the ring's written pages
+ * are handed back to the kernel meanwhile: every byte must come out as it
+ * was appended (handing back a page the producer had already refilled put
+ * zeros in place of lines not yet written).
+ */
+START_TEST(line_writer_keeps_every_byte_of_a_full_ring)
+{
+	const char *directory = test_directory_create("jetstream_ring");
+	const struct line_writer_settings settings = {.owner = "out", .capacity = 64 * 1024,
+						      .retry_ns = 1000000000ull};
+	struct slow_reader reader = {.capacity = 4 * 1024 * 1024};
+	struct line_writer *writer;
+	char path[512], line[64], message[256];
+	const unsigned lines = 60000;
+	size_t expected = 0, length, at = 0;
+	pthread_t thread;
+
+	snprintf(path, sizeof(path), "%s/ring.fifo", directory);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	reader.path = path;
+	reader.bytes = malloc(reader.capacity);
+	ck_assert_int_eq(pthread_create(&thread, NULL, slow_reader_run, &reader), 0);
+	ck_assert_int_eq(line_writer_open(&writer, path, &settings, message, sizeof(message)), 0);
+	for (unsigned i = 0; i < lines; i++) {
+		length = numbered_line(line, sizeof(line), i);
+		while (line_writer_space(writer) < length)
+			; /* the writer thread makes room as the reader takes bytes */
+		line_writer_append(writer, line, length);
+		expected += length;
+	}
+	while (!line_writer_flush(writer))
+		usleep(1000);
+	line_writer_close(writer);
+	pthread_join(thread, NULL);
+	ck_assert_uint_eq(reader.length, expected);
+	for (unsigned i = 0; i < lines; i++) {
+		length = numbered_line(line, sizeof(line), i);
+		ck_assert_msg(memcmp(reader.bytes + at, line, length) == 0, "line %u differs", i);
+		at += length;
+	}
+	free(reader.bytes);
+	test_directory_remove();
+}
+END_TEST
+
 Suite *
 sink_suite(void)
 {
@@ -456,6 +536,7 @@ sink_suite(void)
 	tcase_add_test(files, sink_reopens_after_its_file_is_renamed);
 	tcase_add_test(buffer, sink_full_buffer_holds_records_in_their_ring);
 	tcase_add_test(buffer, sink_flush_is_true_once_everything_is_written);
+	tcase_add_test(buffer, line_writer_keeps_every_byte_of_a_full_ring);
 	suite_add_tcase(suite, failures);
 	suite_add_tcase(suite, files);
 	suite_add_tcase(suite, buffer);
