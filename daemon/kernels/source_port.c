@@ -227,12 +227,13 @@ source_port_check_device(const char *device, char *error, size_t error_size)
 static void
 device_interface(const char *device, char *name, size_t size)
 {
-	const char *found = strstr(device, ",iface=");
+	const char *arguments = strchr(device, ',');
+	struct rte_kvargs *pairs = arguments != NULL ? rte_kvargs_parse(arguments + 1, NULL) : NULL;
+	const char *interface = pairs != NULL ? rte_kvargs_get(pairs, "iface") : NULL;
 
-	name[0] = '\0';
-	if (found != NULL)
-		snprintf(name, size, "%.*s", (int)strcspn(found + strlen(",iface="), ","),
-			 found + strlen(",iface="));
+	/* the same key=value parser as the device check and the driver */
+	snprintf(name, size, "%s", interface != NULL ? interface : "");
+	rte_kvargs_free(pairs);
 }
 
 /* Find the port of @p device, hot-plugging a vdev that EAL has not probed. */
