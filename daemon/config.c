@@ -44,30 +44,30 @@ const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS] = {
 	{.key = "lcores", .type = CONFIG_STRING, .offset = offsetof(struct daemon_settings, lcores),
 	 .size = sizeof(((struct daemon_settings *)0)->lcores),
 	 .description = "EAL lcore list (`0-3`, `0@0,1@0`); the first lcore is the control thread, "
-			"the others are workers. Default: every CPU the process may run on"},
+			"the others are workers. Default: every CPU the process may run on", .change = CONFIG_CHANGE_RESTART},
 	{.key = "mempool_size", .type = CONFIG_UNSIGNED,
 	 .offset = offsetof(struct daemon_settings, mempool_size), .default_value = "16383",
-	 .minimum = 1023, .description = "mbufs in the packet pool (2^n - 1 is most efficient)"},
+	 .minimum = 1023, .description = "mbufs in the packet pool (2^n - 1 is most efficient)", .change = CONFIG_CHANGE_RESTART},
 	{.key = "memory", .type = CONFIG_SIZE, .offset = offsetof(struct daemon_settings, memory),
 	 .default_value = "512M", .minimum = 64ull << 20,
-	 .description = "DPDK memory when running without hugepages (`512M`, `2G`)"},
+	 .description = "DPDK memory when running without hugepages (`512M`, `2G`)", .change = CONFIG_CHANGE_RESTART},
 	{.key = "hugepages", .type = CONFIG_BOOL,
 	 .offset = offsetof(struct daemon_settings, hugepages), .default_value = "false",
 	 .description = "use hugepages (needs them reserved and root); otherwise `memory` of "
-			"ordinary pages"},
+			"ordinary pages", .change = CONFIG_CHANGE_RESTART},
 	{.key = "log_level", .type = CONFIG_CHOICE,
 	 .offset = offsetof(struct daemon_settings, log_level), .choices = config_log_level_names,
-	 .default_value = "info", .description = "error, warning, info or debug"},
+	 .default_value = "info", .description = "error, warning, info or debug", .change = CONFIG_CHANGE_LIVE},
 	{.key = "ring_size", .type = CONFIG_UNSIGNED,
 	 .offset = offsetof(struct daemon_settings, ring_size), .default_value = "1024",
 	 .minimum = 64, .maximum = 1ull << 28,
-	 .description = "elements per edge ring, a power of two"},
+	 .description = "elements per edge ring, a power of two", .change = CONFIG_CHANGE_RESTART},
 	{.key = "idle", .type = CONFIG_CHOICE, .offset = offsetof(struct daemon_settings, idle),
 	 .choices = config_idle_names, .default_value = "poll",
 	 .description = "`poll`: workers spin, lowest latency; `sleep`: a worker whose round "
 			"finds less than a full burst sleeps, from 1us doubling to 1ms while packets "
 			"trickle in and to 4ms while none do (agent mode: little CPU when traffic is "
-			"light; packets wait up to 4ms)"},
+			"light; packets wait up to 4ms)", .change = CONFIG_CHANGE_RESTART},
 	{.key = NULL},
 };
 
@@ -1881,7 +1881,7 @@ bind_replicas(struct file_context *file, yaml_node_t *value, void *target)
 	uint64_t replicas;
 	char message[256];
 
-	if (spec->ops->replicas != NULL) {
+	if (count_key != NULL || kernel_properties_of(spec->ops, spec->params).replicas != 0) {
 		node_error(file, value, "kernel type '%s' takes no 'replicas': %s%s%s", spec->ops->name,
 			   count_key ? "use `" : "its parameters set the replica count",
 			   count_key ? count_key : "", count_key ? ":`" : "");
@@ -2108,8 +2108,8 @@ bind_kernel(struct file_context *file, struct kernel_spec *spec, const yaml_node
 	if (ops->input_type != STREAM_NONE && !instance.input_seen)
 		config_error(loader->errors, spec->position, "missing required key 'input'%s", owner);
 	require_fields(loader, spec->position, &binding);
-	if (ops->replicas != NULL)
-		spec->replicas = ops->replicas(spec->params);
+	if (kernel_properties_of(ops, spec->params).replicas != 0)
+		spec->replicas = kernel_properties_of(ops, spec->params).replicas;
 	if (spec->core_count > 0 && kernel_runs_on_sink_thread(ops, spec->params))
 		config_error(loader->errors, spec->cores_position,
 			     "kernel '%s' runs on the sink thread (it does blocking I/O): "

@@ -117,6 +117,25 @@ struct config_unsigned_list {
 };
 
 /**
+ * What a reload must do when a key's value changes (Knot's CONF_IO_FRLD_*).
+ * The reload plan reads these from the tables and takes the strongest need
+ * among the keys that changed; it never opens a kernel's parameters.
+ */
+enum config_change {
+	/**
+	 * A new instance takes the old one's state (kernel_ops.take_state);
+	 * a kernel without take_state is replaced. The default.
+	 */
+	CONFIG_CHANGE_TAKE_STATE = 0,
+	/** Applied by the reload itself, no instance touched (daemon settings). */
+	CONFIG_CHANGE_LIVE,
+	/** The state cannot follow: the old instance drains and retires, a new one starts empty. */
+	CONFIG_CHANGE_REPLACE,
+	/** Refused by a reload, with the running value: the key changes only at a restart. */
+	CONFIG_CHANGE_RESTART,
+};
+
+/**
  * One key of a kernel's (or the daemon's) parameters.
  * Tables end with an entry whose key is NULL.
  */
@@ -133,6 +152,13 @@ struct config_field {
 	uint64_t minimum;               /**< numeric types: inclusive bounds (CONFIG_REAL too) */
 	uint64_t maximum;               /**< 0 = no upper bound */
 	const char *description;        /**< one line, for docs and --help */
+	enum config_change change;      /**< what a reload needs when the value changes */
+	/**
+	 * The value names a device that one instance holds (a port): an
+	 * instance holding one is never replaced live, and no other instance
+	 * takes the device over before a restart.
+	 */
+	bool exclusive;
 };
 
 /**

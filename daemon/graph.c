@@ -39,8 +39,8 @@ struct graph_builder {
 static bool
 spec_is_live(const struct config *config, const struct kernel_spec *spec, unsigned depth)
 {
-	if (spec->ops->is_live != NULL)
-		return spec->ops->is_live(spec->params);
+	if (spec->ops->input_type == STREAM_NONE)
+		return kernel_properties_of(spec->ops, spec->params).live;
 	if (depth > config->kernel_count)
 		return false; /* cycles are rejected by the config loader; this only bounds recursion */
 	for (unsigned i = 0; i < spec->input_count; i++) {
@@ -284,9 +284,8 @@ connect_kernels(struct graph_builder *builder, unsigned from, unsigned to)
 	struct graph *graph = builder->graph;
 	const struct graph_kernel *producer = &graph->kernels[from], *consumer = &graph->kernels[to];
 	const struct kernel_spec *consumer_spec = &builder->config->kernels[to];
-	enum partition_key partition = consumer_spec->ops->partition != NULL
-		? consumer_spec->ops->partition(consumer_spec->params)
-		: PARTITION_SOURCE;
+	enum partition_key partition =
+		kernel_properties_of(consumer_spec->ops, consumer_spec->params).partition;
 
 	for (unsigned p = 0; p < producer->replicas; p++) {
 		struct kernel_wiring *producer_wiring = &graph->wirings[producer->first_instance + p];

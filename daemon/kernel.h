@@ -62,6 +62,19 @@ struct kernel_totals {
 	struct kernel_stat stats[KERNEL_MAX_STATS];
 };
 
+/**
+ * What an instance is, as decided by its parameters; see kernel_ops.properties.
+ * Defaults: input_type = kernel_ops.input_type, on a worker, not live,
+ * replicas from `replicas:`, partitioned by source address.
+ */
+struct kernel_properties {
+	enum stream_type input_type;  /**< what it consumes (a sink that discards takes packets too) */
+	bool runs_on_sink_thread;     /**< blocking I/O: polled by the sink thread, never a worker */
+	bool live;                    /**< sources: packets carry the wall clock, not their own time */
+	unsigned replicas;            /**< the replica count (a port: one per queue); 0 = `replicas:` */
+	enum partition_key partition; /**< how packets are spread over replicas */
+};
+
 /** Everything the runtime needs to know about a kernel type. */
 struct kernel_ops {
 	const char *name;                 /**< the `type:` in a pipeline file */
@@ -71,15 +84,13 @@ struct kernel_ops {
 	bool multiple_inputs;             /**< `input:` may be a list */
 	bool replicable;                  /**< `replicas:` > 1 allowed */
 	/**
-	 * The input type an instance with these parameters takes, where it is
-	 * not input_type (a sink that discards takes packets too). NULL = input_type.
+	 * What an instance with these parameters is, where the parameters decide
+	 * it: fill the members of @p properties that differ from the defaults set
+	 * by kernel_properties_of(). Pure. NULL = the defaults.
 	 */
-	enum stream_type (*accepted_input_type)(const void *params);
-	/**
-	 * true when an instance with these parameters does blocking I/O and so
-	 * runs on the sink thread (runtime.c), never on a worker lcore. NULL = a worker.
-	 */
-	bool (*runs_on_sink_thread)(const void *params);
+	void (*properties)(const void *params, struct kernel_properties *properties);
+	/** With properties.replicas: the key that sets the count, named when `replicas:` is refused. */
+	const char *replicas_key;
 	size_t params_size;               /**< size of the struct config_map binds into */
 	const struct config_field *config_map;
 
@@ -90,21 +101,11 @@ struct kernel_ops {
 	void (*check)(const void *params, struct config_check_context *context);
 
 	/**
-	 * true when the source's packets carry wall-clock time (live capture),
-	 * false when they carry their own (a file). NULL for non-sources.
+	 * One line saying what an instance with these parameters reads or
+	 * writes ("a pcap file", "net_null0"), for messages. NULL = none.
+	 * @return the length written, as snprintf().
 	 */
-	bool (*is_live)(const void *params);
-
-	/**
-	 * Replica count decided by the parameters (a port source: one per
-	 * queue). NULL = taken from the `replicas:` key.
-	 */
-	unsigned (*replicas)(const void *params);
-	/** With replicas(): the key that sets the count, named when `replicas:` is refused. */
-	const char *replicas_key;
-
-	/** How packets are spread over this kernel's replicas. NULL = by source address. */
-	enum partition_key (*partition)(const void *params);
+	int (*describe)(const void *params, char *text, size_t size);
 
 	/**
 	 * Allocate instance->state. Runs on the control thread before the
@@ -306,20 +307,30 @@ kernel_partition(uint32_t hash, unsigned replica_count)
 	return (unsigned)(((uint64_t)hash * replica_count) >> 32);
 }
 
+/** The properties of an instance of @p ops with @p params (NULL @p params: the defaults). */
+static inline struct kernel_properties
+kernel_properties_of(const struct kernel_ops *ops, const void *params)
+{
+	struct kernel_properties properties = {.input_type = ops->input_type,
+					       .partition = PARTITION_SOURCE};
+
+	if (ops->properties != NULL && params != NULL)
+		ops->properties(params, &properties);
+	return properties;
+}
+
 /** Whether an instance of @p ops with @p params runs on the sink thread (placed on the main lcore). */
 static inline bool
 kernel_runs_on_sink_thread(const struct kernel_ops *ops, const void *params)
 {
-	return ops->runs_on_sink_thread != NULL && ops->runs_on_sink_thread(params);
+	return kernel_properties_of(ops, params).runs_on_sink_thread;
 }
 
 /** The input type an instance of @p ops with @p params takes (NULL @p params: ops->input_type). */
 static inline enum stream_type
 kernel_input_type(const struct kernel_ops *ops, const void *params)
 {
-	if (ops->accepted_input_type == NULL || params == NULL)
-		return ops->input_type;
-	return ops->accepted_input_type(params);
+	return kernel_properties_of(ops, params).input_type;
 }
 
 /** The registry: every built-in kernel type, NULL-terminated. */

@@ -126,7 +126,7 @@ static const struct config_field flow_tracker_fields[] = {
 	 .offset = offsetof(struct flow_tracker_params, max_flows), .default_value = "1M",
 	 .minimum = 2, .maximum = FLOW_MAX_FLOWS,
 	 .description = "flows each replica holds; when full, a new flow evicts the least recently "
-			"seen one, exported as `end_reason: evicted` and counted in `evicted_flows`"},
+			"seen one, exported as `end_reason: evicted` and counted in `evicted_flows`", .change = CONFIG_CHANGE_REPLACE},
 	{.key = NULL},
 };
 
@@ -1031,11 +1031,11 @@ flow_tracker_destroy(struct kernel_instance *instance)
 	instance->state = NULL;
 }
 
-static enum partition_key
-flow_tracker_partition(const void *params)
+static void
+flow_tracker_properties(const void *params, struct kernel_properties *properties)
 {
 	(void)params;
-	return PARTITION_FLOW;
+	properties->partition = PARTITION_FLOW;
 }
 
 const struct kernel_ops flow_tracker_kernel = {
@@ -1047,7 +1047,7 @@ const struct kernel_ops flow_tracker_kernel = {
 	.replicable = true,
 	.params_size = sizeof(struct flow_tracker_params),
 	.config_map = flow_tracker_fields,
-	.partition = flow_tracker_partition,
+	.properties = flow_tracker_properties,
 	.init = flow_tracker_init,
 	.process = flow_tracker_process,
 	.flush = flow_tracker_flush,

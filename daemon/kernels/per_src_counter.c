@@ -89,11 +89,11 @@ static const struct config_field per_src_counter_fields[] = {
 	 .offset = offsetof(struct per_src_counter_params, max_sources), .default_value = "256k",
 	 .minimum = 16, .maximum = 1ull << 30,
 	 .description = "keys each replica can hold per window; packets of further keys "
-			"are counted under `overflow_packets`"},
+			"are counted under `overflow_packets`", .change = CONFIG_CHANGE_REPLACE},
 	{.key = "key", .type = CONFIG_CHOICE, .offset = offsetof(struct per_src_counter_params, key),
 	 .choices = key_names, .default_value = "src",
 	 .description = "what is counted: `src` (outer source address), `dst` (outer destination) "
-			"or `src_dst` (the pair); records carry `src`, `dst` or both"},
+			"or `src_dst` (the pair); records carry `src`, `dst` or both", .change = CONFIG_CHANGE_REPLACE},
 	{.key = NULL},
 };
 
@@ -455,12 +455,13 @@ per_src_counter_destroy(struct kernel_instance *instance)
 	instance->state = NULL;
 }
 
-static enum partition_key
-per_src_counter_partition(const void *params_pointer)
+static void
+per_src_counter_properties(const void *params_pointer, struct kernel_properties *properties)
 {
 	const struct per_src_counter_params *params = params_pointer;
 
-	return params->key == COUNT_KEY_DESTINATION ? PARTITION_DESTINATION : PARTITION_SOURCE;
+	if (params->key == COUNT_KEY_DESTINATION)
+		properties->partition = PARTITION_DESTINATION;
 }
 
 const struct kernel_ops per_src_counter_kernel = {
@@ -471,7 +472,7 @@ const struct kernel_ops per_src_counter_kernel = {
 	.replicable = true,
 	.params_size = sizeof(struct per_src_counter_params),
 	.config_map = per_src_counter_fields,
-	.partition = per_src_counter_partition,
+	.properties = per_src_counter_properties,
 	.init = per_src_counter_init,
 	.process = per_src_counter_process,
 	.flush = per_src_counter_flush,

@@ -99,21 +99,17 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 				   params->path, strerror(errno));
 }
 
-static bool
-sink_runs_on_sink_thread(const void *params_pointer)
+/*
+ * A sink that writes does blocking I/O, so it runs on the sink thread. Only
+ * what is discarded can be packets: an encoding has nothing to say about an mbuf.
+ */
+static void
+sink_properties(const void *params_pointer, struct kernel_properties *properties)
 {
 	const struct sink_params *params = params_pointer;
 
-	return params->format != SINK_FORMAT_NULL;
-}
-
-/* Only what is discarded can be packets: an encoding has nothing to say about an mbuf. */
-static enum stream_type
-sink_accepted_input_type(const void *params_pointer)
-{
-	const struct sink_params *params = params_pointer;
-
-	return params->format == SINK_FORMAT_NULL ? STREAM_ANY : STREAM_ANY_RECORD;
+	properties->runs_on_sink_thread = params->format != SINK_FORMAT_NULL;
+	properties->input_type = params->format == SINK_FORMAT_NULL ? STREAM_ANY : STREAM_ANY_RECORD;
 }
 
 static int
@@ -296,11 +292,10 @@ const struct kernel_ops sink_kernel = {
 	.description = "Writes records to a file or stdout, or (`format: null`) discards packets "
 		       "and records",
 	.input_type = STREAM_ANY_RECORD,
-	.accepted_input_type = sink_accepted_input_type,
 	.output_type = STREAM_NONE,
 	.multiple_inputs = true,
 	.replicable = false,
-	.runs_on_sink_thread = sink_runs_on_sink_thread,
+	.properties = sink_properties,
 	.params_size = sizeof(struct sink_params),
 	.config_map = sink_fields,
 	.check = sink_check,

@@ -6,6 +6,7 @@
  * source_synthetic.c.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,11 +16,11 @@
 static const struct config_field source_fields[] = {
 	{.key = "pcap", .type = CONFIG_STRING, .offset = offsetof(struct source_params, pcap),
 	 .size = sizeof(((struct source_params *)0)->pcap),
-	 .description = "pcap or pcapng file to read (finite source)"},
+	 .description = "pcap or pcapng file to read (finite source)", .change = CONFIG_CHANGE_REPLACE},
 	{.key = "port", .type = CONFIG_STRING, .offset = offsetof(struct source_params, port),
 	 .size = sizeof(((struct source_params *)0)->port),
 	 .description = "DPDK device: a PCI address or a vdev string such as "
-			"`net_af_packet0,iface=eth1` (live source)"},
+			"`net_af_packet0,iface=eth1` (live source)", .change = CONFIG_CHANGE_RESTART, .exclusive = true},
 	{.key = "loop", .type = CONFIG_UNSIGNED, .offset = offsetof(struct source_params, loop),
 	 .default_value = "1", .minimum = 1, .special_word = "forever",
 	 .special_value = SOURCE_LOOP_FOREVER,
@@ -32,43 +33,43 @@ static const struct config_field source_fields[] = {
 	 .default_value = "false",
 	 .description = "pcap: read the whole file into memory at start and replay it from there "
 			"(with `loop:`), to measure processing rather than the disk; needs memory for "
-			"the whole file"},
+			"the whole file", .change = CONFIG_CHANGE_REPLACE},
 	{.key = "queues", .type = CONFIG_UNSIGNED, .offset = offsetof(struct source_params, queues),
 	 .default_value = "1", .minimum = 1, .maximum = 64,
-	 .description = "port: RSS receive queues, one source replica per queue"},
+	 .description = "port: RSS receive queues, one source replica per queue", .change = CONFIG_CHANGE_RESTART},
 	{.key = "synthetic", .type = CONFIG_MAPPING,
 	 .offset = offsetof(struct source_params, synthetic),
 	 .description = "generate packets on the worker lcore instead (benchmarks, soak tests): "
 			"Ethernet + IPv4/IPv6 + UDP/TCP frames, parsed like received ones, "
-			"stamped with the wall clock; the keys below"},
+			"stamped with the wall clock; the keys below", .change = CONFIG_CHANGE_REPLACE},
 #define SYNTHETIC_KEY(name) offsetof(struct source_params, synthetic_params.name)
 	{.key = "synthetic.packets", .type = CONFIG_UNSIGNED, .offset = SYNTHETIC_KEY(packets),
 	 .default_value = "0",
-	 .description = "packets to make, then the source finishes; 0 = endless (until stopped)"},
+	 .description = "packets to make, then the source finishes; 0 = endless (until stopped)", .change = CONFIG_CHANGE_REPLACE},
 	{.key = "synthetic.sources", .type = CONFIG_UNSIGNED, .offset = SYNTHETIC_KEY(sources),
 	 .default_value = "1024", .minimum = 1, .maximum = SYNTHETIC_MAX_SOURCES,
 	 .description = "distinct source addresses: IPv4 source i is 10.0.0.0 + i, IPv6 source i "
-			"is 2001:db8::i"},
+			"is 2001:db8::i", .change = CONFIG_CHANGE_REPLACE},
 	{.key = "synthetic.flows", .type = CONFIG_UNSIGNED, .offset = SYNTHETIC_KEY(flows),
 	 .default_value = "0", .maximum = SYNTHETIC_MAX_FLOWS,
 	 .description = "distinct 5-tuples (flow i comes from source i modulo `sources`), at "
-			"least `sources`; 0 = one per source"},
+			"least `sources`; 0 = one per source", .change = CONFIG_CHANGE_REPLACE},
 	{.key = "synthetic.zipf", .type = CONFIG_REAL, .offset = SYNTHETIC_KEY(zipf),
 	 .default_value = "0", .maximum = 10,
-	 .description = "flow popularity: flow i is picked with weight 1/(i+1)^zipf; 0 = uniform"},
+	 .description = "flow popularity: flow i is picked with weight 1/(i+1)^zipf; 0 = uniform", .change = CONFIG_CHANGE_REPLACE},
 	{.key = "synthetic.size", .type = CONFIG_UNSIGNED_LIST, .offset = SYNTHETIC_KEY(sizes),
 	 .default_value = "64", .minimum = 64, .maximum = 2048,
 	 .description = "frame length in bytes as Wireshark's frame.len (no FCS), or a list of "
-			"lengths taken in turn"},
+			"lengths taken in turn", .change = CONFIG_CHANGE_REPLACE},
 	{.key = "synthetic.ipv6_share", .type = CONFIG_REAL, .offset = SYNTHETIC_KEY(ipv6_share),
 	 .default_value = "0", .maximum = 1,
-	 .description = "share of the sources that are IPv6 (0 to 1)"},
+	 .description = "share of the sources that are IPv6 (0 to 1)", .change = CONFIG_CHANGE_REPLACE},
 	{.key = "synthetic.rate_pps", .type = CONFIG_UNSIGNED, .offset = SYNTHETIC_KEY(rate_pps),
 	 .default_value = "0", .description = "packets per second to pace at, 0 = as fast as the "
-					      "worker can"},
+					      "worker can", .change = CONFIG_CHANGE_REPLACE},
 	{.key = "synthetic.seed", .type = CONFIG_UNSIGNED, .offset = SYNTHETIC_KEY(seed),
 	 .default_value = "1",
-	 .description = "the same seed gives the same packet sequence"},
+	 .description = "the same seed gives the same packet sequence", .change = CONFIG_CHANGE_REPLACE},
 #undef SYNTHETIC_KEY
 	{.key = NULL},
 };
@@ -133,19 +134,33 @@ source_check(const void *params_pointer, struct config_check_context *context)
 		source_synthetic_check(&params->synthetic_params, context);
 }
 
-/* Packets of a file carry their own time; ports and the generator carry the wall clock. */
-static bool
-source_is_live(const void *params)
-{
-	return source_mode_of(params) != SOURCE_PCAP;
-}
-
-static unsigned
-source_replicas(const void *params_pointer)
+/*
+ * Packets of a file carry their own time; ports and the generator carry the
+ * wall clock. A port has one replica per queue.
+ */
+static void
+source_properties(const void *params_pointer, struct kernel_properties *properties)
 {
 	const struct source_params *params = params_pointer;
 
-	return source_mode_of(params) == SOURCE_PORT ? (unsigned)params->queues : 1;
+	properties->live = source_mode_of(params) != SOURCE_PCAP;
+	properties->replicas = source_mode_of(params) == SOURCE_PORT ? (unsigned)params->queues : 1;
+}
+
+/* What a reload message says the running instance reads. */
+static int
+source_describe(const void *params_pointer, char *text, size_t size)
+{
+	const struct source_params *params = params_pointer;
+
+	switch (source_mode_of(params)) {
+	case SOURCE_PORT:
+		return snprintf(text, size, "%s", params->port);
+	case SOURCE_PCAP:
+		return snprintf(text, size, "a pcap file");
+	default:
+		return snprintf(text, size, "a synthetic source");
+	}
 }
 
 /*
@@ -216,8 +231,8 @@ const struct kernel_ops source_kernel = {
 	.params_size = sizeof(struct source_params),
 	.config_map = source_fields,
 	.check = source_check,
-	.is_live = source_is_live,
-	.replicas = source_replicas,
+	.properties = source_properties,
+	.describe = source_describe,
 	.replicas_key = "queues",
 	.init = source_init,
 	.process = source_process,
