@@ -349,7 +349,8 @@ check_kernel(const struct fuzz_input *input, const struct config *config, unsign
 			   "kernel name '%s' holds %#x", spec->name, (unsigned char)*c);
 	FUZZ_CHECK(spec->replicas >= 1 && spec->replicas <= KERNEL_MAX_REPLICAS,
 		   "kernel '%s' has %u replicas", spec->name, spec->replicas);
-	FUZZ_CHECK(spec->replicas == 1 || spec->ops->replicable || spec->ops->replicas != NULL,
+	FUZZ_CHECK(spec->replicas == 1 || spec->ops->replicable ||
+			   kernel_properties_of(spec->ops, spec->params).replicas != 0,
 		   "kernel '%s' of type '%s' is replicated", spec->name, spec->ops->name);
 	FUZZ_CHECK(spec->params != NULL, "kernel '%s' has no parameters", spec->name);
 	check_position(input, spec->position, spec->name);
