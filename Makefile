@@ -7,7 +7,7 @@ CC ?= cc
 # Error messages are cut to their buffers on purpose, hence -Wno-format-truncation.
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-address-of-packed-member -Wno-format-truncation
 # DPDK headers use GNU extensions; -march=native gives the CRC32 and SSE paths rte_hash expects.
-BASE_CFLAGS := -std=gnu11 -O2 -g -march=native $(WARNINGS) -MMD -MP -Idaemon
+BASE_CFLAGS := -std=gnu11 -O2 -g -march=native $(WARNINGS) -MMD -MP -Idaemon -Iinclude/jetstream
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -116,7 +116,7 @@ FUZZ_ARGS ?=
 FUZZ_CC ?= clang
 # clang lacks gcc's -Wformat-truncation; the rest of WARNINGS applies as is.
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -march=native $(filter-out -Wno-format-truncation,$(WARNINGS)) \
-	-MMD -MP -Idaemon -fno-omit-frame-pointer -fno-sanitize-recover=all
+	-MMD -MP -Idaemon -Iinclude/jetstream -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SANITIZE := -fsanitize=fuzzer-no-link,address,undefined
 # 64 KB inputs at most; a config input that takes over 10 s is reported as a
 # finding (its parse is quadratic in the nesting depth).

@@ -24,6 +24,15 @@
 #include "config.h"
 #include "record.h"
 
+/**
+ * Version of this API's binary interface: the layout of every struct and the
+ * signature of every function declared here and in the headers it includes.
+ * A plugin records the version it was built with (struct jetstream_plugin)
+ * and the daemon loads only plugins of its own version. Raised on any change
+ * a plugin built earlier would misread.
+ */
+#define JETSTREAM_KERNEL_ABI_VERSION 1
+
 /** Items moved per poll: a burst, as DPDK drivers use. */
 #define KERNEL_BURST 32
 
@@ -147,6 +156,14 @@ struct kernel_ops {
 
 	/** Whether take_state() can go from @p old_params to @p params. NULL = always. */
 	bool (*can_take_state)(const void *params, const void *old_params);
+
+	/**
+	 * Layout version of instance->state. When a reload replaces a plugin's
+	 * code, the new kernel takes the old one's state only when both declare
+	 * the same non-zero state_version (and the same ABI). 0 = never across
+	 * code versions: the old instance drains and the new one starts empty.
+	 */
+	uint32_t state_version;
 
 	/** Free instance->state. Runs on the control thread. */
 	void (*destroy)(struct kernel_instance *instance);
@@ -332,6 +349,41 @@ kernel_input_type(const struct kernel_ops *ops, const void *params)
 {
 	return kernel_properties_of(ops, params).input_type;
 }
+
+/**
+ * What a plugin exports: its ABI version and its kernel types. A plugin is a
+ * shared object defining the function JETSTREAM_PLUGIN_SYMBOL, which returns
+ * its descriptor (write it with JETSTREAM_PLUGIN()).
+ */
+struct jetstream_plugin {
+	uint32_t abi_version;                    /**< JETSTREAM_KERNEL_ABI_VERSION at build time */
+	const char *name;                        /**< the plugin's name, for messages */
+	const struct kernel_ops *const *kernels; /**< its kernel types, NULL-terminated */
+};
+
+/** The name of the function every plugin exports. */
+#define JETSTREAM_PLUGIN_SYMBOL "jetstream_plugin"
+
+/** Signature of the exported function. */
+typedef const struct jetstream_plugin *(*jetstream_plugin_function)(void);
+
+/**
+ * Define a plugin named @p plugin_name holding the kernel types listed after
+ * it (pointers to const struct kernel_ops), e.g.
+ * `JETSTREAM_PLUGIN("ttl_change", &ttl_change_kernel);`
+ */
+#define JETSTREAM_PLUGIN(plugin_name, ...)                                                \
+	const struct jetstream_plugin *jetstream_plugin(void);                            \
+	const struct jetstream_plugin *jetstream_plugin(void)                             \
+	{                                                                                  \
+		static const struct kernel_ops *const kernels[] = {__VA_ARGS__, NULL};    \
+		static const struct jetstream_plugin plugin = {                            \
+			.abi_version = JETSTREAM_KERNEL_ABI_VERSION,                        \
+			.name = plugin_name,                                                \
+			.kernels = kernels,                                                 \
+		};                                                                         \
+		return &plugin;                                                            \
+	}
 
 /** The registry: every built-in kernel type, NULL-terminated. */
 extern const struct kernel_ops *const kernel_registry[];
