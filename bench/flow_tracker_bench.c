@@ -31,7 +31,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring_elem.h>
 
-#include "kernel.h"
+#include "kernel_runtime.h"
 #include "packet.h"
 
 #define BATCH 1024

@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "kernel.h"
+#include "kernels/registry.h"
 
 /* Longest key table (fields plus special keys) the did-you-mean search looks at. */
 #define CANDIDATES_MAX 64

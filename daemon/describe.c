@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 #include "describe.h"
-#include "kernel.h"
+#include "kernels/registry.h"
 
 static const char *const type_names[] = {
 	[CONFIG_STRING] = "text", [CONFIG_UNSIGNED] = "count", [CONFIG_SIZE] = "size",

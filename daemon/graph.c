@@ -787,10 +787,11 @@ graph_transition_keep_figures(struct graph_transition *transition)
 
 		if (entry != NULL) /* out of memory only loses a summary line */
 			kernel_totals_add_instance(&entry->totals, transition->retiring[i]);
-		if (transition->retiring[i]->error[0] != '\0') {
+		if (kernel_instance_error(transition->retiring[i])[0] != '\0') {
 			/* its output is incomplete: said now, and in the exit status */
 			log_error("kernel '%s' (replica %u, retired): %s", transition->retiring[i]->name,
-				  transition->retiring[i]->replica, transition->retiring[i]->error);
+				  transition->retiring[i]->replica,
+				  kernel_instance_error(transition->retiring[i]));
 			transition->next->retired_errors++;
 		}
 	}

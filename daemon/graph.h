@@ -17,7 +17,7 @@
 #include <rte_mempool.h>
 
 #include "config.h"
-#include "kernel.h"
+#include "kernel_runtime.h"
 #include "reload.h"
 
 /** Where instances run and what rings look like; the same for every generation. */

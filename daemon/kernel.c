@@ -3,15 +3,18 @@
  * Datapath helpers of the kernel API: receiving from input rings, emitting to
  * output rings with partitioning, and end-of-input detection.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_ring_elem.h>
 
-#include "kernel.h"
+#include "kernel_runtime.h"
 #include "packet.h"
-#include "runtime.h"
+
+/* cp: wo (release, once), dp: ro. Sources poll it through kernel_should_stop(). */
+static atomic_bool stop_requested;
 
 unsigned
 kernel_receive(struct kernel_instance *instance, void *items, unsigned max, enum stream_type *type)
@@ -191,10 +194,38 @@ kernel_is_finished(const struct kernel_instance *instance)
 	return atomic_load_explicit(&instance->finished, memory_order_acquire);
 }
 
+void
+kernel_request_stop(void)
+{
+	atomic_store_explicit(&stop_requested, true, memory_order_release);
+}
+
+bool
+kernel_stop_requested(void)
+{
+	return atomic_load_explicit(&stop_requested, memory_order_relaxed);
+}
+
+void
+kernel_fail(struct kernel_instance *instance, const char *format, ...)
+{
+	va_list arguments;
+
+	va_start(arguments, format);
+	vsnprintf(instance->failure, sizeof(instance->failure), format, arguments);
+	va_end(arguments);
+}
+
+const char *
+kernel_instance_error(const struct kernel_instance *instance)
+{
+	return instance->error[0] != '\0' ? instance->error : instance->failure;
+}
+
 bool
 kernel_should_stop(const struct kernel_instance *instance)
 {
-	return runtime_stop_requested() ||
+	return kernel_stop_requested() ||
 	       atomic_load_explicit(&instance->retiring, memory_order_relaxed);
 }
 

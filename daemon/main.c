@@ -27,6 +27,7 @@
 #include "kernels/source.h"
 #include "log.h"
 #include "packet.h"
+#include "clock.h"
 #include "runtime.h"
 #include "summary.h"
 
@@ -365,7 +366,7 @@ main(int argc, char **argv)
 		config_free(config);
 		return EXIT_RUNTIME_ERROR;
 	}
-	runtime_clock_init();
+	clock_init();
 	status = run(&config, &sources, signal_fd);
 	control_notify_stopping();
 	close(signal_fd);

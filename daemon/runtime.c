@@ -30,7 +30,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "graph.h"
-#include "kernel.h"
+#include "kernel_runtime.h"
 #include "runtime.h"
 
 #define TICKS_PER_SECOND 1000
@@ -54,48 +54,24 @@ static struct {
 	struct worker workers[RTE_MAX_LCORE]; /* indexed by lcore id */
 	struct rte_rcu_qsbr *quiescence;
 	unsigned sink_lcore;                  /* the main lcore: its slot is the sink thread's */
-	atomic_bool stop_requested;           /* cp: wo, dp: ro */
 	atomic_bool quit;                     /* cp: wo, dp: ro: leave the loop */
-	uint64_t clock_base_ns;               /* written once before workers start */
-	uint64_t clock_base_cycles;
-	uint64_t cycles_per_second;
-	uint64_t cycles_per_tick;
+	uint64_t cycles_per_tick;             /* written once before workers start */
 	bool idle_sleep;                      /* written once before workers start */
 } runtime;
 
-/* ---- clock and stop ------------------------------------------------------ */
+/* ---- stop ---------------------------------------------------------------- */
 
-void
-runtime_clock_init(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	runtime.cycles_per_second = rte_get_tsc_hz();
-	runtime.cycles_per_tick = runtime.cycles_per_second / TICKS_PER_SECOND;
-	runtime.clock_base_cycles = rte_get_tsc_cycles();
-	runtime.clock_base_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
-
-uint64_t
-runtime_now_ns(void)
-{
-	uint64_t elapsed = rte_get_tsc_cycles() - runtime.clock_base_cycles;
-
-	return runtime.clock_base_ns +
-	       (uint64_t)((unsigned __int128)elapsed * 1000000000u / runtime.cycles_per_second);
-}
-
+/* The flag lives with the kernel API, which sources read it through; the runtime only sets it. */
 void
 runtime_request_stop(void)
 {
-	atomic_store_explicit(&runtime.stop_requested, true, memory_order_release);
+	kernel_request_stop();
 }
 
 bool
 runtime_stop_requested(void)
 {
-	return atomic_load_explicit(&runtime.stop_requested, memory_order_relaxed);
+	return kernel_stop_requested();
 }
 
 /* ---- polling ------------------------------------------------------------- */
@@ -131,7 +107,7 @@ poll_schedule(const struct schedule *schedule)
 static void
 tick_schedule(const struct schedule *schedule)
 {
-	uint64_t now = runtime_now_ns();
+	uint64_t now = kernel_now_ns();
 
 	for (unsigned i = 0; i < schedule->count; i++) {
 		struct kernel_instance *instance = schedule->entries[i].instance;
@@ -160,7 +136,8 @@ install_schedule(const struct schedule *schedule)
 		if (predecessor == NULL)
 			continue;
 		instance->counters = predecessor->counters;
-		memcpy(instance->error, predecessor->error, sizeof(instance->error));
+		/* dp to dp: the predecessor is never polled again */
+		memcpy(instance->failure, predecessor->failure, sizeof(instance->failure));
 		instance->ops->take_state(instance, predecessor);
 		instance->take_state_from = NULL;
 	}
@@ -379,6 +356,7 @@ runtime_start(struct graph *graph)
 	runtime.graph = graph;
 	runtime.idle_sleep = graph->layout->idle_sleep;
 	runtime.sink_lcore = graph->layout->main_lcore;
+	runtime.cycles_per_tick = rte_get_tsc_hz() / TICKS_PER_SECOND;
 	atomic_store(&runtime.quit, false);
 	return publish(graph, graph->wirings, NULL);
 }

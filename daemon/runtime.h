@@ -30,15 +30,6 @@ struct schedule {
 };
 
 /**
- * Start the clock (call once, after rte_eal_init). Packet timestamps of live
- * sources and ticks use it.
- */
-void runtime_clock_init(void);
-
-/** Wall-clock time in nanoseconds from the TSC: cheap enough for every burst. */
-uint64_t runtime_now_ns(void);
-
-/**
  * Publish the first generation and launch the worker lcores that have
  * instances, and the sink thread when instances do I/O (those placed on the
  * main lcore: the control thread itself polls nothing).

@@ -76,9 +76,9 @@ report_instance_errors(const struct graph *graph)
 	for (unsigned i = 0; i < graph->instance_count; i++) {
 		const struct kernel_instance *instance = graph->instances[i];
 
-		if (instance->error[0] != '\0') {
+		if (kernel_instance_error(instance)[0] != '\0') {
 			log_error("kernel '%s' (replica %u): %s", instance->name, instance->replica,
-				  instance->error);
+				  kernel_instance_error(instance));
 			any = true;
 		}
 	}

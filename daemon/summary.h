@@ -12,14 +12,6 @@
 
 struct graph;
 
-/**
- * A kernel statistic named NAME KERNEL_STAT_UNKNOWN_SUFFIX with a value
- * above 0 says that NAME cannot be known (a device that does not report its
- * drops): the summary prints `NAME=unknown`, never 0. Being a count, it
- * stays above 0 when summed over replicas and reloads.
- */
-#define KERNEL_STAT_UNKNOWN_SUFFIX "_unknown"
-
 /** Tell systemd the graph runs (READY=1) with a STATUS= line describing it. */
 void summary_notify_ready(const struct graph *graph);
 

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "kernel.h"
+#include "kernels/registry.h"
 
 extern const struct kernel_ops source_kernel;
 extern const struct kernel_ops per_src_counter_kernel;

@@ -220,7 +220,7 @@ sink_process(struct kernel_instance *instance)
 
 /*
  * Once everything is written or counted as dropped, an incomplete output is
- * said in instance->error. That happens here, on the polling thread, before
+ * said in instance->failure. That happens here, on the polling thread, before
  * the runtime marks the instance finished (release); the control thread
  * reads the error after seeing it finished (acquire).
  */
@@ -231,12 +231,11 @@ note_incomplete_output(struct kernel_instance *instance)
 	uint64_t format_failures = atomic_load_explicit(&state->format_failures,
 							memory_order_relaxed);
 
-	if (line_writer_failure(state->writer, instance->error, sizeof(instance->error)))
+	if (line_writer_failure(state->writer, instance->failure, sizeof(instance->failure)))
 		return;
 	if (format_failures > 0)
-		snprintf(instance->error, sizeof(instance->error),
-			 "%" PRIu64 " records longer than a line may be (dropped_records)",
-			 format_failures);
+		kernel_fail(instance, "%" PRIu64 " records longer than a line may be (dropped_records)",
+			    format_failures);
 }
 
 static bool

@@ -74,16 +74,6 @@ static const struct config_field source_fields[] = {
 	{.key = NULL},
 };
 
-unsigned
-source_packet_stats(const struct source_packet_counts *counts, struct kernel_stat *stats)
-{
-	stats[0] = (struct kernel_stat){"packets", counts->packets};
-	stats[1] = (struct kernel_stat){"bytes", counts->bytes};
-	stats[2] = (struct kernel_stat){"non_ip_packets", counts->non_ip_packets};
-	stats[3] = (struct kernel_stat){"malformed_packets", counts->malformed_packets};
-	return 4;
-}
-
 /* Keys that belong to one mode only: written for another, they are an error. */
 static const struct {
 	const char *key;

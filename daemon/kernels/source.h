@@ -105,7 +105,15 @@ source_count_packet(struct source_packet_counts *counts, const struct packet_met
 }
 
 /** Write the counts as statistics. @return number written (4). */
-unsigned source_packet_stats(const struct source_packet_counts *counts, struct kernel_stat *stats);
+static inline unsigned
+source_packet_stats(const struct source_packet_counts *counts, struct kernel_stat *stats)
+{
+	stats[0] = (struct kernel_stat){"packets", counts->packets};
+	stats[1] = (struct kernel_stat){"bytes", counts->bytes};
+	stats[2] = (struct kernel_stat){"non_ip_packets", counts->non_ip_packets};
+	stats[3] = (struct kernel_stat){"malformed_packets", counts->malformed_packets};
+	return 4;
+}
 
 /** Readers behind the source kernel; each is a subset of kernel_ops. */
 int source_pcap_init(struct kernel_instance *instance);

@@ -22,7 +22,6 @@
 
 #include "kernels/source.h"
 #include "packet.h"
-#include "runtime.h"
 
 /* Time added between two passes of a looped file, so time keeps going forward. */
 #define LOOP_GAP_NS 1000u
@@ -428,8 +427,7 @@ read_record(struct kernel_instance *instance, struct pcap_reader *reader,
 		if (result == PCAP_ERROR_BREAK && start_next_pass(instance, reader))
 			continue;
 		if (result == PCAP_ERROR) {
-			snprintf(instance->error, sizeof(instance->error), "read error: %s",
-				 pcap_geterr(reader->pcap));
+			kernel_fail(instance, "read error: %s", pcap_geterr(reader->pcap));
 			reader->failed = true;
 			return -1;
 		}

@@ -29,8 +29,6 @@
 #include "kernels/source.h"
 #include "log.h"
 #include "packet.h"
-#include "runtime.h"
-#include "summary.h"
 
 #define RECEIVE_DESCRIPTORS 4096
 
@@ -569,7 +567,7 @@ source_port_process(struct kernel_instance *instance)
 			return 0;
 		}
 	}
-	now = runtime_now_ns();
+	now = kernel_now_ns();
 	for (uint16_t i = 0; i < received; i++) {
 		parse_packet(packets[i], now);
 		source_count_packet(&reader->counts, packet_meta(packets[i]));

@@ -28,7 +28,6 @@
 
 #include "kernels/source.h"
 #include "packet.h"
-#include "runtime.h"
 
 #define ETHERNET_HEADER_LENGTH 14
 #define IPV4_HEADER_LENGTH 20
@@ -360,7 +359,7 @@ source_synthetic_process(struct kernel_instance *instance)
 		return 0;
 	}
 	pick_flows(state, flows, randoms, count);
-	now = runtime_now_ns();
+	now = kernel_now_ns();
 	for (unsigned i = 0; i < count; i++) {
 		uint32_t size = (uint32_t)params->sizes.values[state->next_size];
 

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * The kernel API: the contract between the runtime and every kernel type.
+ * The kernel API: what a kernel may touch. Built-in kernels (daemon/kernels/)
+ * and plugins (a shared object, see JETSTREAM_PLUGIN) are written against
+ * this header alone; it is installed for plugin authors. What the graph and
+ * the runtime use besides (rings, wiring, totals, the registry) is in the
+ * daemon's kernel_runtime.h.
  *
- * A kernel type is one `const struct kernel_ops` in its own file under
- * kernels/, listed in the registry (kernels/registry.c). A pipeline names
- * kernel instances; each instance runs as one or more replicas, and each
- * replica is a struct kernel_instance polled by exactly one lcore.
- *
- * Access rules for fields shared between the control thread (cp) and the
- * lcore that polls the instance (dp) are written next to each field.
+ * A kernel type is one `const struct kernel_ops`. A pipeline names kernel
+ * instances; each instance runs as one or more replicas, and each replica is
+ * a struct kernel_instance polled by exactly one lcore. Access rules for
+ * fields shared between the control thread (cp) and that lcore (dp) head
+ * each group of fields.
  */
 #ifndef JETSTREAM_KERNEL_H
 #define JETSTREAM_KERNEL_H
@@ -19,9 +21,8 @@
 #include <stdint.h>
 
 #include <rte_mbuf.h>
-#include <rte_ring.h>
 
-#include "config.h"
+#include "config.h" /* config_map.h once the configuration code is split */
 #include "record.h"
 
 /**
@@ -64,12 +65,13 @@ struct kernel_stat {
 
 #define KERNEL_MAX_STATS 16
 
-/** Figures of one kernel summed over replicas (and over generations, across reloads). */
-struct kernel_totals {
-	struct kernel_counters counters;
-	unsigned stat_count;
-	struct kernel_stat stats[KERNEL_MAX_STATS];
-};
+/**
+ * A kernel statistic named NAME KERNEL_STAT_UNKNOWN_SUFFIX with a value
+ * above 0 says that NAME cannot be known (a device that does not report its
+ * drops): the summary prints `NAME=unknown`, never 0. Being a count, it
+ * stays above 0 when summed over replicas and reloads.
+ */
+#define KERNEL_STAT_UNKNOWN_SUFFIX "_unknown"
 
 /**
  * What an instance is, as decided by its parameters; see kernel_ops.properties.
@@ -142,7 +144,13 @@ struct kernel_ops {
 	/** Called about every millisecond with the wall-clock time. NULL = none. */
 	void (*tick)(struct kernel_instance *instance, uint64_t now_ns);
 
-	/** Fill up to KERNEL_MAX_STATS statistics. @return count. NULL = none. */
+	/**
+	 * Fill up to KERNEL_MAX_STATS statistics. Runs on the control thread at
+	 * any time, also while dp runs process() on the same instance: read only
+	 * counters that dp writes with single aligned stores (a uint64_t is never
+	 * torn on the 64-bit targets DPDK supports), never a structure dp may be
+	 * changing. @return count. NULL = none.
+	 */
 	unsigned (*stats)(const struct kernel_instance *instance, struct kernel_stat *stats);
 
 	/**
@@ -169,104 +177,89 @@ struct kernel_ops {
 	void (*destroy)(struct kernel_instance *instance);
 };
 
-/**
- * One single-producer/single-consumer edge ring. It may outlive a graph
- * generation: a reload that keeps both ends keeps the ring, so nothing in it
- * is lost or reordered.
- */
-struct kernel_ring {
-	struct rte_ring *ring;
-	enum stream_type type;                 /**< of the producer's output */
-	unsigned element_size;                 /**< stream_element_size(type) */
-	/**
-	 * The producer will never enqueue again: set by the producer when it
-	 * finishes (release), or by cp once a reload took the edge away and
-	 * every worker has moved on. Consumers: ro (acquire), then check empty.
-	 */
-	atomic_bool closed;
-	uint64_t enqueued;                     /**< dp (producer): wo, cp: ro */
-	struct kernel_instance *producer;      /**< cp only: ends of the edge, for reloads */
-	struct kernel_instance *consumer;
-	unsigned references;                   /**< cp only: graphs that hold it */
-};
-
-/** One input ring of an instance. */
-struct kernel_input {
-	struct kernel_ring *ring;
-};
-
-/** All rings that lead to one consumer kernel (one ring per consumer replica). */
-struct kernel_output_edge {
-	unsigned ring_count;                    /**< consumer replicas */
-	enum partition_key partition;           /**< of packets, when ring_count > 1 */
-	struct kernel_ring **rings;             /**< ring i feeds consumer replica i */
-};
+struct kernel_input;
+struct kernel_output_edge;
 
 /**
- * What an instance reads and writes in one graph generation. The lcore that
- * polls the instance installs it when it picks up a new schedule, between two
- * bursts, so an instance never sees half of a rewiring.
+ * A replica of a kernel instance. The fields are grouped by who may write
+ * them; "cp" is the control thread, "dp" the lcore that polls the instance
+ * (a worker, or the sink thread for kernels that write).
  */
-struct kernel_wiring {
-	unsigned input_count;
-	struct kernel_input *inputs;
-	unsigned output_edge_count;
-	struct kernel_output_edge *output_edges;
-};
-
-/** A replica of a kernel instance. */
 struct kernel_instance {
+	/*
+	 * Set by the graph before the instance is published; read-only for
+	 * everyone afterwards.
+	 */
 	const struct kernel_ops *ops;
-	const char *name;                       /**< interned (kernel_intern_name): records point at it */
+	const char *name;                       /**< interned: records point at it; outlives the instance */
 	void *params;                           /**< owned copy of the spec's parameters */
 	unsigned replica;                       /**< 0 .. replica_count-1 */
 	unsigned replica_count;
 	unsigned lcore;                         /**< lcore that polls it */
 	bool live_clock;                        /**< packet times are wall clock (live sources upstream) */
 	struct rte_mempool *mempool;            /**< packet pool, for sources */
-	void *state;                            /**< kernel private */
 
-	/* The installed wiring (dp: rw, installed by the polling lcore). */
+	/*
+	 * The kernel's own. init() sets it on cp before publication; then only
+	 * dp touches it (process, flush, tick, take_state), except that stats()
+	 * reads it on cp at any time (see kernel_ops.stats); destroy() frees it
+	 * on cp once no lcore can poll the instance.
+	 */
+	void *state;
+
+	/*
+	 * dp only: the installed wiring (the polling lcore installs it between
+	 * two bursts) and the round-robin position. Kernels use kernel_receive()
+	 * and kernel_emit_*() rather than these.
+	 */
 	unsigned input_count;
 	struct kernel_input *inputs;
-	unsigned next_input;                    /**< dp: rw. Round-robin position */
+	unsigned next_input;
 	enum stream_type output_type;
 	unsigned output_edge_count;
 	struct kernel_output_edge *output_edges;
-
-	struct kernel_counters counters;        /**< dp: wo, cp: ro */
-	atomic_bool finished;                   /**< dp: wo (release), cp: ro (acquire) */
-	atomic_bool retiring;                   /**< cp: wo, dp: ro. A reload removed it: stop, drain */
-	unsigned references;                    /**< cp only: graphs that hold it */
 	/**
 	 * Predecessor whose state this instance takes when its lcore first
 	 * installs it. cp: wo before publication; dp: rw (cleared once taken).
 	 */
 	struct kernel_instance *take_state_from;
-	char error[256];                        /**< cp: rw. Set by init/stats; logged by cp */
+
+	/* dp: wo, cp: ro. */
+	struct kernel_counters counters;        /**< cp reads them while it runs (single-word stores) */
 	/**
-	 * cp: rw. Set by a failed init when a configured value is at fault (the
+	 * Why dp gave up (a read error): written with kernel_fail() before the
+	 * instance finishes; cp reads it only once kernel_is_finished() (acquire)
+	 * or once the lcore stopped.
+	 */
+	char failure[256];
+	atomic_bool finished;                   /**< dp: wo (release), cp: ro (acquire) */
+
+	/* cp: wo, dp: ro. */
+	atomic_bool retiring;                   /**< a reload removed it: sources stop, the rest drain */
+
+	/* cp only. */
+	unsigned references;                    /**< graphs that hold it */
+	char error[256];                        /**< set by init() on failure; logged by cp */
+	/**
+	 * Set by a failed init() when a configured value is at fault (the
 	 * config_map key, e.g. "pcap"): the start exits 78 at that key's position.
 	 */
 	const char *error_key;
 };
 
-/** Add an instance's counters and statistics (cp: read while it runs or after). */
-void kernel_totals_add_instance(struct kernel_totals *totals, const struct kernel_instance *instance);
-
-/** Add @p more into @p totals, statistic by statistic name. */
-void kernel_totals_add(struct kernel_totals *totals, const struct kernel_totals *more);
+/**
+ * Say why the instance gives up, from dp (process or flush, printf-style);
+ * the kernel then finishes (a source returns, a sink's flush ends). The
+ * control thread logs it once the instance is finished.
+ */
+void kernel_fail(struct kernel_instance *instance, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /**
- * The process-lifetime copy of @p name. Records carry their kernel's name as a
- * pointer, and a record may still wait in a ring after a reload destroyed the
- * instance that emitted it, so names must outlive instances. Control thread
- * only. @return NULL when out of memory.
+ * The wall-clock time in nanoseconds since the epoch, from the TSC (no
+ * syscall: callable on a worker). Live sources stamp packets with it.
  */
-const char *kernel_intern_name(const char *name);
-
-/** Set an instance's wiring (the polling lcore does this; tests may too). */
-void kernel_install_wiring(struct kernel_instance *instance, const struct kernel_wiring *wiring);
+uint64_t kernel_now_ns(void);
 
 /**
  * true when a source must stop reading: the daemon is stopping, or a reload
@@ -316,13 +309,6 @@ void kernel_mark_finished(struct kernel_instance *instance);
 
 /** true once kernel_mark_finished() was called. */
 bool kernel_is_finished(const struct kernel_instance *instance);
-
-/** Pick a replica for a 32-bit hash without a division. */
-static inline unsigned
-kernel_partition(uint32_t hash, unsigned replica_count)
-{
-	return (unsigned)(((uint64_t)hash * replica_count) >> 32);
-}
 
 /** The properties of an instance of @p ops with @p params (NULL @p params: the defaults). */
 static inline struct kernel_properties
@@ -384,11 +370,5 @@ typedef const struct jetstream_plugin *(*jetstream_plugin_function)(void);
 		};                                                                         \
 		return &plugin;                                                            \
 	}
-
-/** The registry: every built-in kernel type, NULL-terminated. */
-extern const struct kernel_ops *const kernel_registry[];
-
-/** Look a kernel type up by name; NULL when unknown. */
-const struct kernel_ops *kernel_find(const char *name);
 
 #endif

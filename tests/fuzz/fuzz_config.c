@@ -35,6 +35,7 @@
 #include "config.h"
 #include "fuzz.h"
 #include "kernel.h"
+#include "kernels/registry.h"
 
 #define SETTINGS_MARKER "# settings\n"
 

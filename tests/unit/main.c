@@ -8,6 +8,7 @@
 
 #include <rte_eal.h>
 
+#include "clock.h"
 #include "runtime.h"
 #include "suites.h"
 
@@ -30,7 +31,7 @@ main(void)
 		fprintf(stderr, "unit_tests: cannot start DPDK's EAL\n");
 		return EXIT_FAILURE;
 	}
-	runtime_clock_init(); /* live sources stamp packets with the wall clock */
+	clock_init(); /* live sources stamp packets with the wall clock */
 	runner = srunner_create(packet_suite());
 	srunner_add_suite(runner, config_suite());
 	srunner_add_suite(runner, kernels_suite());

@@ -13,7 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring_elem.h>
 
-#include "kernel.h"
+#include "kernel_runtime.h"
 #include "outputs/jsonl.h"
 #include "packet.h"
 #include "suites.h"

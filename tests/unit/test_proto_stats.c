@@ -14,6 +14,7 @@
 #include <rte_ring_elem.h>
 
 #include "kernel.h"
+#include "kernels/registry.h"
 #include "outputs/jsonl.h"
 #include "packet.h"
 #include "suites.h"

@@ -22,7 +22,7 @@
 
 #include "config.h"
 #include "graph.h"
-#include "kernel.h"
+#include "kernel_runtime.h"
 #include "packet.h"
 #include "reload.h"
 #include "suites.h"

@@ -13,7 +13,7 @@
 
 #include <rte_mempool.h>
 
-#include "kernel.h"
+#include "kernel_runtime.h"
 
 #define TEST_RIG_INPUT_RING_SIZE 1024 /* of every input ring test_rig_open() makes */
 #define TEST_RIG_MAX_INPUTS 2         /* the first one and test_rig_add_input()'s */

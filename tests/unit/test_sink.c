@@ -22,7 +22,7 @@
 #include <check.h>
 #include <rte_ring_elem.h>
 
-#include "kernel.h"
+#include "kernel_runtime.h"
 #include "outputs/line_writer.h"
 #include "suites.h"
 #include "test_directory.h"
@@ -218,7 +218,7 @@ START_TEST(sink_full_disk_keeps_whole_lines_and_counts_drops)
 	snprintf(expected_error, sizeof(expected_error),
 		 "write failed: No space left on device; %u records not written (dropped_records)",
 		 900 - lines);
-	ck_assert_str_eq(rig.instance.error, expected_error);
+	ck_assert_str_eq(kernel_instance_error(&rig.instance), expected_error);
 	test_rig_close(&rig);
 	unmount_small_filesystem();
 	free((void *)path);
@@ -237,7 +237,7 @@ START_TEST(sink_counts_unwritable_records_as_dropped)
 	ck_assert_uint_eq(sink_stat(&rig, "records"), 0);
 	ck_assert_uint_eq(sink_stat(&rig, "dropped_records"), 10);
 	ck_assert_uint_eq(rig.instance.counters.items_in, 10);
-	ck_assert_str_eq(rig.instance.error, "write failed: No space left on device; 10 records "
+	ck_assert_str_eq(kernel_instance_error(&rig.instance), "write failed: No space left on device; 10 records "
 					     "not written (dropped_records)");
 	test_rig_close(&rig);
 }
@@ -259,7 +259,7 @@ START_TEST(sink_counts_records_into_a_closed_pipe_as_dropped)
 	test_rig_run_to_end(&rig);
 	ck_assert_uint_eq(sink_stat(&rig, "records"), 0);
 	ck_assert_uint_eq(sink_stat(&rig, "dropped_records"), 7);
-	ck_assert_str_eq(rig.instance.error,
+	ck_assert_str_eq(kernel_instance_error(&rig.instance),
 			 "write failed: Broken pipe; 7 records not written (dropped_records)");
 	test_rig_close(&rig);
 }

@@ -162,6 +162,37 @@ assert_record_times(const char *path, bool preload, uint64_t ns)
 	test_rig_close(&rig);
 }
 
+/*
+ * A read error found while polling is said through kernel_fail(), written by
+ * the polling thread: the init error, which only the control thread writes,
+ * stays empty (before the fix the reader wrote it from the worker).
+ */
+START_TEST(read_error_is_a_failure_of_the_polling_thread)
+{
+	const char *path = write_classic("cut.pcap", false, 0);
+	char pcap_setting[PATH_MAX + 8];
+	const char *settings[] = {pcap_setting, NULL};
+	struct rte_mbuf *packets[TEST_RECORDS];
+	struct test_rig rig;
+	struct stat status;
+	unsigned count;
+
+	ck_assert_int_eq(stat(path, &status), 0);
+	ck_assert_int_eq(truncate(path, status.st_size - 10), 0); /* the last frame cut */
+	snprintf(pcap_setting, sizeof(pcap_setting), "pcap=%s", path);
+	test_rig_open(&rig, &source_kernel, "rx", STREAM_NONE, settings, 64);
+	test_rig_run_to_end(&rig);
+	count = rte_ring_dequeue_burst(rig.output.ring, (void **)packets, TEST_RECORDS, NULL);
+	ck_assert_uint_eq(count, TEST_RECORDS - 1);
+	rte_pktmbuf_free_bulk(packets, count);
+	ck_assert_str_eq(rig.instance.error, "");
+	ck_assert_msg(strncmp(rig.instance.failure, "read error: truncated dump file", 31) == 0,
+		      "failure: '%s'", rig.instance.failure);
+	ck_assert_str_eq(kernel_instance_error(&rig.instance), rig.instance.failure);
+	test_rig_close(&rig);
+}
+END_TEST
+
 START_TEST(pcap_microsecond_times_past_2038)
 {
 	const char *path = write_classic("micro.pcap", false, 123456);
@@ -392,6 +423,7 @@ source_suite(void)
 
 	tcase_add_checked_fixture(times, files_setup, files_teardown);
 	tcase_add_test(times, pcap_microsecond_times_past_2038);
+	tcase_add_test(times, read_error_is_a_failure_of_the_polling_thread);
 	tcase_add_test(times, pcap_nanosecond_times_past_2038);
 	tcase_add_test(times, pcapng_times_past_2038);
 	suite_add_tcase(suite, times);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * Logging, from the control thread and the sinks' writer threads, a line at a
- * time (workers never log: they set counters and error strings that the
- * control thread reports).
+ * Logging, from the control thread, the sinks' writer threads and a kernel's
+ * init()/destroy() (never process(): workers do not log, they set counters
+ * and kernel_fail() that the control thread reports), a line at a time.
  *
  * Lines go to stderr. Under systemd (JOURNAL_STREAM set) each line starts
  * with a `<N>` syslog priority so journald records the right level.
