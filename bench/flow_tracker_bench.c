@@ -126,7 +126,6 @@ no_op_process(struct kernel_instance *instance)
 	struct rte_mbuf *packets[KERNEL_BURST];
 	unsigned received = kernel_receive(instance, packets, KERNEL_BURST, NULL);
 
-	instance->counters.items_in += received;
 	rte_pktmbuf_free_bulk(packets, received);
 	return received;
 }

@@ -29,12 +29,32 @@ kernel_receive(struct kernel_instance *instance, void *items, unsigned max, enum
 		received = rte_ring_sc_dequeue_burst_elem(ring->ring, items, ring->element_size, max,
 							  NULL);
 		if (received > 0) {
+			instance->counters.items_in += received;
 			if (type != NULL)
 				*type = ring->type;
 			return received;
 		}
 	}
 	return 0;
+}
+
+unsigned
+kernel_burst_budget(struct kernel_instance *instance)
+{
+	unsigned budget = RTE_MIN(kernel_output_budget(instance), (unsigned)KERNEL_BURST);
+
+	if (budget == 0)
+		instance->counters.backpressure++;
+	return budget;
+}
+
+void
+kernel_swap_state(struct kernel_instance *instance, struct kernel_instance *old)
+{
+	void *fresh = instance->state;
+
+	instance->state = old->state;
+	old->state = fresh;
 }
 
 unsigned

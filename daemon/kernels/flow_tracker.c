@@ -904,7 +904,6 @@ flow_tracker_process(struct kernel_instance *instance)
 	if (!emit_pending(instance))
 		return 0;
 	received = kernel_receive(instance, packets, KERNEL_BURST, NULL);
-	instance->counters.items_in += received;
 	track_burst(instance, packets, received);
 	rte_pktmbuf_free_bulk(packets, received);
 	expire_idle(instance, RTE_MIN((unsigned)FLOW_EXPIRY_WORK,

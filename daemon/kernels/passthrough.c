@@ -23,15 +23,12 @@ static unsigned
 passthrough_process(struct kernel_instance *instance)
 {
 	struct rte_mbuf *packets[KERNEL_BURST];
-	unsigned budget = kernel_output_budget(instance);
+	unsigned budget = kernel_burst_budget(instance);
 	unsigned received;
 
-	if (budget == 0) {
-		instance->counters.backpressure++;
+	if (budget == 0)
 		return 0;
-	}
-	received = kernel_receive(instance, packets, RTE_MIN(budget, (unsigned)KERNEL_BURST), NULL);
-	instance->counters.items_in += received;
+	received = kernel_receive(instance, packets, budget, NULL);
 	kernel_emit_packets(instance, packets, received);
 	return received;
 }

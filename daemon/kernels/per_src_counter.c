@@ -255,20 +255,18 @@ emit_table(struct kernel_instance *instance, struct window_table *table, bool to
 {
 	struct per_src_counter_state *state = instance->state;
 	struct src_count_record records[KERNEL_BURST];
-	unsigned budget = RTE_MIN(kernel_output_budget(instance), (unsigned)KERNEL_BURST);
+	unsigned budget = kernel_burst_budget(instance);
 	unsigned count = 0;
 
+	if (budget == 0)
+		return false;
 	while (count < budget && state->flush_position < table->table.count)
 		fill_record(instance, table, &table->table.entries[state->flush_position++], total,
 			    &records[count++]);
 	kernel_emit_records(instance, records, count);
 	state->records += count;
-	if (count == budget && budget > 0)
+	if (count == budget)
 		return false;
-	if (budget == 0) {
-		instance->counters.backpressure++;
-		return false;
-	}
 	counter_table_reset(&table->table);
 	state->flush_position = 0;
 	return true;
@@ -411,8 +409,7 @@ per_src_counter_take_state(struct kernel_instance *instance, struct kernel_insta
 	struct per_src_counter_state *fresh = instance->state, *taken = old->state;
 	struct window_table *active;
 
-	instance->state = taken;
-	old->state = fresh; /* destroyed with the old instance */
+	kernel_swap_state(instance, old);
 	if (params->window_ns != WINDOW_TOTAL && taken->tables[1].table.entries == NULL) {
 		/* a windowed counter needs the second table this instance was built with */
 		taken->tables[1] = fresh->tables[1];

@@ -157,10 +157,8 @@ emit_waiting(struct kernel_instance *instance)
 
 	if (!state->has_waiting)
 		return true;
-	if (kernel_output_budget(instance) == 0) {
-		instance->counters.backpressure++;
+	if (kernel_burst_budget(instance) == 0)
 		return false;
-	}
 	kernel_emit_records(instance, &state->waiting, 1);
 	state->records++;
 	state->has_waiting = false;
@@ -292,10 +290,9 @@ static void
 proto_stats_take_state(struct kernel_instance *instance, struct kernel_instance *old)
 {
 	const struct proto_stats_params *params = instance->params, *old_params = old->params;
-	struct proto_stats_state *fresh = instance->state, *taken = old->state;
+	struct proto_stats_state *taken = old->state;
 
-	instance->state = taken;
-	old->state = fresh; /* destroyed with the old instance */
+	kernel_swap_state(instance, old);
 	if (params->window_ns == old_params->window_ns || params->window_ns == WINDOW_TOTAL)
 		return;
 	if (old_params->window_ns == WINDOW_TOTAL)

@@ -156,7 +156,6 @@ sink_discard(struct kernel_instance *instance)
 	} else {
 		state->records += received;
 	}
-	instance->counters.items_in += received;
 	return received;
 }
 
@@ -214,7 +213,6 @@ sink_process(struct kernel_instance *instance)
 	length = format_records(state, records, received, stream_element_size(type));
 	if (length > 0)
 		line_writer_append(state->writer, state->staging, length);
-	instance->counters.items_in += received;
 	return received;
 }
 

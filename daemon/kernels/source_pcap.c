@@ -496,17 +496,15 @@ source_pcap_process(struct kernel_instance *instance)
 	const struct source_params *params = instance->params;
 	struct pcap_reader *reader = instance->state;
 	struct rte_mbuf *packets[KERNEL_BURST];
-	unsigned budget = RTE_MIN(kernel_output_budget(instance), (unsigned)KERNEL_BURST);
-	unsigned count = 0;
+	unsigned budget, count = 0;
 
 	if (kernel_should_stop(instance) || reader->failed) {
 		kernel_mark_finished(instance);
 		return 0;
 	}
-	if (budget == 0) {
-		instance->counters.backpressure++;
+	budget = kernel_burst_budget(instance);
+	if (budget == 0)
 		return 0;
-	}
 	budget = source_pace_allowance(&reader->pace, params->rate_pps, budget);
 	if (params->preload && budget > 0) {
 		int replayed = replay_preloaded(instance, reader, budget);
@@ -542,10 +540,9 @@ source_pcap_process(struct kernel_instance *instance)
 void
 source_pcap_take_state(struct kernel_instance *instance, struct kernel_instance *old)
 {
-	struct pcap_reader *fresh = instance->state, *taken = old->state;
+	struct pcap_reader *taken = old->state;
 
-	instance->state = taken;
-	old->state = fresh; /* its freshly opened file closes with the old instance */
+	kernel_swap_state(instance, old); /* the freshly opened file closes with the old instance */
 	taken->pace = (struct source_pace){0};
 }
 

@@ -537,7 +537,7 @@ source_port_process(struct kernel_instance *instance)
 {
 	struct port_reader *reader = instance->state;
 	struct rte_mbuf *packets[KERNEL_BURST];
-	unsigned budget = RTE_MIN(kernel_output_budget(instance), (unsigned)KERNEL_BURST);
+	unsigned budget;
 	uint16_t received;
 	uint64_t now;
 
@@ -551,11 +551,10 @@ source_port_process(struct kernel_instance *instance)
 			kernel_mark_finished(instance);
 		return 0;
 	}
-	if (budget == 0) {
-		/* the NIC keeps receiving; what overflows its queue shows as imissed */
-		instance->counters.backpressure++;
+	/* when there is no room, the NIC keeps receiving; what overflows its queue shows as imissed */
+	budget = kernel_burst_budget(instance);
+	if (budget == 0)
 		return 0;
-	}
 	if (reader->draining)
 		budget = RTE_MIN(budget, reader->drain_left);
 	received = budget == 0 ? 0 : rte_eth_rx_burst(reader->port_id, reader->queue, packets,

@@ -325,12 +325,10 @@ packets_allowed(struct kernel_instance *instance, struct synthetic_state *state)
 {
 	const struct synthetic_params *params =
 		&((const struct source_params *)instance->params)->synthetic_params;
-	unsigned budget = RTE_MIN(kernel_output_budget(instance), (unsigned)KERNEL_BURST);
+	unsigned budget = kernel_burst_budget(instance);
 
-	if (budget == 0) {
-		instance->counters.backpressure++;
+	if (budget == 0)
 		return 0;
-	}
 	if (params->packets != 0)
 		budget = (unsigned)RTE_MIN((uint64_t)budget, params->packets - state->made);
 	return source_pace_allowance(&state->pace, params->rate_pps, budget);

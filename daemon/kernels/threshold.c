@@ -71,19 +71,16 @@ threshold_process(struct kernel_instance *instance)
 	struct threshold_state *state = instance->state;
 	struct src_count_record counts[KERNEL_BURST];
 	struct alert_record alerts[KERNEL_BURST];
-	unsigned budget = kernel_output_budget(instance);
+	unsigned budget = kernel_burst_budget(instance);
 	unsigned received, alert_count = 0;
 
-	if (budget == 0) {
-		instance->counters.backpressure++;
+	if (budget == 0)
 		return 0;
-	}
 	/* At most one alert per record, so the budget bounds the records read. */
-	received = kernel_receive(instance, counts, RTE_MIN(budget, (unsigned)KERNEL_BURST), NULL);
+	received = kernel_receive(instance, counts, budget, NULL);
 	for (unsigned i = 0; i < received; i++)
 		if (threshold_evaluate(params, &counts[i], instance->name, &alerts[alert_count]))
 			alert_count++;
-	instance->counters.items_in += received;
 	state->alerts += alert_count;
 	kernel_emit_records(instance, alerts, alert_count);
 	return received;
@@ -102,10 +99,7 @@ threshold_stats(const struct kernel_instance *instance, struct kernel_stat *stat
 static void
 threshold_take_state(struct kernel_instance *instance, struct kernel_instance *old)
 {
-	void *state = instance->state;
-
-	instance->state = old->state;
-	old->state = state;
+	kernel_swap_state(instance, old);
 }
 
 static void

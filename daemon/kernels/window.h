@@ -48,7 +48,6 @@ held_burst_refill(struct kernel_instance *instance, struct held_burst *held)
 	received = kernel_receive(instance, held->packets, KERNEL_BURST, NULL);
 	held->count = received;
 	held->next = 0;
-	instance->counters.items_in += received;
 	return received;
 }
 

@@ -271,6 +271,7 @@ bool kernel_should_stop(const struct kernel_instance *instance);
  * Receive up to @p max items from the instance's input rings, all from one
  * ring (inputs are visited round-robin). @p items is an array of mbuf
  * pointers for packet inputs, or of records of the ring's element size.
+ * What is received is counted in counters.items_in.
  * @param[out] type  stream type of the items (may be NULL)
  */
 unsigned kernel_receive(struct kernel_instance *instance, void *items, unsigned max,
@@ -283,6 +284,20 @@ unsigned kernel_receive(struct kernel_instance *instance, void *items, unsigned 
  * its input (backpressure).
  */
 unsigned kernel_output_budget(struct kernel_instance *instance);
+
+/**
+ * The items this poll may emit: kernel_output_budget(), at most KERNEL_BURST.
+ * When it is 0 the poll counts as backpressure (counters.backpressure) and
+ * the kernel must hold its input: what every process() starts with.
+ */
+unsigned kernel_burst_budget(struct kernel_instance *instance);
+
+/**
+ * The usual take_state(): @p instance takes @p old's state and leaves its own
+ * fresh state to @p old, to be destroyed with it. Kernels that keep more than
+ * the pointer adjust the taken state after the swap.
+ */
+void kernel_swap_state(struct kernel_instance *instance, struct kernel_instance *old);
 
 /**
  * Send packets to every consumer (partitioned by packet_meta.source_hash when
