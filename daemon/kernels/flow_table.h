@@ -119,6 +119,7 @@ struct flow_entry_pool {
 	uint32_t free_head; /**< index of a freed entry, or FLOW_NONE */
 };
 
+/** One table (flow_table_create()); one lcore reads and writes it. */
 struct flow_table {
 	uint32_t *slots;                  /**< 0 = empty, else tag << 25 | handle */
 	uint32_t slot_mask;               /**< slot count - 1 (a power of two) */
