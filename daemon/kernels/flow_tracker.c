@@ -1,28 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * flow_tracker: bidirectional 5-tuple flows (IPv4 and IPv6) with idle and
- * active timeouts, TCP FIN/RST endings, and a bounded table.
+ * active timeouts, TCP FIN/RST endings, and a bounded table (flow_table.h:
+ * its layout, its canonical keys, and why it is not rte_hash).
  *
- * Why not rte_hash: with the 37-byte key and extendable buckets, rte_hash
- * alone allocated 83.2 B per flow at 10 M entries (measured with
- * rte_malloc_get_socket_stats, DPDK 22.11), before any counter, timestamp
- * or expiry link (another 40 B at least): about twice the 64 B/flow target.
- * This table is instead:
- *   - an open-addressing slot array of uint32_t (load <= 0.75): 7-bit tag,
- *     1 family bit, 24-bit entry index; linear probing, backward-shift delete;
- *   - IPv4 entries of 56 B (8 B addresses + 8 B ports/protocol/flags word,
- *     compared as two 64-bit words) and IPv6 entries of 80 B (32 B addresses
- *     + the same tail word), each pool handing out entries from a bump
- *     pointer so untouched entries cost no resident memory;
- *   - an index-linked LRU list (by last packet) threaded through the entries,
- *     and a FIFO list of closing TCP flows (below) on the same links: a flow
- *     is on exactly one of the two.
- * At 10 M IPv4 flows: 56 B + 2^24 slots * 4 B / 10 M = 62.7 B per flow
- * (IPv6: 86.7 B).
- *
- * Keys are canonical: the smaller endpoint (address, then port) is "low",
- * so both directions hash and compare equal; counters are kept per sending
- * endpoint and the initiator bit says which endpoint is the record's source.
+ * Counters are kept per sending endpoint (low, high) and the initiator bit
+ * says which endpoint is the record's source.
  *
  * Expiry: the LRU head is the least recently seen flow, so idle expiry pops
  * heads while they are due, at most FLOW_EXPIRY_WORK per call: a table of
@@ -53,21 +36,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_byteorder.h>
 #include <rte_common.h>
-#include <rte_hash_crc.h>
-#include <rte_prefetch.h>
 
 #include "kernel.h"
+#include "kernels/flow_table.h"
 #include "packet.h"
 
-#define FLOW_NONE UINT32_MAX
-#define FLOW_FAMILY_IPV6 (1u << 24)
-#define FLOW_INDEX_MASK 0xffffffu
-#define FLOW_HANDLE_MASK 0x1ffffffu
-#define FLOW_TAG_SHIFT 25
-/* Index 0xffffff is never handed out, so FLOW_NONE is never a handle. */
-#define FLOW_MAX_FLOWS FLOW_INDEX_MASK
+/* The bound of max_flows: what one table can hold. */
+#define FLOW_MAX_FLOWS FLOW_TABLE_MAX_FLOWS
 
 /* Flows expired per call: bounds the time one call can spend on expiry. */
 #define FLOW_EXPIRY_WORK 64
@@ -91,17 +67,13 @@
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
 
-/* flow_tail.state bits */
+/* flow_tail.state bits, beside the table's FLOW_TABLE_STATE_CLOSING (both FINs or a RST seen) */
 #define STATE_INITIATOR_HIGH 0x01 /* the first packet came from the high endpoint */
 #define STATE_FIN_LOW 0x02
 #define STATE_FIN_HIGH 0x04
-#define STATE_CLOSING 0x08   /* both FINs or a RST seen: on the closing list */
 #define STATE_CLOSED_RST 0x10 /* closing because of a RST (else both FINs) */
-
-/* Bytes of flow_tail that are key (ports, protocol); the rest is flow state. */
-#define TAIL_KEY_MASK 0x000000ffffffffffull
-/* TAIL_KEY_MASK and the key words make_lookup() builds are little-endian. */
-_Static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "flow keys assume a little-endian CPU");
+_Static_assert(((STATE_INITIATOR_HIGH | STATE_FIN_LOW | STATE_FIN_HIGH | STATE_CLOSED_RST) &
+		FLOW_TABLE_STATE_CLOSING) == 0, "state bits are the table's or the kernel's");
 
 struct flow_tracker_params {
 	uint64_t idle_timeout_ns;
@@ -130,67 +102,9 @@ static const struct config_field flow_tracker_fields[] = {
 	{.key = NULL},
 };
 
-/* Ports, protocol (key) and the flow's TCP state, in one 64-bit word. */
-union flow_tail {
-	struct {
-		uint16_t low_port, high_port;
-		uint8_t protocol;
-		uint8_t low_tcp_flags, high_tcp_flags; /* OR of flags each endpoint sent */
-		uint8_t state;                         /* STATE_* */
-	} fields;
-	uint64_t word;
-};
-
-/* Per flow, both families. Counters are per sending endpoint (low, high). */
-struct flow_common {
-	uint64_t first_ns, last_ns;
-	uint32_t low_packets, high_packets;
-	uint32_t low_bytes, high_bytes; /* a slice is cut before they would wrap */
-	/* handles: the LRU list, or the closing list (STATE_CLOSING); lru_next links the free list too */
-	uint32_t lru_previous, lru_next;
-};
-
-struct flow_entry4 {
-	struct flow_common common;
-	uint64_t addresses; /* low, high: network order, as in the packet */
-	union flow_tail tail;
-};
-
-struct flow_entry6 {
-	struct flow_common common;
-	uint64_t addresses[4]; /* low[16], high[16] */
-	union flow_tail tail;
-};
-
-_Static_assert(sizeof(struct flow_entry4) == 56, "IPv4 flow entry size");
-_Static_assert(sizeof(struct flow_entry6) == 80, "IPv6 flow entry size");
-
-/* A packet's canonical key, ready to hash and compare. */
-struct flow_lookup {
-	uint64_t addresses[4]; /* IPv4: addresses[0] only */
-	union flow_tail tail;   /* key bytes only */
-	bool ipv6;
-	bool sender_is_low;
-	uint32_t slot;          /* home slot */
-	uint32_t tag;
-};
-
-struct entry_pool {
-	void *entries;
-	size_t entry_size;
-	uint32_t used;      /* high-water mark of the bump allocator */
-	uint32_t free_head; /* index of a freed entry, or FLOW_NONE */
-};
-
 struct flow_tracker_state {
-	uint32_t *slots;    /* 0 = empty, else tag << 25 | handle */
-	uint32_t slot_mask;
-	unsigned slot_bits;
-	struct entry_pool pools[2]; /* IPv4, IPv6 */
-	uint32_t flow_count;
-	uint32_t lru_head, lru_tail; /* least and most recently seen */
-	uint32_t closing_head, closing_tail; /* closing TCP flows, oldest close first */
-	uint64_t clock_ns;           /* newest packet (or tick) time */
+	struct flow_table table;
+	uint64_t clock_ns; /* newest packet (or tick) time */
 
 	struct flow_record pending[FLOW_PENDING_MAX]; /* records waiting for ring space */
 	unsigned pending_count, pending_next;
@@ -203,238 +117,7 @@ struct flow_tracker_state {
 	uint64_t expiry_work_max; /* most flows expired in one call */
 };
 
-/* ---- table ---- */
-
-static inline struct flow_common *
-flow_at(const struct flow_tracker_state *state, uint32_t handle)
-{
-	const struct entry_pool *pool = &state->pools[handle >> 24];
-
-	return (struct flow_common *)((char *)pool->entries +
-				      (size_t)(handle & FLOW_INDEX_MASK) * pool->entry_size);
-}
-
-static inline union flow_tail *
-tail_of(const struct flow_tracker_state *state, uint32_t handle)
-{
-	if (handle & FLOW_FAMILY_IPV6)
-		return &((struct flow_entry6 *)flow_at(state, handle))->tail;
-	return &((struct flow_entry4 *)flow_at(state, handle))->tail;
-}
-
-/* Home slot and tag from a symmetric key hash. */
-static inline void
-place_key(const struct flow_tracker_state *state, uint32_t hash, struct flow_lookup *lookup)
-{
-	uint64_t mixed = (uint64_t)hash * 0x9e3779b97f4a7c15ull;
-
-	lookup->slot = (uint32_t)(mixed >> (64 - state->slot_bits));
-	lookup->tag = (uint32_t)(mixed >> 8) & 0x7f;
-	if (lookup->tag == 0)
-		lookup->tag = 1; /* slot value 0 means empty */
-}
-
-static inline uint32_t
-hash_key(const struct flow_lookup *lookup)
-{
-	uint32_t hash = rte_hash_crc_8byte(lookup->addresses[0], 0x5ca1ab1e);
-
-	if (lookup->ipv6) {
-		hash = rte_hash_crc_8byte(lookup->addresses[1], hash);
-		hash = rte_hash_crc_8byte(lookup->addresses[2], hash);
-		hash = rte_hash_crc_8byte(lookup->addresses[3], hash);
-	}
-	return rte_hash_crc_8byte(lookup->tail.word & TAIL_KEY_MASK, hash);
-}
-
-/* The stored key of @p handle as a lookup (to find its home slot when shifting). */
-static void
-lookup_of_entry(const struct flow_tracker_state *state, uint32_t handle,
-		struct flow_lookup *lookup)
-{
-	memset(lookup, 0, sizeof(*lookup));
-	lookup->ipv6 = (handle & FLOW_FAMILY_IPV6) != 0;
-	if (lookup->ipv6) {
-		const struct flow_entry6 *entry = (const void *)flow_at(state, handle);
-
-		memcpy(lookup->addresses, entry->addresses, sizeof(entry->addresses));
-	} else {
-		lookup->addresses[0] = ((const struct flow_entry4 *)flow_at(state, handle))->addresses;
-	}
-	lookup->tail.word = tail_of(state, handle)->word & TAIL_KEY_MASK;
-	place_key(state, hash_key(lookup), lookup);
-}
-
-/* Fixed-width compare: two 64-bit words (IPv4) or five (IPv6, vectorised). */
-static inline bool
-key_equal(const struct flow_tracker_state *state, uint32_t handle,
-	  const struct flow_lookup *lookup)
-{
-	if (handle & FLOW_FAMILY_IPV6) {
-		const struct flow_entry6 *entry = (const void *)flow_at(state, handle);
-		uint64_t difference = (entry->addresses[0] ^ lookup->addresses[0]) |
-				      (entry->addresses[1] ^ lookup->addresses[1]) |
-				      (entry->addresses[2] ^ lookup->addresses[2]) |
-				      (entry->addresses[3] ^ lookup->addresses[3]);
-
-		return (difference | ((entry->tail.word ^ lookup->tail.word) & TAIL_KEY_MASK)) == 0;
-	}
-	const struct flow_entry4 *entry = (const void *)flow_at(state, handle);
-
-	return ((entry->addresses ^ lookup->addresses[0]) |
-		((entry->tail.word ^ lookup->tail.word) & TAIL_KEY_MASK)) == 0;
-}
-
-/*
- * The flow of @p lookup, or FLOW_NONE with *empty_slot set to where it
- * would go.
- */
-static inline uint32_t
-table_find(const struct flow_tracker_state *state, const struct flow_lookup *lookup,
-	   uint32_t *empty_slot)
-{
-	uint32_t family = lookup->ipv6 ? FLOW_FAMILY_IPV6 : 0;
-
-	for (uint32_t position = lookup->slot;; position = (position + 1) & state->slot_mask) {
-		uint32_t slot = state->slots[position];
-
-		if (slot == 0) {
-			*empty_slot = position;
-			return FLOW_NONE;
-		}
-		if ((slot >> FLOW_TAG_SHIFT) == lookup->tag && (slot & FLOW_FAMILY_IPV6) == family &&
-		    key_equal(state, slot & FLOW_HANDLE_MASK, lookup))
-			return slot & FLOW_HANDLE_MASK;
-	}
-}
-
-static uint32_t
-home_slot(const struct flow_tracker_state *state, uint32_t handle)
-{
-	struct flow_lookup lookup;
-
-	lookup_of_entry(state, handle, &lookup);
-	return lookup.slot;
-}
-
-/* Remove @p handle's slot, shifting later probes back (no tombstones). */
-static void
-table_remove_slot(struct flow_tracker_state *state, uint32_t handle)
-{
-	uint32_t mask = state->slot_mask;
-	uint32_t hole = home_slot(state, handle);
-
-	while ((state->slots[hole] & FLOW_HANDLE_MASK) != handle || state->slots[hole] == 0)
-		hole = (hole + 1) & mask;
-	for (uint32_t next = (hole + 1) & mask; state->slots[next] != 0; next = (next + 1) & mask) {
-		uint32_t home = home_slot(state, state->slots[next] & FLOW_HANDLE_MASK);
-
-		/* move it back unless its home lies cyclically in (hole, next] */
-		if (((next - home) & mask) >= ((next - hole) & mask)) {
-			state->slots[hole] = state->slots[next];
-			hole = next;
-		}
-	}
-	state->slots[hole] = 0;
-}
-
-/* ---- LRU and closing lists (one set of links: a flow is on exactly one) ---- */
-
-static inline void
-list_unlink(struct flow_tracker_state *state, uint32_t *head, uint32_t *tail, uint32_t handle)
-{
-	struct flow_common *flow = flow_at(state, handle);
-
-	if (flow->lru_previous != FLOW_NONE)
-		flow_at(state, flow->lru_previous)->lru_next = flow->lru_next;
-	else
-		*head = flow->lru_next;
-	if (flow->lru_next != FLOW_NONE)
-		flow_at(state, flow->lru_next)->lru_previous = flow->lru_previous;
-	else
-		*tail = flow->lru_previous;
-}
-
-static inline void
-list_append(struct flow_tracker_state *state, uint32_t *head, uint32_t *tail, uint32_t handle)
-{
-	struct flow_common *flow = flow_at(state, handle);
-
-	flow->lru_previous = *tail;
-	flow->lru_next = FLOW_NONE;
-	if (*tail != FLOW_NONE)
-		flow_at(state, *tail)->lru_next = handle;
-	else
-		*head = handle;
-	*tail = handle;
-}
-
-static inline void
-lru_unlink(struct flow_tracker_state *state, uint32_t handle)
-{
-	list_unlink(state, &state->lru_head, &state->lru_tail, handle);
-}
-
-static inline void
-lru_append(struct flow_tracker_state *state, uint32_t handle)
-{
-	list_append(state, &state->lru_head, &state->lru_tail, handle);
-}
-
-static inline void
-lru_touch(struct flow_tracker_state *state, uint32_t handle)
-{
-	if (state->lru_tail == handle)
-		return;
-	lru_unlink(state, handle);
-	lru_append(state, handle);
-}
-
-/* ---- entries ---- */
-
-static uint32_t
-entry_allocate(struct flow_tracker_state *state, bool ipv6)
-{
-	struct entry_pool *pool = &state->pools[ipv6];
-	uint32_t index = pool->free_head;
-
-	if (index != FLOW_NONE)
-		pool->free_head = flow_at(state, index | (ipv6 ? FLOW_FAMILY_IPV6 : 0))->lru_next;
-	else
-		index = pool->used++;
-	return index | (ipv6 ? FLOW_FAMILY_IPV6 : 0);
-}
-
-static void
-entry_release(struct flow_tracker_state *state, uint32_t handle)
-{
-	struct entry_pool *pool = &state->pools[handle >> 24];
-
-	flow_at(state, handle)->lru_next = pool->free_head;
-	pool->free_head = handle & FLOW_INDEX_MASK;
-}
-
 /* ---- records ---- */
-
-static void
-copy_addresses(const struct flow_tracker_state *state, uint32_t handle, uint8_t low[16],
-	       uint8_t high[16])
-{
-	if (handle & FLOW_FAMILY_IPV6) {
-		const struct flow_entry6 *entry = (const void *)flow_at(state, handle);
-
-		memcpy(low, entry->addresses, 16);
-		memcpy(high, (const uint8_t *)entry->addresses + 16, 16);
-		return;
-	}
-	const struct flow_entry4 *entry = (const void *)flow_at(state, handle);
-
-	memset(low, 0, 16);
-	memset(high, 0, 16);
-	low[10] = low[11] = high[10] = high[11] = 0xff;
-	memcpy(low + 12, &entry->addresses, 4);
-	memcpy(high + 12, (const uint8_t *)&entry->addresses + 4, 4);
-}
 
 /* Same value as packet_flow_hash() of the flow's packets: replicas downstream agree. */
 static uint32_t
@@ -455,8 +138,8 @@ static void
 record_flow(struct kernel_instance *instance, uint32_t handle, enum flow_end_reason reason)
 {
 	struct flow_tracker_state *state = instance->state;
-	const struct flow_common *flow = flow_at(state, handle);
-	const union flow_tail *tail = tail_of(state, handle);
+	const struct flow_common *flow = flow_table_entry(&state->table, handle);
+	const union flow_tail *tail = flow_table_tail(&state->table, handle);
 	struct flow_record *record = &state->pending[state->pending_count++];
 	bool high_first = (tail->fields.state & STATE_INITIATOR_HIGH) != 0;
 	uint8_t low[16], high[16];
@@ -464,7 +147,7 @@ record_flow(struct kernel_instance *instance, uint32_t handle, enum flow_end_rea
 	memset(record, 0, sizeof(*record));
 	record->header.type = STREAM_FLOW;
 	record->header.kernel = instance->name;
-	copy_addresses(state, handle, low, high);
+	flow_table_addresses(&state->table, handle, low, high);
 	memcpy(record->source_address, high_first ? high : low, 16);
 	memcpy(record->destination_address, high_first ? low : high, 16);
 	record->source_port = high_first ? tail->fields.high_port : tail->fields.low_port;
@@ -490,20 +173,15 @@ end_flow(struct kernel_instance *instance, uint32_t handle, enum flow_end_reason
 	struct flow_tracker_state *state = instance->state;
 
 	record_flow(instance, handle, reason);
-	table_remove_slot(state, handle);
-	if (tail_of(state, handle)->fields.state & STATE_CLOSING)
-		list_unlink(state, &state->closing_head, &state->closing_tail, handle);
-	else
-		lru_unlink(state, handle);
-	entry_release(state, handle);
-	state->flow_count--;
+	flow_table_remove(&state->table, handle);
 }
 
 /* Export a closing flow with the reason it closed for. */
 static void
 end_closing_flow(struct kernel_instance *instance, uint32_t handle)
 {
-	const union flow_tail *tail = tail_of(instance->state, handle);
+	struct flow_tracker_state *state = instance->state;
+	const union flow_tail *tail = flow_table_tail(&state->table, handle);
 
 	end_flow(instance, handle,
 		 (tail->fields.state & STATE_CLOSED_RST) ? FLOW_END_RST : FLOW_END_FIN);
@@ -513,11 +191,9 @@ end_closing_flow(struct kernel_instance *instance, uint32_t handle)
 static void
 start_closing(struct flow_tracker_state *state, uint32_t handle, bool rst)
 {
-	union flow_tail *tail = tail_of(state, handle);
-
-	tail->fields.state |= STATE_CLOSING | (rst ? STATE_CLOSED_RST : 0);
-	lru_unlink(state, handle);
-	list_append(state, &state->closing_head, &state->closing_tail, handle);
+	if (rst)
+		flow_table_tail(&state->table, handle)->fields.state |= STATE_CLOSED_RST;
+	flow_table_start_closing(&state->table, handle);
 }
 
 static inline uint64_t
@@ -546,8 +222,8 @@ static void
 cut_slice(struct kernel_instance *instance, uint32_t handle)
 {
 	struct flow_tracker_state *state = instance->state;
-	struct flow_common *flow = flow_at(state, handle);
-	union flow_tail *tail = tail_of(state, handle);
+	struct flow_common *flow = flow_table_entry(&state->table, handle);
+	union flow_tail *tail = flow_table_tail(&state->table, handle);
 
 	record_flow(instance, handle, FLOW_END_ACTIVE);
 	flow->low_packets = flow->high_packets = 0;
@@ -579,70 +255,6 @@ emit_pending(struct kernel_instance *instance)
 
 /* ---- packets ---- */
 
-static inline uint64_t
-load_big_endian_64(const uint8_t *bytes)
-{
-	uint64_t word;
-
-	memcpy(&word, bytes, sizeof(word));
-	return rte_be_to_cpu_64(word);
-}
-
-/*
- * Whether the sender is the low endpoint (address, then port). Branch-free:
- * which side sends is a coin toss per packet, so a branch on it mispredicts
- * half the time.
- */
-static inline bool
-sender_is_low_endpoint(const struct packet_meta *meta, uint16_t source_port,
-		       uint16_t destination_port)
-{
-	unsigned __int128 source = (unsigned __int128)load_big_endian_64(meta->source_address) << 64 |
-				   load_big_endian_64(meta->source_address + 8);
-	unsigned __int128 destination =
-		(unsigned __int128)load_big_endian_64(meta->destination_address) << 64 |
-		load_big_endian_64(meta->destination_address + 8);
-
-	return (source < destination) | ((source == destination) & (source_port <= destination_port));
-}
-
-/*
- * The packet's canonical key, and where it lives. Each key word is written
- * with one store: hash_key() reads them right back, and a word written as
- * its fields (ports, protocol) could not be forwarded from the store buffer.
- */
-static void
-make_lookup(const struct flow_tracker_state *state, const struct packet_meta *meta,
-	    struct flow_lookup *lookup)
-{
-	bool has_ports = (meta->flags & PACKET_FLAG_HAS_PORTS) != 0;
-	uint16_t source_port = has_ports ? meta->source_port : 0;
-	uint16_t destination_port = has_ports ? meta->destination_port : 0;
-	bool low = sender_is_low_endpoint(meta, source_port, destination_port);
-	const uint8_t *low_address = low ? meta->source_address : meta->destination_address;
-	const uint8_t *high_address = low ? meta->destination_address : meta->source_address;
-	/* union flow_tail's key fields as a word (little-endian, as TAIL_KEY_MASK is) */
-	uint64_t tail = (uint64_t)(low ? source_port : destination_port) |
-			(uint64_t)(low ? destination_port : source_port) << 16 |
-			(uint64_t)meta->protocol << 32;
-
-	lookup->ipv6 = meta->ip_version == 6;
-	lookup->sender_is_low = low;
-	lookup->tail.word = tail;
-	if (lookup->ipv6) {
-		memcpy(lookup->addresses, low_address, 16);
-		memcpy(&lookup->addresses[2], high_address, 16);
-	} else {
-		uint32_t low4, high4;
-
-		memcpy(&low4, low_address + 12, 4);
-		memcpy(&high4, high_address + 12, 4);
-		/* the 4 bytes of low, then of high (little-endian) */
-		lookup->addresses[0] = (uint64_t)low4 | (uint64_t)high4 << 32;
-	}
-	place_key(state, hash_key(lookup), lookup);
-}
-
 /* A new flow for @p lookup, evicting the least recently seen one when full. */
 static uint32_t
 create_flow(struct kernel_instance *instance, const struct flow_lookup *lookup,
@@ -651,37 +263,28 @@ create_flow(struct kernel_instance *instance, const struct flow_lookup *lookup,
 	const struct flow_tracker_params *params = instance->params;
 	struct flow_tracker_state *state = instance->state;
 	uint32_t handle;
-	struct flow_common *flow;
 
-	if (state->flow_count >= params->max_flows) {
-		if (state->closing_head != FLOW_NONE) {
+	if (flow_table_full(&state->table)) {
+		uint32_t victim = flow_table_victim(&state->table);
+
+		if (flow_table_is_closing(&state->table, victim)) {
 			/* a closing flow is done: it goes first, with its own reason */
-			end_closing_flow(instance, state->closing_head);
+			end_closing_flow(instance, victim);
 		} else {
-			struct flow_common *oldest = flow_at(state, state->lru_head);
+			struct flow_common *oldest = flow_table_entry(&state->table, victim);
 			bool idle = now_ns > oldest->last_ns &&
 				    now_ns - oldest->last_ns >= params->idle_timeout_ns;
 
 			if (!idle)
 				state->evicted_flows++;
-			end_flow(instance, state->lru_head, idle ? FLOW_END_IDLE : FLOW_END_EVICTED);
+			end_flow(instance, victim, idle ? FLOW_END_IDLE : FLOW_END_EVICTED);
 		}
 		/* the removal may have shifted slots: probe again */
-		table_find(state, lookup, &empty_slot);
+		flow_table_find(&state->table, lookup, &empty_slot);
 	}
-	handle = entry_allocate(state, lookup->ipv6);
-	flow = flow_at(state, handle);
-	memset(flow, 0, sizeof(*flow));
-	if (lookup->ipv6)
-		memcpy(((struct flow_entry6 *)flow)->addresses, lookup->addresses, 32);
-	else
-		((struct flow_entry4 *)flow)->addresses = lookup->addresses[0];
-	tail_of(state, handle)->word = lookup->tail.word;
+	handle = flow_table_insert(&state->table, lookup, empty_slot);
 	if (!lookup->sender_is_low)
-		tail_of(state, handle)->fields.state = STATE_INITIATOR_HIGH;
-	state->slots[empty_slot] = lookup->tag << FLOW_TAG_SHIFT | handle;
-	lru_append(state, handle);
-	state->flow_count++;
+		flow_table_tail(&state->table, handle)->fields.state = STATE_INITIATOR_HIGH;
 	state->flows_created++;
 	return handle;
 }
@@ -697,10 +300,11 @@ apply_timeouts(struct kernel_instance *instance, uint32_t handle,
 	       const struct packet_meta *meta)
 {
 	const struct flow_tracker_params *params = instance->params;
-	struct flow_common *flow = flow_at(instance->state, handle);
+	struct flow_tracker_state *state = instance->state;
+	struct flow_common *flow = flow_table_entry(&state->table, handle);
 	uint64_t now_ns = meta->timestamp_ns;
 
-	if (tail_of(instance->state, handle)->fields.state & STATE_CLOSING) {
+	if (flow_table_is_closing(&state->table, handle)) {
 		if (linger_over(params, flow, now_ns) ||
 		    (meta->protocol == TCP_PROTOCOL &&
 		     (meta->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)) {
@@ -728,8 +332,8 @@ count_packet(struct kernel_instance *instance, uint32_t handle, const struct pac
 	     bool sender_is_low)
 {
 	struct flow_tracker_state *state = instance->state;
-	struct flow_common *flow = flow_at(state, handle);
-	union flow_tail *tail = tail_of(state, handle);
+	struct flow_common *flow = flow_table_entry(&state->table, handle);
+	union flow_tail *tail = flow_table_tail(&state->table, handle);
 	uint32_t *packets = sender_is_low ? &flow->low_packets : &flow->high_packets;
 	uint32_t *bytes = sender_is_low ? &flow->low_bytes : &flow->high_bytes;
 
@@ -745,7 +349,7 @@ count_packet(struct kernel_instance *instance, uint32_t handle, const struct pac
 	if (meta->timestamp_ns > flow->last_ns)
 		flow->last_ns = meta->timestamp_ns;
 	if (tail->fields.protocol != TCP_PROTOCOL) {
-		lru_touch(state, handle);
+		flow_table_touch(&state->table, handle);
 		return;
 	}
 	if (sender_is_low)
@@ -754,10 +358,9 @@ count_packet(struct kernel_instance *instance, uint32_t handle, const struct pac
 		tail->fields.high_tcp_flags |= meta->tcp_flags;
 	if (meta->tcp_flags & TCP_FIN)
 		tail->fields.state |= sender_is_low ? STATE_FIN_LOW : STATE_FIN_HIGH;
-	if (tail->fields.state & STATE_CLOSING) {
+	if (tail->fields.state & FLOW_TABLE_STATE_CLOSING) {
 		/* its deadline moved with last_ns: to the tail, so the list stays in deadline order */
-		list_unlink(state, &state->closing_head, &state->closing_tail, handle);
-		list_append(state, &state->closing_head, &state->closing_tail, handle);
+		flow_table_touch_closing(&state->table, handle);
 		return;
 	}
 	if (meta->tcp_flags & TCP_RST)
@@ -766,7 +369,7 @@ count_packet(struct kernel_instance *instance, uint32_t handle, const struct pac
 		 (STATE_FIN_LOW | STATE_FIN_HIGH))
 		start_closing(state, handle, false);
 	else
-		lru_touch(state, handle);
+		flow_table_touch(&state->table, handle);
 }
 
 static void
@@ -778,11 +381,11 @@ track_packet(struct kernel_instance *instance, const struct packet_meta *meta,
 
 	if (meta->timestamp_ns > state->clock_ns)
 		state->clock_ns = meta->timestamp_ns;
-	handle = table_find(state, lookup, &empty_slot);
+	handle = flow_table_find(&state->table, lookup, &empty_slot);
 	if (handle != FLOW_NONE) {
 		handle = apply_timeouts(instance, handle, meta);
 		if (handle == FLOW_NONE)
-			table_find(state, lookup, &empty_slot); /* slots may have shifted */
+			flow_table_find(&state->table, lookup, &empty_slot); /* slots may have shifted */
 	}
 	if (handle == FLOW_NONE)
 		handle = create_flow(instance, lookup, empty_slot, meta->timestamp_ns);
@@ -790,52 +393,10 @@ track_packet(struct kernel_instance *instance, const struct packet_meta *meta,
 }
 
 /*
- * Prefetch both cache lines an entry may straddle: 56 B and 80 B entries are
- * not line-aligned, and the key sits at their end, so with the first line
- * alone the key compare still missed for most entries (measured at 1 M
- * uniform flows: 139 -> 110 ns/packet).
- */
-static inline void
-prefetch_entry(const struct flow_tracker_state *state, uint32_t handle)
-{
-	const char *entry = (const char *)flow_at(state, handle);
-
-	rte_prefetch0(entry);
-	rte_prefetch0(entry + state->pools[handle >> 24].entry_size - 1);
-}
-
-/*
- * The first slot from @p lookup's home slot that carries the key's tag and
- * family, looking no further than the cache line already prefetched (nor
- * past an empty slot): most likely the key's entry, or FLOW_NONE.
- */
-static inline uint32_t
-find_candidate(const struct flow_tracker_state *state, const struct flow_lookup *lookup)
-{
-	uint32_t family = lookup->ipv6 ? FLOW_FAMILY_IPV6 : 0;
-	uint32_t position = lookup->slot;
-
-	do {
-		uint32_t slot = state->slots[position];
-
-		if (slot == 0)
-			return FLOW_NONE;
-		if ((slot >> FLOW_TAG_SHIFT) == lookup->tag && (slot & FLOW_FAMILY_IPV6) == family)
-			return slot & FLOW_HANDLE_MASK;
-		position = (position + 1) & state->slot_mask;
-	} while (((uintptr_t)&state->slots[position] & (RTE_CACHE_LINE_SIZE - 1)) != 0);
-	return FLOW_NONE;
-}
-
-/*
  * Track a burst in three passes so that the cache misses of different
  * packets overlap: keys and slot prefetches, then entry prefetches, then
  * the updates. At millions of flows each pass would otherwise stall on
- * memory once per packet. The entry prefetched is the first one with the
- * key's tag, not merely the first in the probe: with linear probing at
- * load 0.48 the home slot holds another flow for a quarter of the flows
- * (prefetching the home slot's entry measured 83 ns/packet at 1 M uniform
- * flows, the tag match 63 ns).
+ * memory once per packet (flow_table_prefetch_entry() says which entry).
  */
 static void
 track_burst(struct kernel_instance *instance, struct rte_mbuf **packets, unsigned count)
@@ -853,16 +414,12 @@ track_burst(struct kernel_instance *instance, struct rte_mbuf **packets, unsigne
 			continue;
 		}
 		metas[keyed] = meta;
-		make_lookup(state, meta, &lookups[keyed]);
-		rte_prefetch0(&state->slots[lookups[keyed].slot]);
+		flow_table_lookup_of_packet(&state->table, meta, &lookups[keyed]);
+		flow_table_prefetch_slot(&state->table, &lookups[keyed]);
 		keyed++;
 	}
-	for (unsigned i = 0; i < keyed; i++) {
-		uint32_t candidate = find_candidate(state, &lookups[i]);
-
-		if (candidate != FLOW_NONE)
-			prefetch_entry(state, candidate);
-	}
+	for (unsigned i = 0; i < keyed; i++)
+		flow_table_prefetch_entry(&state->table, &lookups[i]);
 	for (unsigned i = 0; i < keyed; i++)
 		track_packet(instance, metas[i], &lookups[i]);
 }
@@ -873,20 +430,22 @@ expire_idle(struct kernel_instance *instance, unsigned limit)
 {
 	const struct flow_tracker_params *params = instance->params;
 	struct flow_tracker_state *state = instance->state;
+	struct flow_table *table = &state->table;
 	unsigned expired = 0;
 
-	while (expired < limit && state->closing_head != FLOW_NONE &&
-	       linger_over(params, flow_at(state, state->closing_head), state->clock_ns)) {
-		end_closing_flow(instance, state->closing_head);
+	while (expired < limit && flow_table_oldest_closing(table) != FLOW_NONE &&
+	       linger_over(params, flow_table_entry(table, flow_table_oldest_closing(table)),
+			   state->clock_ns)) {
+		end_closing_flow(instance, flow_table_oldest_closing(table));
 		expired++;
 	}
-	while (expired < limit && state->lru_head != FLOW_NONE) {
-		const struct flow_common *oldest = flow_at(state, state->lru_head);
+	while (expired < limit && flow_table_oldest(table) != FLOW_NONE) {
+		const struct flow_common *oldest = flow_table_entry(table, flow_table_oldest(table));
 
 		if (state->clock_ns <= oldest->last_ns ||
 		    state->clock_ns - oldest->last_ns < params->idle_timeout_ns)
 			break;
-		end_flow(instance, state->lru_head, FLOW_END_IDLE);
+		end_flow(instance, flow_table_oldest(table), FLOW_END_IDLE);
 		expired++;
 	}
 	if (expired > state->expiry_work_max)
@@ -930,15 +489,16 @@ static bool
 flow_tracker_flush(struct kernel_instance *instance)
 {
 	struct flow_tracker_state *state = instance->state;
+	struct flow_table *table = &state->table;
 
 	if (!emit_pending(instance))
 		return false;
-	while (state->closing_head != FLOW_NONE && state->pending_count < FLOW_PENDING_MAX)
-		end_closing_flow(instance, state->closing_head);
-	while (state->lru_head != FLOW_NONE && state->pending_count < FLOW_PENDING_MAX)
-		end_flow(instance, state->lru_head, FLOW_END_EOF);
-	return emit_pending(instance) && state->lru_head == FLOW_NONE &&
-	       state->closing_head == FLOW_NONE;
+	while (flow_table_oldest_closing(table) != FLOW_NONE &&
+	       state->pending_count < FLOW_PENDING_MAX)
+		end_closing_flow(instance, flow_table_oldest_closing(table));
+	while (flow_table_oldest(table) != FLOW_NONE && state->pending_count < FLOW_PENDING_MAX)
+		end_flow(instance, flow_table_oldest(table), FLOW_END_EOF);
+	return emit_pending(instance) && table->count == 0;
 }
 
 static int
@@ -946,34 +506,17 @@ flow_tracker_init(struct kernel_instance *instance)
 {
 	const struct flow_tracker_params *params = instance->params;
 	struct flow_tracker_state *state = calloc(1, sizeof(*state));
-	uint64_t slots = 16;
+	int result;
 
 	if (state == NULL)
 		return -ENOMEM;
 	instance->state = state;
-	state->slot_bits = 4;
-	while (slots * 3 < params->max_flows * 4) { /* load factor <= 0.75 */
-		slots *= 2;
-		state->slot_bits++;
-	}
-	state->slot_mask = (uint32_t)(slots - 1);
-	state->slots = calloc(slots, sizeof(*state->slots));
-	state->pools[0].entry_size = sizeof(struct flow_entry4);
-	state->pools[1].entry_size = sizeof(struct flow_entry6);
-	/* calloc of this size maps fresh zero pages: only entries in use become resident */
-	for (unsigned family = 0; family < 2; family++) {
-		state->pools[family].free_head = FLOW_NONE;
-		state->pools[family].entries = calloc(params->max_flows,
-						      state->pools[family].entry_size);
-	}
-	state->lru_head = state->lru_tail = FLOW_NONE;
-	state->closing_head = state->closing_tail = FLOW_NONE;
-	if (state->slots == NULL || state->pools[0].entries == NULL ||
-	    state->pools[1].entries == NULL) {
+	result = flow_table_create(&state->table, (uint32_t)params->max_flows);
+	if (result != 0) {
 		snprintf(instance->error, sizeof(instance->error),
 			 "cannot allocate a table of %lu flows; lower max_flows",
 			 (unsigned long)params->max_flows);
-		return -ENOMEM;
+		return result;
 	}
 	return 0;
 }
@@ -1001,17 +544,14 @@ static unsigned
 flow_tracker_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 {
 	const struct flow_tracker_state *state = instance->state;
-	uint64_t table_bytes = (uint64_t)(state->slot_mask + 1) * sizeof(*state->slots) +
-			       (uint64_t)state->pools[0].used * state->pools[0].entry_size +
-			       (uint64_t)state->pools[1].used * state->pools[1].entry_size;
 
 	stats[0] = (struct kernel_stat){"flows_created", state->flows_created};
-	stats[1] = (struct kernel_stat){"flows_active", state->flow_count};
+	stats[1] = (struct kernel_stat){"flows_active", state->table.count};
 	stats[2] = (struct kernel_stat){"records", state->records};
 	stats[3] = (struct kernel_stat){"non_ip_packets", state->non_ip_packets};
 	stats[4] = (struct kernel_stat){"evicted_flows", state->evicted_flows};
 	stats[5] = (struct kernel_stat){"expiry_work_max", state->expiry_work_max};
-	stats[6] = (struct kernel_stat){"table_bytes", table_bytes};
+	stats[6] = (struct kernel_stat){"table_bytes", flow_table_bytes(&state->table)};
 	stats[7] = (struct kernel_stat){"wrap_slices", state->wrap_slices};
 	return 8;
 }
@@ -1023,9 +563,7 @@ flow_tracker_destroy(struct kernel_instance *instance)
 
 	if (state == NULL)
 		return;
-	free(state->slots);
-	free(state->pools[0].entries);
-	free(state->pools[1].entries);
+	flow_table_free(&state->table);
 	free(state);
 	instance->state = NULL;
 }

@@ -38,6 +38,7 @@ main(void)
 	srunner_add_suite(runner, reload_suite());
 	srunner_add_suite(runner, proto_stats_suite());
 	srunner_add_suite(runner, flow_tracker_suite());
+	srunner_add_suite(runner, flow_table_suite());
 	srunner_add_suite(runner, synthetic_suite());
 	srunner_add_suite(runner, per_src_counter_table_suite());
 	srunner_add_suite(runner, windows_suite());

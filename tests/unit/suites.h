@@ -11,6 +11,7 @@ Suite *kernels_suite(void);
 Suite *reload_suite(void);
 Suite *proto_stats_suite(void);
 Suite *flow_tracker_suite(void);
+Suite *flow_table_suite(void);
 Suite *synthetic_suite(void);
 Suite *per_src_counter_table_suite(void);
 Suite *windows_suite(void);
