@@ -9,6 +9,7 @@
 
 #include <rte_ring_elem.h>
 
+#include "config.h"
 #include "kernel.h"
 #include "packet.h"
 #include "runtime.h"

@@ -21,7 +21,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "config.h"
+#include "config_map.h"
 #include "record.h"
 
 /**
