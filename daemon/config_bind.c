@@ -87,7 +87,7 @@ apply_defaults(struct loader *loader, struct config_position owner,
 	char message[200];
 
 	for (unsigned i = 0; i < field_count(fields); i++)
-		if (fields[i].default_value != NULL &&
+		if (fields[i].default_value != NULL && !field_is_bound_by_code(&fields[i]) &&
 		    config_parse_value(&fields[i], fields[i].default_value, params, message,
 				       sizeof(message)) != 0)
 			config_error(loader->errors, owner, "bad default in the key table: %s", message);

@@ -12,6 +12,22 @@
 
 /* ---- kernel instances ---- */
 
+const struct config_field kernel_common_fields[] = {
+	{.key = "type", .type = CONFIG_STRING, .required = true, .description = "the kernel type"},
+	{.key = "input", .type = CONFIG_NAMES,
+	 .description = "the kernel(s) it reads from: a name, or a list where the type allows "
+			"(required unless the type has no input)"},
+	{.key = "replicas", .type = CONFIG_UNSIGNED, .default_value = "1", .minimum = 1,
+	 .maximum = KERNEL_MAX_REPLICAS,
+	 .description = "copies that share the work, partitioned by source address (where the "
+			"type allows)"},
+	{.key = "cores", .type = CONFIG_UNSIGNED_LIST, .maximum = RTE_MAX_LCORE - 1,
+	 .description = "worker lcore, or list of lcores, the replicas run on (replica i on entry i "
+			"modulo the list); default: spread over the workers. Not for sinks that "
+			"write (`format: jsonl`), which run on the sink thread"},
+	{.key = NULL},
+};
+
 /* What the special keys of one kernel instance bind into. */
 struct instance {
 	struct kernel_spec *spec;
@@ -81,9 +97,8 @@ bind_input(struct file_context *file, yaml_node_t *value, void *target)
 static void
 bind_replicas(struct file_context *file, yaml_node_t *value, void *target)
 {
-	static const struct config_field replicas_field = {
-		.key = "replicas", .type = CONFIG_UNSIGNED, .minimum = 1, .maximum = KERNEL_MAX_REPLICAS,
-	};
+	const struct config_field *replicas_field =
+		&kernel_common_fields[find_field(kernel_common_fields, "replicas")];
 	struct kernel_spec *spec = ((struct instance *)target)->spec;
 	const char *count_key = spec->ops->replicas_key;
 	uint64_t replicas;
@@ -95,7 +110,7 @@ bind_replicas(struct file_context *file, yaml_node_t *value, void *target)
 			   count_key ? count_key : "", count_key ? ":`" : "");
 	} else if (value->type != YAML_SCALAR_NODE) {
 		node_error(file, value, "'replicas' takes a single value, not %s", node_kind(value));
-	} else if (config_parse_value(&replicas_field, scalar_text(value), &replicas, message,
+	} else if (config_parse_value(replicas_field, scalar_text(value), &replicas, message,
 				      sizeof(message)) != 0) {
 		node_error(file, value, "%s", message);
 	} else if (replicas > 1 && !spec->ops->replicable) {

@@ -169,6 +169,14 @@ unsigned field_count(const struct config_field *fields);
 /** Index of @p key in @p fields, or -1. */
 int find_field(const struct config_field *fields, const char *key);
 
+/** true for the rows that only document a key the loader binds by its own code. */
+static inline bool
+field_is_bound_by_code(const struct config_field *field)
+{
+	return field->type == CONFIG_NAMES || field->type == CONFIG_STRING_LIST ||
+	       field->type == CONFIG_PATH_LIST;
+}
+
 /** Parse every default_value; a failure is a bug in a key table, reported like a config error. */
 void apply_defaults(struct loader *loader, struct config_position owner,
 		    const struct config_field *fields, void *params);

@@ -44,6 +44,20 @@ const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS] = {
 			"finds less than a full burst sleeps, from 1us doubling to 1ms while packets "
 			"trickle in and to 4ms while none do (agent mode: little CPU when traffic is "
 			"light; packets wait up to 4ms)", .change = CONFIG_CHANGE_RESTART},
+	/*
+	 * Bound by code (settings_keys). eal_args records no position: a reload
+	 * refuses its change about the whole file, as it always has.
+	 */
+	{.key = "eal_args", .type = CONFIG_STRING_LIST, .default_value = "[]",
+	 .description = "extra EAL arguments, after the defaults and before those given after `--`",
+	 .change = CONFIG_CHANGE_RESTART},
+	{.key = "pipelines", .type = CONFIG_PATH_LIST, .default_value = "[]",
+	 .description = "pipeline files (relative to the settings file); `-p` replaces this list",
+	 .change = CONFIG_CHANGE_LIVE},
+	{.key = "plugins", .type = CONFIG_PATH_LIST, .default_value = "/usr/lib/jetstream/kernels",
+	 .description = "plugin directories or kernel `.so` files (relative to the settings file), "
+			"at most 32; a list replaces the default",
+	 .change = CONFIG_CHANGE_LIVE},
 	{.key = NULL},
 };
 
@@ -245,32 +259,68 @@ bind_eal_args(struct file_context *file, yaml_node_t *value, void *target)
 	}
 }
 
-/* Relative pipeline paths are relative to the settings file, not to the working directory. */
+/*
+ * A list of paths into @p paths (@p count of them, at most @p max). Relative
+ * paths are relative to the settings file, not to the working directory. The
+ * position is recorded, for a reload's errors and to tell the default apart.
+ */
 static void
-bind_pipelines(struct file_context *file, yaml_node_t *value, void *target)
+bind_paths(struct file_context *file, yaml_node_t *value, struct top_level *top, const char *key,
+	   char (*paths)[PATH_MAX], unsigned *count, unsigned max, const char *what)
 {
-	struct top_level *top = target;
-	struct daemon_settings *settings = top->settings;
-
-	if (!is_string_list(file, value, "pipelines", CONFIG_MAX_PIPELINES))
+	top->setting_positions[find_field(daemon_settings_fields, key)] =
+		node_position(file, value);
+	if (!is_string_list(file, value, key, max))
 		return;
 	for (yaml_node_item_t *item = value->data.sequence.items.start;
 	     item < value->data.sequence.items.top; item++) {
 		const char *path = scalar_text(node_at(file, *item));
 		bool relative = path[0] != '/' && strcmp(top->directory, ".") != 0;
-		char *destination = settings->pipelines[settings->pipeline_count++];
+		char *destination = paths[(*count)++];
 		int length = snprintf(destination, PATH_MAX, "%s%s%s", relative ? top->directory : "",
 				      relative ? "/" : "", path);
 
 		if (length >= PATH_MAX)
-			node_error(file, node_at(file, *item), "pipeline path is too long");
+			node_error(file, node_at(file, *item), "%s path is too long", what);
 	}
+}
+
+static void
+bind_pipelines(struct file_context *file, yaml_node_t *value, void *target)
+{
+	struct top_level *top = target;
+
+	bind_paths(file, value, top, "pipelines", top->settings->pipelines,
+		   &top->settings->pipeline_count, CONFIG_MAX_PIPELINES, "pipeline");
+}
+
+/* Only parsed and stored: loading the plugins is the plugin loader's work. */
+static void
+bind_plugins(struct file_context *file, yaml_node_t *value, void *target)
+{
+	struct top_level *top = target;
+
+	top->settings->plugin_count = 0; /* the default goes: the list replaces it */
+	bind_paths(file, value, top, "plugins", top->settings->plugins,
+		   &top->settings->plugin_count, CONFIG_MAX_PLUGINS, "plugin");
+}
+
+/* The default of `plugins`, from its row: one directory. */
+static void
+default_plugins(struct daemon_settings *settings)
+{
+	const struct config_field *field = &daemon_settings_fields[find_field(daemon_settings_fields,
+									       "plugins")];
+
+	settings->plugin_count = 1;
+	snprintf(settings->plugins[0], sizeof(settings->plugins[0]), "%s", field->default_value);
 }
 
 static const struct special_key settings_keys[] = {
 	{"version", bind_version},
 	{"eal_args", bind_eal_args},
 	{"pipelines", bind_pipelines},
+	{"plugins", bind_plugins},
 	{NULL, NULL},
 };
 
@@ -338,7 +388,7 @@ load_settings(struct loader *loader, const char *path)
 {
 	struct daemon_settings *settings = &loader->config->settings;
 	struct config_position *positions = loader->config->setting_positions;
-	struct top_level top = {.settings = settings};
+	struct top_level top = {.settings = settings, .setting_positions = positions};
 	struct binding binding = {
 		.owner = " in the daemon settings",
 		.special_keys = settings_keys,
@@ -350,6 +400,7 @@ load_settings(struct loader *loader, const char *path)
 	struct file_context file;
 
 	apply_defaults(loader, config_command_line_position, daemon_settings_fields, settings);
+	default_plugins(settings);
 	if (path != NULL) {
 		if (strlen(path) >= sizeof(loader->config->settings_file))
 			config_error(loader->errors, config_command_line_position, "settings path too long");
