@@ -6,9 +6,10 @@
  *
  *   config.c -> config_settings.c, config_pipeline.c, config_graph.c
  *   config_graph.c -> config_pipeline.c (kernel lookup)
- *   config_settings.c, config_pipeline.c -> config_bind.c -> config_yaml.c
- *   config_bind.c -> config_value.c
- *   everything -> config_errors.c
+ *   config_settings.c, config_pipeline.c -> config_bind.c, config_yaml.c
+ *   config_pipeline.c, config_bind.c -> config_value.c
+ *   config_bind.c -> config_yaml.c
+ *   everything but config_value.c -> config_errors.c
  */
 #ifndef JETSTREAM_CONFIG_PRIVATE_H
 #define JETSTREAM_CONFIG_PRIVATE_H

@@ -76,7 +76,7 @@ struct config_field {
 	enum config_type type;          /**< how the value is written and stored */
 	size_t offset;                  /**< offsetof() into the params struct */
 	size_t size;                    /**< CONFIG_STRING: buffer size */
-	bool required;
+	bool required;                  /**< an error when the key is not written */
 	const char *default_value;      /**< text parsed like YAML input; NULL = zero */
 	const char *const *choices;     /**< CONFIG_CHOICE: NULL-terminated */
 	const char *special_word;       /**< a word accepted besides numbers, e.g. "total" */
