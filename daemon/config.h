@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config_map.h"
+
 struct kernel_ops;
 
 /** Exit code for an invalid configuration (sysexits.h EX_CONFIG). */
@@ -30,7 +32,8 @@ struct kernel_ops;
 #define CONFIG_MAX_CORES 64      /**< entries in `cores:` */
 #define CONFIG_MAX_KERNELS 256   /**< kernel instances in all pipeline files */
 #define CONFIG_MAX_PIPELINES 16  /**< pipeline files */
-#define CONFIG_MAX_EAL_ARGS 32
+#define CONFIG_MAX_EAL_ARGS 32   /**< entries of `eal_args:` */
+#define CONFIG_MAX_PLUGINS 32    /**< entries of `plugins:` */
 #define CONFIG_MAX_ERRORS 32     /**< errors collected before giving up */
 #define CONFIG_MAX_SETTINGS 16   /**< entries of daemon_settings_fields */
 
@@ -90,88 +93,6 @@ void config_errors_print(const struct config_errors *errors, FILE *stream);
 int config_error_format(const struct config_errors *errors, unsigned index, char *buffer,
 			size_t size);
 
-/** Value types a config_field can bind. */
-enum config_type {
-	CONFIG_STRING,   /**< char[size], NUL-terminated */
-	CONFIG_UNSIGNED, /**< uint64_t, plain integer with optional k/M/G (x1000) suffix */
-	CONFIG_SIZE,     /**< uint64_t bytes, k/M/G suffixes are powers of 1024 */
-	CONFIG_DURATION, /**< uint64_t nanoseconds: 250us, 100ms, 1s, 5m, 1h, 1d */
-	CONFIG_BOOL,     /**< bool: true/false */
-	CONFIG_CHOICE,   /**< uint32_t index into choices[] */
-	CONFIG_REAL,     /**< double, a decimal number >= 0 such as 0.25 or 1.2 */
-	CONFIG_UNSIGNED_LIST, /**< struct config_unsigned_list: one integer or a list of them */
-	/**
-	 * bool, set when the key's value, a mapping, is written; the mapping's
-	 * keys are the fields named `key.subkey` in the same table.
-	 */
-	CONFIG_MAPPING,
-};
-
-/** Most entries of a CONFIG_UNSIGNED_LIST. */
-#define CONFIG_LIST_MAX 16
-
-/** Value of a CONFIG_UNSIGNED_LIST field; each entry is checked like a CONFIG_UNSIGNED. */
-struct config_unsigned_list {
-	uint64_t count; /* 64 bits: no padding; parameters are compared byte for byte on reload */
-	uint64_t values[CONFIG_LIST_MAX];
-};
-
-/**
- * What a reload must do when a key's value changes (Knot's CONF_IO_FRLD_*).
- * The reload plan reads these from the tables and takes the strongest need
- * among the keys that changed; it never opens a kernel's parameters.
- */
-enum config_change {
-	/**
-	 * A new instance takes the old one's state (kernel_ops.take_state);
-	 * a kernel without take_state is replaced. The default.
-	 */
-	CONFIG_CHANGE_TAKE_STATE = 0,
-	/** Applied by the reload itself, no instance touched (daemon settings). */
-	CONFIG_CHANGE_LIVE,
-	/** The state cannot follow: the old instance drains and retires, a new one starts empty. */
-	CONFIG_CHANGE_REPLACE,
-	/** Refused by a reload, with the running value: the key changes only at a restart. */
-	CONFIG_CHANGE_RESTART,
-};
-
-/**
- * One key of a kernel's (or the daemon's) parameters.
- * Tables end with an entry whose key is NULL.
- */
-struct config_field {
-	const char *key;
-	enum config_type type;
-	size_t offset;                  /**< offsetof() into the params struct */
-	size_t size;                    /**< CONFIG_STRING: buffer size */
-	bool required;
-	const char *default_value;      /**< text parsed like YAML input; NULL = zero */
-	const char *const *choices;     /**< CONFIG_CHOICE: NULL-terminated */
-	const char *special_word;       /**< a word accepted besides numbers, e.g. "total" */
-	uint64_t special_value;         /**< value stored for special_word */
-	uint64_t minimum;               /**< numeric types: inclusive bounds (CONFIG_REAL too) */
-	uint64_t maximum;               /**< 0 = no upper bound */
-	const char *description;        /**< one line, for docs and --help */
-	enum config_change change;      /**< what a reload needs when the value changes */
-	/**
-	 * The value names a device that one instance holds (a port): an
-	 * instance holding one is never replaced live, and no other instance
-	 * takes the device over before a restart.
-	 */
-	bool exclusive;
-};
-
-/**
- * Lets a kernel's pure check() point an error at one of its keys.
- * Positions resolve to the key's value, or to the kernel name when the key is
- * absent.
- */
-struct config_check_context;
-void config_check_error(struct config_check_context *context, const char *key,
-			const char *format, ...) __attribute__((format(printf, 3, 4)));
-/** true when the key was written in the file (as opposed to defaulted). */
-bool config_check_key_set(const struct config_check_context *context, const char *key);
-
 /** One kernel instance as written in a pipeline file. */
 struct kernel_spec {
 	char name[CONFIG_NAME_MAX];
@@ -201,6 +122,8 @@ struct daemon_settings {
 	char eal_args[CONFIG_MAX_EAL_ARGS][256];
 	unsigned pipeline_count;       /**< pipelines listed in the settings file */
 	char pipelines[CONFIG_MAX_PIPELINES][PATH_MAX];
+	unsigned plugin_count;         /**< plugin directories and .so files, in list order */
+	char plugins[CONFIG_MAX_PLUGINS][PATH_MAX];
 };
 
 /** The whole configuration: settings plus every kernel of every pipeline file. */
@@ -215,8 +138,18 @@ struct config {
 	char *files[CONFIG_MAX_PIPELINES + 1];          /**< names used in positions */
 };
 
-/** Table of daemon settings keys (also used to print docs). */
+/**
+ * Table of daemon settings keys (also used to print docs). The list keys
+ * (`eal_args`, `pipelines`, `plugins`) are bound by the loader's code; their
+ * rows say what they are and what a reload needs.
+ */
 extern const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS];
+
+/**
+ * The keys every kernel instance has besides its type's config_map (`type`,
+ * `input`, `replicas`, `cores`), bound by the loader's code; for the docs.
+ */
+extern const struct config_field kernel_common_fields[];
 
 /** Names of log levels, index = daemon_settings.log_level. */
 extern const char *const config_log_level_names[];
@@ -264,12 +197,5 @@ int config_kernel_index(const struct config *config, const char *name);
  *         (or names an lcore twice), -ENOSPC when more than @p max workers.
  */
 int config_worker_lcores(const char *lcore_list, unsigned *lcores, unsigned max);
-
-/**
- * Parse a value of @p field from text into @p params.
- * @return 0, or -EINVAL with a message in @p message.
- */
-int config_parse_value(const struct config_field *field, const char *text, void *params,
-		       char *message, size_t message_size);
 
 #endif

@@ -7,6 +7,8 @@ static const char *const type_names[] = {
 	[CONFIG_STRING] = "text", [CONFIG_UNSIGNED] = "count", [CONFIG_SIZE] = "size",
 	[CONFIG_DURATION] = "duration", [CONFIG_BOOL] = "true/false", [CONFIG_CHOICE] = "choice",
 	[CONFIG_REAL] = "number", [CONFIG_UNSIGNED_LIST] = "count or list", [CONFIG_MAPPING] = "mapping",
+	[CONFIG_NAMES] = "name or list", [CONFIG_STRING_LIST] = "list of text",
+	[CONFIG_PATH_LIST] = "list of paths",
 };
 
 static void
@@ -38,23 +40,11 @@ describe_kernel(const struct kernel_ops *ops, FILE *stream)
 void
 describe_configuration(FILE *stream)
 {
-	fprintf(stream,
-		"Keys every kernel shares:\n\n"
-		"| key | meaning |\n|---|---|\n"
-		"| `type` | the kernel type (required) |\n"
-		"| `input` | the kernel(s) it reads from: a name, or a list where the type allows "
-		"(required unless the type has no input) |\n"
-		"| `replicas` | copies that share the work, partitioned by source address (default 1; "
-		"where the type allows) |\n"
-		"| `cores` | worker lcore, or list of lcores, the replicas run on (replica i on "
-		"entry i modulo the list); default: spread over the workers. Not for sinks that "
-		"write (`format: jsonl`), which run on the sink thread |\n\n");
+	fprintf(stream, "Keys every kernel shares:\n\n");
+	describe_fields(kernel_common_fields, stream);
+	fputc('\n', stream);
 	for (const struct kernel_ops *const *ops = kernel_registry; *ops != NULL; ops++)
 		describe_kernel(*ops, stream);
 	fprintf(stream, "### Daemon settings (`-c CONF`)\n\n");
 	describe_fields(daemon_settings_fields, stream);
-	fprintf(stream, "| `eal_args` | list of text | [] | extra EAL arguments, after the "
-			"defaults and before those given after `--` |\n"
-			"| `pipelines` | list of paths | [] | pipeline files (relative to the settings "
-			"file); `-p` replaces this list |\n");
 }

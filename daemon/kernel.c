@@ -10,6 +10,7 @@
 
 #include <rte_ring_elem.h>
 
+#include "config.h"
 #include "kernel_runtime.h"
 #include "packet.h"
 

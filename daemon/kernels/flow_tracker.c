@@ -534,10 +534,7 @@ flow_tracker_can_take_state(const void *params_pointer, const void *old_params_p
 static void
 flow_tracker_take_state(struct kernel_instance *instance, struct kernel_instance *old)
 {
-	void *fresh = instance->state;
-
-	instance->state = old->state;
-	old->state = fresh; /* destroyed with the old instance */
+	kernel_swap_state(instance, old);
 }
 
 static unsigned

@@ -22,7 +22,7 @@
 
 #include <rte_mbuf.h>
 
-#include "config.h" /* config_map.h once the configuration code is split */
+#include "config_map.h"
 #include "record.h"
 
 /**

@@ -17,5 +17,9 @@ Suite *per_src_counter_table_suite(void);
 Suite *windows_suite(void);
 Suite *source_suite(void);
 Suite *sink_suite(void);
+Suite *config_value_suite(void);
+Suite *config_bind_suite(void);
+Suite *config_settings_suite(void);
+Suite *config_graph_suite(void);
 
 #endif

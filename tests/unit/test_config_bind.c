@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * config_bind.c on its own: a made-up key table bound from a small YAML file
+ * through the loader's private API, without kernels, settings or a graph.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "config_private.h"
+#include "suites.h"
+#include "test_directory.h"
+
+struct bind_params {
+	uint64_t size;
+	bool nested;
+	uint64_t nested_count;
+	char name[8];
+	uint64_t needed;
+};
+
+static const struct config_field bind_fields[] = {
+	{.key = "size", .type = CONFIG_SIZE, .offset = offsetof(struct bind_params, size),
+	 .default_value = "4k"},
+	{.key = "nested", .type = CONFIG_MAPPING, .offset = offsetof(struct bind_params, nested)},
+	{.key = "nested.count", .type = CONFIG_UNSIGNED,
+	 .offset = offsetof(struct bind_params, nested_count), .default_value = "7"},
+	{.key = "name", .type = CONFIG_STRING, .offset = offsetof(struct bind_params, name),
+	 .size = sizeof(((struct bind_params *)0)->name)},
+	{.key = "needed", .type = CONFIG_UNSIGNED, .offset = offsetof(struct bind_params, needed),
+	 .required = true},
+	{.key = NULL},
+};
+
+static struct config_errors errors;
+static struct loader loader;
+static struct bind_params params;
+static struct config_position positions[sizeof(bind_fields) / sizeof(bind_fields[0])];
+static unsigned special_calls;
+
+static void
+bind_special(struct file_context *file, yaml_node_t *value, void *target)
+{
+	(void)file;
+	(void)value;
+	ck_assert_ptr_eq(target, &special_calls);
+	special_calls++;
+}
+
+static const struct special_key bind_special_keys[] = {{"special", bind_special}, {NULL, NULL}};
+
+static void
+setup(void)
+{
+	test_directory_create("jetstream_config_bind_");
+	memset(&errors, 0, sizeof(errors));
+	memset(&params, 0, sizeof(params));
+	memset(positions, 0, sizeof(positions));
+	special_calls = 0;
+	loader = (struct loader){.config = calloc(1, sizeof(struct config)), .errors = &errors};
+	ck_assert_ptr_nonnull(loader.config);
+}
+
+static void
+teardown(void)
+{
+	config_free(loader.config);
+	test_directory_remove();
+}
+
+/* Defaults, then @p text bound by bind_fields, then the required keys. */
+static void
+bind_text(const char *text)
+{
+	struct binding binding = {
+		.owner = " in the test table", .special_keys = bind_special_keys,
+		.target = &special_calls, .fields = bind_fields, .params = &params,
+		.field_positions = positions,
+	};
+	struct config_position owner = {"owner", 1, 1};
+	struct file_context file;
+
+	apply_defaults(&loader, owner, bind_fields, &params);
+	ck_assert(file_load(&loader, test_write_file("b.yaml", text), "test", &file));
+	bind_mapping(&file, yaml_document_get_root_node(&file.document), &binding);
+	require_fields(&loader, owner, &binding);
+	yaml_document_delete(&file.document);
+}
+
+/* Error @p index is at @p line:@p column with @p message. */
+static void
+assert_error_is(unsigned index, unsigned line, unsigned column, const char *message)
+{
+	ck_assert_uint_gt(errors.count, index);
+	ck_assert_uint_eq(errors.items[index].position.line, line);
+	ck_assert_uint_eq(errors.items[index].position.column, column);
+	ck_assert_str_eq(errors.items[index].message, message);
+}
+
+START_TEST(test_rows_defaults_and_positions)
+{
+	bind_text("needed: 3\nnested:\n  count: 9\nspecial: [anything]\n");
+	ck_assert_uint_eq(errors.count, 0);
+	ck_assert_uint_eq(params.size, 4096);
+	ck_assert(params.nested);
+	ck_assert_uint_eq(params.nested_count, 9);
+	ck_assert_uint_eq(params.needed, 3);
+	ck_assert_uint_eq(special_calls, 1);
+	ck_assert_uint_eq(positions[find_field(bind_fields, "size")].line, 0);
+	ck_assert_uint_eq(positions[find_field(bind_fields, "needed")].line, 1);
+	ck_assert_uint_eq(positions[find_field(bind_fields, "needed")].column, 9);
+	ck_assert_uint_eq(positions[find_field(bind_fields, "nested.count")].line, 3);
+}
+END_TEST
+
+START_TEST(test_unknown_duplicate_and_required)
+{
+	bind_text("siez: 1k\nname: 12345678\nname: a\nnested.count: 1\nnested: {cuont: 1}\n");
+	ck_assert_uint_eq(errors.count, 6);
+	assert_error_is(0, 1, 1, "unknown key 'siez' in the test table (did you mean 'size'?)");
+	assert_error_is(1, 2, 7, "value for 'name' is too long (8 bytes, at most 7)");
+	assert_error_is(2, 3, 1, "duplicate key 'name' (first at line 2, column 1)");
+	assert_error_is(3, 4, 1, "unknown key 'nested.count' in the test table (write 'count' "
+				 "inside the 'nested:' mapping)");
+	assert_error_is(4, 5, 10, "unknown key 'cuont' in 'nested' in the test table (did you "
+				  "mean 'count'?)");
+	assert_error_is(5, 1, 1, "missing required key 'needed' in the test table");
+	ck_assert_str_eq(errors.items[5].position.file, "owner");
+}
+END_TEST
+
+static void
+check_needed(const void *checked, struct config_check_context *context)
+{
+	const struct bind_params *bound = checked;
+
+	ck_assert(config_check_key_set(context, "needed"));
+	ck_assert(!config_check_key_set(context, "size"));
+	ck_assert(!config_check_key_set(context, "no such key"));
+	config_check_error(context, "needed", "needed is %lu", (unsigned long)bound->needed);
+	config_check_error(context, "size", "size is defaulted");
+}
+
+/* A check's errors point at the key's value, or at the owner when the key was not written. */
+START_TEST(test_check_context)
+{
+	struct binding binding = {.fields = bind_fields, .params = &params,
+				  .field_positions = positions};
+
+	bind_text("needed: 5\n");
+	run_check(&loader, (struct config_position){"owner", 2, 3}, &binding, check_needed);
+	ck_assert_uint_eq(errors.count, 2);
+	assert_error_is(0, 1, 9, "needed is 5");
+	assert_error_is(1, 2, 3, "size is defaulted");
+}
+END_TEST
+
+START_TEST(test_key_positions_and_code_bound_rows)
+{
+	struct config_position fallback = {"fallback", 9, 9};
+
+	bind_text("needed: 1\n");
+	ck_assert_uint_eq(config_key_position(bind_fields, positions, "needed", fallback).line, 1);
+	ck_assert_str_eq(config_key_position(bind_fields, positions, "size", fallback).file,
+			 "fallback");
+	ck_assert_str_eq(config_key_position(bind_fields, NULL, "needed", fallback).file,
+			 "fallback");
+	ck_assert_uint_eq(field_count(bind_fields), 5);
+	ck_assert_int_eq(find_field(bind_fields, "nested.count"), 2);
+	ck_assert_int_eq(find_field(bind_fields, "count"), -1);
+	ck_assert(field_is_bound_by_code(&(struct config_field){.type = CONFIG_NAMES}));
+	ck_assert(!field_is_bound_by_code(&(struct config_field){.type = CONFIG_UNSIGNED_LIST}));
+}
+END_TEST
+
+Suite *
+config_bind_suite(void)
+{
+	Suite *suite = suite_create("config_bind");
+	TCase *binder = tcase_create("binder");
+
+	tcase_add_checked_fixture(binder, setup, teardown);
+	tcase_add_test(binder, test_rows_defaults_and_positions);
+	tcase_add_test(binder, test_unknown_duplicate_and_required);
+	tcase_add_test(binder, test_check_context);
+	tcase_add_test(binder, test_key_positions_and_code_bound_rows);
+	suite_add_tcase(suite, binder);
+	return suite;
+}
