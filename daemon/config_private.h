@@ -4,7 +4,7 @@
  * What the parts of the configuration loader share, and nothing outside
  * daemon/config*.c includes. The parts call each other in one direction only:
  *
- *   config.c -> config_settings.c, config_pipeline.c, config_graph.c
+ *   config_load.c -> config_settings.c, config_pipeline.c, config_graph.c
  *   config_graph.c -> config_pipeline.c (kernel lookup)
  *   config_settings.c, config_pipeline.c -> config_bind.c, config_yaml.c
  *   config_pipeline.c, config_bind.c -> config_value.c

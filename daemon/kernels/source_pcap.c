@@ -20,7 +20,7 @@
 #include <rte_cycles.h>
 #include <rte_memcpy.h>
 
-#include "kernels/source.h"
+#include "kernels/source_pcap.h"
 #include "packet.h"
 
 /* Time added between two passes of a looped file, so time keeps going forward. */

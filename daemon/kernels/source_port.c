@@ -26,7 +26,7 @@
 #include <rte_kvargs.h>
 #include <rte_log.h>
 
-#include "kernels/source.h"
+#include "kernels/source_port.h"
 #include "log.h"
 #include "packet.h"
 

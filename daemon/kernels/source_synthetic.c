@@ -26,7 +26,7 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
-#include "kernels/source.h"
+#include "kernels/source_synthetic.h"
 #include "packet.h"
 
 #define ETHERNET_HEADER_LENGTH 14

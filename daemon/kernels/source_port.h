@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The DPDK port reader of the source kernel (each function is the kernel_ops one of a port source).
+ */
+#ifndef JETSTREAM_KERNELS_SOURCE_PORT_H
+#define JETSTREAM_KERNELS_SOURCE_PORT_H
+
+#include "kernels/source_reader.h"
+
+int source_port_init(struct kernel_instance *instance);
+unsigned source_port_process(struct kernel_instance *instance);
+unsigned source_port_stats(const struct kernel_instance *instance, struct kernel_stat *stats);
+void source_port_destroy(struct kernel_instance *instance);
+
+/**
+ * Parse a `port:` device string as EAL will (rte_devargs_parse, after the
+ * driver plugins are loaded, so a vdev name is matched against its drivers).
+ * @return true, or false with what to fix in @p error.
+ */
+bool source_port_check_device(const char *device, char *error, size_t error_size);
+
+/**
+ * Port name that DPDK registers for a device string: the PCI address itself,
+ * or the vdev name before the first comma (`net_af_packet0,iface=x` ->
+ * `net_af_packet0`).
+ */
+void source_port_device_name(const char *device, char *name, size_t size);
+
+/** true when @p device looks like a PCI address (DDDD:BB:DD.F or BB:DD.F). */
+bool source_port_is_pci(const char *device);
+
+#endif
