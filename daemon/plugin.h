@@ -14,7 +14,10 @@
  * Running instances reference the plugin of their kernel_ops as well, and a
  * plugin's code is unloaded only once nothing references it.
  *
- * Status: API only, not implemented yet.
+ * A file is accepted only when, checked on its open descriptor, it is a
+ * regular file owned by root or the daemon's user and writable by neither
+ * group nor others; the directory it was found in must pass the same owner
+ * and mode rule.
  */
 #ifndef JETSTREAM_PLUGIN_H
 #define JETSTREAM_PLUGIN_H
@@ -33,8 +36,9 @@ typedef void (*plugin_error_function)(void *context, unsigned index, const char 
 				      const char *reason);
 
 /**
- * Load every entry of @p paths (a directory: each *.so in it, sorted; or a
- * file), calling @p report for each refusal.
+ * Load every entry of @p paths (a directory: each regular *.so in it, sorted
+ * by name; or a file), calling @p report for each refusal. A missing path is
+ * a refusal: a caller whose default directory may be absent leaves it out.
  * @return 0 with *@p set filled; -EINVAL when a file was refused (reported,
  *         nothing loaded kept); -ENOMEM.
  */
@@ -44,7 +48,10 @@ int plugin_set_load(const char (*paths)[PATH_MAX], unsigned path_count,
 /** Drop a set's references; plugins nothing else references are unloaded. */
 void plugin_set_release(struct plugin_set *set);
 
-/** The kernel type called @p name: a built-in first (kernel_find), else the set's; NULL if none. */
+/**
+ * The kernel type called @p name: a built-in first (kernel_find), else the
+ * set's (@p set may be NULL: built-ins only); NULL if none.
+ */
 const struct kernel_ops *plugin_set_find(const struct plugin_set *set, const char *name);
 
 /** Number of kernel types the set's plugins give (for --describe). */
