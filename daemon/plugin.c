@@ -231,15 +231,16 @@ kernels_acceptable(struct load *load, const struct plugin *plugin)
 {
 	bool acceptable = true;
 
-	for (const struct kernel_ops *const *ops = plugin->descriptor->kernels; *ops != NULL; ops++) {
+	for (const struct kernel_ops *const *ops = plugin->descriptor->kernels; *ops; ops++) {
+		const char *name = (*ops)->name;
 		const struct plugin *owner;
 
-		if (kernel_find((*ops)->name) != NULL) {
-			refuse(load, plugin->path, "kernel type '%s' is a built-in", (*ops)->name);
+		if (kernel_find(name) != NULL) {
+			refuse(load, plugin->path, "kernel type '%s' is a built-in", name);
 			acceptable = false;
-		} else if ((owner = set_kernel_owner(load->set, (*ops)->name)) != NULL) {
+		} else if ((owner = set_kernel_owner(load->set, name)) != NULL) {
 			refuse(load, plugin->path, "kernel type '%s' is already given by plugin '%s'",
-			       (*ops)->name, owner->descriptor->name);
+			       name, owner->descriptor->name);
 			acceptable = false;
 		}
 	}

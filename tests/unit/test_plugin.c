@@ -223,7 +223,8 @@ START_TEST(test_type_given_twice_refused)
 {
 	build_plugin("plugins/a.so", "alpha", "test_same");
 	build_plugin("plugins/b.so", "beta", "test_same");
-	assert_refused(test_path("plugins"), "kernel type 'test_same' is already given by plugin 'alpha'");
+	assert_refused(test_path("plugins"),
+		       "kernel type 'test_same' is already given by plugin 'alpha'");
 	ck_assert_str_eq(refusals.path, test_path("plugins/b.so"));
 }
 END_TEST
