@@ -21,5 +21,6 @@ Suite *config_value_suite(void);
 Suite *config_bind_suite(void);
 Suite *config_settings_suite(void);
 Suite *config_graph_suite(void);
+Suite *plugin_suite(void);
 
 #endif
