@@ -56,7 +56,8 @@ const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS] = {
 	 .change = CONFIG_CHANGE_LIVE},
 	{.key = "plugins", .type = CONFIG_PATH_LIST, .default_value = "/usr/lib/jetstream/kernels",
 	 .description = "plugin directories or kernel `.so` files (relative to the settings file), "
-			"at most 32; a list replaces the default",
+			"at most 32; a list replaces the default. Read and checked only: plugin "
+			"loading is not wired in yet, so plugin types are not usable in pipelines",
 	 .change = CONFIG_CHANGE_LIVE},
 	{.key = NULL},
 };
