@@ -46,9 +46,14 @@ const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS] = {
 			"light; packets wait up to 4ms)", .change = CONFIG_CHANGE_RESTART},
 	/*
 	 * Bound by code (settings_keys). eal_args records no position: a reload
-	 * refuses its change about the whole file, as it always has.
+	 * refuses its change about the whole file. Its offset and size span the
+	 * count and the zero-filled entries, so a reload compares them as bytes.
 	 */
 	{.key = "eal_args", .type = CONFIG_STRING_LIST, .default_value = "[]",
+	 .offset = offsetof(struct daemon_settings, eal_arg_count),
+	 .size = offsetof(struct daemon_settings, eal_args) +
+		 sizeof(((struct daemon_settings *)0)->eal_args) -
+		 offsetof(struct daemon_settings, eal_arg_count),
 	 .description = "extra EAL arguments, after the defaults and before those given after `--`",
 	 .change = CONFIG_CHANGE_RESTART},
 	{.key = "pipelines", .type = CONFIG_PATH_LIST, .default_value = "[]",

@@ -2,15 +2,16 @@
 /*
  * The reload diff. Kernels are matched by instance name; a rename is a
  * removal plus an addition, and a type change under the same name is too.
+ * What a changed value needs is read from the key tables (config_field
+ * change and exclusive); no kernel's parameters are opened here.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "config_compare.h"
 #include "kernel.h"
-#include "kernels/source.h"
 #include "reload.h"
-
-extern const struct kernel_ops source_kernel;
 
 const char *
 reload_action_name(enum reload_action action)
@@ -38,142 +39,172 @@ same_placement(const struct kernel_spec *old_spec, const struct kernel_spec *new
 }
 
 /*
+ * What the parameter changes of one kernel need, from its config_map rows
+ * alone: the strongest `change` among the keys whose value differs.
+ */
+struct parameter_changes {
+	bool changed;                             /**< some key differs */
+	enum config_change need;                  /**< TAKE_STATE, REPLACE or RESTART */
+	const struct config_field *restart_field; /**< the first key that needs a restart */
+	const struct config_field *first_written; /**< the first changed key written in the new file */
+};
+
+/* A kernel key marked LIVE has no live path of its own: the instance copies its params. */
+static enum config_change
+kernel_need(enum config_change change)
+{
+	return change == CONFIG_CHANGE_LIVE ? CONFIG_CHANGE_TAKE_STATE : change;
+}
+
+static struct parameter_changes
+compare_parameters(const struct kernel_spec *old_spec, const struct kernel_spec *new_spec)
+{
+	const struct config_field *fields = new_spec->ops->config_map;
+	struct parameter_changes changes = {.need = CONFIG_CHANGE_TAKE_STATE};
+
+	for (unsigned i = 0; fields != NULL && fields[i].key != NULL; i++) {
+		enum config_change need = kernel_need(fields[i].change);
+
+		if (!config_field_changed(&fields[i], old_spec->params, new_spec->params))
+			continue;
+		changes.changed = true;
+		if (need > changes.need)
+			changes.need = need;
+		if (need == CONFIG_CHANGE_RESTART && changes.restart_field == NULL)
+			changes.restart_field = &fields[i];
+		if (changes.first_written == NULL && new_spec->key_positions[i].line != 0)
+			changes.first_written = &fields[i];
+	}
+	/* bytes no row describes (a kernel's own padding or derived fields) still count */
+	changes.changed = changes.changed || memcmp(old_spec->params, new_spec->params,
+						    new_spec->ops->params_size) != 0;
+	return changes;
+}
+
+/*
+ * "running: net_null0", or what the old instance reads when the key was not
+ * set there ("a pcap file").
+ */
+static void
+running_value(const struct config_field *field, const struct kernel_spec *old_spec, char *text,
+	      size_t size)
+{
+	if (config_field_format(field, old_spec->params, text, size) > 0)
+		return;
+	if (old_spec->ops->describe == NULL ||
+	    old_spec->ops->describe(old_spec->params, text, size) <= 0)
+		snprintf(text, size, "not set");
+}
+
+/*
+ * Refuse a key that changes only at a restart. The error points at that key
+ * in the new file, or else at the first changed key written there (the new
+ * mode's key when a source turns from a port into a file), or else at the
+ * kernel name.
+ */
+static void
+refuse_restart_change(const struct kernel_spec *old_spec, const struct kernel_spec *new_spec,
+		      const struct parameter_changes *changes, struct config_errors *errors)
+{
+	const struct config_field *fields = new_spec->ops->config_map;
+	const struct config_field *pointed = changes->restart_field;
+	char running[256];
+
+	if (new_spec->key_positions[pointed - fields].line == 0 && changes->first_written != NULL)
+		pointed = changes->first_written;
+	running_value(changes->restart_field, old_spec, running, sizeof(running));
+	config_error(errors,
+		     config_key_position(fields, new_spec->key_positions, pointed->key,
+					 new_spec->position),
+		     "kernel '%s': key '%s' cannot change without a restart (running: %s)",
+		     new_spec->name, changes->restart_field->key, running);
+}
+
+/*
  * State moves between instances on the same lcore only, replica by replica,
- * so replicas and cores must stay; the kernel decides about its parameters.
+ * so replicas and cores must stay; the tables say what the parameters need.
  */
 static enum reload_action
-changed_action(const struct kernel_spec *old_spec, const struct kernel_spec *new_spec)
+kernel_action(const struct kernel_spec *old_spec, const struct kernel_spec *new_spec,
+	      struct config_errors *errors, bool *refused)
 {
-	const struct kernel_ops *ops = new_spec->ops;
+	struct parameter_changes changes;
 
-	if (!same_placement(old_spec, new_spec) || ops->take_state == NULL)
-		return RELOAD_REPLACE;
-	if (ops->can_take_state != NULL && !ops->can_take_state(new_spec->params, old_spec->params))
+	if (old_spec == NULL || old_spec->ops != new_spec->ops)
+		return RELOAD_ADD;
+	changes = compare_parameters(old_spec, new_spec);
+	if (!changes.changed && same_placement(old_spec, new_spec))
+		return RELOAD_KEEP;
+	if (changes.need == CONFIG_CHANGE_RESTART) {
+		refuse_restart_change(old_spec, new_spec, &changes, errors);
+		*refused = true;
+	}
+	if (changes.need != CONFIG_CHANGE_TAKE_STATE || !same_placement(old_spec, new_spec) ||
+	    new_spec->ops->take_state == NULL)
 		return RELOAD_REPLACE;
 	return RELOAD_TAKE_STATE;
 }
 
-static enum reload_action
-kernel_action(const struct kernel_spec *old_spec, const struct kernel_spec *new_spec)
-{
-	if (old_spec == NULL || old_spec->ops != new_spec->ops)
-		return RELOAD_ADD;
-	if (same_placement(old_spec, new_spec) &&
-	    memcmp(old_spec->params, new_spec->params, new_spec->ops->params_size) == 0)
-		return RELOAD_KEEP;
-	return changed_action(old_spec, new_spec);
-}
-
-static struct config_position
-key_position(const struct kernel_spec *spec, const char *key)
-{
-	return config_key_position(spec->ops->config_map, spec->key_positions, key, spec->position);
-}
-
 /*
- * A port's device is configured once, at start: under the same name, a source
- * keeps its device (or stays a file) and its queue count.
+ * A device behind an exclusive key (a port) is opened by one instance and
+ * configured once: the instance holding it is never replaced live (the new
+ * one would open it while the old one still holds it), and no added kernel
+ * takes it over from a running one before a restart.
  */
 static void
-refuse_port_changes(const struct kernel_spec *old_spec, const struct kernel_spec *new_spec,
-		    struct config_errors *errors)
-{
-	const struct source_params *old_params = old_spec->params, *new_params = new_spec->params;
-
-	if (old_spec->ops != &source_kernel || new_spec->ops != &source_kernel)
-		return;
-	if (old_params->port[0] == '\0' && new_params->port[0] == '\0')
-		return;
-	if (strcmp(old_params->port, new_params->port) != 0)
-		config_error(errors, key_position(new_spec, source_mode_key(source_mode_of(new_params))),
-			     "kernel '%s': key 'port' cannot change without a restart (running: %s)",
-			     new_spec->name, old_params->port[0] ? old_params->port
-			     : source_mode_of(old_params) == SOURCE_PCAP ? "a pcap file"
-			     : "a synthetic source");
-	else if (old_params->queues != new_params->queues)
-		config_error(errors, key_position(new_spec, "queues"),
-			     "kernel '%s': key 'queues' cannot change without a restart (running: "
-			     "%lu)",
-			     new_spec->name, (unsigned long)old_params->queues);
-}
-
-static const char *
-port_of(const struct kernel_spec *spec)
-{
-	return spec->ops == &source_kernel ? ((const struct source_params *)spec->params)->port : "";
-}
-
-/*
- * A port is configured by the instance that opens it; two instances cannot
- * hold one device, even briefly, so a port source is never replaced live.
- */
-static void
-refuse_port_replacement(const struct config *old_config, const struct config *new_config,
-			const struct reload_plan *plan, unsigned k, struct config_errors *errors)
+refuse_exclusive_moves(const struct config *old_config, const struct config *new_config,
+		       const struct reload_plan *plan, unsigned k, struct config_errors *errors)
 {
 	const struct kernel_spec *spec = &new_config->kernels[k];
-	const char *port = port_of(spec);
+	const struct config_field *field;
+	unsigned index = 0;
 
-	if (port[0] == '\0')
-		return;
-	if (plan->actions[k] == RELOAD_REPLACE) {
-		/* a changed device or queue count is refused by refuse_port_changes() already */
-		if (strcmp(port_of(&old_config->kernels[plan->predecessors[k]]), port) != 0 ||
-		    ((const struct source_params *)old_config->kernels[plan->predecessors[k]].params)
-				    ->queues != ((const struct source_params *)spec->params)->queues)
-			return;
-		config_error(errors, spec->position,
-			     "kernel '%s': a port source cannot be replaced live (its replicas or "
-			     "cores changed); restart to apply",
-			     spec->name);
-		return;
-	}
-	for (unsigned old = 0; old < old_config->kernel_count; old++)
-		if (plan->actions[k] == RELOAD_ADD && strcmp(port_of(&old_config->kernels[old]), port) == 0)
-			config_error(errors, key_position(spec, "port"),
+	while ((field = config_next_exclusive(spec, &index)) != NULL) {
+		const char *device = config_field_string(field, spec->params);
+		const struct kernel_spec *holder = config_exclusive_holder(old_config, device);
+
+		if (holder == NULL)
+			continue;
+		if (plan->actions[k] == RELOAD_REPLACE)
+			config_error(errors, spec->position,
+				     "kernel '%s': holds device '%s', so it cannot be replaced live "
+				     "(its replicas, cores or keys changed); restart to apply",
+				     spec->name, device);
+		else if (plan->actions[k] == RELOAD_ADD)
+			config_error(errors,
+				     config_key_position(spec->ops->config_map, spec->key_positions,
+							 field->key, spec->position),
 				     "kernel '%s': device '%s' is held by kernel '%s'; moving it "
 				     "needs a restart",
-				     spec->name, port, old_config->kernels[old].name);
+				     spec->name, device, holder->name);
+		return;
+	}
 }
 
 static void
-refuse_setting(struct config_errors *errors, const struct config *new_config, const char *key,
-	       bool changed)
+refuse_setting(struct config_errors *errors, const struct config *new_config,
+	       const struct config_field *field)
 {
 	struct config_position file = {.file = new_config->settings_file[0] != '\0'
 						       ? new_config->settings_file
 						       : "(command line)"};
 	struct config_position position = config_key_position(
-		daemon_settings_fields, new_config->setting_positions, key, file);
+		daemon_settings_fields, new_config->setting_positions, field->key, file);
 
-	if (changed)
-		config_error(errors, position,
-			     "setting '%s' cannot change without a restart; the running value stays",
-			     key);
+	config_error(errors, position,
+		     "setting '%s' cannot change without a restart; the running value stays",
+		     field->key);
 }
 
+/* Every setting whose row says RESTART and whose value changed is refused. */
 static void
 refuse_settings_changes(const struct config *old_config, const struct config *new_config,
 			struct config_errors *errors)
 {
-	const struct daemon_settings *old_settings = &old_config->settings;
-	const struct daemon_settings *new_settings = &new_config->settings;
-	bool eal_args_changed = old_settings->eal_arg_count != new_settings->eal_arg_count;
-
-	for (unsigned i = 0; !eal_args_changed && i < new_settings->eal_arg_count; i++)
-		eal_args_changed = strcmp(old_settings->eal_args[i], new_settings->eal_args[i]) != 0;
-	refuse_setting(errors, new_config, "lcores",
-		       strcmp(old_settings->lcores, new_settings->lcores) != 0);
-	refuse_setting(errors, new_config, "mempool_size",
-		       old_settings->mempool_size != new_settings->mempool_size);
-	refuse_setting(errors, new_config, "memory", old_settings->memory != new_settings->memory);
-	refuse_setting(errors, new_config, "hugepages",
-		       old_settings->hugepages != new_settings->hugepages);
-	refuse_setting(errors, new_config, "eal_args", eal_args_changed);
-	/* every ring of a generation has the same size; a mix would make backpressure uneven */
-	refuse_setting(errors, new_config, "ring_size",
-		       old_settings->ring_size != new_settings->ring_size);
-	refuse_setting(errors, new_config, "idle", old_settings->idle != new_settings->idle);
+	for (const struct config_field *field = daemon_settings_fields; field->key != NULL; field++)
+		if (field->change == CONFIG_CHANGE_RESTART &&
+		    config_field_changed(field, &old_config->settings, &new_config->settings))
+			refuse_setting(errors, new_config, field);
 }
 
 bool
@@ -192,6 +223,7 @@ reload_plan(const struct config *old_config, const struct config *new_config,
 	    struct reload_plan *plan, struct config_errors *errors)
 {
 	unsigned errors_before = errors->count;
+	bool refused[CONFIG_MAX_KERNELS] = {false}; /* a key of the kernel needs a restart */
 
 	memset(plan, 0, sizeof(*plan));
 	for (unsigned k = 0; k < old_config->kernel_count; k++)
@@ -203,15 +235,14 @@ reload_plan(const struct config *old_config, const struct config *new_config,
 		const struct kernel_spec *old_spec =
 			old_index >= 0 ? &old_config->kernels[old_index] : NULL;
 
-		plan->actions[k] = kernel_action(old_spec, new_spec);
+		plan->actions[k] = kernel_action(old_spec, new_spec, errors, &refused[k]);
 		plan->predecessors[k] = plan->actions[k] == RELOAD_ADD ? -1 : old_index;
-		if (old_spec != NULL)
-			refuse_port_changes(old_spec, new_spec, errors);
 		if (plan->actions[k] == RELOAD_KEEP || plan->actions[k] == RELOAD_TAKE_STATE)
 			plan->retiring[old_index] = false;
 	}
 	for (unsigned k = 0; k < new_config->kernel_count; k++)
-		refuse_port_replacement(old_config, new_config, plan, k, errors);
+		if (!refused[k])
+			refuse_exclusive_moves(old_config, new_config, plan, k, errors);
 	for (unsigned k = 0; k < old_config->kernel_count; k++)
 		plan->removed_count += reload_removed(plan, old_config, new_config, k);
 	return errors->count > errors_before ? -EINVAL : 0;

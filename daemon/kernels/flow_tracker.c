@@ -521,16 +521,11 @@ flow_tracker_init(struct kernel_instance *instance)
 	return 0;
 }
 
-/* The table moves as is; a different max_flows would not fit it. */
-static bool
-flow_tracker_can_take_state(const void *params_pointer, const void *old_params_pointer)
-{
-	const struct flow_tracker_params *params = params_pointer, *old = old_params_pointer;
-
-	return params->max_flows == old->max_flows;
-}
-
-/* Timeouts are read from the instance's params at each use, so swapping is enough. */
+/*
+ * Timeouts are read from the instance's params at each use, so swapping is
+ * enough. The table moves as is: `max_flows` says REPLACE, another size
+ * would not fit it.
+ */
 static void
 flow_tracker_take_state(struct kernel_instance *instance, struct kernel_instance *old)
 {
@@ -587,7 +582,6 @@ const struct kernel_ops flow_tracker_kernel = {
 	.flush = flow_tracker_flush,
 	.tick = flow_tracker_tick,
 	.stats = flow_tracker_stats,
-	.can_take_state = flow_tracker_can_take_state,
 	.take_state = flow_tracker_take_state,
 	.destroy = flow_tracker_destroy,
 };

@@ -387,20 +387,12 @@ per_src_counter_flush(struct kernel_instance *instance)
 	return !state->flushing;
 }
 
-/* Tables move; a changed capacity or key would not fit them, so those start afresh. */
-static bool
-per_src_counter_can_take_state(const void *params_pointer, const void *old_params_pointer)
-{
-	const struct per_src_counter_params *params = params_pointer, *old = old_params_pointer;
-
-	return params->max_sources == old->max_sources && params->key == old->key;
-}
-
 /*
  * After a reload: the counts go on in the old tables. With a new window
  * length, the open window is re-aligned to it and keeps what it has counted;
  * from `total` to a window, the first packet opens the window and the counts
- * so far belong to it.
+ * so far belong to it. A changed capacity or key would not fit the tables:
+ * their rows say REPLACE.
  */
 static void
 per_src_counter_take_state(struct kernel_instance *instance, struct kernel_instance *old)
@@ -475,7 +467,6 @@ const struct kernel_ops per_src_counter_kernel = {
 	.flush = per_src_counter_flush,
 	.tick = per_src_counter_tick,
 	.stats = per_src_counter_stats,
-	.can_take_state = per_src_counter_can_take_state,
 	.take_state = per_src_counter_take_state,
 	.destroy = per_src_counter_destroy,
 };

@@ -154,19 +154,11 @@ source_describe(const void *params_pointer, char *text, size_t size)
 }
 
 /*
- * A file source whose file stays the same goes on from where it is
- * (loop/rate may change); preloading or not is how it reads, so that stays.
- * A generator is replaced: the new one starts its sequence afresh.
+ * A file source whose file and preload stay goes on from where it is: only
+ * `loop` and `rate_pps` take state. Every other key's row says REPLACE
+ * (preloading is how it reads; a generator starts its sequence afresh) or
+ * RESTART (a port's device and queues).
  */
-static bool
-source_can_take_state(const void *params_pointer, const void *old_params_pointer)
-{
-	const struct source_params *params = params_pointer, *old = old_params_pointer;
-
-	return source_mode_of(params) == SOURCE_PCAP && source_mode_of(old) == SOURCE_PCAP &&
-	       strcmp(params->pcap, old->pcap) == 0 && params->preload == old->preload;
-}
-
 static void
 source_take_state(struct kernel_instance *instance, struct kernel_instance *old)
 {
@@ -227,7 +219,6 @@ const struct kernel_ops source_kernel = {
 	.init = source_init,
 	.process = source_process,
 	.stats = source_stats,
-	.can_take_state = source_can_take_state,
 	.take_state = source_take_state,
 	.destroy = source_destroy,
 };

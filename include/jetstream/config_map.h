@@ -30,8 +30,9 @@ enum config_type {
 	CONFIG_MAPPING,
 	/*
 	 * The types below only document a key the loader binds by its own code
-	 * (the keys every kernel shares, the settings' lists): no params struct
-	 * holds them at an offset, and config_parse_value() refuses them.
+	 * (the keys every kernel shares, the settings' lists), and
+	 * config_parse_value() refuses them. A row may still give the offset and
+	 * size of the bytes that hold the value, for a reload to compare.
 	 */
 	CONFIG_NAMES,       /**< a kernel name, or a list of names */
 	CONFIG_STRING_LIST, /**< a list of text */

@@ -155,15 +155,13 @@ struct kernel_ops {
 
 	/**
 	 * Adopt the state of @p old (same type, other parameters) after a
-	 * reload. Runs on the lcore that polled @p old, between two bursts, once
+	 * reload, when every changed key's row says CONFIG_CHANGE_TAKE_STATE
+	 * and the replicas and cores stayed. Runs on the lcore that polled @p old, between two bursts, once
 	 * @p old will never be polled again: no allocation, no syscalls. What
 	 * @p old keeps is destroyed with it. NULL = unsupported: the old
 	 * instance then drains and retires and the new one starts afresh.
 	 */
 	void (*take_state)(struct kernel_instance *instance, struct kernel_instance *old);
-
-	/** Whether take_state() can go from @p old_params to @p params. NULL = always. */
-	bool (*can_take_state)(const void *params, const void *old_params);
 
 	/**
 	 * Layout version of instance->state. When a reload replaces a plugin's

@@ -22,5 +22,6 @@ Suite *config_bind_suite(void);
 Suite *config_settings_suite(void);
 Suite *config_graph_suite(void);
 Suite *plugin_suite(void);
+Suite *config_compare_suite(void);
 
 #endif

@@ -711,8 +711,8 @@ START_TEST(test_port_source_refused_changes)
 	result = plan_reload(NULL, PORT_PIPELINE("    port: net_null0\n", ""), NULL,
 			     PORT_PIPELINE("    port: net_null0\n    cores: 1\n", ""));
 	assert_refused(result, "new.yaml", 3, 3,
-		       "kernel 'rx': a port source cannot be replaced live (its replicas or cores "
-		       "changed); restart to apply");
+		       "kernel 'rx': holds device 'net_null0', so it cannot be replaced live (its "
+		       "replicas, cores or keys changed); restart to apply");
 }
 END_TEST
 
