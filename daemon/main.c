@@ -21,10 +21,11 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "config_compare.h"
 #include "control.h"
 #include "describe.h"
+#include "device_name.h"
 #include "graph.h"
-#include "kernels/source.h"
 #include "log.h"
 #include "packet.h"
 #include "clock.h"
@@ -105,17 +106,18 @@ parse_options(int argc, char **argv, struct options *options)
 	return 0;
 }
 
+/* Whether a kernel holds a PCI device (through an exclusive key): then EAL scans the bus. */
 static bool
 config_names_pci_port(const struct config *config)
 {
-	extern const struct kernel_ops source_kernel;
-
 	for (unsigned k = 0; k < config->kernel_count; k++) {
 		const struct kernel_spec *spec = &config->kernels[k];
+		const struct config_field *field;
+		unsigned index = 0;
 
-		if (spec->ops == &source_kernel &&
-		    source_port_is_pci(((const struct source_params *)spec->params)->port))
-			return true;
+		while ((field = config_next_exclusive(spec, &index)) != NULL)
+			if (device_name_is_pci(config_field_string(field, spec->params)))
+				return true;
 	}
 	return false;
 }

@@ -26,6 +26,7 @@
 #include <rte_kvargs.h>
 #include <rte_log.h>
 
+#include "device_name.h"
 #include "kernels/source_port.h"
 #include "log.h"
 #include "packet.h"
@@ -111,16 +112,6 @@ struct port_reader {
 	struct queue_sockets sockets;     /* owner of an af_packet port only */
 	struct source_packet_counts counts;
 };
-
-bool
-source_port_is_pci(const char *device)
-{
-	unsigned domain, bus, slot, function;
-	char end;
-
-	return sscanf(device, "%x:%x:%x.%x%c", &domain, &bus, &slot, &function, &end) == 4 ||
-	       sscanf(device, "%x:%x.%x%c", &bus, &slot, &function, &end) == 3;
-}
 
 void
 source_port_device_name(const char *device, char *name, size_t size)
@@ -245,13 +236,13 @@ find_port(struct kernel_instance *instance, const char *device, uint16_t *port_i
 	if (rte_eth_dev_get_port_by_name(name, port_id) == 0)
 		return 0;
 	probe_string(device, probe, sizeof(probe));
-	result = source_port_is_pci(device) ? -ENODEV : rte_dev_probe(probe);
+	result = device_name_is_pci(device) ? -ENODEV : rte_dev_probe(probe);
 	if (result == 0)
 		result = rte_eth_dev_get_port_by_name(name, port_id);
 	if (result != 0) {
 		snprintf(instance->error, sizeof(instance->error),
 			 "no DPDK port for '%s' (%s)%s", device, strerror(-result),
-			 source_port_is_pci(device) ? ": is it bound to vfio-pci?" : "");
+			 device_name_is_pci(device) ? ": is it bound to vfio-pci?" : "");
 		instance->error_key = "port"; /* the device named there cannot be had */
 	}
 	return result;

@@ -27,7 +27,4 @@ bool source_port_check_device(const char *device, char *error, size_t error_size
  */
 void source_port_device_name(const char *device, char *name, size_t size);
 
-/** true when @p device looks like a PCI address (DDDD:BB:DD.F or BB:DD.F). */
-bool source_port_is_pci(const char *device);
-
 #endif
