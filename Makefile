@@ -11,6 +11,8 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -march=native $(WARNINGS) -MMD -MP -Idaemon -Ii
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# The kernel API functions plugins call, exported from the binaries that load plugins.
+KERNEL_API_EXPORTS := -Wl,--dynamic-list=daemon/kernel_api.list
 
 DAEMON_SOURCES := $(wildcard daemon/*.c daemon/kernels/*.c daemon/outputs/*.c)
 LIBRARY_SOURCES := $(filter-out daemon/main.c,$(DAEMON_SOURCES))
@@ -32,14 +34,14 @@ build-asan/%.o: %.c
 	@echo "  CC asan $<"
 	@$(CC) $(PKG_CFLAGS) $(BASE_CFLAGS) -O1 $(SANITIZE) -c $< -o $@
 
-build/jetstreamd: $(call objects,build,$(DAEMON_SOURCES))
-	$(CC) -o $@ $^ $(PKG_LIBS)
+build/jetstreamd: $(call objects,build,$(DAEMON_SOURCES)) daemon/kernel_api.list
+	$(CC) $(KERNEL_API_EXPORTS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
-build/unit_tests: $(call objects,build,$(LIBRARY_SOURCES) $(UNIT_TEST_SOURCES))
-	$(CC) -o $@ $^ $(PKG_LIBS)
+build/unit_tests: $(call objects,build,$(LIBRARY_SOURCES) $(UNIT_TEST_SOURCES)) daemon/kernel_api.list
+	$(CC) $(KERNEL_API_EXPORTS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
-build-asan/unit_tests: $(call objects,build-asan,$(LIBRARY_SOURCES) $(UNIT_TEST_SOURCES))
-	$(CC) $(SANITIZE) -o $@ $^ $(PKG_LIBS)
+build-asan/unit_tests: $(call objects,build-asan,$(LIBRARY_SOURCES) $(UNIT_TEST_SOURCES)) daemon/kernel_api.list
+	$(CC) $(SANITIZE) $(KERNEL_API_EXPORTS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
 # flow_tracker on one core (not part of `make check`): Mpps, bytes per flow, stalls.
 build/flow_tracker_bench: $(call objects,build,$(LIBRARY_SOURCES) bench/flow_tracker_bench.c)
@@ -84,8 +86,8 @@ install: build/jetstreamd
 
 .PHONY: install
 
-build-asan/jetstreamd: $(call objects,build-asan,$(DAEMON_SOURCES))
-	$(CC) $(SANITIZE) -o $@ $^ $(PKG_LIBS)
+build-asan/jetstreamd: $(call objects,build-asan,$(DAEMON_SOURCES)) daemon/kernel_api.list
+	$(CC) $(SANITIZE) $(KERNEL_API_EXPORTS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
 # Benchmarks (not part of `make check`): `make bench` installs nfdump (and the
 # usual dependencies, dpdk-testpmd among them) when missing, builds the binaries, runs scripts/bench/run.sh (about 6 minutes

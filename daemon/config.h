@@ -23,6 +23,7 @@
 #include "config_map.h"
 
 struct kernel_ops;
+struct plugin_set;
 
 /** Exit code for an invalid configuration (sysexits.h EX_CONFIG). */
 #define EXIT_CONFIG_ERROR 78
@@ -132,6 +133,14 @@ struct config {
 	char settings_file[PATH_MAX];      /**< empty when defaults were used */
 	/** Where each daemon_settings_fields value was written; line 0 = default. */
 	struct config_position setting_positions[CONFIG_MAX_SETTINGS];
+	/** Where each entry of settings.plugins was written; line 0 = the default. */
+	struct config_position plugin_positions[CONFIG_MAX_PLUGINS];
+	/**
+	 * The plugins loaded from settings.plugins; their kernel types are the
+	 * ops of specs. Released by config_free(): instances running their code
+	 * keep it loaded themselves (plugin_instance_acquire).
+	 */
+	struct plugin_set *plugins;
 	unsigned kernel_count;
 	struct kernel_spec kernels[CONFIG_MAX_KERNELS]; /**< in file order */
 	unsigned file_count;
@@ -172,6 +181,14 @@ extern const char *const config_idle_names[];
  */
 struct config *config_load(const char *settings_path, const char *const *pipeline_paths,
 			   unsigned pipeline_count, struct config_errors *errors);
+
+/**
+ * Load the settings file (NULL = defaults) and the plugins it lists, but no
+ * pipeline: what --describe needs to list plugin kernel types.
+ * @return a config with no kernels, to free with config_free(), or NULL
+ *         with @p errors filled.
+ */
+struct config *config_load_settings(const char *settings_path, struct config_errors *errors);
 
 /** Free a config from config_load(). NULL is accepted. */
 void config_free(struct config *config);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "config_private.h"
+#include "plugin.h"
 
 /* ---- entry points ---- */
 
@@ -65,11 +66,32 @@ config_load(const char *settings_path, const char *const *pipeline_paths,
 		return NULL;
 	}
 	load_settings(&loader, settings_path);
+	load_plugins(&loader);
 	remember_workers(&loader);
 	load_pipelines(&loader, pipeline_paths, pipeline_count);
 	/* With a file or kernel missing, dangling inputs would only repeat earlier errors. */
 	if (!loader.graph_incomplete)
 		validate_graph(&loader);
+	if (error_total(&loader) > 0) {
+		config_free(loader.config);
+		return NULL;
+	}
+	return loader.config;
+}
+
+struct config *
+config_load_settings(const char *settings_path, struct config_errors *errors)
+{
+	struct loader loader = {.errors = errors};
+
+	memset(errors, 0, sizeof(*errors));
+	loader.config = calloc(1, sizeof(*loader.config));
+	if (loader.config == NULL) {
+		config_error(errors, config_command_line_position, "out of memory");
+		return NULL;
+	}
+	load_settings(&loader, settings_path);
+	load_plugins(&loader);
 	if (error_total(&loader) > 0) {
 		config_free(loader.config);
 		return NULL;
@@ -89,5 +111,6 @@ config_free(struct config *config)
 	}
 	for (unsigned i = 0; i < config->file_count; i++)
 		free(config->files[i]);
+	plugin_set_release(config->plugins);
 	free(config);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config_private.h"
+#include "plugin.h"
 #include "kernel.h"
 #include "kernels/registry.h"
 
@@ -277,16 +278,18 @@ kernel_type_of(struct file_context *file, const struct kernel_spec *spec, const 
 		node_error(file, type, "'type' takes a single value, not %s", node_kind(type));
 		return NULL;
 	}
-	ops = kernel_find(scalar_text(type));
+	ops = plugin_set_find(file->loader->config->plugins, scalar_text(type));
 	if (ops != NULL)
 		return ops;
 	known[0] = '\0';
-	for (; kernel_registry[count] != NULL && count < CANDIDATES_MAX; count++) {
+	for (; kernel_registry[count] != NULL && count < CANDIDATES_MAX; count++)
 		names[count] = kernel_registry[count]->name;
-		if (used < sizeof(known))
-			used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
-						 count > 0 ? ", " : "", names[count]);
-	}
+	for (unsigned i = 0; i < plugin_set_kernel_count(file->loader->config->plugins) &&
+			     count < CANDIDATES_MAX; i++)
+		names[count++] = plugin_set_kernel(file->loader->config->plugins, i)->name;
+	for (unsigned i = 0; i < count && used < sizeof(known); i++)
+		used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", i > 0 ? ", " : "",
+					 names[i]);
 	/* `type:`, `type: ~`, `type: null` and `type: ""` */
 	if (scalar_is_null(type)) {
 		node_error(file, type, "'type' is empty: give a kernel type (known types: %s)", known);

@@ -4,7 +4,8 @@
  * What the parts of the configuration loader share, and nothing outside
  * daemon/config*.c includes. The parts call each other in one direction only:
  *
- *   config_load.c -> config_settings.c, config_pipeline.c, config_graph.c
+ *   config_load.c -> config_settings.c, config_pipeline.c, config_graph.c, plugin.c
+ *   config_settings.c, config_pipeline.c -> plugin.c (which calls none of them)
  *   config_graph.c -> config_pipeline.c (kernel lookup)
  *   config_settings.c, config_pipeline.c -> config_bind.c, config_yaml.c
  *   config_pipeline.c, config_bind.c -> config_value.c
@@ -78,6 +79,8 @@ struct top_level {
 	char directory[PATH_MAX];
 	/** Where each daemon_settings_fields value was written (settings file only). */
 	struct config_position *setting_positions;
+	/** Where each entry of `plugins:` was written. */
+	struct config_position *plugin_positions;
 };
 
 /* ---- config_errors.c ---- */
@@ -201,6 +204,13 @@ void bind_version(struct file_context *file, yaml_node_t *value, void *target);
 
 /** Defaults, then the settings file at @p path (NULL: defaults only) into loader->config. */
 void load_settings(struct loader *loader, const char *path);
+
+/**
+ * Load the plugins the settings list into config->plugins; each refusal is an
+ * error at the entry that named the file. The default directory may be
+ * absent (nothing installed a plugin); a path that was written may not.
+ */
+void load_plugins(struct loader *loader);
 
 /* ---- config_pipeline.c ---- */
 

@@ -9,8 +9,10 @@
 #include <libgen.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config_private.h"
+#include "plugin.h"
 
 const char *const config_log_level_names[] = {"error", "warning", "info", "debug", NULL};
 
@@ -61,8 +63,8 @@ const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS] = {
 	 .change = CONFIG_CHANGE_LIVE},
 	{.key = "plugins", .type = CONFIG_PATH_LIST, .default_value = "/usr/lib/jetstream/kernels",
 	 .description = "plugin directories or kernel `.so` files (relative to the settings file), "
-			"at most 32; a list replaces the default. Read and checked only: plugin "
-			"loading is not wired in yet, so plugin types are not usable in pipelines",
+			"at most 32; a list replaces the default (which may be absent). Files owned "
+			"by root or the daemon's user, not writable by group or others",
 	 .change = CONFIG_CHANGE_LIVE},
 	{.key = NULL},
 };
@@ -272,7 +274,8 @@ bind_eal_args(struct file_context *file, yaml_node_t *value, void *target)
  */
 static void
 bind_paths(struct file_context *file, yaml_node_t *value, struct top_level *top, const char *key,
-	   char (*paths)[PATH_MAX], unsigned *count, unsigned max, const char *what)
+	   char (*paths)[PATH_MAX], struct config_position *positions, unsigned *count, unsigned max,
+	   const char *what)
 {
 	top->setting_positions[find_field(daemon_settings_fields, key)] =
 		node_position(file, value);
@@ -282,6 +285,9 @@ bind_paths(struct file_context *file, yaml_node_t *value, struct top_level *top,
 	     item < value->data.sequence.items.top; item++) {
 		const char *path = scalar_text(node_at(file, *item));
 		bool relative = path[0] != '/' && strcmp(top->directory, ".") != 0;
+
+		if (positions != NULL)
+			positions[*count] = node_position(file, node_at(file, *item));
 		char *destination = paths[(*count)++];
 		int length = snprintf(destination, PATH_MAX, "%s%s%s", relative ? top->directory : "",
 				      relative ? "/" : "", path);
@@ -296,18 +302,18 @@ bind_pipelines(struct file_context *file, yaml_node_t *value, void *target)
 {
 	struct top_level *top = target;
 
-	bind_paths(file, value, top, "pipelines", top->settings->pipelines,
+	bind_paths(file, value, top, "pipelines", top->settings->pipelines, NULL,
 		   &top->settings->pipeline_count, CONFIG_MAX_PIPELINES, "pipeline");
 }
 
-/* Only parsed and stored: loading the plugins is the plugin loader's work. */
+/* Only parsed and stored here: load_plugins() loads them once the file is bound. */
 static void
 bind_plugins(struct file_context *file, yaml_node_t *value, void *target)
 {
 	struct top_level *top = target;
 
 	top->settings->plugin_count = 0; /* the default goes: the list replaces it */
-	bind_paths(file, value, top, "plugins", top->settings->plugins,
+	bind_paths(file, value, top, "plugins", top->settings->plugins, top->plugin_positions,
 		   &top->settings->plugin_count, CONFIG_MAX_PLUGINS, "plugin");
 }
 
@@ -394,7 +400,8 @@ load_settings(struct loader *loader, const char *path)
 {
 	struct daemon_settings *settings = &loader->config->settings;
 	struct config_position *positions = loader->config->setting_positions;
-	struct top_level top = {.settings = settings, .setting_positions = positions};
+	struct top_level top = {.settings = settings, .setting_positions = positions,
+				.plugin_positions = loader->config->plugin_positions};
 	struct binding binding = {
 		.owner = " in the daemon settings",
 		.special_keys = settings_keys,
@@ -419,4 +426,37 @@ load_settings(struct loader *loader, const char *path)
 	}
 	if (positions[find_field(daemon_settings_fields, "lcores")].line == 0)
 		default_lcores(settings->lcores, sizeof(settings->lcores));
+}
+
+/* ---- plugins ---- */
+
+/* A refused plugin, reported at the entry of `plugins:` that named it. */
+static void
+report_plugin(void *context, unsigned index, const char *path, const char *reason)
+{
+	struct loader *loader = context;
+	struct config_position position = loader->config->plugin_positions[index];
+
+	if (position.line == 0) /* the default directory */
+		position = (struct config_position){.file = loader->config->settings_file[0] != '\0'
+								    ? loader->config->settings_file
+								    : config_command_line_position.file};
+	config_error(loader->errors, position, "plugin '%s' refused: %s", path, reason);
+}
+
+void
+load_plugins(struct loader *loader)
+{
+	struct config *config = loader->config;
+	const struct daemon_settings *settings = &config->settings;
+	bool defaulted = config->setting_positions[find_field(daemon_settings_fields, "plugins")]
+				 .line == 0;
+	struct stat status;
+
+	if (defaulted && stat(settings->plugins[0], &status) != 0 && errno == ENOENT)
+		return;
+	if (plugin_set_load(settings->plugins, settings->plugin_count, report_plugin, loader,
+			    &config->plugins) == -ENOMEM)
+		config_error(loader->errors, config_command_line_position,
+			     "out of memory while loading plugins");
 }

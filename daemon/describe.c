@@ -2,6 +2,7 @@
 #include "config.h"
 #include "describe.h"
 #include "kernels/registry.h"
+#include "plugin.h"
 
 static const char *const type_names[] = {
 	[CONFIG_STRING] = "text", [CONFIG_UNSIGNED] = "count", [CONFIG_SIZE] = "size",
@@ -30,7 +31,7 @@ describe_kernel(const struct kernel_ops *ops, FILE *stream)
 		stream_type_name(ops->output_type),
 		ops->multiple_inputs ? " `input:` may be a list." : "",
 		ops->replicable ? " Takes `replicas:`." : "");
-	if (ops->config_map[0].key == NULL)
+	if (ops->config_map == NULL || ops->config_map[0].key == NULL)
 		fprintf(stream, "No parameters.\n");
 	else
 		describe_fields(ops->config_map, stream);
@@ -47,4 +48,16 @@ describe_configuration(FILE *stream)
 		describe_kernel(*ops, stream);
 	fprintf(stream, "### Daemon settings (`-c CONF`)\n\n");
 	describe_fields(daemon_settings_fields, stream);
+}
+
+void
+describe_plugins(const struct plugin_set *plugins, FILE *stream)
+{
+	unsigned count = plugin_set_kernel_count(plugins);
+
+	if (count == 0)
+		return;
+	fprintf(stream, "\n## Plugin kernels\n\n");
+	for (unsigned i = 0; i < count; i++)
+		describe_kernel(plugin_set_kernel(plugins, i), stream);
 }

@@ -9,7 +9,12 @@
 
 #include <stdio.h>
 
-/** Print every kernel type and daemon setting with its keys, as Markdown. */
+struct plugin_set;
+
+/** Print every built-in kernel type and daemon setting with its keys, as Markdown. */
 void describe_configuration(FILE *stream);
+
+/** Print the kernel types of @p plugins (a section of its own; nothing when none). */
+void describe_plugins(const struct plugin_set *plugins, FILE *stream);
 
 #endif

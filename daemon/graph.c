@@ -19,6 +19,7 @@
 
 #include "graph.h"
 #include "log.h"
+#include "plugin.h"
 
 /* Rings need unique names across generations. */
 static atomic_uint ring_serial;
@@ -98,6 +99,7 @@ create_instance(struct graph_builder *builder, const struct kernel_spec *spec, u
 	}
 	memcpy(instance->params, spec->params, spec->ops->params_size);
 	instance->ops = spec->ops;
+	plugin_instance_acquire(spec->ops); /* a plugin's code stays while an instance runs it */
 	instance->replica = replica;
 	instance->replica_count = spec->replicas;
 	instance->live_clock = spec_is_live(builder->config, spec, 0);
@@ -333,6 +335,7 @@ destroy_instance(struct kernel_instance *instance)
 {
 	if (instance->state != NULL || instance->error[0] != '\0')
 		instance->ops->destroy(instance);
+	plugin_instance_release(instance->ops);
 	free(instance->params);
 	free(instance);
 }
@@ -743,19 +746,21 @@ graph_transition_free(struct graph_transition *transition)
 }
 
 const struct graph_kernel *
-graph_find_kernel(const struct graph *graph, const char *name, const struct kernel_ops *ops)
+graph_find_kernel(const struct graph *graph, const char *name, const char *type)
 {
 	for (unsigned k = 0; k < graph->kernel_count; k++)
-		if (graph->kernels[k].ops == ops && strcmp(graph->kernels[k].name, name) == 0)
+		if (strcmp(graph->kernels[k].ops->name, type) == 0 &&
+		    strcmp(graph->kernels[k].name, name) == 0)
 			return &graph->kernels[k];
 	return NULL;
 }
 
 struct graph_retired *
-graph_find_retired(const struct graph *graph, const char *name, const struct kernel_ops *ops)
+graph_find_retired(const struct graph *graph, const char *name, const char *type)
 {
 	for (unsigned r = 0; r < graph->retired_count; r++)
-		if (graph->retired[r].ops == ops && strcmp(graph->retired[r].name, name) == 0)
+		if (strcmp(graph->retired[r].type, type) == 0 &&
+		    strcmp(graph->retired[r].name, name) == 0)
 			return &graph->retired[r];
 	return NULL;
 }
@@ -763,7 +768,7 @@ graph_find_retired(const struct graph *graph, const char *name, const struct ker
 static struct graph_retired *
 retired_entry(struct graph *graph, const struct kernel_instance *instance)
 {
-	struct graph_retired *entry = graph_find_retired(graph, instance->name, instance->ops);
+	struct graph_retired *entry = graph_find_retired(graph, instance->name, instance->ops->name);
 	struct graph_retired *grown;
 
 	if (entry != NULL)
@@ -775,7 +780,8 @@ retired_entry(struct graph *graph, const struct kernel_instance *instance)
 	entry = &grown[graph->retired_count++];
 	memset(entry, 0, sizeof(*entry));
 	snprintf(entry->name, sizeof(entry->name), "%s", instance->name);
-	entry->ops = instance->ops;
+	snprintf(entry->type, sizeof(entry->type), "%s", instance->ops->name);
+	entry->is_source = instance->ops->input_type == STREAM_NONE;
 	return entry;
 }
 

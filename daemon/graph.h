@@ -39,10 +39,16 @@ struct graph_kernel {
 	enum reload_action action;            /**< how this generation got it */
 };
 
-/** What retired instances of one kernel did, kept for the exit summary. */
+/**
+ * What retired instances of one kernel did, kept for the exit summary. It
+ * names its type rather than pointing at the ops: a plugin's code may be
+ * unloaded long before the summary (the totals' statistic names are
+ * interned for the same reason).
+ */
 struct graph_retired {
 	char name[CONFIG_NAME_MAX];
-	const struct kernel_ops *ops;
+	char type[CONFIG_NAME_MAX];           /**< kernel_ops.name */
+	bool is_source;                       /**< its packets count in the accounting */
 	struct kernel_totals totals;
 };
 
@@ -129,13 +135,16 @@ void graph_transition_free(struct graph_transition *transition);
  */
 void graph_transition_keep_figures(struct graph_transition *transition);
 
-/** The kernel @p name of type @p ops in @p graph, or NULL. */
+/**
+ * The kernel @p name of type @p type (a kernel_ops.name) in @p graph, or
+ * NULL. By type name: a plugin reloaded with new code is the same kernel.
+ */
 const struct graph_kernel *graph_find_kernel(const struct graph *graph, const char *name,
-					     const struct kernel_ops *ops);
+					     const char *type);
 
-/** The retired figures of kernel @p name of type @p ops, or NULL. */
+/** The retired figures of kernel @p name of type @p type, or NULL. */
 struct graph_retired *graph_find_retired(const struct graph *graph, const char *name,
-					 const struct kernel_ops *ops);
+					 const char *type);
 
 /**
  * Drop this generation's references: instances and rings nobody else holds

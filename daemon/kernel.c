@@ -268,9 +268,12 @@ add_stat(struct kernel_totals *totals, const struct kernel_stat *stat)
 	while (t < totals->stat_count && strcmp(totals->stats[t].name, stat->name) != 0)
 		t++;
 	if (t == totals->stat_count) {
-		if (totals->stat_count == KERNEL_MAX_STATS)
+		/* interned: totals outlive a plugin's code, where the kernel's name string lives */
+		const char *name = kernel_intern_name(stat->name);
+
+		if (totals->stat_count == KERNEL_MAX_STATS || name == NULL)
 			return;
-		totals->stats[totals->stat_count++] = (struct kernel_stat){stat->name, 0};
+		totals->stats[totals->stat_count++] = (struct kernel_stat){name, 0};
 	}
 	totals->stats[t].value += stat->value;
 }

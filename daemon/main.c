@@ -42,6 +42,8 @@ struct options {
 	const char *pipelines[CONFIG_MAX_PIPELINES];
 	unsigned pipeline_count;
 	bool check_only;
+	bool describe;
+	bool settings_given;             /* -c was given: the default path is not guessed */
 	int eal_argument_count;
 	char **eal_arguments;
 };
@@ -56,7 +58,8 @@ usage(FILE *stream)
 		"  -p, --pipeline FILE    pipeline file; repeatable; replaces the settings' "
 		"`pipelines:`\n"
 		"      --check            validate the configuration and exit (0 valid, 78 invalid)\n"
-		"      --describe         print every kernel type and setting with its keys\n"
+		"      --describe         print every kernel type and setting with its keys (and\n"
+		"                         the plugin types the settings' `plugins:` give)\n"
 		"  -h, --help             this help\n");
 }
 
@@ -75,6 +78,7 @@ parse_options(int argc, char **argv, struct options *options)
 		switch (option) {
 		case 'c':
 			options->settings_path = optarg;
+			options->settings_given = true;
 			break;
 		case 'p':
 			if (options->pipeline_count == CONFIG_MAX_PIPELINES) {
@@ -91,8 +95,8 @@ parse_options(int argc, char **argv, struct options *options)
 			usage(stdout);
 			exit(0);
 		case 'd':
-			describe_configuration(stdout);
-			exit(0);
+			options->describe = true;
+			break;
 		default:
 			usage(stderr);
 			return -1;
@@ -293,6 +297,30 @@ stop_signals_during_parse(bool stop)
 		pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
 }
 
+/*
+ * --describe: the built-in reference, then the types of the plugins the
+ * settings load (-c, or the default settings file when there is one).
+ */
+static int
+describe(const struct options *options)
+{
+	struct config_errors errors;
+	const char *settings_path = options->settings_given ? options->settings_path : NULL;
+	struct config *config;
+
+	if (settings_path == NULL && access(DEFAULT_SETTINGS_PATH, F_OK) == 0)
+		settings_path = DEFAULT_SETTINGS_PATH;
+	config = config_load_settings(settings_path, &errors);
+	if (config == NULL) {
+		config_errors_print(&errors, stderr);
+		return EXIT_CONFIG_ERROR;
+	}
+	describe_configuration(stdout);
+	describe_plugins(config->plugins, stdout);
+	config_free(config);
+	return 0;
+}
+
 /* Build and start the first generation, run the control loop, report. */
 static int
 run(struct config **config, const struct control_sources *sources, int signal_fd)
@@ -346,6 +374,8 @@ main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &options) != 0)
 		return EXIT_USAGE;
+	if (options.describe)
+		return describe(&options);
 	/* before anything slow: a SIGHUP or SIGTERM during start-up must not kill the daemon */
 	signal_fd = control_open_signals();
 	sources = (struct control_sources){options.settings_path, options.pipelines,

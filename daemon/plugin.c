@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "kernels/registry.h"
 #include "plugin.h"
 
@@ -226,6 +227,30 @@ set_kernel_owner(const struct plugin_set *set, const char *name)
 	return NULL;
 }
 
+/*
+ * What the daemon relies on in every kernel_ops, checked once at load so a
+ * broken plugin is refused with a reason rather than crashing a worker.
+ * @return NULL, or what is wrong.
+ */
+static const char *
+ops_fault(const struct kernel_ops *ops)
+{
+	size_t length = ops->name != NULL ? strlen(ops->name) : 0;
+
+	if (length == 0 || length >= CONFIG_NAME_MAX || strspn(ops->name,
+		"abcdefghijklmnopqrstuvwxyz0123456789_") != length)
+		return "has a name that is not 1 to 63 of [a-z0-9_]";
+	if (ops->process == NULL)
+		return "has no process()";
+	if (ops->init != NULL && ops->destroy == NULL)
+		return "has init() but no destroy()";
+	if (ops->input_type > STREAM_ANY || ops->output_type > STREAM_ANY_RECORD)
+		return "has a stream type this daemon does not know";
+	if (ops->params_size > 0 && ops->config_map == NULL)
+		return "has parameters but no config_map";
+	return NULL;
+}
+
 static bool
 kernels_acceptable(struct load *load, const struct plugin *plugin)
 {
@@ -233,9 +258,14 @@ kernels_acceptable(struct load *load, const struct plugin *plugin)
 
 	for (const struct kernel_ops *const *ops = plugin->descriptor->kernels; *ops; ops++) {
 		const char *name = (*ops)->name;
+		const char *fault = ops_fault(*ops);
 		const struct plugin *owner;
 
-		if (kernel_find(name) != NULL) {
+		if (fault != NULL) {
+			refuse(load, plugin->path, "kernel type '%s' %s", name != NULL ? name : "?",
+			       fault);
+			acceptable = false;
+		} else if (kernel_find(name) != NULL) {
 			refuse(load, plugin->path, "kernel type '%s' is a built-in", name);
 			acceptable = false;
 		} else if ((owner = set_kernel_owner(load->set, name)) != NULL) {

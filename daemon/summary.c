@@ -53,7 +53,7 @@ print_stat(const struct kernel_stat *stat, FILE *stream)
 
 /* One kernel's line; replicas 0 marks a kernel that a reload removed. */
 static void
-print_kernel(const char *name, const struct kernel_ops *ops, unsigned replicas,
+print_kernel(const char *name, const char *type, unsigned replicas,
 	     const struct kernel_totals *totals, FILE *stream)
 {
 	char count[16];
@@ -61,7 +61,7 @@ print_kernel(const char *name, const struct kernel_ops *ops, unsigned replicas,
 	snprintf(count, sizeof(count), replicas > 0 ? "x%u" : "removed", replicas);
 	fprintf(stream, "  %-16s %-16s %-3s in %-10" PRIu64 " out %-10" PRIu64
 			" backpressure %" PRIu64,
-		name, ops->name, count, totals->counters.items_in, totals->counters.items_out,
+		name, type, count, totals->counters.items_in, totals->counters.items_out,
 		totals->counters.backpressure);
 	for (unsigned s = 0; s < totals->stat_count; s++)
 		print_stat(&totals->stats[s], stream);
@@ -103,10 +103,10 @@ known_drops(const struct kernel_totals *totals)
 }
 
 static void
-count_totals(const struct kernel_ops *ops, const struct kernel_totals *totals, uint64_t *packets,
+count_totals(bool is_source, const struct kernel_totals *totals, uint64_t *packets,
 	     uint64_t *drops)
 {
-	if (ops->input_type == STREAM_NONE)
+	if (is_source)
 		*packets += totals->counters.items_out;
 	*drops += known_drops(totals);
 }
@@ -191,15 +191,25 @@ struct source_figures {
 	struct kernel_totals totals;
 };
 
+/* One kernel line of the summary: by type name, as retired kernels' code may be gone. */
+struct summary_kernel {
+	const char *name;
+	const char *type;
+	bool is_source;
+	unsigned replicas;                  /**< 0: removed by a reload */
+};
+
 /* Print a kernel's line, count it into the totals, and keep a source's figures. */
 static void
-report_kernel(const char *name, const struct kernel_ops *ops, unsigned replicas,
-	      const struct kernel_totals *totals, struct source_figures *sources,
-	      unsigned *source_count, uint64_t *packets, uint64_t *drops, FILE *stream)
+report_kernel(const struct summary_kernel *kernel, const struct kernel_totals *totals,
+	      struct source_figures *sources, unsigned *source_count, uint64_t *packets,
+	      uint64_t *drops, FILE *stream)
 {
-	print_kernel(name, ops, replicas, totals, stream);
-	count_totals(ops, totals, packets, drops);
-	if (ops->input_type == STREAM_NONE && sources != NULL)
+	const char *name = kernel->name;
+
+	print_kernel(name, kernel->type, kernel->replicas, totals, stream);
+	count_totals(kernel->is_source, totals, packets, drops);
+	if (kernel->is_source && sources != NULL)
 		sources[(*source_count)++] = (struct source_figures){name, *totals};
 }
 
@@ -219,24 +229,27 @@ summary_print(const struct graph *graph, double seconds, FILE *stream)
 	fprintf(stream, "jetstreamd: summary (generation %u):\n", graph->generation);
 	for (unsigned k = 0; k < graph->kernel_count; k++) {
 		const struct graph_kernel *kernel = &graph->kernels[k];
-		struct graph_retired *retired = graph_find_retired(graph, kernel->name, kernel->ops);
+		struct graph_retired *retired =
+			graph_find_retired(graph, kernel->name, kernel->ops->name);
+		struct summary_kernel line = {kernel->name, kernel->ops->name,
+					      kernel->ops->input_type == STREAM_NONE, kernel->replicas};
 		struct kernel_totals totals = {0};
 
 		for (unsigned r = 0; r < kernel->replicas; r++)
 			kernel_totals_add_instance(&totals, graph->instances[kernel->first_instance + r]);
 		if (retired != NULL)
 			kernel_totals_add(&totals, &retired->totals);
-		report_kernel(kernel->name, kernel->ops, kernel->replicas, &totals, sources,
-			      &source_count, &packets, &drops, stream);
+		report_kernel(&line, &totals, sources, &source_count, &packets, &drops, stream);
 	}
 	/* kernels a reload removed still read and dropped what they did */
 	for (unsigned r = 0; r < graph->retired_count; r++) {
 		const struct graph_retired *retired = &graph->retired[r];
+		struct summary_kernel line = {retired->name, retired->type, retired->is_source, 0};
 
-		if (graph_find_kernel(graph, retired->name, retired->ops) != NULL)
+		if (graph_find_kernel(graph, retired->name, retired->type) != NULL)
 			continue;
-		report_kernel(retired->name, retired->ops, 0, &retired->totals, sources,
-			      &source_count, &packets, &drops, stream);
+		report_kernel(&line, &retired->totals, sources, &source_count, &packets, &drops,
+			      stream);
 	}
 	print_rings(graph, stream);
 	if (sources == NULL)

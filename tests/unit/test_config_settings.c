@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <check.h>
 
@@ -80,14 +81,18 @@ END_TEST
 /* Relative entries are relative to the settings file, as `pipelines:` entries are. */
 START_TEST(test_plugins_list_replaces_default)
 {
-	char expected[PATH_MAX];
+	char expected[PATH_MAX], text[PATH_MAX + 64];
 
-	ck_assert_msg(load_settings_text("version: 1\nplugins:\n  - kernels\n  - /opt/k/x.so\n") !=
-			      NULL, "%s", errors.items[0].message);
+	/* empty plugin directories: loaded, giving no kernel type */
+	ck_assert_int_eq(mkdir(test_path("kernels"), 0755), 0);
+	ck_assert_int_eq(mkdir(test_path("more"), 0755), 0);
+	snprintf(text, sizeof(text), "version: 1\nplugins:\n  - kernels\n  - %s\n",
+		 test_path("more"));
+	ck_assert_msg(load_settings_text(text) != NULL, "%s", errors.items[0].message);
 	ck_assert_uint_eq(loaded->settings.plugin_count, 2);
 	snprintf(expected, sizeof(expected), "%s/kernels", test_directory());
 	ck_assert_str_eq(loaded->settings.plugins[0], expected);
-	ck_assert_str_eq(loaded->settings.plugins[1], "/opt/k/x.so");
+	ck_assert_str_eq(loaded->settings.plugins[1], test_path("more"));
 	ck_assert_uint_eq(plugins_position()->line, 3);
 	ck_assert_uint_eq(plugins_position()->column, 3);
 	ck_assert_ptr_nonnull(load_settings_text("version: 1\nplugins: []\n"));
@@ -110,6 +115,22 @@ assert_settings_error(unsigned index, unsigned line, unsigned column, const char
 	ck_assert_uint_eq(errors.items[index].position.column, column);
 	ck_assert_str_eq(errors.items[index].message, message);
 }
+
+/* A path that was written must be there; the refusal points at its entry. */
+START_TEST(test_plugins_missing_path_refused)
+{
+	char message[PATH_MAX + 128];
+
+	load_settings_text("version: 1\nplugins:\n  - kernels\n  - none.so\n");
+	ck_assert_uint_eq(errors.count, 2);
+	snprintf(message, sizeof(message), "plugin '%s/kernels' refused: No such file or directory",
+		 test_directory());
+	assert_settings_error(0, 3, 5, message);
+	snprintf(message, sizeof(message), "plugin '%s/none.so' refused: No such file or directory",
+		 test_directory());
+	assert_settings_error(1, 4, 5, message);
+}
+END_TEST
 
 START_TEST(test_plugins_errors)
 {
@@ -224,6 +245,7 @@ config_settings_suite(void)
 	tcase_add_test(settings, test_plugins_default);
 	tcase_add_test(settings, test_plugins_list_replaces_default);
 	tcase_add_test(settings, test_plugins_errors);
+	tcase_add_test(settings, test_plugins_missing_path_refused);
 	tcase_add_test(settings, test_worker_lcores_forms);
 	tcase_add_test(settings, test_default_lcores_have_a_worker);
 	tcase_add_test(settings, test_every_key_has_a_described_row);

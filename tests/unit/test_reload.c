@@ -974,7 +974,7 @@ static unsigned
 instance_index(const struct graph *graph, const char *name, const struct kernel_ops *ops,
 	       unsigned replica)
 {
-	const struct graph_kernel *kernel = graph_find_kernel(graph, name, ops);
+	const struct graph_kernel *kernel = graph_find_kernel(graph, name, ops->name);
 
 	ck_assert_msg(kernel != NULL, "generation %u has no %s '%s'", graph->generation, ops->name,
 		      name);
@@ -1067,7 +1067,7 @@ is_retiring(const struct kernel_instance *instance)
 static void
 assert_kept(const char *name, const struct kernel_ops *ops)
 {
-	const struct graph_kernel *kernel = graph_find_kernel(next, name, ops);
+	const struct graph_kernel *kernel = graph_find_kernel(next, name, ops->name);
 	struct kernel_instance *instance = instance_of(next, name, ops, 0);
 
 	ck_assert_msg(kernel->action == RELOAD_KEEP, "'%s' is %s, expected kept", name,
@@ -1176,7 +1176,7 @@ START_TEST(test_graph_insert_then_remove_threshold)
 	assert_kept("count", &per_src_counter_kernel);
 	assert_kept("out", &sink_kernel);
 	alarm = instance_of(next, "alarm", &threshold_kernel, 0);
-	ck_assert_int_eq(graph_find_kernel(next, "alarm", &threshold_kernel)->action, RELOAD_ADD);
+	ck_assert_int_eq(graph_find_kernel(next, "alarm", "threshold")->action, RELOAD_ADD);
 	ck_assert_uint_eq(alarm->references, 1);
 	ck_assert_ptr_null(alarm->take_state_from);
 	ck_assert_ptr_nonnull(alarm->state); /* initialised on the control thread */
@@ -1223,7 +1223,7 @@ START_TEST(test_graph_insert_then_remove_threshold)
 	assert_kept("rx", &source_kernel);
 	assert_kept("count", &per_src_counter_kernel);
 	assert_kept("out", &sink_kernel);
-	ck_assert_ptr_null(graph_find_kernel(next, "alarm", &threshold_kernel));
+	ck_assert_ptr_null(graph_find_kernel(next, "alarm", "threshold"));
 	ck_assert_uint_eq(transition.retiring_count, 1);
 	ck_assert_ptr_eq(transition.retiring[0], alarm);
 	/* the retiring alarm keeps its previous wiring to drain */
@@ -1254,7 +1254,7 @@ START_TEST(test_graph_insert_then_remove_threshold)
 	ck_assert(atomic_load(&alarm_out->closed));
 	ck_assert(graph_transition_drained(&transition));
 	finish_transition();
-	ck_assert_ptr_nonnull(graph_find_retired(previous, "alarm", &threshold_kernel));
+	ck_assert_ptr_nonnull(graph_find_retired(previous, "alarm", "threshold"));
 	ck_assert_uint_eq(previous->retired_count, 1);
 	release_graphs();
 }
@@ -1280,7 +1280,7 @@ START_TEST(test_graph_add_second_sink)
 	assert_kept("alarm", &threshold_kernel);
 	assert_kept("out", &sink_kernel);
 	out2 = instance_of(next, "out2", &sink_kernel, 0);
-	ck_assert_int_eq(graph_find_kernel(next, "out2", &sink_kernel)->action, RELOAD_ADD);
+	ck_assert_int_eq(graph_find_kernel(next, "out2", "sink")->action, RELOAD_ADD);
 	ck_assert_uint_eq(out2->references, 1);
 	ck_assert_uint_eq(out2->lcore, rte_get_main_lcore());
 	ck_assert_ptr_nonnull(out2->state);
@@ -1334,9 +1334,9 @@ START_TEST(test_graph_replace_counter)
 	assert_kept("rx", &source_kernel);
 	assert_kept("alarm", &threshold_kernel);
 	assert_kept("out", &sink_kernel);
-	ck_assert_int_eq(graph_find_kernel(next, "count", &per_src_counter_kernel)->action,
+	ck_assert_int_eq(graph_find_kernel(next, "count", "per_src_counter")->action,
 			 RELOAD_REPLACE);
-	ck_assert_uint_eq(graph_find_kernel(next, "count", &per_src_counter_kernel)->replicas, 2);
+	ck_assert_uint_eq(graph_find_kernel(next, "count", "per_src_counter")->replicas, 2);
 	ck_assert_uint_eq(next->instance_count, 5);
 	for (unsigned r = 0; r < 2; r++) {
 		new_count[r] = instance_of(next, "count", &per_src_counter_kernel, r);
@@ -1404,9 +1404,9 @@ START_TEST(test_graph_take_state)
 	assert_kept("out", &sink_kernel);
 	count = instance_of(next, "count", &per_src_counter_kernel, 0);
 	alarm = instance_of(next, "alarm", &threshold_kernel, 0);
-	ck_assert_int_eq(graph_find_kernel(next, "count", &per_src_counter_kernel)->action,
+	ck_assert_int_eq(graph_find_kernel(next, "count", "per_src_counter")->action,
 			 RELOAD_TAKE_STATE);
-	ck_assert_int_eq(graph_find_kernel(next, "alarm", &threshold_kernel)->action,
+	ck_assert_int_eq(graph_find_kernel(next, "alarm", "threshold")->action,
 			 RELOAD_TAKE_STATE);
 	ck_assert_ptr_ne(count, old_count);
 	ck_assert_ptr_ne(alarm, old_alarm);
@@ -1452,7 +1452,7 @@ START_TEST(test_graph_take_state)
 			  "    pcap: @DIR@/other.pcap\n" COUNT("    window: 1s\n")
 				  ALARM("    above: 200\n") OUT("alarm", "@DIR@/out.jsonl"));
 	ck_assert_uint_eq(next->generation, 4);
-	ck_assert_int_eq(graph_find_kernel(next, "rx", &source_kernel)->action, RELOAD_REPLACE);
+	ck_assert_int_eq(graph_find_kernel(next, "rx", "source")->action, RELOAD_REPLACE);
 	ck_assert_ptr_null(instance_of(next, "rx", &source_kernel, 0)->take_state_from);
 	count = instance_of(next, "count", &per_src_counter_kernel, 0);
 	ck_assert_ptr_eq(count->take_state_from, old_count);
