@@ -2,6 +2,8 @@
 /*
  * The reload diff. Kernels are matched by instance name; a rename is a
  * removal plus an addition, and a type change under the same name is too.
+ * A type whose code changed (a plugin rebuilt) is never kept: its instances
+ * are replaced, or take the old state when the code says it can.
  * What a changed value needs is read from the key tables (config_field
  * change and exclusive); no kernel's parameters are opened here.
  */
@@ -121,6 +123,20 @@ refuse_restart_change(const struct kernel_spec *old_spec, const struct kernel_sp
 }
 
 /*
+ * The same type from other code: a plugin whose file changed. Its new code
+ * takes the old code's state only when both declare the same non-zero
+ * state_version (the layout of the state and the parameters take_state
+ * reads); the ABI is the daemon's own for both, the loader refuses others.
+ */
+static bool
+code_can_take_state(const struct kernel_ops *old_ops, const struct kernel_ops *new_ops)
+{
+	return old_ops == new_ops ||
+	       (new_ops->state_version != 0 && new_ops->state_version == old_ops->state_version &&
+		new_ops->params_size == old_ops->params_size);
+}
+
+/*
  * State moves between instances on the same lcore only, replica by replica,
  * so replicas and cores must stay; the tables say what the parameters need.
  */
@@ -130,9 +146,12 @@ kernel_action(const struct kernel_spec *old_spec, const struct kernel_spec *new_
 {
 	struct parameter_changes changes;
 
-	if (old_spec == NULL || old_spec->ops != new_spec->ops)
+	if (old_spec == NULL || strcmp(old_spec->ops->name, new_spec->ops->name) != 0)
 		return RELOAD_ADD;
+	if (!code_can_take_state(old_spec->ops, new_spec->ops))
+		return RELOAD_REPLACE; /* parameters of another layout cannot be compared */
 	changes = compare_parameters(old_spec, new_spec);
+	changes.changed = changes.changed || old_spec->ops != new_spec->ops;
 	if (!changes.changed && same_placement(old_spec, new_spec))
 		return RELOAD_KEEP;
 	if (changes.need == CONFIG_CHANGE_RESTART) {

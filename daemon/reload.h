@@ -13,7 +13,7 @@
 /** Fate of one kernel of the new configuration. */
 enum reload_action {
 	RELOAD_ADD,        /**< no kernel of that name and type ran: created */
-	RELOAD_KEEP,       /**< same type, parameters, replicas and cores: kept by pointer */
+	RELOAD_KEEP,       /**< same code, parameters, replicas and cores: kept by pointer */
 	RELOAD_TAKE_STATE, /**< parameters changed: a new instance takes the old one's state */
 	RELOAD_REPLACE,    /**< changed in a way state cannot follow: the old drains, the new starts empty */
 };

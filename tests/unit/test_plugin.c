@@ -2,8 +2,9 @@
 /*
  * The plugin loader: tiny plugins are compiled here with the system compiler
  * (the unit tests run from the repository root, so include/jetstream is at
- * hand). Their kernels call no daemon function, so nothing need be exported
- * to them.
+ * hand). Most of their kernels call no daemon function; the configured one
+ * calls kernel_swap_state(), exported by the unit test binary as by the
+ * daemon (daemon/kernel_api.list).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,9 +16,12 @@
 #include <sys/stat.h>
 
 #include <check.h>
+#include <dlfcn.h>
 
+#include "config.h"
 #include "kernels/registry.h"
 #include "plugin.h"
+#include "reload.h"
 #include "suites.h"
 #include "test_directory.h"
 
@@ -284,6 +288,217 @@ START_TEST(test_instance_keeps_plugin)
 }
 END_TEST
 
+/*
+ * A plugin with parameters, as a pipeline uses one: `limit` takes state,
+ * `slots` replaces; STATE_VERSION and the description are printf arguments
+ * (STATE_VERSION, DESCRIPTION) so a test can rebuild another version.
+ */
+static const char configured_source[] =
+	"#include <stddef.h>\n"
+	"#include \"kernel.h\"\n"
+	"struct params { uint64_t limit; uint64_t slots; };\n"
+	"static const struct config_field fields[] = {\n"
+	"	{.key = \"limit\", .type = CONFIG_UNSIGNED, .offset = offsetof(struct params, limit),\n"
+	"	 .default_value = \"10\", .description = \"a limit\"},\n"
+	"	{.key = \"slots\", .type = CONFIG_UNSIGNED, .offset = offsetof(struct params, slots),\n"
+	"	 .default_value = \"4\", .description = \"table size\",\n"
+	"	 .change = CONFIG_CHANGE_REPLACE},\n"
+	"	{.key = NULL},\n"
+	"};\n"
+	"static unsigned process(struct kernel_instance *instance)\n"
+	"{ (void)instance; return 0; }\n"
+	"static void take_state(struct kernel_instance *instance, struct kernel_instance *old)\n"
+	"{ kernel_swap_state(instance, old); }\n"
+	"static const struct kernel_ops kernel = {\n"
+	"	.name = \"test_limit\", .description = \"%2$s\",\n"
+	"	.input_type = STREAM_PACKET, .output_type = STREAM_ALERT,\n"
+	"	.params_size = sizeof(struct params), .config_map = fields,\n"
+	"	.process = process, .take_state = take_state, .state_version = %1$u,\n"
+	"};\n"
+	"JETSTREAM_PLUGIN(\"limit\", &kernel);\n";
+
+static const char no_process_source[] =
+	"#include \"kernel.h\"\n"
+	"static const struct kernel_ops kernel = {\n"
+	"	.name = \"test_idle\", .input_type = STREAM_PACKET, .output_type = STREAM_PACKET,\n"
+	"};\n"
+	"JETSTREAM_PLUGIN(\"idle\", &kernel);\n";
+
+static void
+build_configured(unsigned state_version, const char *description)
+{
+	char source[sizeof(configured_source) + 256];
+
+	snprintf(source, sizeof(source), configured_source, state_version, description);
+	build("plugins/limit.so", source);
+}
+
+static struct config_errors config_errors;
+
+/* Settings loading plugins/ and a pipeline source -> test_limit (with @p keys) -> sink. */
+static struct config *
+load_pipeline_with(const char *keys)
+{
+	char pipeline[2048];
+	const char *pipeline_path, *settings_path;
+
+	settings_path = test_write_file("s.yaml", "version: 1\nplugins: [plugins]\n");
+	snprintf(pipeline, sizeof(pipeline),
+		 "version: 1\n"
+		 "kernels:\n"
+		 "  rx: {type: source, synthetic: {packets: 10}}\n"
+		 "  limit:\n"
+		 "    type: test_limit\n"
+		 "    input: rx\n"
+		 "%s"
+		 "  out: {type: sink, input: limit, path: %s}\n",
+		 keys, test_path("out.jsonl"));
+	pipeline_path = test_write_file("p.yaml", pipeline);
+	return config_load(settings_path, &pipeline_path, 1, &config_errors);
+}
+
+/* Its type names are usable in a pipeline, and its table validates its section. */
+START_TEST(test_plugin_type_in_pipeline)
+{
+	struct config *config;
+	const struct kernel_spec *spec;
+
+	build_configured(1, "v1");
+	config = load_pipeline_with("    limit: 20\n");
+	ck_assert_msg(config != NULL, "%s", config_errors.items[0].message);
+	spec = config_find_kernel(config, "limit");
+	ck_assert_str_eq(spec->ops->name, "test_limit");
+	ck_assert_uint_eq(((const uint64_t *)spec->params)[0], 20);
+	ck_assert_uint_eq(((const uint64_t *)spec->params)[1], 4);
+	config_free(config);
+	ck_assert_uint_eq(plugin_open_handles(), 0);
+
+	ck_assert_ptr_null(load_pipeline_with("    limt: 20\n"));
+	ck_assert_uint_eq(config_errors.count, 1);
+	ck_assert_uint_eq(config_errors.items[0].position.line, 7);
+	ck_assert_uint_eq(config_errors.items[0].position.column, 5);
+	ck_assert_str_eq(config_errors.items[0].message,
+			 "unknown key 'limt' for kernel type 'test_limit' (did you mean 'limit'?)");
+	/* the type is suggested like a built-in */
+	ck_assert_ptr_null(load_pipeline_with("    limit: 20\n  extra: {type: test_limt, input: rx}\n"));
+	ck_assert_str_eq(config_errors.items[0].message,
+			 "unknown kernel type 'test_limt' (did you mean 'test_limit'?)");
+	ck_assert_uint_eq(plugin_open_handles(), 0);
+}
+END_TEST
+
+/* A plugin refused at load is an error at its entry of `plugins:`, and the pipeline's type unknown. */
+START_TEST(test_refused_plugin_is_a_config_error)
+{
+	build_configured(1, "v1");
+	ck_assert_int_eq(chmod(test_path("plugins/limit.so"), 0666), 0);
+	ck_assert_ptr_null(load_pipeline_with(""));
+	ck_assert_uint_ge(config_errors.count, 1);
+	ck_assert_uint_eq(config_errors.items[0].position.line, 2);
+	ck_assert_uint_eq(config_errors.items[0].position.column, 11);
+	ck_assert_str_eq(config_errors.items[0].message + strlen(config_errors.items[0].message) -
+				 strlen("limit.so' refused: writable by group or others (mode 0666)"),
+			 "limit.so' refused: writable by group or others (mode 0666)");
+}
+END_TEST
+
+START_TEST(test_kernel_without_process_refused)
+{
+	assert_refused(build("plugins/idle.so", no_process_source),
+		       "kernel type 'test_idle' has no process()");
+}
+END_TEST
+
+/* The action a reload takes for kernel 'limit' from the @p old_version build to a rebuilt one. */
+static enum reload_action
+action_after_rebuild(unsigned old_version, unsigned new_version, const char *new_keys)
+{
+	const struct timespec later[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = 2000000000}};
+	struct config *old_config, *new_config;
+	struct reload_plan plan;
+	enum reload_action action;
+
+	build_configured(old_version, "v1");
+	old_config = load_pipeline_with("");
+	ck_assert_ptr_nonnull(old_config);
+	build_configured(new_version, "v2");
+	ck_assert_int_eq(utimensat(AT_FDCWD, test_path("plugins/limit.so"), later, 0), 0);
+	new_config = load_pipeline_with(new_keys);
+	ck_assert_ptr_nonnull(new_config);
+	ck_assert_uint_eq(plugin_open_handles(), 2); /* the new code beside the old */
+	ck_assert_int_eq(reload_plan(old_config, new_config, &plan, &config_errors), 0);
+	action = plan.actions[config_kernel_index(new_config, "limit")];
+	ck_assert_int_eq(plan.actions[config_kernel_index(new_config, "rx")], RELOAD_KEEP);
+	config_free(old_config);
+	ck_assert_uint_eq(plugin_open_handles(), 1);
+	config_free(new_config);
+	return action;
+}
+
+/* New code takes the old state only when both declare the same non-zero state_version. */
+START_TEST(test_rebuilt_plugin_replaced_or_takes_state)
+{
+	struct config *first, *second;
+	struct reload_plan plan;
+
+	ck_assert_int_eq(action_after_rebuild(1, 1, ""), RELOAD_TAKE_STATE);
+	ck_assert_int_eq(action_after_rebuild(1, 2, ""), RELOAD_REPLACE);
+	ck_assert_int_eq(action_after_rebuild(0, 0, ""), RELOAD_REPLACE);
+	/* compatible code, but a key whose row says REPLACE changed */
+	ck_assert_int_eq(action_after_rebuild(1, 1, "    slots: 8\n"), RELOAD_REPLACE);
+	/* the same file: the same code, kept */
+	build_configured(1, "v1");
+	first = load_pipeline_with("");
+	second = load_pipeline_with("");
+	ck_assert_ptr_nonnull(first);
+	ck_assert_ptr_nonnull(second);
+	ck_assert_uint_eq(plugin_open_handles(), 1);
+	ck_assert_int_eq(reload_plan(first, second, &plan, &config_errors), 0);
+	ck_assert_int_eq(plan.actions[config_kernel_index(second, "limit")], RELOAD_KEEP);
+	config_free(first);
+	config_free(second);
+	ck_assert_uint_eq(plugin_open_handles(), 0);
+}
+END_TEST
+
+/* Every function the public headers declare is exported to plugins. */
+START_TEST(test_public_functions_exported)
+{
+	static const char *const headers[] = {"config_map.h", "kernel.h", "log.h", "packet.h",
+					      "record.h"};
+	unsigned checked = 0;
+
+	for (unsigned h = 0; h < sizeof(headers) / sizeof(headers[0]); h++) {
+		char path[PATH_MAX], line[512], name[128];
+		FILE *header;
+
+		snprintf(path, sizeof(path), "include/jetstream/%s", headers[h]);
+		header = fopen(path, "r");
+		ck_assert_ptr_nonnull(header);
+		/* a declaration starts at column 0 with its type: `unsigned kernel_receive(...` */
+		while (fgets(line, sizeof(line), header) != NULL) {
+			char *open = strchr(line, '(');
+			char *start = open;
+
+			if (open == NULL || line[0] < 'a' || line[0] > 'z' ||
+			    strncmp(line, "static", 6) == 0 || strncmp(line, "typedef", 7) == 0 ||
+			    strchr(line, ' ') == NULL || strchr(line, ' ') > open)
+				continue;
+			while (start > line && (start[-1] == '_' || (start[-1] >= 'a' && start[-1] <= 'z') ||
+						(start[-1] >= '0' && start[-1] <= '9')))
+				start--;
+			snprintf(name, sizeof(name), "%.*s", (int)(open - start), start);
+			ck_assert_msg(dlsym(RTLD_DEFAULT, name) != NULL,
+				      "%s declares %s, which daemon/kernel_api.list does not export",
+				      headers[h], name);
+			checked++;
+		}
+		fclose(header);
+	}
+	ck_assert_uint_ge(checked, 20);
+}
+END_TEST
+
 Suite *
 plugin_suite(void)
 {
@@ -306,6 +521,11 @@ plugin_suite(void)
 	tcase_add_test(loader, test_unchanged_file_reused);
 	tcase_add_test(loader, test_changed_file_loads_beside);
 	tcase_add_test(loader, test_instance_keeps_plugin);
+	tcase_add_test(loader, test_plugin_type_in_pipeline);
+	tcase_add_test(loader, test_refused_plugin_is_a_config_error);
+	tcase_add_test(loader, test_kernel_without_process_refused);
+	tcase_add_test(loader, test_rebuilt_plugin_replaced_or_takes_state);
+	tcase_add_test(loader, test_public_functions_exported);
 	suite_add_tcase(suite, loader);
 	return suite;
 }
