@@ -53,50 +53,58 @@ load_pipelines(struct loader *loader, const char *const *paths, unsigned count)
 		load_pipeline(loader, paths[i]);
 }
 
+/* The settings file and its plugins, what every load starts with. @return false: no memory. */
+static bool
+load_settings_and_plugins(struct loader *loader, const char *settings_path,
+			  struct config_errors *errors)
+{
+	*loader = (struct loader){.errors = errors};
+	memset(errors, 0, sizeof(*errors));
+	loader->config = calloc(1, sizeof(*loader->config));
+	if (loader->config == NULL) {
+		config_error(errors, config_command_line_position, "out of memory");
+		return false;
+	}
+	load_settings(loader, settings_path);
+	load_plugins(loader);
+	return true;
+}
+
+/* The loaded config, or NULL (freed) when any error was found. */
+static struct config *
+loaded_or_null(struct loader *loader)
+{
+	if (error_total(loader) > 0) {
+		config_free(loader->config);
+		return NULL;
+	}
+	return loader->config;
+}
+
 struct config *
 config_load(const char *settings_path, const char *const *pipeline_paths,
 	    unsigned pipeline_count, struct config_errors *errors)
 {
-	struct loader loader = {.errors = errors};
+	struct loader loader;
 
-	memset(errors, 0, sizeof(*errors));
-	loader.config = calloc(1, sizeof(*loader.config));
-	if (loader.config == NULL) {
-		config_error(errors, config_command_line_position, "out of memory");
+	if (!load_settings_and_plugins(&loader, settings_path, errors))
 		return NULL;
-	}
-	load_settings(&loader, settings_path);
-	load_plugins(&loader);
 	remember_workers(&loader);
 	load_pipelines(&loader, pipeline_paths, pipeline_count);
 	/* With a file or kernel missing, dangling inputs would only repeat earlier errors. */
 	if (!loader.graph_incomplete)
 		validate_graph(&loader);
-	if (error_total(&loader) > 0) {
-		config_free(loader.config);
-		return NULL;
-	}
-	return loader.config;
+	return loaded_or_null(&loader);
 }
 
 struct config *
 config_load_settings(const char *settings_path, struct config_errors *errors)
 {
-	struct loader loader = {.errors = errors};
+	struct loader loader;
 
-	memset(errors, 0, sizeof(*errors));
-	loader.config = calloc(1, sizeof(*loader.config));
-	if (loader.config == NULL) {
-		config_error(errors, config_command_line_position, "out of memory");
+	if (!load_settings_and_plugins(&loader, settings_path, errors))
 		return NULL;
-	}
-	load_settings(&loader, settings_path);
-	load_plugins(&loader);
-	if (error_total(&loader) > 0) {
-		config_free(loader.config);
-		return NULL;
-	}
-	return loader.config;
+	return loaded_or_null(&loader);
 }
 
 void
