@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "kernels/registry.h"
+#include "log.h"
 #include "plugin.h"
 
 /* One loaded shared object. */
@@ -36,6 +37,7 @@ struct plugin {
 	int memfd;                 /* the copy dlopen'd; open while the handle lives */
 	struct stat file;          /* of the file copied: reused while these match */
 	const struct jetstream_plugin *descriptor;
+	bool announced;            /* accepted and logged as loaded: its unload is logged too */
 	char path[PATH_MAX];
 };
 
@@ -106,6 +108,8 @@ plugin_unload(struct plugin *plugin)
 			*link = plugin->next;
 			break;
 		}
+	if (plugin->announced) /* before dlclose: the name lives in the plugin */
+		log_info("plugin '%s' unloaded (%s)", plugin->descriptor->name, plugin->path);
 	dlclose(plugin->handle);
 	close(plugin->memfd);
 	open_handles--;
@@ -330,7 +334,11 @@ load_file(struct load *load, int fd, const char *path, const struct stat *status
 	if (set_add(load->set, plugin) < 0) {
 		plugin_release(plugin);
 		load->error = -ENOMEM;
+		return;
 	}
+	if (!plugin->announced)
+		log_info("plugin '%s' loaded from %s", plugin->descriptor->name, path);
+	plugin->announced = true;
 }
 
 static int
