@@ -121,7 +121,9 @@ struct kernel_ops {
 	/**
 	 * Allocate instance->state. Runs on the control thread before the
 	 * graph starts; may allocate and make syscalls.
-	 * @return 0 or -errno, with a message in instance->error.
+	 * @return 0; or a negative errno with a message in instance->error:
+	 *         -ENOMEM when out of memory, -EINVAL (with error_key set) when a
+	 *         configured value cannot be used, or the errno of a failed call.
 	 */
 	int (*init)(struct kernel_instance *instance);
 

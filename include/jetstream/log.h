@@ -11,14 +11,20 @@
 #ifndef JETSTREAM_LOG_H
 #define JETSTREAM_LOG_H
 
+/** Severity of a line; the settings' `log_level` keeps the ones at or below it. */
 enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 /** Messages above @p level are dropped. */
 void log_set_level(enum log_level level);
 
+/**
+ * Write one line at @p level (printf-style, no newline needed), prefixed
+ * with its syslog priority under journald. Not from process().
+ */
 void log_message(enum log_level level, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/** log_message() at each level. */
 #define log_error(...) log_message(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warning(...) log_message(LOG_LEVEL_WARNING, __VA_ARGS__)
 #define log_info(...) log_message(LOG_LEVEL_INFO, __VA_ARGS__)
