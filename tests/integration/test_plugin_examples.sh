@@ -15,13 +15,15 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-[ -d "$traces" ] || skip "$traces not found (the shared test captures are not part of a fresh clone)"
+[ -d "$traces" ] ||
+	skip "$traces not found (the shared test captures are not part of a fresh clone)"
 command -v tshark >/dev/null || skip "tshark is not installed (scripts/deps.sh installs it)"
 
 oracles="$integration_directory/plugin_oracles.py"
 examples="$repo_root/build/examples"
 
-echo "checks: make examples builds build/examples/{ttl_change,ttl_change_v2,syn_flood}.so, mode 0644"
+echo "checks: make examples builds build/examples/{ttl_change,ttl_change_v2,syn_flood}.so,"
+echo "        mode 0644"
 make -C "$repo_root" --no-print-directory examples >"$work/make.log" 2>&1 ||
 	{ sed 's/^/    /' "$work/make.log"; fail "make examples failed"; }
 for name in ttl_change ttl_change_v2 syn_flood; do
@@ -156,7 +158,8 @@ echo "  first syn_flood alert line: exact"
 
 [ "$mismatches" -eq 0 ] || fail "$mismatches runs differ from their oracle"
 
-echo "checks: a misspelt key of a plugin kernel: --check exits 78 with its position and did you mean"
+echo "checks: a misspelt key of a plugin kernel: --check exits 78 with its position and"
+echo "        did you mean"
 write_pipeline "$work/pipeline.yaml" "$tls" ttl_change "$work/unused.jsonl" "max_flow: 10"
 status=0
 "$jetstreamd" -c "$work/ttl.yaml" -p "$work/pipeline.yaml" --check >"$work/stdout" \
@@ -180,7 +183,8 @@ for mode in --check start; do
 	[ "$mode" = start ] || options=(--check)
 	run_jetstreamd "$work/stderr" -c "$work/writable.yaml" -p "$work/pipeline.yaml" \
 		"${options[@]}" || status=$?
-	[ "$status" -eq 78 ] || { sed 's/^/    /' "$work/stderr"; fail "$mode: exit $status, expected 78"; }
+	[ "$status" -eq 78 ] ||
+		{ sed 's/^/    /' "$work/stderr"; fail "$mode: exit $status, expected 78"; }
 	# the loader's reason (daemon/plugin.c), at the list entry: line 3, column 5
 	grep -q "^$work/writable.yaml:3:5: error: .*writable by group or others (mode 0664)" \
 		"$work/stderr" || { sed 's/^/    /' "$work/stderr"; fail "$mode: no refusal at 3:5"; }
