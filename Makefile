@@ -77,14 +77,55 @@ clean:
 -include $(shell find build build-asan -name '*.d' 2>/dev/null)
 
 PREFIX ?= /usr/local
+ABI_VERSION = $(shell sed -n 's/^\#define JETSTREAM_KERNEL_ABI_VERSION \([0-9]*\)$$/\1/p' \
+	include/jetstream/kernel.h)
 install: build/jetstreamd
 	install -D -m 0755 build/jetstreamd $(DESTDIR)$(PREFIX)/bin/jetstreamd
 	install -D -m 0644 conf/jetstreamd.yaml $(DESTDIR)/etc/jetstream/jetstreamd.yaml
 	install -D -m 0644 systemd/jetstreamd.service $(DESTDIR)/lib/systemd/system/jetstreamd.service
 	install -d $(DESTDIR)/etc/jetstream/pipelines
 	install -m 0644 pipelines/*.yaml $(DESTDIR)/etc/jetstream/pipelines/
+	@# the kernel API, for plugins (docs/writing-kernels.md)
+	install -d $(DESTDIR)$(PREFIX)/include/jetstream $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0644 include/jetstream/*.h $(DESTDIR)$(PREFIX)/include/jetstream/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@ABI_VERSION@|$(ABI_VERSION)|' \
+		include/jetstream-kernel.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/jetstream-kernel.pc
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/jetstream-kernel.pc
 
 .PHONY: install
+
+# The example plugins (examples/kernels/*.c -> build/examples/NAME.so), built
+# as a plugin author builds them: against a staged `make install`, through
+# pkg-config, so that only the installed headers are on the include path and
+# an example that reached into daemon/ would not build. The symbols a plugin
+# takes from the daemon (kernel_receive, ...) stay undefined in the .so.
+# The staged .pc gets the stage as its prefix, which is what
+# PKG_CONFIG_SYSROOT_DIR would do if it did not move libdpdk's paths too (it
+# prefixes every package's). ttl_change_v2.so, for
+# the tests, is ttl_change with another alert name. Mode 0644: the loader
+# refuses plugins that group or others may write.
+EXAMPLE_STAGE := build/stage
+EXAMPLE_NAMES := $(basename $(notdir $(wildcard examples/kernels/*.c)))
+EXAMPLE_PKG_CONFIG := PKG_CONFIG_PATH=$(CURDIR)/$(EXAMPLE_STAGE)/usr/lib/pkgconfig pkg-config
+EXAMPLE_CC = $(CC) -shared -fPIC -O2 -g -Wall -Wextra -Werror \
+	$$($(EXAMPLE_PKG_CONFIG) --cflags jetstream-kernel)
+
+examples: build/jetstreamd
+	rm -rf $(EXAMPLE_STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(EXAMPLE_STAGE) PREFIX=/usr >/dev/null
+	sed -i 's|^prefix=.*|prefix=$(CURDIR)/$(EXAMPLE_STAGE)/usr|' \
+		$(EXAMPLE_STAGE)/usr/lib/pkgconfig/jetstream-kernel.pc
+	install -d -m 0755 build/examples
+	@for name in $(EXAMPLE_NAMES); do \
+		echo "  CC      build/examples/$$name.so"; \
+		$(EXAMPLE_CC) -o build/examples/$$name.so examples/kernels/$$name.c || exit 1; \
+	done
+	@echo "  CC      build/examples/ttl_change_v2.so"
+	@$(EXAMPLE_CC) '-DTTL_CHANGE_ALERT_NAME="ttl_change_v2"' -o build/examples/ttl_change_v2.so \
+		examples/kernels/ttl_change.c
+	chmod 0644 build/examples/*.so
+
+.PHONY: examples
 
 build-asan/jetstreamd: $(call objects,build-asan,$(DAEMON_SOURCES)) daemon/kernel_api.list
 	$(CC) $(SANITIZE) $(KERNEL_API_EXPORTS) -o $@ $(filter %.o,$^) $(PKG_LIBS)

@@ -49,6 +49,8 @@ stream_element_size(enum stream_type type)
 
 _Static_assert(sizeof(struct src_count_record) % 4 == 0, "ring elements are multiples of 4 bytes");
 _Static_assert(sizeof(struct alert_record) % 4 == 0, "ring elements are multiples of 4 bytes");
+/* Plugins built against this layout read and write it: a change needs a new ABI version. */
+_Static_assert(sizeof(struct alert_record) == 128, "the alert layout is part of the kernel ABI");
 _Static_assert(sizeof(struct flow_record) % 4 == 0, "ring elements are multiples of 4 bytes");
 _Static_assert(sizeof(struct proto_stats_record) % 4 == 0, "ring elements are multiples of 4 bytes");
 

@@ -161,14 +161,60 @@ format_src_count(const struct src_count_record *record, struct line *line)
 	return put_end(line);
 }
 
+/*
+ * A JSON string of at most @p size bytes of @p text (up to a NUL). Alert names
+ * come from plugins, which the loader does not check, so quotes, backslashes
+ * and bytes outside printable ASCII are escaped rather than trusted.
+ */
+static void
+put_escaped_text(struct line *line, const char *text, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < size && text[i] != '\0'; i++) {
+		unsigned char character = (unsigned char)text[i];
+		char escape[6] = {'\\', 'u', '0', '0', hex[character >> 4], hex[character & 15]};
+
+		if (character == '"' || character == '\\') {
+			escape[1] = (char)character;
+			put_bytes(line, escape, 2);
+		} else if (character < 0x20 || character >= 0x7f) {
+			put_bytes(line, escape, sizeof(escape));
+		} else {
+			put_bytes(line, text + i, 1);
+		}
+	}
+}
+
+/*
+ * A threshold alert sets none of the optional fields, so its line is the
+ * one it always was; an alert of another kind adds what it sets.
+ */
 static size_t
 format_alert(const struct alert_record *record, struct line *line)
 {
 	put_start(line, "alert", record->header.kernel);
+	if (record->name[0] != '\0') {
+		put_field_name(line, "name");
+		put_bytes(line, "\"", 1);
+		put_escaped_text(line, record->name, sizeof(record->name));
+		put_bytes(line, "\"", 1);
+	}
 	put_key(line, record->key, record->source_address, record->destination_address);
-	put_text_field(line, "metric", record->metric == THRESHOLD_METRIC_BYTES ? "bytes" : "pkts");
+	if (record->fields & ALERT_FIELD_PORTS) {
+		put_number_field(line, "sport", record->source_port);
+		put_number_field(line, "dport", record->destination_port);
+	}
+	if (record->fields & ALERT_FIELD_PROTOCOL)
+		put_number_field(line, "proto", record->protocol);
+	if (record->metric != THRESHOLD_METRIC_NONE)
+		put_text_field(line, "metric",
+			       record->metric == THRESHOLD_METRIC_BYTES ? "bytes" : "pkts");
 	put_number_field(line, "value", record->value);
-	put_number_field(line, "threshold", record->threshold);
+	if (record->fields & ALERT_FIELD_PREVIOUS)
+		put_number_field(line, "previous", record->previous);
+	if (record->metric != THRESHOLD_METRIC_NONE)
+		put_number_field(line, "threshold", record->threshold);
 	put_seconds_field(line, "start", record->start_ns);
 	put_seconds_field(line, "end", record->end_ns);
 	return put_end(line);

@@ -66,19 +66,48 @@ struct src_count_record {
 };
 
 /** Metric compared by a threshold. */
-enum threshold_metric { THRESHOLD_METRIC_PACKETS = 0, THRESHOLD_METRIC_BYTES = 1 };
+enum threshold_metric {
+	THRESHOLD_METRIC_PACKETS = 0,
+	THRESHOLD_METRIC_BYTES = 1,
+	/** No metric compared with a limit (an alert of another kind): no `metric`, no `threshold`. */
+	THRESHOLD_METRIC_NONE = 2,
+};
 
-/** A source whose metric went above a threshold in one window. */
+/** Which optional fields of an alert_record are set (alert_record.fields). */
+enum alert_field {
+	ALERT_FIELD_PREVIOUS = 1u << 0, /**< previous: the value before the one that alerted */
+	ALERT_FIELD_PORTS = 1u << 1,    /**< source_port and destination_port */
+	ALERT_FIELD_PROTOCOL = 1u << 2, /**< protocol */
+};
+
+/** Bytes of alert_record.name, its NUL included when shorter. */
+#define ALERT_NAME_SIZE 24
+
+/**
+ * An alert: by default (threshold), a source whose metric went above a limit
+ * in one window. Other kernels (plugins) name their alerts and may carry a
+ * previous value and the flow; the fields they leave unset are not written.
+ */
 struct alert_record {
 	struct record_header header;
 	uint8_t source_address[16];      /**< as in the src_count record */
 	uint8_t destination_address[16];
-	uint32_t key;                    /**< enum count_key */
+	uint32_t key;                    /**< enum count_key: which addresses the alert is about */
 	uint32_t metric;                 /**< enum threshold_metric */
 	uint64_t value;
-	uint64_t threshold;
+	uint64_t threshold;              /**< not written with THRESHOLD_METRIC_NONE */
 	uint64_t start_ns;
 	uint64_t end_ns;
+	uint64_t previous;               /**< with ALERT_FIELD_PREVIOUS */
+	/**
+	 * What the alert says ("ttl_change"): letters, digits, `_ . -`; NUL-padded,
+	 * not NUL-terminated when it fills the array. Empty for threshold alerts.
+	 */
+	char name[ALERT_NAME_SIZE];
+	uint16_t source_port, destination_port; /**< host order; with ALERT_FIELD_PORTS */
+	uint8_t protocol;                /**< L4 protocol number; with ALERT_FIELD_PROTOCOL */
+	uint8_t fields;                  /**< enum alert_field: the optional fields set */
+	uint16_t reserved;
 };
 
 /** Why a flow record was emitted. */

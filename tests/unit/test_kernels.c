@@ -559,6 +559,101 @@ START_TEST(jsonl_line_that_does_not_fit)
 }
 END_TEST
 
+static const char *
+format_alert_line(const struct alert_record *alert)
+{
+	static char line[JSONL_LINE_MAX];
+	size_t length = jsonl_format_record((const union any_record *)alert, line, sizeof(line));
+
+	ck_assert_uint_lt(length, sizeof(line));
+	return line;
+}
+
+/* What the threshold kernel emits has none of the optional fields: its line is unchanged. */
+START_TEST(threshold_alert_line_has_no_optional_fields)
+{
+	const char *const settings[] = {"above=10", NULL};
+	struct alert_record alerts[8];
+	struct test_rig rig;
+
+	test_rig_open(&rig, &threshold_kernel, "alarm", STREAM_SRC_COUNT, settings, 64);
+	send_count(&rig, "198.51.100.7", 12, 1500);
+	test_rig_run_to_end(&rig);
+	ck_assert_uint_eq(rte_ring_dequeue_burst_elem(rig.output.ring, alerts, sizeof(alerts[0]),
+						      8, NULL), 1);
+	ck_assert_uint_eq(alerts[0].fields, 0);
+	ck_assert_uint_eq(alerts[0].name[0], '\0');
+	ck_assert_str_eq(format_alert_line(&alerts[0]),
+		"{\"type\":\"alert\",\"kernel\":\"alarm\",\"src\":\"198.51.100.7\",\"metric\":\"pkts\","
+		"\"value\":12,\"threshold\":10,\"start\":5.000000000,\"end\":6.000000000}\n");
+	test_rig_close(&rig);
+}
+END_TEST
+
+/* A named alert with every optional field: flow names as in the flow record, no metric. */
+START_TEST(jsonl_named_alert_writes_every_field_set)
+{
+	struct alert_record alert = {
+		.header = {.type = STREAM_ALERT, .kernel = "ttl"},
+		.name = "ttl_change", .key = COUNT_KEY_SOURCE_DESTINATION,
+		.metric = THRESHOLD_METRIC_NONE, .value = 57, .previous = 64,
+		.start_ns = 1700000000ull * NS_PER_SECOND + 250,
+		.end_ns = 1700000000ull * NS_PER_SECOND + 250,
+		.source_port = 49152, .destination_port = 443, .protocol = 6,
+		.fields = ALERT_FIELD_PREVIOUS | ALERT_FIELD_PORTS | ALERT_FIELD_PROTOCOL,
+	};
+
+	test_address("192.0.2.10", alert.source_address);
+	test_address("2001:db8::7", alert.destination_address);
+	ck_assert_str_eq(format_alert_line(&alert),
+		"{\"type\":\"alert\",\"kernel\":\"ttl\",\"name\":\"ttl_change\",\"src\":\"192.0.2.10\","
+		"\"dst\":\"2001:db8::7\",\"sport\":49152,\"dport\":443,\"proto\":6,\"value\":57,"
+		"\"previous\":64,\"start\":1700000000.000000250,\"end\":1700000000.000000250}\n");
+}
+END_TEST
+
+/* Each optional field is written only with its flag; a metric keeps `metric` and `threshold`. */
+START_TEST(jsonl_alert_writes_only_the_fields_flagged)
+{
+	struct alert_record alert = {
+		.header = {.type = STREAM_ALERT, .kernel = "syn"},
+		.name = "syn_flood", .key = COUNT_KEY_DESTINATION, .metric = THRESHOLD_METRIC_NONE,
+		.value = 500, .previous = 3, .start_ns = 2 * NS_PER_SECOND, .end_ns = 3 * NS_PER_SECOND,
+		.source_port = 1, .destination_port = 2, .protocol = 6,
+		.fields = ALERT_FIELD_PROTOCOL | ALERT_FIELD_PREVIOUS,
+	};
+
+	test_address("198.51.100.7", alert.destination_address);
+	ck_assert_str_eq(format_alert_line(&alert),
+		"{\"type\":\"alert\",\"kernel\":\"syn\",\"name\":\"syn_flood\",\"dst\":\"198.51.100.7\","
+		"\"proto\":6,\"value\":500,\"previous\":3,\"start\":2.000000000,\"end\":3.000000000}\n");
+	alert.fields = ALERT_FIELD_PORTS;
+	alert.metric = THRESHOLD_METRIC_BYTES;
+	alert.threshold = 400;
+	ck_assert_str_eq(format_alert_line(&alert),
+		"{\"type\":\"alert\",\"kernel\":\"syn\",\"name\":\"syn_flood\",\"dst\":\"198.51.100.7\","
+		"\"sport\":1,\"dport\":2,\"metric\":\"bytes\",\"value\":500,\"threshold\":400,"
+		"\"start\":2.000000000,\"end\":3.000000000}\n");
+}
+END_TEST
+
+/* A plugin's name is not trusted: escaped for JSON, and read no further than its array. */
+START_TEST(jsonl_alert_name_is_escaped_and_bounded)
+{
+	struct alert_record alert = {
+		.header = {.type = STREAM_ALERT, .kernel = "k"},
+		.key = COUNT_KEY_SOURCE, .metric = THRESHOLD_METRIC_NONE, .value = 1,
+	};
+
+	test_address("192.0.2.1", alert.source_address);
+	memcpy(alert.name, "a\"b\\c\n\x7f" "0123456789abcdefXYZ", sizeof(alert.name));
+	ck_assert_str_eq(format_alert_line(&alert),
+		"{\"type\":\"alert\",\"kernel\":\"k\",\"name\":\"a\\\"b\\\\c\\u000a\\u007f"
+		"0123456789abcdefX\",\"src\":\"192.0.2.1\",\"value\":1,\"start\":0.000000000,"
+		"\"end\":0.000000000}\n");
+}
+END_TEST
+
 Suite *
 kernels_suite(void)
 {
@@ -575,8 +670,12 @@ kernels_suite(void)
 	tcase_add_test(counter, counter_keys_by_destination_and_pair);
 	tcase_add_test(threshold, threshold_equal_is_not_above);
 	tcase_add_test(threshold, threshold_on_bytes);
+	tcase_add_test(threshold, threshold_alert_line_has_no_optional_fields);
 	tcase_add_test(sink, sink_writes_exact_jsonl);
 	tcase_add_test(sink, jsonl_line_that_does_not_fit);
+	tcase_add_test(sink, jsonl_named_alert_writes_every_field_set);
+	tcase_add_test(sink, jsonl_alert_writes_only_the_fields_flagged);
+	tcase_add_test(sink, jsonl_alert_name_is_escaped_and_bounded);
 	tcase_add_test(sink, sink_null_frees_and_counts);
 	tcase_add_test(sink, sink_null_runs_on_a_worker_and_takes_packets);
 	tcase_add_test(passthrough, passthrough_forwards_in_order_unchanged);
