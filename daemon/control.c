@@ -14,14 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <systemd/sd-daemon.h>
 
 #include "control.h"
 #include "graph.h"
 #include "log.h"
+#include "notify.h"
 #include "reload.h"
 #include "runtime.h"
 #include "summary.h"
@@ -62,20 +60,7 @@ control_open_signals(void)
 void
 control_notify_stopping(void)
 {
-	static bool sent;
-
-	if (!sent)
-		sd_notify(0, "STOPPING=1");
-	sent = true;
-}
-
-static uint64_t
-monotonic_microseconds(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+	notify_stopping();
 }
 
 static void
@@ -92,7 +77,7 @@ reload_failed(const struct config_errors *errors, const char *message)
 		log_error("%s", message);
 	}
 	log_error("reload failed: keeping generation %u", runtime_graph()->generation);
-	sd_notifyf(0, "READY=1\nSTATUS=reload failed: %s", status);
+	notify_reload_failed(status);
 }
 
 /* Append "verb name" for the first name of a group, ", name" for the others. */
@@ -158,8 +143,7 @@ reload(struct control *control)
 	bool next_refused = false;
 	char error[512];
 
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-		   (unsigned long long)monotonic_microseconds());
+	notify_reloading();
 	log_info("reload: reading the configuration (generation %u running)",
 		 runtime_graph()->generation);
 	if (errors == NULL || transition == NULL || plan == NULL) {
@@ -217,7 +201,7 @@ handle_signals(struct control *control, int signal_fd)
 		}
 		log_info("%s: stopping sources, draining the graph",
 			 strsignal((int)information.ssi_signo));
-		control_notify_stopping();
+		notify_stopping();
 		runtime_request_stop();
 	}
 	return true;
