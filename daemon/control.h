@@ -26,8 +26,8 @@ struct control_sources {
 int control_open_signals(void);
 
 /**
- * Tell systemd the daemon is stopping (once, however often it is called):
- * notify_stopping(), for main.c, which stops through the control thread.
+ * Tell systemd the daemon is stopping (once, however often it is called).
+ * Only forwards to notify_stopping(); main.c calls it once the run is over.
  */
 void control_notify_stopping(void);
 
