@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * The control thread's loop: signals (through signalfd), live reload,
- * systemd notifications, and polling the instances that run on it (sinks).
+ * The control thread's loop: signals (through signalfd), the wake-up that
+ * advances a draining reload, starting the reload sequence on SIGHUP
+ * (reload_sequence.h) and the drain on SIGTERM/SIGINT.
  */
 #ifndef JETSTREAM_CONTROL_H
 #define JETSTREAM_CONTROL_H
@@ -24,7 +25,10 @@ struct control_sources {
  */
 int control_open_signals(void);
 
-/** Tell systemd the daemon is stopping (once, however often it is called). */
+/**
+ * Tell systemd the daemon is stopping (once, however often it is called).
+ * Only forwards to notify_stopping(); main.c calls it once the run is over.
+ */
 void control_notify_stopping(void);
 
 /**

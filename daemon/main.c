@@ -18,7 +18,6 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_pool_ops.h>
-#include <systemd/sd-daemon.h>
 
 #include "config.h"
 #include "config_compare.h"

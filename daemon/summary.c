@@ -5,10 +5,9 @@
 
 #include <rte_common.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "graph.h"
 #include "log.h"
+#include "notify.h"
 #include "summary.h"
 
 static const struct kernel_stat *
@@ -275,6 +274,6 @@ summary_notify_ready(const struct graph *graph)
 	snprintf(status, sizeof(status), "generation %u: %u kernels (%u instances) on %u worker lcores",
 		 graph->generation, graph->kernel_count, graph->instance_count,
 		 graph->layout->worker_count);
-	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+	notify_ready(status);
 	log_info("%s", status);
 }
