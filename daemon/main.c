@@ -373,6 +373,9 @@ main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &options) != 0)
 		return EXIT_USAGE;
+	/* --check and --describe print their answer and the errors, not progress (plugins loaded) */
+	if (options.check_only || options.describe)
+		log_set_level(LOG_LEVEL_WARNING);
 	if (options.describe)
 		return describe(&options);
 	/* before anything slow: a SIGHUP or SIGTERM during start-up must not kill the daemon */
