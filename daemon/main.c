@@ -404,6 +404,8 @@ main(int argc, char **argv)
 	status = run(&config, &sources, signal_fd);
 	control_notify_stopping();
 	close(signal_fd);
+	/* the exit summary stays the last output: what follows is cleanup (plugins unloaded) */
+	log_set_level(LOG_LEVEL_WARNING);
 	config_free(config);
 	rte_eal_cleanup();
 	return status;

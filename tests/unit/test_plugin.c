@@ -19,6 +19,7 @@
 #include <dlfcn.h>
 
 #include "config.h"
+#include "describe.h"
 #include "kernels/registry.h"
 #include "plugin.h"
 #include "reload.h"
@@ -357,6 +358,21 @@ load_pipeline_with(const char *keys)
 	return config_load(settings_path, &pipeline_path, 1, &config_errors);
 }
 
+/* --describe lists a plugin's types with their keys, in a section of their own. */
+static void
+assert_described(const struct plugin_set *plugins)
+{
+	static char text[8192];
+	FILE *stream = fmemopen(text, sizeof(text), "w");
+
+	ck_assert_ptr_nonnull(stream);
+	describe_plugins(plugins, stream);
+	fclose(stream);
+	ck_assert_msg(strstr(text, "## Plugin kernels\n\n### `test_limit`\n\nv1. Input: pkt.") != NULL,
+		      "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "\n| `slots` | count | 4 | table size |\n"));
+}
+
 /* Its type names are usable in a pipeline, and its table validates its section. */
 START_TEST(test_plugin_type_in_pipeline)
 {
@@ -370,6 +386,7 @@ START_TEST(test_plugin_type_in_pipeline)
 	ck_assert_str_eq(spec->ops->name, "test_limit");
 	ck_assert_uint_eq(((const uint64_t *)spec->params)[0], 20);
 	ck_assert_uint_eq(((const uint64_t *)spec->params)[1], 4);
+	assert_described(config->plugins);
 	config_free(config);
 	ck_assert_uint_eq(plugin_open_handles(), 0);
 
