@@ -195,7 +195,8 @@ is_flood(const struct syn_flood_params *params, const struct destination_entry *
 {
 	uint64_t answers = entry->answers > 0 ? entry->answers : 1;
 
-	return entry->syns >= params->min_syns && (double)entry->syns / (double)answers > params->ratio;
+	return entry->syns >= params->min_syns &&
+	       (double)entry->syns / (double)answers > params->ratio;
 }
 
 static void
