@@ -195,7 +195,8 @@ is_flood(const struct syn_flood_params *params, const struct destination_entry *
 {
 	uint64_t answers = entry->answers > 0 ? entry->answers : 1;
 
-	return entry->syns >= params->min_syns && (double)entry->syns / (double)answers > params->ratio;
+	return entry->syns >= params->min_syns &&
+	       (double)entry->syns / (double)answers > params->ratio;
 }
 
 static void
@@ -307,11 +308,13 @@ release_held(struct syn_flood_state *state)
 	state->held_next = 0;
 }
 
+/* @return packets received or counted: 0 when the call could do nothing (idle or held up). */
 static unsigned
 syn_flood_process(struct kernel_instance *instance)
 {
 	struct syn_flood_state *state = instance->state;
-	unsigned received = 0;
+	unsigned received = 0, first, counted;
+	bool finished;
 
 	if (state->closing && !continue_close(instance))
 		return 0;
@@ -322,9 +325,12 @@ syn_flood_process(struct kernel_instance *instance)
 	}
 	if (state->held_count == 0)
 		return 0;
-	if (count_held(instance))
+	first = state->held_next;
+	finished = count_held(instance);
+	counted = state->held_next - first;
+	if (finished)
 		release_held(state);
-	return received > 0 ? received : 1;
+	return received > 0 ? received : counted;
 }
 
 /* Live sources: a window ends on the wall clock even when no packet comes. */

@@ -69,7 +69,7 @@ struct src_count_record {
 enum threshold_metric {
 	THRESHOLD_METRIC_PACKETS = 0,
 	THRESHOLD_METRIC_BYTES = 1,
-	/** No metric compared with a limit (an alert of another kind): no `metric`, no `threshold`. */
+	/** No metric compared with a limit (another kind of alert): no `metric`, no `threshold`. */
 	THRESHOLD_METRIC_NONE = 2,
 };
 

@@ -584,8 +584,9 @@ START_TEST(threshold_alert_line_has_no_optional_fields)
 	ck_assert_uint_eq(alerts[0].fields, 0);
 	ck_assert_uint_eq(alerts[0].name[0], '\0');
 	ck_assert_str_eq(format_alert_line(&alerts[0]),
-		"{\"type\":\"alert\",\"kernel\":\"alarm\",\"src\":\"198.51.100.7\",\"metric\":\"pkts\","
-		"\"value\":12,\"threshold\":10,\"start\":5.000000000,\"end\":6.000000000}\n");
+		"{\"type\":\"alert\",\"kernel\":\"alarm\",\"src\":\"198.51.100.7\","
+		"\"metric\":\"pkts\",\"value\":12,\"threshold\":10,\"start\":5.000000000,"
+		"\"end\":6.000000000}\n");
 	test_rig_close(&rig);
 }
 END_TEST
@@ -606,8 +607,9 @@ START_TEST(jsonl_named_alert_writes_every_field_set)
 	test_address("192.0.2.10", alert.source_address);
 	test_address("2001:db8::7", alert.destination_address);
 	ck_assert_str_eq(format_alert_line(&alert),
-		"{\"type\":\"alert\",\"kernel\":\"ttl\",\"name\":\"ttl_change\",\"src\":\"192.0.2.10\","
-		"\"dst\":\"2001:db8::7\",\"sport\":49152,\"dport\":443,\"proto\":6,\"value\":57,"
+		"{\"type\":\"alert\",\"kernel\":\"ttl\",\"name\":\"ttl_change\","
+		"\"src\":\"192.0.2.10\",\"dst\":\"2001:db8::7\",\"sport\":49152,\"dport\":443,"
+		"\"proto\":6,\"value\":57,"
 		"\"previous\":64,\"start\":1700000000.000000250,\"end\":1700000000.000000250}\n");
 }
 END_TEST
@@ -618,21 +620,24 @@ START_TEST(jsonl_alert_writes_only_the_fields_flagged)
 	struct alert_record alert = {
 		.header = {.type = STREAM_ALERT, .kernel = "syn"},
 		.name = "syn_flood", .key = COUNT_KEY_DESTINATION, .metric = THRESHOLD_METRIC_NONE,
-		.value = 500, .previous = 3, .start_ns = 2 * NS_PER_SECOND, .end_ns = 3 * NS_PER_SECOND,
+		.value = 500, .previous = 3,
+		.start_ns = 2 * NS_PER_SECOND, .end_ns = 3 * NS_PER_SECOND,
 		.source_port = 1, .destination_port = 2, .protocol = 6,
 		.fields = ALERT_FIELD_PROTOCOL | ALERT_FIELD_PREVIOUS,
 	};
 
 	test_address("198.51.100.7", alert.destination_address);
 	ck_assert_str_eq(format_alert_line(&alert),
-		"{\"type\":\"alert\",\"kernel\":\"syn\",\"name\":\"syn_flood\",\"dst\":\"198.51.100.7\","
-		"\"proto\":6,\"value\":500,\"previous\":3,\"start\":2.000000000,\"end\":3.000000000}\n");
+		"{\"type\":\"alert\",\"kernel\":\"syn\",\"name\":\"syn_flood\","
+		"\"dst\":\"198.51.100.7\",\"proto\":6,\"value\":500,\"previous\":3,"
+		"\"start\":2.000000000,\"end\":3.000000000}\n");
 	alert.fields = ALERT_FIELD_PORTS;
 	alert.metric = THRESHOLD_METRIC_BYTES;
 	alert.threshold = 400;
 	ck_assert_str_eq(format_alert_line(&alert),
-		"{\"type\":\"alert\",\"kernel\":\"syn\",\"name\":\"syn_flood\",\"dst\":\"198.51.100.7\","
-		"\"sport\":1,\"dport\":2,\"metric\":\"bytes\",\"value\":500,\"threshold\":400,"
+		"{\"type\":\"alert\",\"kernel\":\"syn\",\"name\":\"syn_flood\","
+		"\"dst\":\"198.51.100.7\",\"sport\":1,\"dport\":2,\"metric\":\"bytes\","
+		"\"value\":500,\"threshold\":400,"
 		"\"start\":2.000000000,\"end\":3.000000000}\n");
 }
 END_TEST
