@@ -16,6 +16,7 @@ SECTIONS = (
     ("handoff", "4. Ring hand-off between lcores"),
     ("reload", "5. Live reload (scripts/reload_latency.sh)"),
     ("agent", "6. Agent mode (`idle: sleep`) over af_packet"),
+    ("plugin", "7. A plugin kernel against the same kernel built in"),
 )
 
 
@@ -111,6 +112,19 @@ def main(results_path, markdown_path):
                        "pipeline:")
             out.append("")
             out.append(pipeline_block("build/bench/handoff_split.yaml"))
+        if section == "plugin":
+            out.append("Both rows run the same settings file, which loads the plugin "
+                       "(`make build/bench/per_src_counter_plugin.so`: "
+                       "`daemon/kernels/per_src_counter.c` and its table compiled with "
+                       "`-fPIC -fvisibility=hidden`), and the same pipeline but for the "
+                       "counter's `type:` (`per_src_counter_plugin` in 7b). What differs is "
+                       "position-independent code and the kernel API reached through the PLT. "
+                       "The generator runs on the same worker, so the ratio is that of the "
+                       "whole pipeline, not of the counter alone. The settings and the "
+                       "built-in pipeline:")
+            out.append("")
+            out.append(pipeline_block("build/bench/plugin_settings.yaml"))
+            out.append(pipeline_block("build/bench/plugin_builtin.yaml"))
     with open(markdown_path, "w", encoding="utf-8") as stream:
         stream.write("\n".join(out))
     print(f"wrote {markdown_path}")

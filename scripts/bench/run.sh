@@ -1,30 +1,46 @@
 #!/usr/bin/env bash
 # `make bench`: run the benchmark rows, print the table and write BENCHMARKS.md.
 #
-#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent]   (default: all)
+#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin]
+#   (default: all)
 #
-# Expects build/jetstreamd, build/flow_tracker_bench and build/reference_counter
-# (the Makefile's `bench` target builds them and installs nfdump and dpdk).
+# Expects build/jetstreamd, build/flow_tracker_bench, build/reference_counter and
+# build/bench/per_src_counter_plugin.so (the Makefile's `bench` target builds them and
+# installs nfdump and dpdk); each section checks only for what it runs.
 # Environment: RUNS (default 5), SLOW_RUNS (3, nfpcapd), FT_RUNS (3),
-# SECONDS_LIVE (5), BENCH_MD (default BENCHMARKS.md). Writes its scratch files
-# under build/bench/. Takes about 6 minutes on a 2-core machine.
+# SECONDS_LIVE (5), PLUGIN_PACKETS (40000000), BENCH_MD (default BENCHMARKS.md). Writes
+# its scratch files under build/bench/. Takes about 6 minutes on a 2-core machine.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$repo_root"
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker handoff reload agent)
+[ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker handoff reload agent plugin)
 for section in "${sections[@]}"; do
 	case "$section" in
-	offline | live | flow_tracker | handoff | reload | agent) ;;
-	*) echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent]" >&2; exit 64 ;;
+	offline | live | flow_tracker | handoff | reload | agent | plugin) ;;
+	*)
+		echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin]" >&2
+		exit 64
+		;;
 	esac
 done
-for binary in build/jetstreamd build/flow_tracker_bench build/reference_counter; do
+# What the sections asked for need, so that one section runs without the others' tools.
+binaries=(build/jetstreamd)
+tools=(python3)
+for section in "${sections[@]}"; do
+	case "$section" in
+	offline) binaries+=(build/reference_counter); tools+=(nfpcapd) ;;
+	live) tools+=(dpdk-testpmd) ;;
+	flow_tracker) binaries+=(build/flow_tracker_bench) ;;
+	plugin) binaries+=(build/bench/per_src_counter_plugin.so) ;;
+	esac
+done
+for binary in "${binaries[@]}"; do
 	[ -x "$binary" ] || die "$binary is missing: run 'make bench'"
 done
-for tool in nfpcapd dpdk-testpmd python3; do
+for tool in "${tools[@]}"; do
 	command -v "$tool" >/dev/null || die "$tool is missing: run 'make bench' (it installs nfdump and dpdk)"
 done
 
