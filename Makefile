@@ -7,7 +7,9 @@ CC ?= cc
 # Error messages are cut to their buffers on purpose, hence -Wno-format-truncation.
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-address-of-packed-member -Wno-format-truncation
 # DPDK headers use GNU extensions; -march=native gives the CRC32 and SSE paths rte_hash expects.
-BASE_CFLAGS := -std=gnu11 -O2 -g -march=native $(WARNINGS) -MMD -MP -Idaemon -Iinclude/jetstream
+# The release, from VERSION: `jetstreamd --version`, jetstream_build_info, the package.
+VERSION := $(shell cat VERSION)
+BASE_CFLAGS := -DJETSTREAM_VERSION='"$(VERSION)"' -std=gnu11 -O2 -g -march=native $(WARNINGS) -MMD -MP -Idaemon -Iinclude/jetstream
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -119,6 +119,8 @@ struct daemon_settings {
 	uint32_t log_level;            /**< index into log level names */
 	uint64_t ring_size;            /**< elements per edge ring (power of two) */
 	uint32_t idle;                 /**< enum config_idle: what an idle worker does */
+	char control_socket[108];      /**< unix socket path (sun_path's size), or "off" */
+	char metrics[64];              /**< Prometheus listen address HOST:PORT, or "off" */
 	unsigned eal_arg_count;
 	char eal_args[CONFIG_MAX_EAL_ARGS][256];
 	unsigned pipeline_count;       /**< pipelines listed in the settings file */

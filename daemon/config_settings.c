@@ -46,6 +46,18 @@ const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS] = {
 			"finds less than a full burst sleeps, from 1us doubling to 1ms while packets "
 			"trickle in and to 4ms while none do (agent mode: little CPU when traffic is "
 			"light; packets wait up to 4ms)", .change = CONFIG_CHANGE_RESTART},
+	{.key = "control_socket", .type = CONFIG_STRING,
+	 .offset = offsetof(struct daemon_settings, control_socket),
+	 .size = sizeof(((struct daemon_settings *)0)->control_socket),
+	 .default_value = "/run/jetstream/control.sock",
+	 .description = "unix socket `jetstreamctl` talks to (mode 0660), or `off`. Off when "
+			"no settings file is given (`-p` only)",
+	 .change = CONFIG_CHANGE_RESTART},
+	{.key = "metrics", .type = CONFIG_STRING, .offset = offsetof(struct daemon_settings, metrics),
+	 .size = sizeof(((struct daemon_settings *)0)->metrics), .default_value = "127.0.0.1:9470",
+	 .description = "Prometheus metrics at `http://HOST:PORT/metrics` (`127.0.0.1:9470`, "
+			"`[::1]:9470`), or `off`. Off when no settings file is given (`-p` only)",
+	 .change = CONFIG_CHANGE_RESTART},
 	/*
 	 * Bound by code (settings_keys). eal_args records no position: a reload
 	 * refuses its change about the whole file. Its offset and size span the
@@ -342,6 +354,28 @@ is_power_of_two(uint64_t value)
 	return value != 0 && (value & (value - 1)) == 0;
 }
 
+/* `metrics:` is `off` or HOST:PORT, the port 1-65535, an IPv6 host in brackets. */
+static void
+check_listen_address(const char *address, struct config_check_context *context)
+{
+	const char *colon = strrchr(address, ':');
+	char *end;
+	unsigned long port;
+
+	if (strcmp(address, "off") == 0)
+		return;
+	if (colon == NULL || colon == address || colon[1] == '\0') {
+		config_check_error(context, "metrics",
+				   "metrics '%s': expected HOST:PORT (such as 127.0.0.1:9470) or off",
+				   address);
+		return;
+	}
+	port = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || port == 0 || port > 65535)
+		config_check_error(context, "metrics", "metrics '%s': port '%s' is not 1-65535",
+				   address, colon + 1);
+}
+
 /* What the settings table cannot say by itself; same contract as a kernel's check(). */
 static void
 settings_check(const void *params, struct config_check_context *context)
@@ -353,6 +387,7 @@ settings_check(const void *params, struct config_check_context *context)
 	if (!is_power_of_two(settings->ring_size))
 		config_check_error(context, "ring_size", "ring_size %lu is not a power of two",
 				   (unsigned long)settings->ring_size);
+	check_listen_address(settings->metrics, context);
 	if (!config_check_key_set(context, "lcores"))
 		return;
 	worker_count = config_worker_lcores(settings->lcores, workers, RTE_MAX_LCORE);
@@ -426,6 +461,10 @@ load_settings(struct loader *loader, const char *path)
 	}
 	if (positions[find_field(daemon_settings_fields, "lcores")].line == 0)
 		default_lcores(settings->lcores, sizeof(settings->lcores));
+	if (path == NULL) { /* an ad-hoc run (`-p` only), maybe unprivileged, opens no endpoint */
+		snprintf(settings->control_socket, sizeof(settings->control_socket), "off");
+		snprintf(settings->metrics, sizeof(settings->metrics), "off");
+	}
 }
 
 /* ---- plugins ---- */

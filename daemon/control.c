@@ -11,10 +11,13 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "control_socket.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "reload_sequence.h"
 #include "runtime.h"
+#include "status.h"
 
 /*
  * Wake-up of the control loop when no signal comes: bounds how soon a
@@ -93,6 +96,45 @@ advance_reload(struct control *control)
 	}
 }
 
+int
+control_open_endpoints(const struct daemon_settings *settings)
+{
+	char error[512];
+
+	if (metrics_open(settings, error, sizeof(error)) != 0 ||
+	    control_socket_open(settings, error, sizeof(error)) != 0) {
+		log_error("%s", error);
+		control_close_endpoints();
+		return -1;
+	}
+	return 0;
+}
+
+void
+control_close_endpoints(void)
+{
+	control_socket_close();
+	metrics_close();
+}
+
+/* Once a second: the figures' sample, and systemd's STATUS= and watchdog from it. */
+static void
+tick(void)
+{
+	const struct status_snapshot *snapshot = status_tick();
+
+	if (snapshot != NULL)
+		notify_tick(snapshot);
+}
+
+/* What the endpoints ask for, served between two signal polls; none of it blocks. */
+static void
+serve_endpoints(void)
+{
+	control_socket_serve();
+	metrics_serve();
+}
+
 bool
 control_run(int signal_fd, const struct control_sources *sources, struct config **config)
 {
@@ -101,8 +143,11 @@ control_run(int signal_fd, const struct control_sources *sources, struct config 
 	int idle_wait = (*config)->settings.idle == CONFIG_IDLE_SLEEP ? CONTROL_IDLE_SLEEP_WAIT_MS
 								      : CONTROL_IDLE_WAIT_MS;
 
+	status_start(sources->pipeline_paths, sources->pipeline_count);
 	while (!runtime_graph_finished()) {
 		advance_reload(&control);
+		tick();
+		serve_endpoints();
 		if (poll(&poll_signal, 1, idle_wait) > 0 &&
 		    !handle_signals(&control, signal_fd))
 			return false;

@@ -26,6 +26,17 @@ struct control_sources {
 int control_open_signals(void);
 
 /**
+ * Open the control socket and the metrics listener the settings name (each
+ * may be `off`). Before the first generation starts: a daemon that cannot
+ * listen where it was told to does not start. Logs the reason.
+ * @return 0 or -1.
+ */
+int control_open_endpoints(const struct daemon_settings *settings);
+
+/** Close them (also after a failed open). */
+void control_close_endpoints(void);
+
+/**
  * Tell systemd the daemon is stopping (once, however often it is called).
  * Only forwards to notify_stopping(); main.c calls it once the run is over.
  */

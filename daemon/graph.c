@@ -756,19 +756,36 @@ graph_find_kernel(const struct graph *graph, const char *name, const char *type)
 }
 
 struct graph_retired *
-graph_find_retired(const struct graph *graph, const char *name, const char *type)
+graph_find_retired(const struct graph *graph, const char *name, const char *type,
+		   unsigned replica)
 {
 	for (unsigned r = 0; r < graph->retired_count; r++)
-		if (strcmp(graph->retired[r].type, type) == 0 &&
+		if (graph->retired[r].replica == replica && strcmp(graph->retired[r].type, type) == 0 &&
 		    strcmp(graph->retired[r].name, name) == 0)
 			return &graph->retired[r];
 	return NULL;
 }
 
+bool
+graph_add_retired(const struct graph *graph, const char *name, const char *type,
+		  struct kernel_totals *totals)
+{
+	bool any = false;
+
+	for (unsigned r = 0; r < graph->retired_count; r++)
+		if (strcmp(graph->retired[r].type, type) == 0 &&
+		    strcmp(graph->retired[r].name, name) == 0) {
+			kernel_totals_add(totals, &graph->retired[r].totals);
+			any = true;
+		}
+	return any;
+}
+
 static struct graph_retired *
 retired_entry(struct graph *graph, const struct kernel_instance *instance)
 {
-	struct graph_retired *entry = graph_find_retired(graph, instance->name, instance->ops->name);
+	struct graph_retired *entry =
+		graph_find_retired(graph, instance->name, instance->ops->name, instance->replica);
 	struct graph_retired *grown;
 
 	if (entry != NULL)
@@ -781,6 +798,7 @@ retired_entry(struct graph *graph, const struct kernel_instance *instance)
 	memset(entry, 0, sizeof(*entry));
 	snprintf(entry->name, sizeof(entry->name), "%s", instance->name);
 	snprintf(entry->type, sizeof(entry->type), "%s", instance->ops->name);
+	entry->replica = instance->replica;
 	entry->is_source = instance->ops->input_type == STREAM_NONE;
 	return entry;
 }

@@ -48,6 +48,7 @@ struct graph_kernel {
 struct graph_retired {
 	char name[CONFIG_NAME_MAX];
 	char type[CONFIG_NAME_MAX];           /**< kernel_ops.name */
+	unsigned replica;                     /**< one entry per replica, so per-replica counters never go back */
 	bool is_source;                       /**< its packets count in the accounting */
 	struct kernel_totals totals;
 };
@@ -142,9 +143,16 @@ void graph_transition_keep_figures(struct graph_transition *transition);
 const struct graph_kernel *graph_find_kernel(const struct graph *graph, const char *name,
 					     const char *type);
 
-/** The retired figures of kernel @p name of type @p type, or NULL. */
+/** The retired figures of replica @p replica of kernel @p name of type @p type, or NULL. */
 struct graph_retired *graph_find_retired(const struct graph *graph, const char *name,
-					 const char *type);
+					 const char *type, unsigned replica);
+
+/**
+ * Add the retired figures of every replica of kernel @p name of type @p type
+ * into @p totals. @return whether there were any.
+ */
+bool graph_add_retired(const struct graph *graph, const char *name, const char *type,
+		       struct kernel_totals *totals);
 
 /**
  * Drop this generation's references: instances and rings nobody else holds

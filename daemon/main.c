@@ -333,8 +333,13 @@ run(struct config **config, const struct control_sources *sources, int signal_fd
 
 	if (prepare_layout(*config, &layout) != 0)
 		return EXIT_RUNTIME_ERROR;
+	if (control_open_endpoints(&(*config)->settings) != 0) {
+		rte_mempool_free(layout.mempool);
+		return EXIT_RUNTIME_ERROR;
+	}
 	result = graph_build(*config, &layout, &graph, error, sizeof(error));
 	if (result != 0) {
+		control_close_endpoints();
 		rte_mempool_free(layout.mempool);
 		/* a configured value the start refused: reported as --check reports one */
 		if (result == GRAPH_CONFIG_ERROR) {
@@ -347,6 +352,7 @@ run(struct config **config, const struct control_sources *sources, int signal_fd
 	start_cycles = rte_get_tsc_cycles();
 	if (runtime_start(graph) != 0) {
 		log_error("cannot start the worker lcores");
+		control_close_endpoints();
 		runtime_join();
 		runtime_release();
 		rte_mempool_free(layout.mempool);
@@ -354,6 +360,7 @@ run(struct config **config, const struct control_sources *sources, int signal_fd
 	}
 	summary_notify_ready(graph);
 	drained = control_run(signal_fd, sources, config);
+	control_close_endpoints();
 	runtime_join();
 	complete = summary_print(runtime_graph(),
 				 (double)(rte_get_tsc_cycles() - start_cycles) / rte_get_tsc_hz(), stderr);

@@ -41,6 +41,12 @@ notify_reload_failed(const char *status)
 }
 
 void
+notify_tick(const struct status_snapshot *snapshot)
+{
+	(void)snapshot; /* STATUS= and WATCHDOG=1: to come */
+}
+
+void
 notify_stopping(void)
 {
 	/* both a stop signal and the end of main() announce the stop; systemd needs it once */

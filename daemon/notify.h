@@ -22,6 +22,15 @@ void notify_reloading(void);
  */
 void notify_reload_failed(const char *status);
 
+struct status_snapshot;
+
+/**
+ * Once a second, from the control loop: `STATUS=` with the generation, the
+ * packet rate and the drops, and `WATCHDOG=1` while every worker makes
+ * progress.
+ */
+void notify_tick(const struct status_snapshot *snapshot);
+
 /** `STOPPING=1`, sent once however often this is called. */
 void notify_stopping(void);
 

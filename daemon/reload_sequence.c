@@ -18,6 +18,7 @@
 #include "reload.h"
 #include "reload_sequence.h"
 #include "runtime.h"
+#include "status.h"
 #include "summary.h"
 
 /* What one reload holds until it ends, whichever way it ends. */
@@ -47,6 +48,7 @@ reload_failed(const struct config_errors *errors, const char *message)
 		log_error("%s", message);
 	}
 	log_error("reload failed: keeping generation %u", runtime_graph()->generation);
+	status_count_reload(false);
 	notify_reload_failed(status);
 }
 
@@ -99,6 +101,7 @@ reload_succeeded(const struct config *old_config, const struct reload_plan *plan
 	describe_action(graph, RELOAD_ADD, changes, sizeof(changes));
 	describe_removed(old_config, plan, new_config, changes, sizeof(changes));
 	log_info("reload: generation %u running: %s", graph->generation, changes);
+	status_count_reload(true);
 	summary_notify_ready(graph);
 }
 

@@ -46,6 +46,13 @@ struct worker {
 	pthread_t sink_thread;                /* cp only: the main lcore's slot only */
 	_Atomic(struct schedule *) schedule;  /* cp: wo (release), dp: ro (acquire, once per round) */
 	struct schedule *replaced;            /* cp only: freed after the next grace period */
+	/*
+	 * dp: wo (relaxed stores, one writer), cp: ro (relaxed loads) at any
+	 * time: rounds polled (the progress the watchdog checks) and TSC cycles
+	 * spent in rounds that found work (the busy share).
+	 */
+	uint64_t rounds;
+	uint64_t busy_cycles;
 };
 
 static struct {
@@ -171,6 +178,16 @@ idle_wait(unsigned busiest, uint64_t *sleep_ns)
 						       : (uint64_t)IDLE_SLEEP_LIGHT_MAX_NS);
 }
 
+/* dp: a round done, @p busy_cycles of it spent on work. */
+static inline void
+count_round(struct worker *worker, uint64_t busy_cycles)
+{
+	__atomic_store_n(&worker->rounds, worker->rounds + 1, __ATOMIC_RELAXED);
+	if (busy_cycles > 0)
+		__atomic_store_n(&worker->busy_cycles, worker->busy_cycles + busy_cycles,
+				 __ATOMIC_RELAXED);
+}
+
 static int
 worker_loop(void *argument)
 {
@@ -180,6 +197,7 @@ worker_loop(void *argument)
 	uint64_t next_tick = rte_get_tsc_cycles() + runtime.cycles_per_tick;
 	bool idle_sleep = worker->sleeps_when_idle;
 	uint64_t sleep_ns = IDLE_SLEEP_MIN_NS;
+	uint64_t round_start = rte_get_tsc_cycles();
 
 	while (!atomic_load_explicit(&runtime.quit, memory_order_relaxed)) {
 		const struct schedule *schedule =
@@ -194,14 +212,18 @@ worker_loop(void *argument)
 			installed = schedule->serial;
 		}
 		unsigned busiest = poll_schedule(schedule);
+		/* the one TSC read a round already took for the tick also times the busy share */
+		uint64_t now = rte_get_tsc_cycles();
 
-		if (rte_get_tsc_cycles() >= next_tick) {
+		count_round(worker, busiest > 0 ? now - round_start : 0);
+		if (now >= next_tick) {
 			tick_schedule(schedule);
 			next_tick = RTE_MAX(next_tick + runtime.cycles_per_tick, rte_get_tsc_cycles());
 		}
 		rte_rcu_qsbr_quiescent(runtime.quiescence, lcore);
 		if (idle_sleep)
 			idle_wait(busiest, &sleep_ns);
+		round_start = idle_sleep ? rte_get_tsc_cycles() : now;
 	}
 	rte_rcu_qsbr_thread_offline(runtime.quiescence, lcore);
 	return 0;
@@ -466,4 +488,26 @@ runtime_release(void)
 	runtime.graph = NULL;
 	rte_free(runtime.quiescence);
 	runtime.quiescence = NULL;
+}
+
+/* ---- figures ------------------------------------------------------------- */
+
+unsigned
+runtime_lcore_figures(struct runtime_lcore_figures *figures, unsigned capacity)
+{
+	unsigned count = 0;
+
+	for (unsigned lcore = 0; lcore < RTE_MAX_LCORE && count < capacity; lcore++) {
+		struct worker *worker = &runtime.workers[lcore];
+
+		if (!worker->launched)
+			continue;
+		figures[count++] = (struct runtime_lcore_figures){
+			.lcore = lcore,
+			.sink_thread = lcore == runtime.sink_lcore,
+			.rounds = __atomic_load_n(&worker->rounds, __ATOMIC_RELAXED),
+			.busy_cycles = __atomic_load_n(&worker->busy_cycles, __ATOMIC_RELAXED),
+		};
+	}
+	return count;
 }

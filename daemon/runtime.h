@@ -75,4 +75,19 @@ void runtime_join(void);
 /** After runtime_join(): release every generation (instances, rings, schedules). */
 void runtime_release(void);
 
+/** What one polling thread did so far (cp reads it while the thread runs). */
+struct runtime_lcore_figures {
+	unsigned lcore;          /**< EAL lcore id; the main lcore's id for the sink thread */
+	bool sink_thread;        /**< the sink thread, which polls the instances that do I/O */
+	uint64_t rounds;         /**< rounds of its schedule polled: grows while it makes progress */
+	uint64_t busy_cycles;    /**< TSC cycles of the rounds that found work */
+};
+
+/**
+ * The figures of every launched worker lcore and of the sink thread, in lcore
+ * order, at most @p capacity. Control thread.
+ * @return how many were written.
+ */
+unsigned runtime_lcore_figures(struct runtime_lcore_figures *figures, unsigned capacity);
+
 #endif

@@ -212,6 +212,19 @@ report_kernel(const struct summary_kernel *kernel, const struct kernel_totals *t
 		sources[(*source_count)++] = (struct source_figures){name, *totals};
 }
 
+/* true when no retired entry before @p index is of the same kernel (another replica of it) */
+static bool
+first_retired_entry(const struct graph *graph, unsigned index)
+{
+	const struct graph_retired *entry = &graph->retired[index];
+
+	for (unsigned r = 0; r < index; r++)
+		if (strcmp(graph->retired[r].name, entry->name) == 0 &&
+		    strcmp(graph->retired[r].type, entry->type) == 0)
+			return false;
+	return true;
+}
+
 bool
 summary_print(const struct graph *graph, double seconds, FILE *stream)
 {
@@ -228,27 +241,26 @@ summary_print(const struct graph *graph, double seconds, FILE *stream)
 	fprintf(stream, "jetstreamd: summary (generation %u):\n", graph->generation);
 	for (unsigned k = 0; k < graph->kernel_count; k++) {
 		const struct graph_kernel *kernel = &graph->kernels[k];
-		struct graph_retired *retired =
-			graph_find_retired(graph, kernel->name, kernel->ops->name);
 		struct summary_kernel line = {kernel->name, kernel->ops->name,
 					      kernel->ops->input_type == STREAM_NONE, kernel->replicas};
 		struct kernel_totals totals = {0};
 
 		for (unsigned r = 0; r < kernel->replicas; r++)
 			kernel_totals_add_instance(&totals, graph->instances[kernel->first_instance + r]);
-		if (retired != NULL)
-			kernel_totals_add(&totals, &retired->totals);
+		graph_add_retired(graph, kernel->name, kernel->ops->name, &totals);
 		report_kernel(&line, &totals, sources, &source_count, &packets, &drops, stream);
 	}
-	/* kernels a reload removed still read and dropped what they did */
+	/* kernels a reload removed still read and dropped what they did: one line, all replicas */
 	for (unsigned r = 0; r < graph->retired_count; r++) {
 		const struct graph_retired *retired = &graph->retired[r];
 		struct summary_kernel line = {retired->name, retired->type, retired->is_source, 0};
+		struct kernel_totals totals = {0};
 
-		if (graph_find_kernel(graph, retired->name, retired->type) != NULL)
+		if (graph_find_kernel(graph, retired->name, retired->type) != NULL ||
+		    !first_retired_entry(graph, r))
 			continue;
-		report_kernel(&line, &retired->totals, sources, &source_count, &packets, &drops,
-			      stream);
+		graph_add_retired(graph, retired->name, retired->type, &totals);
+		report_kernel(&line, &totals, sources, &source_count, &packets, &drops, stream);
 	}
 	print_rings(graph, stream);
 	if (sources == NULL)

@@ -1254,7 +1254,7 @@ START_TEST(test_graph_insert_then_remove_threshold)
 	ck_assert(atomic_load(&alarm_out->closed));
 	ck_assert(graph_transition_drained(&transition));
 	finish_transition();
-	ck_assert_ptr_nonnull(graph_find_retired(previous, "alarm", "threshold"));
+	ck_assert_ptr_nonnull(graph_find_retired(previous, "alarm", "threshold", 0));
 	ck_assert_uint_eq(previous->retired_count, 1);
 	release_graphs();
 }

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Snapshots of the running graph's figures (status.h). The control thread
+ * builds them from the generation runtime_graph() returns; the previous
+ * tick's snapshot gives the rates, and a copy of the last one is kept under
+ * a mutex for threads other than the control thread.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+
+#include "graph.h"
+#include "runtime.h"
+#include "status.h"
+
+static struct {
+	uint64_t started_ns;
+	const char *const *pipeline_paths;
+	unsigned pipeline_count;
+	uint64_t reloads_ok;                   /* cp only */
+	uint64_t reloads_failed;               /* cp only */
+	struct status_snapshot *last_tick;     /* cp only: the rates' base */
+	uint64_t last_tick_ns;                 /* cp only */
+	uint64_t last_tick_tsc;                /* cp only */
+	uint64_t last_busy_cycles[RTE_MAX_LCORE]; /* cp only: by lcore id */
+	pthread_mutex_t published_lock;        /* guards published */
+	struct status_snapshot *published;
+} status = {.published_lock = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t
+monotonic_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+void
+status_start(const char *const *pipeline_paths, unsigned pipeline_count)
+{
+	status.started_ns = monotonic_ns();
+	status.pipeline_paths = pipeline_paths;
+	status.pipeline_count = pipeline_count;
+}
+
+void
+status_count_reload(bool succeeded)
+{
+	if (succeeded)
+		status.reloads_ok++;
+	else
+		status.reloads_failed++;
+}
+
+void
+status_free(struct status_snapshot *snapshot)
+{
+	if (snapshot == NULL)
+		return;
+	for (unsigned i = 0; i < snapshot->instance_count; i++)
+		free(snapshot->instances[i].inputs);
+	free(snapshot->instances);
+	free(snapshot->lcores);
+	free(snapshot);
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+static int
+fill_inputs(struct status_instance *row, const struct kernel_wiring *wiring)
+{
+	row->inputs = calloc(wiring->input_count + 1, sizeof(*row->inputs));
+	if (row->inputs == NULL)
+		return -1;
+	for (unsigned j = 0; j < wiring->input_count; j++) {
+		const struct kernel_ring *ring = wiring->inputs[j].ring;
+
+		row->inputs[j] = (struct status_input){
+			.producer = ring->producer != NULL ? ring->producer->name : "",
+			.producer_replica = ring->producer != NULL ? ring->producer->replica : 0,
+			.used = rte_ring_count(ring->ring),
+			.capacity = rte_ring_get_capacity(ring->ring),
+		};
+	}
+	row->input_count = wiring->input_count;
+	return 0;
+}
+
+static int
+fill_live_instance(const struct graph *graph, unsigned index, struct status_instance *row)
+{
+	const struct kernel_instance *instance = graph->instances[index];
+	const struct graph_retired *retired =
+		graph_find_retired(graph, instance->name, instance->ops->name, instance->replica);
+
+	*row = (struct status_instance){
+		.kernel = instance->name,
+		.type = kernel_intern_name(instance->ops->name),
+		.replica = instance->replica,
+		.replica_count = instance->replica_count,
+		.lcore = instance->lcore,
+		.on_sink_thread = instance->lcore == graph->layout->main_lcore,
+		.is_source = instance->ops->input_type == STREAM_NONE,
+	};
+	kernel_totals_add_instance(&row->totals, instance);
+	if (retired != NULL)
+		kernel_totals_add(&row->totals, &retired->totals);
+	return fill_inputs(row, &graph->wirings[index]);
+}
+
+static void
+fill_removed(const struct graph_retired *retired, struct status_instance *row)
+{
+	*row = (struct status_instance){
+		.kernel = kernel_intern_name(retired->name),
+		.type = kernel_intern_name(retired->type),
+		.replica = retired->replica,
+		.is_source = retired->is_source,
+		.totals = retired->totals,
+	};
+}
+
+static bool
+same_row(const struct status_instance *a, const struct status_instance *b)
+{
+	/* interned: equal names are equal pointers */
+	return a->kernel == b->kernel && a->type == b->type && a->replica == b->replica;
+}
+
+static const struct status_instance *
+find_row(const struct status_snapshot *snapshot, const struct status_instance *row)
+{
+	for (unsigned i = 0; snapshot != NULL && i < snapshot->instance_count; i++)
+		if (same_row(&snapshot->instances[i], row))
+			return &snapshot->instances[i];
+	return NULL;
+}
+
+static double
+per_second(uint64_t now, uint64_t before, double seconds)
+{
+	return seconds > 0 && now >= before ? (double)(now - before) / seconds : 0.0;
+}
+
+/* Rates since the last tick, for rows that existed then. */
+static void
+fill_rates(struct status_snapshot *snapshot, double seconds)
+{
+	for (unsigned i = 0; i < snapshot->instance_count; i++) {
+		struct status_instance *row = &snapshot->instances[i];
+		const struct status_instance *before = find_row(status.last_tick, row);
+
+		if (before == NULL || row->replica_count == 0)
+			continue;
+		row->items_in_per_second = per_second(row->totals.counters.items_in,
+						      before->totals.counters.items_in, seconds);
+		row->items_out_per_second = per_second(row->totals.counters.items_out,
+						       before->totals.counters.items_out, seconds);
+	}
+}
+
+static int
+fill_instances(struct status_snapshot *snapshot, const struct graph *graph)
+{
+	snapshot->instances =
+		calloc(graph->instance_count + graph->retired_count + 1, sizeof(*snapshot->instances));
+	if (snapshot->instances == NULL)
+		return -1;
+	for (unsigned i = 0; i < graph->instance_count; i++) {
+		if (fill_live_instance(graph, i, &snapshot->instances[i]) != 0)
+			return -1;
+		snapshot->instance_count++;
+	}
+	/* kernels a reload removed: their counters stay, as in the exit summary */
+	for (unsigned r = 0; r < graph->retired_count; r++)
+		if (graph_find_kernel(graph, graph->retired[r].name, graph->retired[r].type) == NULL)
+			fill_removed(&graph->retired[r],
+				     &snapshot->instances[snapshot->instance_count++]);
+	return 0;
+}
+
+static int
+fill_lcores(struct status_snapshot *snapshot, uint64_t tsc_now)
+{
+	struct runtime_lcore_figures figures[RTE_MAX_LCORE];
+	unsigned count = runtime_lcore_figures(figures, RTE_DIM(figures));
+	uint64_t interval = tsc_now - status.last_tick_tsc;
+
+	snapshot->lcores = calloc(count + 1, sizeof(*snapshot->lcores));
+	if (snapshot->lcores == NULL)
+		return -1;
+	for (unsigned l = 0; l < count; l++) {
+		uint64_t busy = figures[l].busy_cycles - status.last_busy_cycles[figures[l].lcore];
+
+		snapshot->lcores[l] = (struct status_lcore){
+			.lcore = figures[l].lcore,
+			.sink_thread = figures[l].sink_thread,
+			.rounds = figures[l].rounds,
+			.busy_ratio = status.last_tick_tsc != 0 && interval > 0
+					      ? RTE_MIN(1.0, (double)busy / (double)interval)
+					      : 0.0,
+		};
+	}
+	snapshot->lcore_count = count;
+	return 0;
+}
+
+struct status_snapshot *
+status_take(void)
+{
+	const struct graph *graph = runtime_graph();
+	struct status_snapshot *snapshot = calloc(1, sizeof(*snapshot));
+	uint64_t now = monotonic_ns();
+
+	if (snapshot == NULL)
+		return NULL;
+	*snapshot = (struct status_snapshot){
+		.version = JETSTREAM_VERSION,
+		.uptime_seconds = (double)(now - status.started_ns) / 1e9,
+		.generation = graph != NULL ? graph->generation : 0,
+		.reloads_ok = status.reloads_ok,
+		.reloads_failed = status.reloads_failed,
+		.pipeline_count = status.pipeline_count,
+		.pipeline_paths = status.pipeline_paths,
+	};
+	if (fill_lcores(snapshot, rte_get_tsc_cycles()) != 0 ||
+	    (graph != NULL && fill_instances(snapshot, graph) != 0)) {
+		status_free(snapshot);
+		return NULL;
+	}
+	fill_rates(snapshot, (double)(now - status.last_tick_ns) / 1e9);
+	return snapshot;
+}
+
+/* ---- ticks and the published copy ---------------------------------------- */
+
+static struct status_snapshot *
+copy_snapshot(const struct status_snapshot *snapshot)
+{
+	struct status_snapshot *copy = malloc(sizeof(*copy));
+
+	if (copy == NULL)
+		return NULL;
+	*copy = *snapshot;
+	copy->lcores = calloc(snapshot->lcore_count + 1, sizeof(*copy->lcores));
+	copy->instances = calloc(snapshot->instance_count + 1, sizeof(*copy->instances));
+	copy->instance_count = 0;
+	if (copy->lcores == NULL || copy->instances == NULL) {
+		status_free(copy);
+		return NULL;
+	}
+	memcpy(copy->lcores, snapshot->lcores, snapshot->lcore_count * sizeof(*copy->lcores));
+	for (unsigned i = 0; i < snapshot->instance_count; i++) {
+		const struct status_instance *row = &snapshot->instances[i];
+		struct status_instance *into = &copy->instances[i];
+
+		*into = *row;
+		into->inputs = calloc(row->input_count + 1, sizeof(*into->inputs));
+		if (into->inputs == NULL) {
+			status_free(copy);
+			return NULL;
+		}
+		memcpy(into->inputs, row->inputs, row->input_count * sizeof(*into->inputs));
+		copy->instance_count++;
+	}
+	return copy;
+}
+
+static void
+publish(struct status_snapshot *snapshot)
+{
+	struct status_snapshot *copy = copy_snapshot(snapshot);
+	struct status_snapshot *old;
+
+	if (copy == NULL)
+		return; /* the readers keep the previous one */
+	pthread_mutex_lock(&status.published_lock);
+	old = status.published;
+	status.published = copy;
+	pthread_mutex_unlock(&status.published_lock);
+	status_free(old);
+}
+
+const struct status_snapshot *
+status_tick(void)
+{
+	uint64_t now = monotonic_ns();
+	struct runtime_lcore_figures figures[RTE_MAX_LCORE];
+	unsigned count;
+	struct status_snapshot *snapshot;
+
+	if (status.last_tick_ns != 0 && now - status.last_tick_ns < STATUS_TICK_NS)
+		return NULL;
+	snapshot = status_take();
+	if (snapshot == NULL)
+		return NULL;
+	/* the next interval's bases: cycles by lcore and the figures of this tick */
+	count = runtime_lcore_figures(figures, RTE_DIM(figures));
+	for (unsigned l = 0; l < count; l++)
+		status.last_busy_cycles[figures[l].lcore] = figures[l].busy_cycles;
+	status.last_tick_tsc = rte_get_tsc_cycles();
+	status.last_tick_ns = now;
+	publish(snapshot);
+	status_free(status.last_tick);
+	status.last_tick = snapshot;
+	return snapshot;
+}
+
+struct status_snapshot *
+status_take_published(void)
+{
+	struct status_snapshot *copy = NULL;
+
+	pthread_mutex_lock(&status.published_lock);
+	if (status.published != NULL)
+		copy = copy_snapshot(status.published);
+	pthread_mutex_unlock(&status.published_lock);
+	return copy;
+}
+
+void
+status_source_totals(const struct status_snapshot *snapshot, uint64_t *packets,
+		     double *packets_per_second)
+{
+	*packets = 0;
+	*packets_per_second = 0;
+	for (unsigned i = 0; i < snapshot->instance_count; i++)
+		if (snapshot->instances[i].is_source) {
+			*packets += snapshot->instances[i].totals.counters.items_out;
+			*packets_per_second += snapshot->instances[i].items_out_per_second;
+		}
+}
