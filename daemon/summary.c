@@ -5,46 +5,18 @@
 
 #include <rte_common.h>
 
+#include "accounting.h"
 #include "graph.h"
 #include "log.h"
 #include "notify.h"
 #include "summary.h"
-
-static const struct kernel_stat *
-find_stat(const struct kernel_totals *totals, const char *name)
-{
-	for (unsigned s = 0; s < totals->stat_count; s++)
-		if (strcmp(totals->stats[s].name, name) == 0)
-			return &totals->stats[s];
-	return NULL;
-}
-
-static uint64_t
-stat_value(const struct kernel_totals *totals, const char *name)
-{
-	const struct kernel_stat *stat = find_stat(totals, name);
-
-	return stat != NULL ? stat->value : 0;
-}
-
-/* true when @p name is the mark of an unknown figure; its figure's name goes to @p base. */
-static bool
-is_unknown_mark(const char *name, char *base, size_t size)
-{
-	size_t length = strlen(name), suffix = strlen(KERNEL_STAT_UNKNOWN_SUFFIX);
-
-	if (length <= suffix || strcmp(name + length - suffix, KERNEL_STAT_UNKNOWN_SUFFIX) != 0)
-		return false;
-	snprintf(base, size, "%.*s", (int)(length - suffix), name);
-	return true;
-}
 
 static void
 print_stat(const struct kernel_stat *stat, FILE *stream)
 {
 	char base[64];
 
-	if (is_unknown_mark(stat->name, base, sizeof(base)))
+	if (accounting_is_unknown_mark(stat->name, base, sizeof(base)))
 		fprintf(stream, " %s=unknown", base);
 	else
 		fprintf(stream, " %s=%" PRIu64, stat->name, stat->value);
@@ -84,30 +56,13 @@ report_instance_errors(const struct graph *graph)
 	return any;
 }
 
-/*
- * The named places where a source's frames can be lost, besides ring_overflow:
- * the device's queue (imissed), no mbuf for a frame (rx_nombuf), the kernel's
- * af_packet socket ring.
- */
-static const char *const source_drop_names[] = {"nic_imissed", "nic_rx_nombuf", "socket_drops"};
-
-static uint64_t
-known_drops(const struct kernel_totals *totals)
-{
-	uint64_t drops = totals->counters.ring_overflow;
-
-	for (unsigned d = 0; d < RTE_DIM(source_drop_names); d++)
-		drops += stat_value(totals, source_drop_names[d]);
-	return drops;
-}
-
 static void
 count_totals(bool is_source, const struct kernel_totals *totals, uint64_t *packets,
 	     uint64_t *drops)
 {
 	if (is_source)
 		*packets += totals->counters.items_out;
-	*drops += known_drops(totals);
+	*drops += accounting_known_drops(totals);
 }
 
 /* Append " + NAME VALUE" (or "unknown") for each drop of the source; @return false if one is unknown. */
@@ -117,23 +72,21 @@ append_drop_terms(const struct kernel_totals *totals, char *terms, size_t size)
 	bool known = true;
 	size_t used = strlen(terms);
 
-	for (unsigned d = 0; d < RTE_DIM(source_drop_names); d++) {
-		const char *name = source_drop_names[d];
-		char mark[64];
-		const struct kernel_stat *stat = find_stat(totals, name);
+	for (unsigned d = 0; d < ACCOUNTING_DROP_COUNT; d++) {
+		const char *name = accounting_drop_name((enum accounting_drop)d);
+		uint64_t value;
+		enum accounting_report report = accounting_drop(totals, (enum accounting_drop)d, &value);
 
-		snprintf(mark, sizeof(mark), "%s%s", name, KERNEL_STAT_UNKNOWN_SUFFIX);
-		if (stat != NULL)
+		if (report == ACCOUNTING_KNOWN)
 			used += (size_t)snprintf(terms + used, size - RTE_MIN(used, size),
-						 " + %s %" PRIu64, name, stat->value);
-		else if (find_stat(totals, mark) != NULL) {
+						 " + %s %" PRIu64, name, value);
+		else if (report == ACCOUNTING_UNKNOWN) {
 			used += (size_t)snprintf(terms + used, size - RTE_MIN(used, size),
 						 " + %s unknown", name);
 			known = false;
 		}
+		used = RTE_MIN(used, size);
 	}
-	snprintf(terms + RTE_MIN(used, size), size - RTE_MIN(used, size),
-		 " + ring_overflow %" PRIu64, totals->counters.ring_overflow);
 	return known;
 }
 
@@ -150,8 +103,8 @@ print_accounting(const char *name, const struct kernel_totals *totals, FILE *str
 {
 	char terms[512] = "";
 	bool known = append_drop_terms(totals, terms, sizeof(terms));
-	const struct kernel_stat *kernel_received = find_stat(totals, "kernel_received");
-	uint64_t taken = stat_value(totals, "packets") + known_drops(totals);
+	const struct kernel_stat *kernel_received = accounting_find_stat(totals, "kernel_received");
+	uint64_t taken = accounting_stat_value(totals, "packets") + accounting_known_drops(totals);
 	char received[32] = "unknown";
 
 	if (kernel_received != NULL) {
@@ -167,7 +120,7 @@ print_accounting(const char *name, const struct kernel_totals *totals, FILE *str
 	fprintf(stream, "jetstreamd: source %s: received %s = processed %" PRIu64 "%s; processed "
 			"includes malformed_packets %" PRIu64 "\n",
 		name, received, totals->counters.items_out, terms,
-		stat_value(totals, "malformed_packets"));
+		accounting_stat_value(totals, "malformed_packets"));
 	return known;
 }
 

@@ -10,6 +10,8 @@ packages=(
 	dpdk dpdk-dev libdpdk-dev        # EAL, ethdev, rings, hash, rcu; net_pcap/af_packet/null PMDs
 	libyaml-dev                      # configuration
 	libsystemd-dev                   # sd_notify
+	libmicrohttpd-dev                # the Prometheus metrics endpoint
+	prometheus                       # tests: a real Prometheus scrapes the daemon; promtool
 	check                            # unit tests
 	libpcap-dev                      # pcap/pcapng reading in the pcap source
 	python3                          # trace generator and test helpers

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Drop places and statistic kinds (accounting.h). The statistic table lists
+ * every name the built-in kernels' stats() report (daemon/kernels/); a test
+ * keeps it complete.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_common.h>
+
+#include "accounting.h"
+
+static const char *const drop_names[ACCOUNTING_DROP_COUNT] = {
+	[ACCOUNTING_DROP_NIC_IMISSED] = "nic_imissed",
+	[ACCOUNTING_DROP_NIC_RX_NOMBUF] = "nic_rx_nombuf",
+	[ACCOUNTING_DROP_SOCKET_DROPS] = "socket_drops",
+	[ACCOUNTING_DROP_RING_OVERFLOW] = "ring_overflow",
+};
+
+struct stat_row {
+	const char *name;
+	enum accounting_stat_kind kind;
+	const char *help;
+};
+
+static const struct stat_row stat_rows[] = {
+	/* sources */
+	{"packets", ACCOUNTING_STAT_COUNTER, "Packets a source read, or a null sink discarded."},
+	{"bytes", ACCOUNTING_STAT_COUNTER, "Wire bytes (frame.len) of the packets a source read."},
+	{"non_ip_packets", ACCOUNTING_STAT_COUNTER, "Packets without an IP header."},
+	{"malformed_packets", ACCOUNTING_STAT_COUNTER,
+	 "Packets with a damaged header (processed, not dropped)."},
+	{"mempool_waits", ACCOUNTING_STAT_COUNTER, "Polls a source waited for a free mbuf."},
+	{"passes", ACCOUNTING_STAT_COUNTER, "Passes of a pcap file read to its end."},
+	{"nic_ierrors", ACCOUNTING_STAT_COUNTER,
+	 "Frames the NIC found broken (not part of the accounting equation)."},
+	{"kernel_received", ACCOUNTING_STAT_COUNTER,
+	 "Frames the kernel gave the af_packet sockets, dropped ones included."},
+	{"nic_imissed", ACCOUNTING_STAT_DROP, NULL},
+	{"nic_rx_nombuf", ACCOUNTING_STAT_DROP, NULL},
+	{"socket_drops", ACCOUNTING_STAT_DROP, NULL},
+	/* per_src_counter, proto_stats, flow_tracker, threshold */
+	{"records", ACCOUNTING_STAT_COUNTER, "Records a kernel emitted, or a sink wrote."},
+	{"unkeyed_packets", ACCOUNTING_STAT_COUNTER, "Packets without the counter's key (no IP)."},
+	{"overflow_packets", ACCOUNTING_STAT_COUNTER,
+	 "Packets of keys beyond max_sources in their window (counted, not keyed)."},
+	{"overflow_bytes", ACCOUNTING_STAT_COUNTER, "Wire bytes of the overflow packets."},
+	{"alerts", ACCOUNTING_STAT_COUNTER, "Alert records emitted."},
+	{"flows_created", ACCOUNTING_STAT_COUNTER, "Flows the tracker created."},
+	{"flows_active", ACCOUNTING_STAT_GAUGE, "Flows in the tracker's table now."},
+	{"evicted_flows", ACCOUNTING_STAT_COUNTER, "Flows evicted because the table was full."},
+	{"expiry_work_max", ACCOUNTING_STAT_GAUGE, "Most flows expired in one call (high-water mark)."},
+	{"table_bytes", ACCOUNTING_STAT_GAUGE, "Memory of the flow table."},
+	{"wrap_slices", ACCOUNTING_STAT_COUNTER,
+	 "Flow slices cut before a 32-bit counter would wrap."},
+	/* sinks */
+	{"dropped_records", ACCOUNTING_STAT_COUNTER, "Records a sink could not write."},
+	{"write_errors", ACCOUNTING_STAT_COUNTER, "Failed write calls of a sink."},
+	{"buffer_bytes", ACCOUNTING_STAT_GAUGE, "Bytes of formatted records waiting for the disk now."},
+	{"buffer_max_bytes", ACCOUNTING_STAT_GAUGE,
+	 "The most bytes that ever waited for the disk (high-water mark)."},
+};
+
+const char *
+accounting_drop_name(enum accounting_drop drop)
+{
+	return drop < ACCOUNTING_DROP_COUNT ? drop_names[drop] : "";
+}
+
+const struct kernel_stat *
+accounting_find_stat(const struct kernel_totals *totals, const char *name)
+{
+	for (unsigned s = 0; s < totals->stat_count; s++)
+		if (strcmp(totals->stats[s].name, name) == 0)
+			return &totals->stats[s];
+	return NULL;
+}
+
+uint64_t
+accounting_stat_value(const struct kernel_totals *totals, const char *name)
+{
+	const struct kernel_stat *stat = accounting_find_stat(totals, name);
+
+	return stat != NULL ? stat->value : 0;
+}
+
+bool
+accounting_is_unknown_mark(const char *name, char *base, size_t base_size)
+{
+	size_t length = strlen(name), suffix = strlen(KERNEL_STAT_UNKNOWN_SUFFIX);
+
+	if (length <= suffix || strcmp(name + length - suffix, KERNEL_STAT_UNKNOWN_SUFFIX) != 0)
+		return false;
+	snprintf(base, base_size, "%.*s", (int)(length - suffix), name);
+	return true;
+}
+
+enum accounting_report
+accounting_drop(const struct kernel_totals *totals, enum accounting_drop drop, uint64_t *value)
+{
+	char mark[64];
+	const struct kernel_stat *stat;
+
+	*value = 0;
+	if (drop == ACCOUNTING_DROP_RING_OVERFLOW) {
+		*value = totals->counters.ring_overflow;
+		return ACCOUNTING_KNOWN;
+	}
+	stat = accounting_find_stat(totals, accounting_drop_name(drop));
+	if (stat != NULL) {
+		*value = stat->value;
+		return ACCOUNTING_KNOWN;
+	}
+	snprintf(mark, sizeof(mark), "%s%s", accounting_drop_name(drop), KERNEL_STAT_UNKNOWN_SUFFIX);
+	return accounting_find_stat(totals, mark) != NULL ? ACCOUNTING_UNKNOWN
+							  : ACCOUNTING_NOT_APPLICABLE;
+}
+
+uint64_t
+accounting_known_drops(const struct kernel_totals *totals)
+{
+	uint64_t drops = 0, value;
+
+	for (unsigned d = 0; d < ACCOUNTING_DROP_COUNT; d++)
+		if (accounting_drop(totals, (enum accounting_drop)d, &value) == ACCOUNTING_KNOWN)
+			drops += value;
+	return drops;
+}
+
+static const struct stat_row *
+find_row(const char *name)
+{
+	for (unsigned r = 0; r < RTE_DIM(stat_rows); r++)
+		if (strcmp(stat_rows[r].name, name) == 0)
+			return &stat_rows[r];
+	return NULL;
+}
+
+enum accounting_stat_kind
+accounting_stat_kind(const char *name)
+{
+	const struct stat_row *row = find_row(name);
+	char base[64];
+
+	if (row != NULL)
+		return row->kind;
+	return accounting_is_unknown_mark(name, base, sizeof(base)) ? ACCOUNTING_STAT_MARK
+								    : ACCOUNTING_STAT_OTHER;
+}
+
+const char *
+accounting_stat_help(const char *name)
+{
+	const struct stat_row *row = find_row(name);
+
+	return row != NULL ? row->help : NULL;
+}
