@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "runtime.h"
 #include "summary.h"
+#include "telemetry.h"
 
 #define EXIT_RUNTIME_ERROR 1
 #define EXIT_USAGE 64 /* sysexits.h EX_USAGE */
@@ -125,6 +126,23 @@ config_names_pci_port(const struct config *config)
 	return false;
 }
 
+/*
+ * Whether `--telemetry` is among the settings' eal_args or the arguments
+ * after `--`. EAL's --telemetry only keeps its default (on), and its
+ * --no-telemetry wins wherever it stands, so the daemon leaves its own out.
+ */
+static bool
+telemetry_asked(const struct daemon_settings *settings, const struct options *options)
+{
+	for (unsigned i = 0; i < settings->eal_arg_count; i++)
+		if (strcmp(settings->eal_args[i], "--telemetry") == 0)
+			return true;
+	for (int i = 0; i < options->eal_argument_count; i++)
+		if (strcmp(options->eal_arguments[i], "--telemetry") == 0)
+			return true;
+	return false;
+}
+
 /* EAL arguments: defaults that run anywhere, then the settings' and the command line's. */
 static int
 build_eal_arguments(const struct config *config, const struct options *options, char **arguments,
@@ -150,12 +168,12 @@ build_eal_arguments(const struct config *config, const struct options *options, 
 	if (!config_names_pci_port(config))
 		arguments[count++] = "--no-pci";
 	/*
-	 * The daemon reports through its records and summary, not DPDK's telemetry
-	 * socket; that socket's start-up probe blocks in connect() while another
-	 * DPDK process holds the socket without answering (seen: 10-35 s stalls
-	 * beside a DPDK process under valgrind). `eal_args: [--telemetry]` turns it on.
+	 * DPDK's telemetry socket is off unless asked for: its start-up probe
+	 * blocks in connect() while another DPDK process holds the socket without
+	 * answering (seen: 10-35 s stalls beside a DPDK process under valgrind).
 	 */
-	arguments[count++] = "--no-telemetry";
+	if (!telemetry_asked(settings, options))
+		arguments[count++] = "--no-telemetry";
 	arguments[count++] = "--log-level";
 	arguments[count++] = settings->log_level >= LOG_LEVEL_DEBUG ? "info" : "error";
 	for (unsigned i = 0; i < settings->eal_arg_count && count < max - 1; i++)
@@ -407,6 +425,7 @@ main(int argc, char **argv)
 		config_free(config);
 		return EXIT_RUNTIME_ERROR;
 	}
+	telemetry_register(); /* answered only when EAL runs its telemetry socket */
 	clock_init();
 	status = run(&config, &sources, signal_fd);
 	control_notify_stopping();
