@@ -17,6 +17,7 @@ SECTIONS = (
     ("reload", "5. Live reload (scripts/reload_latency.sh)"),
     ("agent", "6. Agent mode (`idle: sleep`) over af_packet"),
     ("plugin", "7. A plugin kernel against the same kernel built in"),
+    ("metrics", "8. Serving Prometheus metrics while the datapath runs"),
 )
 
 
@@ -125,6 +126,15 @@ def main(results_path, markdown_path):
             out.append("")
             out.append(pipeline_block("build/bench/plugin_settings.yaml"))
             out.append(pipeline_block("build/bench/plugin_builtin.yaml"))
+        if section == "metrics":
+            out.append("Every run listens on `metrics:`; in 8b a curl loop fetches /metrics every "
+                       "second while the daemon runs, as a Prometheus with a 1 s scrape interval "
+                       "would. A scrape is rendered on the control thread (lcore 0) from a "
+                       "status snapshot; the worker never waits on it. curl runs on the same two "
+                       "CPUs, curl pinned to CPU 0 (the control thread's). The settings and the pipeline:")
+            out.append("")
+            out.append(pipeline_block("build/bench/metrics_settings.yaml"))
+            out.append(pipeline_block("build/bench/metrics.yaml"))
     with open(markdown_path, "w", encoding="utf-8") as stream:
         stream.write("\n".join(out))
     print(f"wrote {markdown_path}")
