@@ -26,10 +26,14 @@
 #include "metrics_text.h"
 #include "status.h"
 
-/* A scraper needs one connection; a few more let an operator's curl in beside it. */
-#define METRICS_CONNECTIONS 8
-/* Seconds a connection may stay idle; Prometheus' default scrape timeout is 10 s. */
-#define METRICS_TIMEOUT_S 10
+/*
+ * A scraper needs one connection; more let operators' clients in beside it.
+ * Idle ones go after METRICS_TIMEOUT_S, so clients that connect and say
+ * nothing keep the scrapes out for that long at most.
+ */
+#define METRICS_CONNECTIONS 32
+/* Seconds a connection may stay idle: a scrape is answered at once, so this is plenty. */
+#define METRICS_TIMEOUT_S 5
 #define METRICS_BACKLOG 16
 
 static struct {

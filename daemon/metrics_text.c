@@ -333,7 +333,8 @@ write_stat_family(const struct status_snapshot *snapshot, const char *stat, bool
 			accounting_find_stat(&snapshot->instances[i].totals, stat);
 		struct row_labels labels;
 
-		if (value != NULL)
+		/* a removed kernel's level is no level now; its counters stay */
+		if (value != NULL && (counter || snapshot->instances[i].replica_count > 0))
 			write_count(stream, name, instance_labels(&snapshot->instances[i], &labels),
 				    3, value->value);
 	}

@@ -4,7 +4,7 @@
 # second, reads jetstream_kernel_items_in_total back through Prometheus' HTTP
 # API, and checks it against the exit summary after SIGTERM: never above it,
 # and equal for a finite source that finished before the last scrape. Also:
-# `promtool check metrics` prints nothing on a scrape; every statistic of the
+# `promtool check metrics` prints nothing on a scrape; a taken port stops the start; every statistic of the
 # built-in kernels has a family of its own; only GET /metrics is answered; a
 # reload that makes a new instance of a kernel (a changed window) does not
 # send its counters back (Prometheus' resets() stays 0).
@@ -101,6 +101,26 @@ scrape_value() {
 		fail "the scrape $1 has no sample $2"
 }
 
+echo "checks: a daemon that cannot listen on its metrics address does not start"
+python3 -c '
+import socket, sys, time
+held = socket.socket()
+held.bind(("127.0.0.1", int(sys.argv[1])))
+held.listen(1)
+open(sys.argv[2], "w").close()
+time.sleep(30)' "$metrics_port" "$work/held" &
+holder_pid=$!
+at_exit "kill $holder_pid 2>/dev/null"
+for _ in $(seq 100); do [ -e held ] && break; sleep 0.05; done
+status=0
+run_jetstreamd busy.txt -c settings.yaml || status=$?
+[ "$status" -eq 1 ] || { cat busy.txt; fail "exit status $status with the port taken, expected 1"; }
+grep -q "metrics: cannot listen on 127.0.0.1:$metrics_port: Address already in use" busy.txt ||
+	{ cat busy.txt; fail "no reason given for the refused start"; }
+kill "$holder_pid"
+wait "$holder_pid" 2>/dev/null || true
+echo "  ok: exit 1, 'cannot listen on 127.0.0.1:$metrics_port: Address already in use'"
+
 start_notify_listener
 "$jetstreamd" -c settings.yaml 2>stderr.txt &
 running_pid=$!
@@ -137,6 +157,23 @@ echo "checks: only GET /metrics is answered"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x=1 "$metrics_url")" = 405 ] || fail "POST is not 405"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$metrics_url")" = 200 ] || fail "GET after the refused ones is not 200"
 echo "  ok: / 404, POST 405, GET 200"
+
+echo "checks: 40 clients that connect and say nothing are closed after 5 s; then scrapes work"
+python3 -c '
+import socket, sys, time
+held = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(40)]
+open(sys.argv[2], "w").close()
+time.sleep(15)' "$metrics_port" "$work/idle" &
+idle_pid=$!
+at_exit "kill $idle_pid 2>/dev/null"
+for _ in $(seq 100); do [ -e idle ] && break; sleep 0.05; done
+[ -e idle ] || fail "the idle clients did not connect"
+sleep 6
+curl -sS --max-time 5 -o idle_scrape.txt "$metrics_url" || fail "no scrape after the idle clients' time-out"
+grep -q '^jetstream_generation 1$' idle_scrape.txt || fail "the scrape beside idle clients is incomplete"
+kill -0 "$running_pid" || fail "jetstreamd died with 40 idle clients"
+kill "$idle_pid"
+echo "  ok: a scrape answered while the 40 idle connections are still open on their side"
 
 echo "checks: a real Prometheus scrapes the daemon every second"
 cat >prometheus.yml <<YAML
