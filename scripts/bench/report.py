@@ -127,11 +127,14 @@ def main(results_path, markdown_path):
             out.append(pipeline_block("build/bench/plugin_settings.yaml"))
             out.append(pipeline_block("build/bench/plugin_builtin.yaml"))
         if section == "metrics":
-            out.append("Every run listens on `metrics:`; in 8b a curl loop fetches /metrics every "
-                       "second while the daemon runs, as a Prometheus with a 1 s scrape interval "
-                       "would. A scrape is rendered on the control thread (lcore 0) from a "
-                       "status snapshot; the worker never waits on it. curl runs on the same two "
-                       "CPUs, curl pinned to CPU 0 (the control thread's). The settings and the pipeline:")
+            out.append("One daemon run, `metrics:` listening throughout; quiet and scraped phases "
+                       "alternate in it (5 s each by default). In a scraped phase a curl fetches "
+                       "/metrics every second, as a Prometheus with a 1 s scrape interval would. "
+                       "A phase's rate is the source's `jetstream_kernel_items_out_total` over "
+                       "`jetstream_uptime_seconds`, read by the scrapes that open and close it. "
+                       "A scrape is rendered on the control thread (lcore 0) from a status "
+                       "snapshot; the worker never waits on it. curl runs on CPU 0, the control "
+                       "thread's, not on the worker's. The settings and the pipeline:")
             out.append("")
             out.append(pipeline_block("build/bench/metrics_settings.yaml"))
             out.append(pipeline_block("build/bench/metrics.yaml"))
