@@ -12,6 +12,7 @@ packages=(
 	libsystemd-dev                   # sd_notify
 	libmicrohttpd-dev                # the Prometheus metrics endpoint
 	prometheus                       # tests: a real Prometheus scrapes the daemon; promtool
+	curl                             # tests and bench: scrapes of /metrics
 	check                            # unit tests
 	libpcap-dev                      # pcap/pcapng reading in the pcap source
 	python3                          # trace generator and test helpers
