@@ -156,3 +156,25 @@ accounting_stat_help(const char *name)
 
 	return row != NULL ? row->help : NULL;
 }
+
+void
+accounting_add_retired(struct kernel_totals *totals, const struct kernel_totals *retired)
+{
+	struct kernel_totals running = *totals;
+	unsigned kept = 0;
+
+	kernel_totals_add(totals, retired);
+	for (unsigned s = 0; s < totals->stat_count; s++) {
+		struct kernel_stat stat = totals->stats[s];
+
+		if (accounting_stat_kind(stat.name) == ACCOUNTING_STAT_GAUGE) {
+			const struct kernel_stat *now = accounting_find_stat(&running, stat.name);
+
+			if (now == NULL)
+				continue; /* only a retired instance had it: no level now */
+			stat.value = now->value;
+		}
+		totals->stats[kept++] = stat;
+	}
+	totals->stat_count = kept;
+}

@@ -76,6 +76,14 @@ enum accounting_stat_kind {
 /** Classify statistic @p name (built-in kernels' names; others are OTHER). */
 enum accounting_stat_kind accounting_stat_kind(const char *name);
 
+/**
+ * Add the figures of instances a reload retired (@p retired) into those of
+ * the instance that runs now under the same kernel (@p totals): counters add
+ * up, so they never go back; gauges stay the running instance's, since a
+ * retired instance's level (its table's memory, its flows) is no level now.
+ */
+void accounting_add_retired(struct kernel_totals *totals, const struct kernel_totals *retired);
+
 /** What the built-in statistic @p name counts, for a metric's HELP; NULL when not built in. */
 const char *accounting_stat_help(const char *name);
 

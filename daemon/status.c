@@ -14,6 +14,7 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 
+#include "accounting.h"
 #include "graph.h"
 #include "runtime.h"
 #include "status.h"
@@ -110,7 +111,7 @@ fill_live_instance(const struct graph *graph, unsigned index, struct status_inst
 	};
 	kernel_totals_add_instance(&row->totals, instance);
 	if (retired != NULL)
-		kernel_totals_add(&row->totals, &retired->totals);
+		accounting_add_retired(&row->totals, &retired->totals); /* gauges: the running one's */
 	return fill_inputs(row, &graph->wirings[index]);
 }
 

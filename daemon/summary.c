@@ -196,11 +196,12 @@ summary_print(const struct graph *graph, double seconds, FILE *stream)
 		const struct graph_kernel *kernel = &graph->kernels[k];
 		struct summary_kernel line = {kernel->name, kernel->ops->name,
 					      kernel->ops->input_type == STREAM_NONE, kernel->replicas};
-		struct kernel_totals totals = {0};
+		struct kernel_totals totals = {0}, retired = {0};
 
 		for (unsigned r = 0; r < kernel->replicas; r++)
 			kernel_totals_add_instance(&totals, graph->instances[kernel->first_instance + r]);
-		graph_add_retired(graph, kernel->name, kernel->ops->name, &totals);
+		graph_add_retired(graph, kernel->name, kernel->ops->name, &retired);
+		accounting_add_retired(&totals, &retired);
 		report_kernel(&line, &totals, sources, &source_count, &packets, &drops, stream);
 	}
 	/* kernels a reload removed still read and dropped what they did: one line, all replicas */

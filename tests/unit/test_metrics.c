@@ -234,6 +234,28 @@ START_TEST(accounting_of_drops)
 }
 END_TEST
 
+/* A replaced flow tracker: counters add the old instance's, gauges are the new one's. */
+START_TEST(retired_figures_add_counters_not_gauges)
+{
+	struct kernel_totals running = {
+		.counters = {.items_in = 10}, .stat_count = 2,
+		.stats = {{"flows_created", 3}, {"table_bytes", 2000}},
+	};
+	struct kernel_totals retired = {
+		.counters = {.items_in = 90}, .stat_count = 3,
+		.stats = {{"flows_created", 7}, {"table_bytes", 1000}, {"buffer_bytes", 5}},
+	};
+
+	accounting_add_retired(&running, &retired);
+	ck_assert_uint_eq(running.counters.items_in, 100);
+	ck_assert_uint_eq(accounting_stat_value(&running, "flows_created"), 10);
+	ck_assert_uint_eq(accounting_stat_value(&running, "table_bytes"), 2000);
+	/* a level only the retired instance had is no level now */
+	ck_assert_ptr_null(accounting_find_stat(&running, "buffer_bytes"));
+	ck_assert_uint_eq(running.stat_count, 2);
+}
+END_TEST
+
 Suite *
 metrics_suite(void)
 {
@@ -246,6 +268,7 @@ metrics_suite(void)
 	tcase_add_test(tcase, drops_known_unknown_and_summed_over_replicas);
 	tcase_add_test(tcase, statistics_by_kind);
 	tcase_add_test(tcase, accounting_of_drops);
+	tcase_add_test(tcase, retired_figures_add_counters_not_gauges);
 	suite_add_tcase(suite, tcase);
 	return suite;
 }
