@@ -267,7 +267,8 @@ copy_snapshot(const struct status_snapshot *snapshot)
 			status_free(copy);
 			return NULL;
 		}
-		memcpy(into->inputs, row->inputs, row->input_count * sizeof(*into->inputs));
+		if (row->input_count > 0) /* a removed kernel's row has no inputs (NULL) */
+			memcpy(into->inputs, row->inputs, row->input_count * sizeof(*into->inputs));
 		copy->instance_count++;
 	}
 	return copy;

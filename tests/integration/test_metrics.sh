@@ -26,8 +26,14 @@ for s in sockets:
 print(*(s.getsockname()[1] for s in sockets))')
 metrics_url="http://127.0.0.1:$metrics_port/metrics"
 
-# pipeline WINDOW: a live paced generator into every built-in kernel type, and a finite one
+# pipeline WINDOW [ALARM]: a live paced generator into every built-in kernel type, and a
+# finite one; the threshold `alarm` only when ALARM is given
 pipeline() {
+	local alarm="" alarm_input=""
+	if [ -n "${2:-}" ]; then
+		alarm="$(pipeline_threshold alarm count pkts 1000000000)"
+		alarm_input=", alarm"
+	fi
 	cat <<YAML
 version: 1
 kernels:
@@ -38,7 +44,7 @@ kernels:
     type: source
     synthetic: {packets: 5000, sources: 10, seed: 7}
 $(pipeline_counter count live "$1" "replicas: 2")
-$(pipeline_threshold alarm count pkts 1000000000)
+$alarm
 $(pipeline_counter finite_count finite total)
   flows:
     type: flow_tracker
@@ -55,11 +61,11 @@ $(pipeline_counter finite_count finite total)
     format: null
   out:
     type: sink
-    input: [count, alarm, finite_count, flows, stats]
+    input: [count$alarm_input, finite_count, flows, stats]
     path: "$work/records.jsonl"
 YAML
 }
-pipeline 1s | replace_file pipeline.yaml
+pipeline 1s alarm | replace_file pipeline.yaml
 cat >settings.yaml <<YAML
 metrics: 127.0.0.1:$metrics_port
 control_socket: off
@@ -201,13 +207,21 @@ echo "  ok: up = 1; count's items in, read through Prometheus: $value"
 # the finite generator ends early: its counter's figure stops at 5000
 wait_query 'sum(jetstream_kernel_items_in_total{kernel="finite_count"})' '[ "$value" = 5000 ]' 20
 
-echo "checks: a reload that makes a new instance (window 1s -> 2s) does not send counters back"
+echo "checks: a reload that makes a new instance (window 1s -> 2s) and removes one does not send counters back"
 curl -sS --max-time 5 -o before.txt "$metrics_url"
 pipeline 2s | replace_file pipeline.yaml
 kill -HUP "$running_pid"
 wait_notify READY=1 2 20
 grep -q "changed count" stderr.txt || { cat stderr.txt; fail "the reload did not change count"; }
+grep -q "removed alarm" stderr.txt || { cat stderr.txt; fail "the reload did not remove alarm"; }
 curl -sS --max-time 5 -o after.txt "$metrics_url"
+lint=0
+promtool check metrics <after.txt >lint.txt 2>&1 || lint=$?
+[ "$lint" -eq 0 ] && [ ! -s lint.txt ] || { cat lint.txt; fail "promtool check metrics after the reload: exit $lint"; }
+alarm_sample='jetstream_kernel_items_in_total{kernel="alarm",type="threshold",replica="0"}'
+[ "$(scrape_value after.txt "$alarm_sample")" -ge "$(scrape_value before.txt "$alarm_sample")" ] ||
+	fail "the removed alarm's items in went down"
+! grep -q '^jetstream_kernel_info{kernel="alarm"' after.txt || fail "the removed alarm still has a kernel_info"
 [ "$(scrape_value after.txt jetstream_generation)" = 2 ] || fail "generation is not 2 after the reload"
 [ "$(scrape_value after.txt 'jetstream_reloads_total{result="ok"}')" = 1 ] || fail "reloads ok is not 1"
 for replica in 0 1; do
