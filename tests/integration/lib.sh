@@ -10,7 +10,7 @@
 # notify_count, wait_notify, notify_message, replace_file, check_accounting (run by
 # run_jetstreamd and wait_exit on every exit summary), accounting_line_figures, and for live
 # captures: setup_veth_namespaces, make_live_trace, check_live_trace, stop_live_capture,
-# read_live_summary, check_live_summary.
+# read_live_summary, check_live_summary; for metrics: promtool_clean.
 
 # The variables set here are used by the tests that source this file.
 # shellcheck disable=SC2034
@@ -360,4 +360,15 @@ check_live_summary() {
 	[ "$non_ip" = "$arp_frames" ] || fail "the summary counts $non_ip non-IP packets, the trace has $arp_frames ARP frames"
 	[ "$dropped" = 0 ] || fail "$dropped packets dropped"
 	echo "  ok: the summary counts all $frames frames ($arp_frames non-IP) and 0 dropped"
+}
+
+# promtool_clean FILE: fail the test unless `promtool check metrics` accepts the scrape in FILE
+# and prints nothing (no lint problem either).
+promtool_clean() {
+	local lint=0
+	promtool check metrics <"$1" >"$1.lint" 2>&1 || lint=$?
+	if [ "$lint" -ne 0 ] || [ -s "$1.lint" ]; then
+		cat "$1.lint"
+		fail "promtool check metrics on $1: exit $lint"
+	fi
 }
