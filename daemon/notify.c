@@ -3,13 +3,17 @@
  * The systemd notifications. Nothing else in the daemon includes
  * <systemd/sd-daemon.h>, so the protocol's texts can be read in one file.
  */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include <systemd/sd-daemon.h>
 
 #include "notify.h"
+#include "status.h"
 
 /* systemd compares MONOTONIC_USEC with its own CLOCK_MONOTONIC reading */
 static uint64_t
@@ -40,10 +44,96 @@ notify_reload_failed(const char *status)
 	sd_notifyf(0, "READY=1\nSTATUS=reload failed: %s", status);
 }
 
+static bool
+same_threads(const struct notify_progress *progress, const struct status_snapshot *snapshot)
+{
+	if (!progress->known || progress->count != snapshot->lcore_count)
+		return false;
+	for (unsigned l = 0; l < snapshot->lcore_count; l++)
+		if (progress->lcores[l] != snapshot->lcores[l].lcore)
+			return false;
+	return true;
+}
+
+bool
+notify_progress_check(struct notify_progress *progress, const struct status_snapshot *snapshot)
+{
+	unsigned count = snapshot->lcore_count < NOTIFY_MAX_THREADS ? snapshot->lcore_count
+								    : NOTIFY_MAX_THREADS;
+	bool progressed = same_threads(progress, snapshot);
+
+	for (unsigned l = 0; l < count; l++) {
+		if (progressed && snapshot->lcores[l].rounds == progress->rounds[l])
+			progressed = false;
+		progress->lcores[l] = snapshot->lcores[l].lcore;
+		progress->rounds[l] = snapshot->lcores[l].rounds;
+	}
+	progress->count = count;
+	progress->known = true;
+	return progressed;
+}
+
+static uint64_t
+stat_value(const struct kernel_totals *totals, const char *name)
+{
+	for (unsigned s = 0; s < totals->stat_count; s++)
+		if (strcmp(totals->stats[s].name, name) == 0)
+			return totals->stats[s].value;
+	return 0;
+}
+
+/*
+ * TODO: take the drop places from the shared accounting once the names move
+ * out of summary.c; until then these are the ones the exit summary adds up.
+ */
+static const char *const drop_stat_names[] = {"nic_imissed", "nic_rx_nombuf", "socket_drops"};
+
+static uint64_t
+dropped_packets(const struct status_snapshot *snapshot)
+{
+	uint64_t drops = 0;
+
+	for (unsigned i = 0; i < snapshot->instance_count; i++) {
+		const struct kernel_totals *totals = &snapshot->instances[i].totals;
+
+		drops += totals->counters.ring_overflow;
+		for (unsigned d = 0; d < sizeof(drop_stat_names) / sizeof(drop_stat_names[0]); d++)
+			drops += stat_value(totals, drop_stat_names[d]);
+	}
+	return drops;
+}
+
+void
+notify_status_text(const struct status_snapshot *snapshot, char *text, size_t size)
+{
+	uint64_t packets;
+	double packets_per_second;
+
+	status_source_totals(snapshot, &packets, &packets_per_second);
+	snprintf(text, size, "generation %u: %.0f pps, %" PRIu64 " packets, %" PRIu64 " dropped",
+		 snapshot->generation, packets_per_second, packets, dropped_packets(snapshot));
+}
+
+/*
+ * A worker that stops polling (a kernel in an endless loop, a lock-up) stops
+ * the pings, and systemd kills and restarts the service after WatchdogSec=
+ * without one. A process that merely runs (the control thread alive) is not
+ * enough: the control thread never waits on the workers, so only their
+ * rounds tell.
+ */
 void
 notify_tick(const struct status_snapshot *snapshot)
 {
-	(void)snapshot; /* STATUS= and WATCHDOG=1: to come */
+	static struct notify_progress progress; /* control thread only */
+	bool progressed = notify_progress_check(&progress, snapshot);
+	char status[160];
+
+	notify_status_text(snapshot, status, sizeof(status));
+	/* sd_watchdog_enabled() reads WATCHDOG_USEC (and WATCHDOG_PID) of the environment */
+	if (progressed && sd_watchdog_enabled(0, NULL) > 0)
+		sd_notifyf(0, "WATCHDOG=1\nSTATUS=%s", status);
+	else
+		sd_notifyf(0, "STATUS=%s", status);
 }
 
 void
