@@ -77,7 +77,7 @@ clean:
 
 .PHONY: all deps check demo clean
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+-include $(shell find build build-asan -name '*.d' -type f 2>/dev/null)
 
 # `make install`: PREFIX (default /usr/local) and DESTDIR apply to every path, the
 # unit's included; the settings live in /etc/jetstream whatever PREFIX is (the
