@@ -151,7 +151,8 @@ DEB_ARCH = $(shell dpkg --print-architecture)
 DEB_STAGE := build/deb/root
 DEB_FILE = build/jetstream_$(VERSION)_$(DEB_ARCH).deb
 
-deb: build/jetstreamd
+deb: deps
+	$(MAKE) --no-print-directory build/jetstreamd
 	rm -rf build/deb
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_STAGE) PREFIX=/usr
 	gzip -9n $(DEB_STAGE)/usr/share/man/man*/*

@@ -25,9 +25,17 @@ monotonic_microseconds(void)
 	return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
 }
 
+/*
+ * The first error of the last refused reload, until a reload succeeds: the
+ * STATUS= of each tick repeats it, so that `systemctl status` still shows
+ * why after the next second's figures. Control thread only.
+ */
+static char reload_failure[512];
+
 void
 notify_ready(const char *status)
 {
+	reload_failure[0] = '\0';
 	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
 }
 
@@ -41,6 +49,7 @@ notify_reloading(void)
 void
 notify_reload_failed(const char *status)
 {
+	snprintf(reload_failure, sizeof(reload_failure), "%s", status);
 	sd_notifyf(0, "READY=1\nSTATUS=reload failed: %s", status);
 }
 
@@ -127,13 +136,13 @@ notify_tick(const struct status_snapshot *snapshot)
 	static struct notify_progress progress; /* control thread only */
 	bool progressed = notify_progress_check(&progress, snapshot);
 	char status[160];
+	const char *separator = reload_failure[0] != '\0' ? "; reload failed: " : "";
 
 	notify_status_text(snapshot, status, sizeof(status));
 	/* sd_watchdog_enabled() reads WATCHDOG_USEC (and WATCHDOG_PID) of the environment */
-	if (progressed && sd_watchdog_enabled(0, NULL) > 0)
-		sd_notifyf(0, "WATCHDOG=1\nSTATUS=%s", status);
-	else
-		sd_notifyf(0, "STATUS=%s", status);
+	sd_notifyf(0, "%sSTATUS=%s%s%s",
+		   progressed && sd_watchdog_enabled(0, NULL) > 0 ? "WATCHDOG=1\n" : "", status,
+		   separator, reload_failure);
 }
 
 void

@@ -30,9 +30,10 @@ struct status_snapshot;
 
 /**
  * Once a second, from the control loop: `STATUS=` with the generation, the
- * packet rate and the drops (notify_status_text()), and `WATCHDOG=1` when
- * systemd's watchdog is on and every polling thread made progress since the
- * previous tick (notify_progress_check()).
+ * packet rate and the drops (notify_status_text()), followed by `; reload
+ * failed: ERROR` while the last reload was refused (until notify_ready()), and
+ * `WATCHDOG=1` when systemd's watchdog is on and every polling thread made
+ * progress since the previous tick (notify_progress_check()).
  */
 void notify_tick(const struct status_snapshot *snapshot);
 

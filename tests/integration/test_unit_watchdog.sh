@@ -5,7 +5,9 @@
 # then every second a STATUS= line whose packet count grows, with WATCHDOG=1 beside
 # it. One worker thread alone is then stopped with ptrace for 4 s: the STATUS= lines
 # go on (the control thread runs) but the pings stop, and they come back when it is
-# released. Then SIGTERM, exit 0, every generated packet counted.
+# released. A refused reload is named in each STATUS= until a reload succeeds. Then
+# SIGTERM, exit 0, every generated packet counted; a run without WATCHDOG_USEC pings
+# never.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -67,6 +69,29 @@ read -r pings_stopped status_stopped pings_after <stall.python
 [ "$pings_stopped" -eq 0 ] || fail "with a worker stopped, $pings_stopped WATCHDOG=1 pings in 2.5 s"
 [ "$pings_after" -ge 1 ] || fail "no WATCHDOG=1 in the 2.5 s after the worker was released"
 echo "  ok: stopped: $status_stopped STATUS= lines and 0 pings in 2.5 s; released: $pings_after pings"
+
+echo "checks: a refused reload stays in STATUS= until a reload succeeds"
+cp watchdog.yaml good.yaml
+sed 's/type: source$/type: sourc/' good.yaml | replace_file watchdog.yaml
+kill -HUP "$running_pid"
+wait_notify READY=1 2 10
+sleep 2.2
+last="$(grep '^STATUS=generation' notify.log | tail -n 1)"
+case "$last" in
+"STATUS=generation 1: "*"; reload failed: watchdog.yaml:"*"unknown kernel type 'sourc' (did you mean 'source'?)") ;;
+*) fail "after a refused reload, the last STATUS= is: $last" ;;
+esac
+echo "  ok: ${last#STATUS=}"
+replace_file watchdog.yaml <good.yaml
+kill -HUP "$running_pid"
+wait_notify READY=1 3 10
+sleep 1.2
+last="$(grep '^STATUS=generation' notify.log | tail -n 1)"
+case "$last" in
+"STATUS=generation 2: "*" dropped") ;;
+*) fail "after a good reload, the last STATUS= is: $last" ;;
+esac
+echo "  ok: ${last#STATUS=}"
 
 echo "checks: SIGTERM: exit 0, every generated packet in the records"
 kill -TERM "$running_pid"
