@@ -43,6 +43,7 @@ chmod 0644 "$work/live.yaml"
 # What runs inside the private mount namespace: the sandbox, then COMMAND as nobody.
 # The remounts are bind remounts: they change this namespace's mounts, never a file
 # system's own flags.
+# shellcheck disable=SC2016 # expanded by the shell in the namespace
 sandbox_script='
 set -e
 state="$1" user="$2" capabilities="$3"

@@ -66,8 +66,8 @@ getent group jetstream >/dev/null || fail "no jetstream group"
 owner="$(stat -c '%U:%G %a' /var/lib/jetstream)"
 [ "$owner" = "jetstream:jetstream 750" ] || fail "/var/lib/jetstream is $owner, not jetstream:jetstream 750"
 # (/lib is /usr/lib on Debian 12: the link may name either)
-[ -L "$wants" ] && [ "$(readlink -f "$wants")" = "$(readlink -f "$unit")" ] ||
-	fail "the unit is not enabled ($wants -> $(readlink "$wants" || true))"
+[ -L "$wants" ] || fail "the unit is not enabled: no $wants"
+[ "$(readlink -f "$wants")" = "$(readlink -f "$unit")" ] || fail "$wants -> $(readlink "$wants"), not the unit"
 echo "  ok: files in place, '$printed', user and group jetstream, /var/lib/jetstream $owner, enabled"
 
 echo "checks: systemd-analyze verify on the installed unit (binaries and man pages of the package)"

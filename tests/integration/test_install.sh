@@ -20,15 +20,19 @@ install_into() {
 
 echo "checks: make install DESTDIR=... PREFIX=$prefix: every file below PREFIX or /etc/jetstream"
 install_into
-stray="$(cd "$root" && find . -type f | sed 's|^\.||' | grep -v -e "^$prefix/" -e '^/etc/jetstream/' || true)"
+installed_files() {
+	find "$root" -type f | sed "s|^$root||"
+}
+stray="$(installed_files | grep -v -e "^$prefix/" -e '^/etc/jetstream/' || true)"
 [ -z "$stray" ] || fail "files installed outside $prefix and /etc/jetstream: $stray"
 for file in bin/jetstreamd lib/systemd/system/jetstreamd.service lib/sysusers.d/jetstream.conf \
 	lib/tmpfiles.d/jetstream.conf share/doc/jetstream/README.md share/doc/jetstream/jetstreamd-pci.conf \
 	share/man/man8/jetstreamd.8 share/man/man8/jetstreamctl.8 share/man/man5/jetstream-pipeline.5; do
 	[ -f "$root$prefix/$file" ] || fail "$prefix/$file is not installed"
 done
-[ -f "$root/etc/jetstream/jetstreamd.yaml" ] && [ -f "$root/etc/jetstream/pipelines/main.yaml" ] ||
-	fail "the settings or main.yaml are not installed"
+for file in jetstreamd.yaml pipelines/main.yaml; do
+	[ -f "$root/etc/jetstream/$file" ] || fail "/etc/jetstream/$file is not installed"
+done
 grep -qx "ExecStart=$prefix/bin/jetstreamd -c /etc/jetstream/jetstreamd.yaml" \
 	"$root$prefix/lib/systemd/system/jetstreamd.service" || fail "the unit's ExecStart= does not name $prefix/bin"
 grep -qx "Documentation=file://$prefix/share/doc/jetstream/README.md" \
@@ -39,7 +43,7 @@ if [ -x "$repo_root/build/jetstreamctl" ]; then
 fi
 printed="$("$root$prefix/bin/jetstreamd" --version)" || fail "jetstreamd --version exited $?"
 [ "$printed" = "jetstreamd $version" ] || fail "jetstreamd --version printed '$printed', not 'jetstreamd $version'"
-echo "  ok: $(cd "$root" && find . -type f | wc -l) files in place; '$printed'"
+echo "  ok: $(installed_files | wc -l) files in place; '$printed'"
 
 echo "checks: a second install keeps a changed settings file and writes FILE.dist beside it"
 echo "# the operator's edit" >>"$root/etc/jetstream/jetstreamd.yaml"
@@ -96,6 +100,6 @@ fi
 
 echo "checks: make uninstall leaves only /etc/jetstream"
 make -C "$repo_root" --no-print-directory -s uninstall DESTDIR="$root" PREFIX="$prefix" >/dev/null
-left="$(cd "$root" && find . -type f | sed 's|^\.||' | grep -v '^/etc/jetstream/' || true)"
+left="$(installed_files | grep -v '^/etc/jetstream/' || true)"
 [ -z "$left" ] || fail "make uninstall left: $left"
 echo "  ok: only the settings under /etc/jetstream remain"
