@@ -78,17 +78,55 @@ clean:
 
 .PHONY: all deps check demo clean
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+-include $(shell find build build-asan -name '*.d' -type f 2>/dev/null)
 
+# `make install`: PREFIX (default /usr/local) and DESTDIR apply to every path, the
+# unit's included; the settings live in /etc/jetstream whatever PREFIX is (the
+# daemon's default -c path). A file under /etc/jetstream that is already there and
+# differs is kept, and the new version lands beside it as FILE.dist.
 PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+DOCDIR = $(PREFIX)/share/doc/jetstream
+MANDIR = $(PREFIX)/share/man
+UNITDIR = $(PREFIX)/lib/systemd/system
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+TMPFILESDIR = $(PREFIX)/lib/tmpfiles.d
+CONFDIR = /etc/jetstream
+MAN_PAGES := docs/man/jetstreamd.8 docs/man/jetstreamctl.8 docs/man/jetstream-pipeline.5
 ABI_VERSION = $(shell sed -n 's/^\#define JETSTREAM_KERNEL_ABI_VERSION \([0-9]*\)$$/\1/p' \
 	include/jetstream/kernel.h)
+
+# install_config SOURCE DESTINATION: install, or keep a changed DESTINATION and write DESTINATION.dist
+define install_config
+	@if [ -e "$(2)" ] && ! cmp -s "$(1)" "$(2)"; then \
+		install -m 0644 "$(1)" "$(2).dist"; \
+		echo "kept $(2); the new version is $(2).dist"; \
+	else \
+		install -D -m 0644 "$(1)" "$(2)"; \
+	fi
+endef
+
 install: build/jetstreamd
-	install -D -m 0755 build/jetstreamd $(DESTDIR)$(PREFIX)/bin/jetstreamd
-	install -D -m 0644 conf/jetstreamd.yaml $(DESTDIR)/etc/jetstream/jetstreamd.yaml
-	install -D -m 0644 systemd/jetstreamd.service $(DESTDIR)/lib/systemd/system/jetstreamd.service
-	install -d $(DESTDIR)/etc/jetstream/pipelines
-	install -m 0644 pipelines/*.yaml $(DESTDIR)/etc/jetstream/pipelines/
+	install -D -m 0755 build/jetstreamd $(DESTDIR)$(BINDIR)/jetstreamd
+	@# jetstreamctl, when it is built
+	if [ -x build/jetstreamctl ]; then install -m 0755 build/jetstreamctl $(DESTDIR)$(BINDIR)/jetstreamctl; fi
+	install -d $(DESTDIR)$(CONFDIR)/pipelines
+	$(call install_config,conf/jetstreamd.yaml,$(DESTDIR)$(CONFDIR)/jetstreamd.yaml)
+	$(call install_config,pipelines/main.yaml,$(DESTDIR)$(CONFDIR)/pipelines/main.yaml)
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' systemd/jetstreamd.service.in \
+		>$(DESTDIR)$(UNITDIR)/jetstreamd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/jetstreamd.service
+	install -m 0644 systemd/jetstream.sysusers $(DESTDIR)$(SYSUSERSDIR)/jetstream.conf
+	install -m 0644 systemd/jetstream.tmpfiles $(DESTDIR)$(TMPFILESDIR)/jetstream.conf
+	@# the README where the unit's Documentation= points, the PCI drop-in, the example pipelines
+	install -d $(DESTDIR)$(DOCDIR)/examples/pipelines
+	install -m 0644 README.md systemd/jetstreamd-pci.conf $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(filter-out pipelines/main.yaml,$(wildcard pipelines/*.yaml)) \
+		$(DESTDIR)$(DOCDIR)/examples/pipelines/
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5/
 	@# the kernel API, for plugins (docs/writing-kernels.md)
 	install -d $(DESTDIR)$(PREFIX)/include/jetstream $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0644 include/jetstream/*.h $(DESTDIR)$(PREFIX)/include/jetstream/
@@ -96,7 +134,46 @@ install: build/jetstreamd
 		include/jetstream-kernel.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/jetstream-kernel.pc
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/jetstream-kernel.pc
 
-.PHONY: install
+# Removes what `make install` put outside /etc/jetstream (the settings stay, as
+# edited by the operator).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/jetstreamd $(DESTDIR)$(BINDIR)/jetstreamctl \
+		$(DESTDIR)$(UNITDIR)/jetstreamd.service $(DESTDIR)$(SYSUSERSDIR)/jetstream.conf \
+		$(DESTDIR)$(TMPFILESDIR)/jetstream.conf $(DESTDIR)$(PREFIX)/lib/pkgconfig/jetstream-kernel.pc \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MAN_PAGES)))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MAN_PAGES))))
+	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PREFIX)/include/jetstream
+
+# `make deb`: build/jetstream_VERSION_ARCH.deb, from a `make install` with
+# PREFIX=/usr staged in build/deb/root, with dpkg-deb (no debhelper). The
+# dependencies are the libraries the binaries link (dpkg-shlibdeps) and dpdk, whose
+# driver packages EAL loads at run time (af_packet, pcap, PCI NICs).
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_STAGE := build/deb/root
+DEB_FILE = build/jetstream_$(VERSION)_$(DEB_ARCH).deb
+
+deb: deps
+	$(MAKE) --no-print-directory build/jetstreamd
+	rm -rf build/deb
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_STAGE) PREFIX=/usr
+	gzip -9n $(DEB_STAGE)/usr/share/man/man*/*
+	install -d -m 0755 $(DEB_STAGE)/DEBIAN build/deb/source/debian
+	install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm \
+		$(DEB_STAGE)/DEBIAN/
+	cd $(DEB_STAGE) && find etc -type f | sed 's|^|/|' | sort >DEBIAN/conffiles
+	@# dpkg-shlibdeps reads the source package's debian/control: a minimal one
+	printf 'Source: jetstream\n\nPackage: jetstream\nArchitecture: any\n' \
+		>build/deb/source/debian/control
+	cd build/deb/source && dpkg-shlibdeps -O $(CURDIR)/$(DEB_STAGE)/usr/bin/* >../shlibs.out \
+		2>../shlibs.log || { cat ../shlibs.log; exit 1; }
+	sed -n 's/^shlibs:Depends=//p' build/deb/shlibs.out >build/deb/shlibs
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' \
+		-e "s|@SHLIBS@|$$(cat build/deb/shlibs)|" \
+		-e "s|@INSTALLED_SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_STAGE) | cut -f1)|" \
+		packaging/debian/control.in >$(DEB_STAGE)/DEBIAN/control
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_STAGE) $(DEB_FILE)
+
+.PHONY: install uninstall deb
 
 # The example plugins (examples/kernels/*.c -> build/examples/NAME.so), built
 # as a plugin author builds them: against a staged `make install`, through

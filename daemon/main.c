@@ -60,6 +60,7 @@ usage(FILE *stream)
 		"      --check            validate the configuration and exit (0 valid, 78 invalid)\n"
 		"      --describe         print every kernel type and setting with its keys (and\n"
 		"                         the plugin types the settings' `plugins:` give)\n"
+		"  -V, --version          print `jetstreamd VERSION` and exit\n"
 		"  -h, --help             this help\n");
 }
 
@@ -69,12 +70,12 @@ parse_options(int argc, char **argv, struct options *options)
 	static const struct option long_options[] = {
 		{"config", required_argument, NULL, 'c'}, {"pipeline", required_argument, NULL, 'p'},
 		{"check", no_argument, NULL, 'k'},         {"help", no_argument, NULL, 'h'},
-		{"describe", no_argument, NULL, 'd'},
+		{"describe", no_argument, NULL, 'd'},      {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int option;
 
-	while ((option = getopt_long(argc, argv, "c:p:h", long_options, NULL)) != -1) {
+	while ((option = getopt_long(argc, argv, "c:p:hV", long_options, NULL)) != -1) {
 		switch (option) {
 		case 'c':
 			options->settings_path = optarg;
@@ -97,6 +98,9 @@ parse_options(int argc, char **argv, struct options *options)
 		case 'd':
 			options->describe = true;
 			break;
+		case 'V':
+			printf("jetstreamd %s\n", JETSTREAM_VERSION);
+			exit(0);
 		default:
 			usage(stderr);
 			return -1;

@@ -3,13 +3,18 @@
  * The systemd notifications. Nothing else in the daemon includes
  * <systemd/sd-daemon.h>, so the protocol's texts can be read in one file.
  */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include <systemd/sd-daemon.h>
 
+#include "accounting.h"
 #include "notify.h"
+#include "status.h"
 
 /* systemd compares MONOTONIC_USEC with its own CLOCK_MONOTONIC reading */
 static uint64_t
@@ -21,9 +26,17 @@ monotonic_microseconds(void)
 	return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
 }
 
+/*
+ * The first error of the last refused reload, until a reload succeeds: the
+ * STATUS= of each tick repeats it, so that `systemctl status` still shows
+ * why after the next second's figures. Control thread only.
+ */
+static char reload_failure[512];
+
 void
 notify_ready(const char *status)
 {
+	reload_failure[0] = '\0';
 	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
 }
 
@@ -37,13 +50,81 @@ notify_reloading(void)
 void
 notify_reload_failed(const char *status)
 {
+	snprintf(reload_failure, sizeof(reload_failure), "%s", status);
 	sd_notifyf(0, "READY=1\nSTATUS=reload failed: %s", status);
 }
 
+static bool
+same_threads(const struct notify_progress *progress, const struct status_snapshot *snapshot)
+{
+	if (!progress->known || progress->count != snapshot->lcore_count)
+		return false;
+	for (unsigned l = 0; l < snapshot->lcore_count; l++)
+		if (progress->lcores[l] != snapshot->lcores[l].lcore)
+			return false;
+	return true;
+}
+
+bool
+notify_progress_check(struct notify_progress *progress, const struct status_snapshot *snapshot)
+{
+	unsigned count = snapshot->lcore_count < NOTIFY_MAX_THREADS ? snapshot->lcore_count
+								    : NOTIFY_MAX_THREADS;
+	bool progressed = same_threads(progress, snapshot);
+
+	for (unsigned l = 0; l < count; l++) {
+		if (progressed && snapshot->lcores[l].rounds == progress->rounds[l])
+			progressed = false;
+		progress->lcores[l] = snapshot->lcores[l].lcore;
+		progress->rounds[l] = snapshot->lcores[l].rounds;
+	}
+	progress->count = count;
+	progress->known = true;
+	return progressed;
+}
+
+/* the sum the exit summary prints: every named drop place a device can report */
+static uint64_t
+dropped_packets(const struct status_snapshot *snapshot)
+{
+	uint64_t drops = 0;
+
+	for (unsigned i = 0; i < snapshot->instance_count; i++)
+		drops += accounting_known_drops(&snapshot->instances[i].totals);
+	return drops;
+}
+
+void
+notify_status_text(const struct status_snapshot *snapshot, char *text, size_t size)
+{
+	uint64_t packets;
+	double packets_per_second;
+
+	status_source_totals(snapshot, &packets, &packets_per_second);
+	snprintf(text, size, "generation %u: %.0f pps, %" PRIu64 " packets, %" PRIu64 " dropped",
+		 snapshot->generation, packets_per_second, packets, dropped_packets(snapshot));
+}
+
+/*
+ * A worker that stops polling (a kernel in an endless loop, a lock-up) stops
+ * the pings, and systemd kills and restarts the service after WatchdogSec=
+ * without one. A process that merely runs (the control thread alive) is not
+ * enough: the control thread never waits on the workers, so only their
+ * rounds tell.
+ */
 void
 notify_tick(const struct status_snapshot *snapshot)
 {
-	(void)snapshot; /* STATUS= and WATCHDOG=1: to come */
+	static struct notify_progress progress; /* control thread only */
+	bool progressed = notify_progress_check(&progress, snapshot);
+	char status[160];
+	const char *separator = reload_failure[0] != '\0' ? "; reload failed: " : "";
+
+	notify_status_text(snapshot, status, sizeof(status));
+	/* sd_watchdog_enabled() reads WATCHDOG_USEC (and WATCHDOG_PID) of the environment */
+	sd_notifyf(0, "%sSTATUS=%s%s%s",
+		   progressed && sd_watchdog_enabled(0, NULL) > 0 ? "WATCHDOG=1\n" : "", status,
+		   separator, reload_failure);
 }
 
 void

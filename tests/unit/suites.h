@@ -24,5 +24,6 @@ Suite *config_graph_suite(void);
 Suite *plugin_suite(void);
 Suite *config_compare_suite(void);
 Suite *metrics_suite(void);
+Suite *notify_suite(void);
 
 #endif
