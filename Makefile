@@ -24,7 +24,7 @@ define objects
 $(patsubst %.c,$(1)/%.o,$(2))
 endef
 
-all: build/jetstreamd
+all: build/jetstreamd build/jetstreamctl
 
 build/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -49,6 +49,19 @@ build-asan/unit_tests: $(call objects,build-asan,$(LIBRARY_SOURCES) $(UNIT_TEST_
 build/flow_tracker_bench: $(call objects,build,$(LIBRARY_SOURCES) bench/flow_tracker_bench.c)
 	$(CC) -o $@ $^ $(PKG_LIBS)
 
+# jetstreamctl: libc and jansson only (no DPDK), so it is small and starts at once.
+CTL_SOURCES := $(wildcard ctl/*.c)
+CTL_CFLAGS = $(shell pkg-config --cflags jansson 2>/dev/null)
+CTL_LIBS = $(shell pkg-config --libs jansson 2>/dev/null)
+
+build/ctl/%.o: ctl/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CTL_CFLAGS) $(BASE_CFLAGS) -c $< -o $@
+
+build/jetstreamctl: $(call objects,build,$(CTL_SOURCES))
+	$(CC) -o $@ $^ $(CTL_LIBS)
+
 deps:
 	./scripts/deps.sh
 
@@ -61,7 +74,7 @@ ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures sign
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.
 check: deps
-	$(MAKE) build/jetstreamd build/unit_tests build-asan/unit_tests build-asan/jetstreamd
+	$(MAKE) build/jetstreamd build/jetstreamctl build/unit_tests build-asan/unit_tests build-asan/jetstreamd
 	./build/unit_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/unit_tests
 	JETSTREAMD=$(CURDIR)/build-asan/jetstreamd ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -82,7 +95,7 @@ clean:
 PREFIX ?= /usr/local
 ABI_VERSION = $(shell sed -n 's/^\#define JETSTREAM_KERNEL_ABI_VERSION \([0-9]*\)$$/\1/p' \
 	include/jetstream/kernel.h)
-install: build/jetstreamd
+install: build/jetstreamd build/jetstreamctl
 	install -D -m 0755 build/jetstreamd $(DESTDIR)$(PREFIX)/bin/jetstreamd
 	install -D -m 0644 conf/jetstreamd.yaml $(DESTDIR)/etc/jetstream/jetstreamd.yaml
 	install -D -m 0644 systemd/jetstreamd.service $(DESTDIR)/lib/systemd/system/jetstreamd.service
