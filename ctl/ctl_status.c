@@ -139,8 +139,8 @@ print_header(const json_t *status, const struct ctl_table_options *options, FILE
 	return 2 + (unsigned)json_array_size(json_object_get(status, "pipelines"));
 }
 
-/* 14+1+15+1+3+1+3+1+9+1+9+1+8+1+6+1+6 = 81 - 1: at most 80 columns */
-#define ROW_FORMAT "%-14.14s %-15.15s %3s %3s %9s %9s %8s %6s %6s%s"
+/* 13+1+15+1+3+1+3+1+9+1+9+1+7+1+6+1+6 = 79 columns: the last one stays free */
+#define ROW_FORMAT "%-13.13s %-15.15s %3s %3s %9s %9s %7s %6s %6s%s"
 
 static void
 print_row(const struct row *row, FILE *out, const char *line_end)
@@ -159,7 +159,7 @@ print_row(const struct row *row, FILE *out, const char *line_end)
 		snprintf(lcore, sizeof(lcore), "%" JSON_INTEGER_FORMAT, row->lcore);
 	format_count((double)row->items_in, 9, in, sizeof(in));
 	format_count((double)row->items_out, 9, output, sizeof(output));
-	format_count(row->rate, 8, rate, sizeof(rate));
+	format_count(row->rate, 7, rate, sizeof(rate));
 	format_count((double)row->backpressure, 6, backpressure, sizeof(backpressure));
 	format_count((double)row->drops, 6, drops, sizeof(drops));
 	fprintf(out, ROW_FORMAT, row->kernel, row->type, replica, lcore, in, output, rate,

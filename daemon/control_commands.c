@@ -256,10 +256,12 @@ merged_reply(const struct sources_merge *merge, unsigned wanted)
 			json_decref(list);
 			list = NULL;
 		}
-	return json_pack("{s:b, s:s, s:s, s:f, s:f, s:I, s:I, s:o}", "ok", 1, "kernel", merge->kernel,
-			 "key", key_field_names[key < 3 ? key : 0], "start",
-			 (double)merge->start_ns / 1e9, "end", (double)merge->end_ns / 1e9, "replicas",
-			 (json_int_t)merge->replicas, "replicas_in_window",
+	/* times as the records give them (seconds), and exact in nanoseconds */
+	return json_pack("{s:b, s:s, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:o}", "ok", 1, "kernel",
+			 merge->kernel, "key", key_field_names[key < 3 ? key : 0], "start",
+			 (double)merge->start_ns / 1e9, "end", (double)merge->end_ns / 1e9,
+			 "start_ns", (json_int_t)merge->start_ns, "end_ns", (json_int_t)merge->end_ns,
+			 "replicas", (json_int_t)merge->replicas, "replicas_in_window",
 			 (json_int_t)merge->in_window, "sources", list);
 }
 
