@@ -44,7 +44,7 @@
 #define REPLY_MAX (16u << 20)
 /* New connections taken per wake-up: bounded work, and the backlog keeps the rest. */
 #define ACCEPTS_PER_WAKE 8
-#define LISTEN_BACKLOG 64
+#define LISTEN_BACKLOG 128
 /* The socket's directory, when missing (production: tmpfiles.d makes /run/jetstream). */
 #define DIRECTORY_MODE 0750
 #define SOCKET_MODE 0660

@@ -12,6 +12,10 @@ Standard library only.
   hostile SOCKET COUNT
         COUNT malformed requests of many kinds; each that can be answered must
         get {"ok":false,"error":...} and the connection must stay usable or close
+  bounds SOCKET
+        16 idle clients fill the slots: a 17th is told "too many clients"; a
+        client that sends requests and never reads its replies does not hold
+        the others up; the daemon drops idle and non-reading clients after 5 s
   concurrent SOCKET CLIENTS
         CLIENTS threads ask for the status at once; each must get one (after
         "too many clients" refusals, retried)
@@ -175,7 +179,13 @@ def concurrent(path, clients):
     def ask(index):
         start.wait()
         for _ in range(200):
-            client = connect(path)
+            try:
+                client = connect(path)
+            except BlockingIOError:
+                # the listen backlog is full: a client with a timeout is told so; retry
+                refusals[index] += 1
+                time.sleep(0.01)
+                continue
             client.sendall(b'{"command":"status"}\n')
             reply = read_reply(client)
             client.close()
@@ -199,11 +209,61 @@ def concurrent(path, clients):
     if bad:
         sys.exit(f"FAIL: {len(bad)} of {clients} clients got no status, e.g. {bad[0]}")
     print(f"  ok: {clients} concurrent clients each got a status "
-          f"({sum(refusals)} 'too many clients' refusals on the way, retried)")
+          f"({sum(refusals)} 'too many clients' or full-backlog refusals on the way, retried)")
+
+
+def timed_status(path):
+    started = time.monotonic()
+    client = connect(path)
+    client.sendall(b'{"command":"status"}\n')
+    reply = read_reply(client)
+    client.close()
+    return reply, time.monotonic() - started
+
+
+def bounds(path):
+    idle = [connect(path) for _ in range(16)]
+    time.sleep(0.2)
+    refused = connect(path)
+    reply = read_reply(refused)
+    if reply != {"ok": False, "error": "too many clients"}:
+        sys.exit(f"FAIL: a 17th client got {reply!r}, expected the 'too many clients' error")
+    print("  ok: with 16 idle clients, a 17th is told: too many clients")
+    started = time.monotonic()
+    for client in idle:
+        client.settimeout(8)
+        if client.recv(1) != b"":
+            sys.exit("FAIL: an idle client got data instead of being closed")
+    waited = time.monotonic() - started
+    if not 4.0 <= waited + 0.2 <= 7.0:
+        sys.exit(f"FAIL: idle clients were closed after {waited + 0.2:.1f} s, expected 5 s")
+    print(f"  ok: the idle clients were closed after {waited + 0.2:.1f} s")
+    stubborn = connect(path)
+    stubborn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stubborn.sendall(b'{"command":"status"}\n' * 150)
+    worst = 0.0
+    for _ in range(20):
+        reply, took = timed_status(path)
+        if not reply or reply.get("ok") is not True:
+            sys.exit(f"FAIL: beside a client that does not read, a status got {reply!r}")
+        worst = max(worst, took)
+        time.sleep(0.1)
+    if worst > 1.0:
+        sys.exit(f"FAIL: beside a client that does not read, a status took {worst:.2f} s")
+    print(f"  ok: beside a client that never reads, 20 status requests answered (slowest {worst * 1000:.0f} ms)")
+    stubborn.settimeout(10)
+    started = time.monotonic()
+    try:
+        while stubborn.recv(65536):
+            pass  # what the daemon had queued, then the close
+    except ConnectionResetError:
+        pass
+    stubborn.close()
+    print(f"  ok: the client that never read was dropped")
 
 
 COMMANDS = {"status-vs-summary": status_vs_summary, "sources-vs-records": sources_vs_records,
-            "hostile": hostile, "concurrent": concurrent}
+            "hostile": hostile, "concurrent": concurrent, "bounds": bounds}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
