@@ -116,6 +116,8 @@ read_check_files(const json_t *settings, const json_t *pipelines, struct check_f
 	size_t index;
 	json_t *path;
 
+	if (attached.sources == NULL)
+		return control_commands_error("the daemon is still starting");
 	/* no `settings`: the daemon's own files; `settings` given: only what the request names */
 	*files = (struct check_files){.settings_path = attached.sources->settings_path,
 				      .pipeline_paths = attached.sources->pipeline_paths,

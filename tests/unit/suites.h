@@ -23,5 +23,6 @@ Suite *config_settings_suite(void);
 Suite *config_graph_suite(void);
 Suite *plugin_suite(void);
 Suite *config_compare_suite(void);
+Suite *control_suite(void);
 
 #endif
