@@ -87,8 +87,12 @@ read_line(struct ctl_connection *connection, int timeout_ms, const char **why)
 		ssize_t got;
 		char *grown;
 
-		if (left <= 0 || poll(&ready, 1, (int)left) == 0) {
-			*why = "no reply in time";
+		int polled = left > 0 ? poll(&ready, 1, (int)left) : 0;
+
+		if (polled < 0 && errno == EINTR)
+			continue; /* a signal (top's Ctrl-C): the caller looks once the reply is in */
+		if (polled <= 0) {
+			*why = polled == 0 ? "no reply in time" : strerror(errno);
 			break;
 		}
 		if (capacity - length < 65536) {

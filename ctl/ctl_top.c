@@ -137,7 +137,11 @@ ctl_top(const char *socket_path)
 	terminal_leave(&terminal);
 	ctl_disconnect(&connection);
 	json_decref(request);
-	if (!daemon_answers)
+	if (!daemon_answers) {
+		/* what ctl_ask() said went to the alternate screen, gone with it */
+		fprintf(stderr, "jetstreamctl: top: jetstreamd stopped answering on control socket %s\n",
+			socket_path);
 		return CTL_EXIT_UNAVAILABLE;
+	}
 	return stop_signal == 0 || stop_signal == SIGINT ? CTL_EXIT_OK : 128 + stop_signal;
 }

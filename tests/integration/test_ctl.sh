@@ -10,7 +10,7 @@
 #   - `sources` gives the top 5 of the last closed window of per_second (the
 #     trace's last second) and of live_count, equal to the records of that
 #     window in the output, in order; errors name a kernel that is not a
-#     per_src_counter, or missing;
+#     per_src_counter, or missing, or counting with `window: total`;
 #   - `reload` exits 0 for a good change (the generation goes up) and 78 with
 #     the exact lines `jetstreamd --check` prints for a YAML syntax error and
 #     an unknown key (the generation stays);
@@ -54,9 +54,10 @@ $(pipeline_counter per_second rx 1s)
     type: source
     synthetic: {packets: 0, sources: 40, zipf: 1.2, rate_pps: 3000, seed: 9}
 $(pipeline_counter live_count live 1s "${1:-}")
+$(pipeline_counter live_total live total)
   live_out:
     type: sink
-    input: live_count
+    input: [live_count, live_total]
     path: "$work/live.jsonl"
 EOF
 }
@@ -106,9 +107,13 @@ ctl sources nothing 2>error.txt || status=$?
 [ "$status" -eq 1 ] && [ "$(cat error.txt)" = "jetstreamctl: sources: no kernel named 'nothing'" ] ||
 	fail "sources nothing: exit $status, stderr: $(cat error.txt)"
 status=0
+ctl sources live_total 2>error.txt || status=$?
+[ "$status" -eq 1 ] && [ "$(cat error.txt)" = "jetstreamctl: sources: kernel 'live_total' counts with window: total: its only window closes at the end of input" ] ||
+	fail "sources live_total: exit $status, stderr: $(cat error.txt)"
+status=0
 ctl sources live_count -n 101 2>error.txt || status=$?
 [ "$status" -eq 64 ] || fail "sources -n 101: exit $status, expected 64"
-echo "  ok: errors for a source kernel, a missing kernel, -n 101"
+echo "  ok: errors for a source kernel, a missing kernel, a window: total counter, -n 101"
 
 echo "checks: reload"
 pipeline_text "max_sources: 1000" | replace_file pipeline.yaml
