@@ -69,7 +69,7 @@ deps:
 # window edges, the sink and writer threads, full disks, stalls, bad configs.
 ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures signals incomplete_output synthetic \
 	window_edge control_stall sink_full_disk sink_sigkill accounting_af_packet_stall bad_configs start_errors \
-	reload_plugin
+	reload_plugin ctl ctl_hostile
 
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.
