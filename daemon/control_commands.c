@@ -303,6 +303,8 @@ run_sources(const char *kernel, json_int_t wanted)
 
 	if (wanted < 1 || wanted > PER_SRC_COUNTER_TOP_MAX)
 		return control_commands_error("n: from 1 to %u", PER_SRC_COUNTER_TOP_MAX);
+	if (graph == NULL)
+		return control_commands_error("the daemon is still starting");
 	instances = calloc(graph->instance_count + 1, sizeof(*instances));
 	if (instances == NULL)
 		return control_commands_error("out of memory");

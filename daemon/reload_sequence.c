@@ -255,8 +255,9 @@ reload_sequence_check(const char *settings_path, const char *const *pipeline_pat
 		   reload_plan(running, checked, plan, errors) != 0) {
 		outcome_refused(outcome, errors, NULL);
 	} else {
-		*outcome = (struct reload_outcome){.succeeded = true,
-						   .generation = runtime_graph()->generation};
+		*outcome = (struct reload_outcome){
+			.succeeded = true,
+			.generation = runtime_graph() != NULL ? runtime_graph()->generation : 0};
 		snprintf(outcome->summary, sizeof(outcome->summary),
 			 "configuration valid: %u kernels in %u pipeline files", checked->kernel_count,
 			 checked->file_count);
