@@ -95,7 +95,7 @@ clean:
 PREFIX ?= /usr/local
 ABI_VERSION = $(shell sed -n 's/^\#define JETSTREAM_KERNEL_ABI_VERSION \([0-9]*\)$$/\1/p' \
 	include/jetstream/kernel.h)
-install: build/jetstreamd build/jetstreamctl
+install: build/jetstreamd
 	install -D -m 0755 build/jetstreamd $(DESTDIR)$(PREFIX)/bin/jetstreamd
 	install -D -m 0644 conf/jetstreamd.yaml $(DESTDIR)/etc/jetstream/jetstreamd.yaml
 	install -D -m 0644 systemd/jetstreamd.service $(DESTDIR)/lib/systemd/system/jetstreamd.service
