@@ -381,6 +381,22 @@ tell_client(int fd, const char *message)
 	(void)!send(fd, line, (size_t)length, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+/*
+ * Tell a client past the bound why, and close. What it already sent is read
+ * first (once, bounded): a unix socket closed with unread data resets the
+ * peer, which would then lose the reply.
+ */
+static void
+refuse_client(int fd)
+{
+	char discarded[CONTROL_SOCKET_REQUEST_MAX];
+
+	tell_client(fd, "too many clients");
+	shutdown(fd, SHUT_WR);
+	(void)!read(fd, discarded, sizeof(discarded));
+	close(fd);
+}
+
 static struct client *
 free_slot(void)
 {
@@ -401,8 +417,7 @@ accept_clients(void)
 			return; /* EAGAIN: none waiting; anything else: retried on the next wake-up */
 		client = free_slot();
 		if (client == NULL) {
-			tell_client(fd, "too many clients");
-			close(fd);
+			refuse_client(fd);
 			continue;
 		}
 		*client = (struct client){.fd = fd};

@@ -186,8 +186,14 @@ def concurrent(path, clients):
                 refusals[index] += 1
                 time.sleep(0.01)
                 continue
-            client.sendall(b'{"command":"status"}\n')
-            reply = read_reply(client)
+            try:
+                client.sendall(b'{"command":"status"}\n')
+                reply = read_reply(client)
+            except (ConnectionResetError, BrokenPipeError):
+                # refused while the request was on its way: the line may be lost; retry
+                refusals[index] += 1
+                client.close()
+                continue
             client.close()
             if reply and reply.get("ok") is True:
                 results[index] = reply
