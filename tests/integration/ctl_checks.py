@@ -90,6 +90,9 @@ def sources_vs_records(reply_path, records_path, wanted):
     with open(reply_path, encoding="utf-8") as stream:
         reply = json.load(stream)
     key = reply["key"]
+    if reply["replicas_in_window"] != reply["replicas"]:
+        sys.exit(f"FAIL: {reply['kernel']}: {reply['replicas_in_window']} of {reply['replicas']} "
+                 "replicas in the window: every replica had packets in it")
     window = [record for record in records.src_counts(records_path, reply["kernel"])
               if record["start"] == reply["start_ns"] and record["end"] == reply["end_ns"]]
     if not window:
@@ -103,8 +106,8 @@ def sources_vs_records(reply_path, records_path, wanted):
         print(f"FAIL: sources replied {reply['sources']}")
         print(f"      the records give {expected}")
         sys.exit(1)
-    print(f"  ok: the top {len(expected)} of {reply['kernel']} equal the records of its window "
-          f"({len(window)} keys), in order: {[entry[fields[0]] for entry in expected]}")
+    print(f"  ok: the top {len(expected)} of {reply['kernel']} ({reply['replicas']} replicas) equal "
+          f"the records of its window ({len(window)} keys), in order: {[entry[fields[0]] for entry in expected]}")
 
 
 def connect(path):

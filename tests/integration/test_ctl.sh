@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # jetstreamctl against a running daemon: status, sources, reload, check.
 #
-# One daemon reads a finite pcap (rx -> count (total) and per_second (1s) ->
-# out) beside a slow live synthetic source (live -> live_count (1s) ->
+# One daemon reads a finite pcap (rx -> count (total), per_second (1s),
+# by_destination (1s, key dst, 2 replicas) and pair (1s, key src_dst) -> out) beside a slow live synthetic source (live -> live_count (1s) ->
 # live_out), so it keeps running after the pcap branch has finished:
 #   - `status --json` parses, and once the pcap branch is done its kernels'
 #     figures equal the exit summary's exactly (the live branch's never
 #     exceed it);
 #   - `sources` gives the top 5 of the last closed window of per_second (the
-#     trace's last second) and of live_count, equal to the records of that
+#     trace's last second; by_destination's two replicas merged, pair's
+#     address pairs too) and of live_count, equal to the records of that
 #     window in the output, in order; errors name a kernel that is not a
 #     per_src_counter, or missing, or counting with `window: total`;
 #   - `reload` exits 0 for a good change (the generation goes up) and 78 with
@@ -46,9 +47,12 @@ kernels:
     pcap: "$work/trace.pcap"
 $(pipeline_counter count rx total)
 $(pipeline_counter per_second rx 1s)
+$(pipeline_counter by_destination rx 1s "key: dst
+replicas: 2")
+$(pipeline_counter pair rx 1s "key: src_dst")
   out:
     type: sink
-    input: [count, per_second]
+    input: [count, per_second, by_destination, pair]
     path: "$work/out.jsonl"
   live:
     type: source
@@ -96,6 +100,8 @@ echo "  ok: status --json parses; the pcap branch is done ($oracle_sources total
 echo "checks: sources"
 ctl sources per_second -n 5 --json >per_second.json || fail "sources per_second exited $?"
 ctl sources live_count -n 5 --json >live_count.json || fail "sources live_count exited $?"
+ctl sources by_destination -n 5 --json >by_destination.json || fail "sources by_destination exited $?"
+ctl sources pair -n 5 --json >pair.json || fail "sources pair exited $?"
 ctl sources live_count -n 3 >live_count.txt || fail "sources live_count (table) exited $?"
 [ "$(wc -l <live_count.txt)" -eq 5 ] || { cat live_count.txt; fail "sources -n 3: expected a window line, a header and 3 rows"; }
 status=0
@@ -169,10 +175,12 @@ kill -TERM "$running_pid"
 wait_exit 20
 [ "$exit_status" -eq 0 ] || { cat stderr.txt; fail "exit status $exit_status"; }
 [ ! -e "$socket" ] || fail "the socket file is still there after the stop"
-checks status-vs-summary status.json stderr.txt rx count per_second out ||
+checks status-vs-summary status.json stderr.txt rx count per_second by_destination pair out ||
 	{ cat stderr.txt; fail "status and exit summary disagree"; }
 checks sources-vs-records per_second.json out.jsonl 5
 checks sources-vs-records live_count.json live.jsonl 5
+checks sources-vs-records by_destination.json out.jsonl 5
+checks sources-vs-records pair.json out.jsonl 5
 
 echo "checks: no daemon"
 status=0
