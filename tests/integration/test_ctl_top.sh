@@ -42,7 +42,8 @@ tmux_() { tmux -S "$tmux_socket" "$@"; }
 at_exit "tmux -S '$tmux_socket' kill-server 2>/dev/null"
 tmux_ -f /dev/null new-session -d -x 80 -y 24 -s top \
 	"TERM=xterm '$jetstreamctl' -s '$socket' top; echo \"top exited \$?\" >'$work/top.status'; stty -a >'$work/stty.txt'; sleep 60"
-screen() { tmux_ capture-pane -p -t top; }
+pane=top # the pane screen() reads
+screen() { tmux_ capture-pane -p -t "$pane"; }
 wait_screen() { # PATTERN SECONDS
 	local deadline=$((SECONDS + $2))
 	until screen | grep -q "$1"; do
@@ -80,7 +81,7 @@ echo "  ok: q quits with exit 0; the terminal is back in cooked mode with echo"
 rm -f top.status stty.txt
 tmux_ new-window -t top -n second \
 	"TERM=xterm '$jetstreamctl' -s '$socket' top; echo \"top exited \$?\" >'$work/top.status'; stty -a >'$work/stty.txt'; sleep 60"
-screen() { tmux_ capture-pane -p -t top:second; }
+pane=top:second
 wait_screen '^live_count ' 10
 tmux_ send-keys -t top:second C-c
 deadline=$((SECONDS + 5))
