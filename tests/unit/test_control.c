@@ -108,6 +108,17 @@ START_TEST(counter_publishes_the_top_of_each_closed_window)
 		ck_assert_uint_eq(top->entries[i].bytes, expected[i].bytes);
 		ck_assert_mem_eq(top->entries[i].key, expected[i].key, sizeof(expected[i].key));
 	}
+	/* the order itself, checked apart from the comparator: ties go to the lower key bytes */
+	for (unsigned i = 1; i < PER_SRC_COUNTER_TOP_MAX; i++) {
+		const struct per_src_counter_top_entry *before = &top->entries[i - 1];
+		const struct per_src_counter_top_entry *after = &top->entries[i];
+
+		ck_assert(before->packets > after->packets ||
+			  (before->packets == after->packets &&
+			   (before->bytes > after->bytes ||
+			    (before->bytes == after->bytes &&
+			     memcmp(before->key, after->key, sizeof(before->key)) < 0))));
+	}
 	/* the best: 50 packets of 102 bytes (i % 50 == 49 and i % 3 == 2: i = 149), key order next */
 	ck_assert_uint_eq(top->entries[0].packets, 50);
 	ck_assert_uint_eq(top->entries[0].bytes, 5100);
