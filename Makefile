@@ -2,8 +2,7 @@
 # dependencies, builds, and runs every test (unit tests twice: plain and under
 # ASan+UBSan); `make demo` runs the demo pipeline on a generated trace.
 
-PKGS := libdpdk yaml-0.1 libsystemd check libpcap
-PKGS += libmicrohttpd
+PKGS := libdpdk yaml-0.1 libsystemd check libpcap libmicrohttpd jansson
 CC ?= cc
 # Error messages are cut to their buffers on purpose, hence -Wno-format-truncation.
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-address-of-packed-member -Wno-format-truncation
@@ -25,7 +24,7 @@ define objects
 $(patsubst %.c,$(1)/%.o,$(2))
 endef
 
-all: build/jetstreamd
+all: build/jetstreamd build/jetstreamctl
 
 build/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -50,6 +49,19 @@ build-asan/unit_tests: $(call objects,build-asan,$(LIBRARY_SOURCES) $(UNIT_TEST_
 build/flow_tracker_bench: $(call objects,build,$(LIBRARY_SOURCES) bench/flow_tracker_bench.c)
 	$(CC) -o $@ $^ $(PKG_LIBS)
 
+# jetstreamctl: libc and jansson only (no DPDK), so it is small and starts at once.
+CTL_SOURCES := $(wildcard ctl/*.c)
+CTL_CFLAGS = $(shell pkg-config --cflags jansson 2>/dev/null)
+CTL_LIBS = $(shell pkg-config --libs jansson 2>/dev/null)
+
+build/ctl/%.o: ctl/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CTL_CFLAGS) $(BASE_CFLAGS) -c $< -o $@
+
+build/jetstreamctl: $(call objects,build,$(CTL_SOURCES))
+	$(CC) -o $@ $^ $(CTL_LIBS)
+
 deps:
 	./scripts/deps.sh
 
@@ -57,12 +69,12 @@ deps:
 # window edges, the sink and writer threads, full disks, stalls, bad configs.
 ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures signals incomplete_output synthetic \
 	window_edge control_stall sink_full_disk sink_sigkill accounting_af_packet_stall bad_configs start_errors \
-	reload_plugin metrics
+	reload_plugin metrics ctl ctl_hostile
 
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.
 check: deps
-	$(MAKE) build/jetstreamd build/unit_tests build-asan/unit_tests build-asan/jetstreamd
+	$(MAKE) build/jetstreamd build/jetstreamctl build/unit_tests build-asan/unit_tests build-asan/jetstreamd
 	./build/unit_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/unit_tests
 	JETSTREAMD=$(CURDIR)/build-asan/jetstreamd ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -89,6 +89,9 @@ advance_reload(struct control *control)
 
 	if (reload_sequence_continue())
 		return;
+	/* a client's reload goes the way of a SIGHUP; its reply waits for the outcome */
+	if (control_socket_take_reload_request())
+		control->reload_requested = true;
 	if (control->reload_requested && !runtime_stop_requested()) {
 		control->reload_requested = false;
 		reload_sequence_run(sources->settings_path, sources->pipeline_paths,
@@ -144,6 +147,7 @@ control_run(int signal_fd, const struct control_sources *sources, struct config 
 								      : CONTROL_IDLE_WAIT_MS;
 
 	status_start(sources->pipeline_paths, sources->pipeline_count);
+	control_socket_attach(sources, config);
 	while (!runtime_graph_finished()) {
 		advance_reload(&control);
 		tick();

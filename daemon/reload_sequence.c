@@ -34,6 +34,37 @@ struct reload_attempt {
 	bool next_refused;   /* the files were refused: hand their memory back */
 };
 
+/* cp only: what the last reload ended with, for the control socket's clients */
+static struct reload_outcome last_outcome;
+
+const struct reload_outcome *
+reload_sequence_last_outcome(void)
+{
+	return &last_outcome;
+}
+
+/* The error lines of a refusal, as config_errors_print() prints them, or @p message. */
+static void
+outcome_refused(struct reload_outcome *outcome, const struct config_errors *errors,
+		const char *message)
+{
+	outcome->succeeded = false;
+	outcome->summary[0] = '\0';
+	outcome->error_count = 0;
+	outcome->generation = runtime_graph() != NULL ? runtime_graph()->generation : 0;
+	if (errors == NULL || errors->count == 0) {
+		snprintf(outcome->errors[outcome->error_count++], RELOAD_ERROR_LINE_MAX, "%s",
+			 message != NULL ? message : "refused");
+		return;
+	}
+	for (unsigned i = 0; i < errors->count; i++)
+		config_error_format(errors, i, outcome->errors[outcome->error_count++],
+				    RELOAD_ERROR_LINE_MAX);
+	if (errors->dropped > 0)
+		snprintf(outcome->errors[outcome->error_count++], RELOAD_ERROR_LINE_MAX,
+			 "jetstreamd: error: %u more errors not shown", errors->dropped);
+}
+
 static void
 reload_failed(const struct config_errors *errors, const char *message)
 {
@@ -48,6 +79,8 @@ reload_failed(const struct config_errors *errors, const char *message)
 		log_error("%s", message);
 	}
 	log_error("reload failed: keeping generation %u", runtime_graph()->generation);
+	outcome_refused(&last_outcome, errors, message);
+	last_outcome.number++;
 	status_count_reload(false);
 	notify_reload_failed(status);
 }
@@ -101,6 +134,11 @@ reload_succeeded(const struct config *old_config, const struct reload_plan *plan
 	describe_action(graph, RELOAD_ADD, changes, sizeof(changes));
 	describe_removed(old_config, plan, new_config, changes, sizeof(changes));
 	log_info("reload: generation %u running: %s", graph->generation, changes);
+	last_outcome.succeeded = true;
+	last_outcome.generation = graph->generation;
+	last_outcome.error_count = 0;
+	snprintf(last_outcome.summary, sizeof(last_outcome.summary), "%s", changes);
+	last_outcome.number++;
 	status_count_reload(true);
 	summary_notify_ready(graph);
 }
@@ -199,6 +237,36 @@ reload_sequence_run(const char *settings_path, const char *const *pipeline_paths
 	else if (read_and_plan(&attempt) && build_next(&attempt) && publish(&attempt))
 		adopt(&attempt);
 	release(&attempt);
+}
+
+void
+reload_sequence_check(const char *settings_path, const char *const *pipeline_paths,
+		      unsigned pipeline_count, const struct config *running,
+		      struct reload_outcome *outcome)
+{
+	struct config_errors *errors = calloc(1, sizeof(*errors));
+	struct reload_plan *plan = calloc(1, sizeof(*plan));
+	struct config *checked = NULL;
+
+	if (errors == NULL || plan == NULL) {
+		outcome_refused(outcome, NULL, "out of memory");
+	} else if ((checked = config_load(settings_path, pipeline_paths, pipeline_count, errors)) ==
+			   NULL ||
+		   reload_plan(running, checked, plan, errors) != 0) {
+		outcome_refused(outcome, errors, NULL);
+	} else {
+		*outcome = (struct reload_outcome){
+			.succeeded = true,
+			.generation = runtime_graph() != NULL ? runtime_graph()->generation : 0};
+		snprintf(outcome->summary, sizeof(outcome->summary),
+			 "configuration valid: %u kernels in %u pipeline files", checked->kernel_count,
+			 checked->file_count);
+	}
+	config_free(checked);
+	free(plan);
+	free(errors);
+	/* as after a refused reload: a large refused file's pages go back */
+	malloc_trim(0);
 }
 
 bool

@@ -12,8 +12,27 @@
 #define JETSTREAM_RELOAD_SEQUENCE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
+
+/** Longest summary line of a successful reload ("kept a; changed b; ..."). */
+#define RELOAD_SUMMARY_MAX 1024
+/** Longest error line kept ("file:line:col: error: ..."). */
+#define RELOAD_ERROR_LINE_MAX 512
+
+/**
+ * How a reload (or a check, reload_sequence_check()) ended: what a control
+ * socket client that asked for it is told. Control thread only.
+ */
+struct reload_outcome {
+	uint64_t number;                      /**< reloads ended so far, this one included */
+	bool succeeded;
+	unsigned generation;                  /**< running after it */
+	char summary[RELOAD_SUMMARY_MAX];     /**< on success: kept/changed/replaced/added/removed */
+	unsigned error_count;                 /**< on failure: lines in errors, as logged */
+	char errors[CONFIG_MAX_ERRORS + 1][RELOAD_ERROR_LINE_MAX];
+};
 
 /**
  * Reload from the files named: @p settings_path (NULL: defaults) and the
@@ -38,5 +57,23 @@ void reload_sequence_run(const char *settings_path, const char *const *pipeline_
  * or not it finished now: no new reload may start before the next wake-up.
  */
 bool reload_sequence_continue(void);
+
+/**
+ * The outcome of the last reload that ended (number 0: none yet). Control
+ * thread; valid until the next reload ends.
+ */
+const struct reload_outcome *reload_sequence_last_outcome(void);
+
+/**
+ * What a reload from these files would do, applying nothing: the files are
+ * read and validated (config_load) and the change is planned against
+ * @p running (reload_plan), so keys a reload refuses show too. Nothing is
+ * logged, counted or notified. Control thread.
+ * @param[out] outcome succeeded, with "valid: N kernels in M pipeline files"
+ *             as its summary, or the error lines.
+ */
+void reload_sequence_check(const char *settings_path, const char *const *pipeline_paths,
+			   unsigned pipeline_count, const struct config *running,
+			   struct reload_outcome *outcome);
 
 #endif

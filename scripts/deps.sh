@@ -15,6 +15,8 @@ packages=(
 	curl                             # tests and bench: scrapes of /metrics
 	check                            # unit tests
 	libpcap-dev                      # pcap/pcapng reading in the pcap source
+	libjansson-dev                   # control socket requests and replies (daemon and jetstreamctl)
+	tmux                             # jetstreamctl top, driven in a test
 	python3                          # trace generator and test helpers
 	iproute2 tcpreplay               # veth/netns live-capture test
 	tshark                           # cross-checks in tests

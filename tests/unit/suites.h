@@ -25,5 +25,6 @@ Suite *plugin_suite(void);
 Suite *config_compare_suite(void);
 Suite *metrics_suite(void);
 Suite *notify_suite(void);
+Suite *control_suite(void);
 
 #endif
