@@ -54,6 +54,12 @@ struct failure_state {
 	uint64_t episode_drops;
 };
 
+/*
+ * Reopen requests so far (line_writer_request_reopen). Control thread: wo;
+ * writer threads: ro, each comparing it with the count it has carried out.
+ */
+static _Atomic uint64_t reopen_requests;
+
 struct line_writer {
 	/* Set by open, then read-only for every thread. */
 	char owner[64];
@@ -92,6 +98,7 @@ struct line_writer {
 	/* Writer thread only (open uses them before the thread starts). */
 	struct output_file file;
 	struct failure_state failure;
+	uint64_t reopens_done;             /* the value of reopen_requests last carried out */
 };
 
 static uint64_t
@@ -391,6 +398,34 @@ handle_failure(struct line_writer *writer, int error, uint64_t from, size_t leng
 
 /* ---- the writer thread: the loop --------------------------------------------------- */
 
+void
+line_writer_request_reopen(void)
+{
+	atomic_fetch_add_explicit(&reopen_requests, 1, memory_order_relaxed);
+}
+
+static bool
+reopen_requested(const struct line_writer *writer)
+{
+	return atomic_load_explicit(&reopen_requests, memory_order_relaxed) != writer->reopens_done;
+}
+
+/*
+ * Before a write: reopen when asked, else follow a renamed or removed path.
+ * A reopen that fails is not asked again: the path no longer names the open
+ * file, so following it tries again before the next write.
+ * @return 0, or -errno when no file at the path could be opened.
+ */
+static int
+keep_file_current(struct line_writer *writer)
+{
+	if (reopen_requested(writer)) {
+		writer->reopens_done = atomic_load_explicit(&reopen_requests, memory_order_relaxed);
+		return output_file_reopen(&writer->file);
+	}
+	return output_file_follow_path(&writer->file);
+}
+
 /* Write (or fail to write) the next run of whole lines waiting in the ring. */
 static void
 write_waiting(struct line_writer *writer, uint64_t waiting)
@@ -400,7 +435,7 @@ write_waiting(struct line_writer *writer, uint64_t waiting)
 	struct iovec pieces[2];
 	unsigned piece_count = ring_pieces(writer, from, length, pieces);
 	struct output_write_result result = {0};
-	int error = -output_file_follow_path(&writer->file);
+	int error = -keep_file_current(writer);
 
 	if (error == 0)
 		result = output_file_write_lines(&writer->file, pieces, piece_count, length);
@@ -469,8 +504,8 @@ writer_thread(void *argument)
 			write_waiting(writer, until - consumed);
 		if (closing && waiting_bytes(writer) == 0)
 			break;
-		if (monotonic_ns() >= next_follow_ns) {
-			output_file_follow_path(&writer->file); /* a failure shows at the next write */
+		if (reopen_requested(writer) || monotonic_ns() >= next_follow_ns) {
+			keep_file_current(writer); /* a failure shows at the next write */
 			next_follow_ns = monotonic_ns() + FOLLOW_PATH_INTERVAL_NS;
 		}
 	}
@@ -533,6 +568,8 @@ line_writer_open(struct line_writer **result, const char *path,
 	writer->capacity = settings->capacity;
 	writer->batch_bytes = smaller(WRITE_BATCH_BYTES, settings->capacity / 2);
 	writer->retry_ns = settings->retry_ns;
+	/* a file opened now is as new as a reopen would make it */
+	writer->reopens_done = atomic_load_explicit(&reopen_requests, memory_order_relaxed);
 	error = output_file_open(&writer->file, path, writer->owner, message, message_size);
 	if (error == 0 && (error = init_wakeups(writer)) == 0 && (error = start_thread(writer)) != 0)
 		snprintf(message, message_size, "cannot start the writer thread: %s", strerror(-error));

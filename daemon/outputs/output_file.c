@@ -203,6 +203,34 @@ path_names_open_file(const struct output_file *file)
 	       status.st_dev == file->device;
 }
 
+/* Open the path (its directories made again); @return the descriptor, or -errno. */
+static int
+open_again(const struct output_file *file, struct stat *status)
+{
+	int descriptor;
+
+	make_directories(file->path);
+	descriptor = open_path(file->path);
+	if (descriptor < 0)
+		return descriptor;
+	if (fstat(descriptor, status) != 0) {
+		int error = errno;
+
+		close(descriptor);
+		return -error;
+	}
+	return descriptor;
+}
+
+/* The file now written is @p descriptor: the old one is closed (its lines are all in it). */
+static void
+adopt_descriptor(struct output_file *file, int descriptor, const struct stat *status)
+{
+	close(file->descriptor);
+	file->descriptor = descriptor;
+	describe_descriptor(file, status);
+}
+
 int
 output_file_follow_path(struct output_file *file)
 {
@@ -212,21 +240,31 @@ output_file_follow_path(struct output_file *file)
 	/* a FIFO or device that went away is not made again as a regular file */
 	if (file->is_stdout || !file->truncatable || path_names_open_file(file))
 		return 0;
-	make_directories(file->path);
-	descriptor = open_path(file->path);
+	descriptor = open_again(file, &status);
 	if (descriptor < 0)
 		return descriptor;
-	if (fstat(descriptor, &status) != 0) {
-		int error = errno;
-
-		close(descriptor);
-		return -error;
-	}
 	log_warning("kernel '%s': %s was removed or renamed: records from now on go to a new file "
 		    "at that path", file->owner, file->path);
-	close(file->descriptor);
-	file->descriptor = descriptor;
-	describe_descriptor(file, &status);
+	adopt_descriptor(file, descriptor, &status);
+	return 0;
+}
+
+int
+output_file_reopen(struct output_file *file)
+{
+	struct stat status;
+	int descriptor;
+
+	if (file->is_stdout || !file->truncatable)
+		return 0;
+	descriptor = open_again(file, &status);
+	if (descriptor < 0) {
+		log_error("kernel '%s': cannot reopen %s: %s", file->owner, file->path,
+			  strerror(-descriptor));
+		return descriptor;
+	}
+	log_info("kernel '%s': reopened %s", file->owner, file->path);
+	adopt_descriptor(file, descriptor, &status);
 	return 0;
 }
 
