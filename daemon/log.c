@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <rte_log.h>
+/* CODE_FILE= and CODE_LINE= would name this file for every line: left out */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "log.h"
