@@ -212,4 +212,20 @@ grep -q '^jetstreamd: info: generation 1: 3 kernels' plain.stderr ||
 sleep 0.2
 [ "$(wc -l <"$entries")" -eq "$lines_before" ] || fail "entries reached the journal socket for a plain stderr"
 echo "  ok: plain 'jetstreamd: info: ...' lines, no priority prefix, no journal entry"
+echo "checks: a kernel's error (a sink writing to /dev/full) -> PRIORITY=3 with KERNEL= its name"
+: >stderr
+sed -e 's|path: ".*"|path: /dev/full\n    retry: 0s|' finite.yaml >full.yaml
+status=0
+(JOURNAL_STREAM="$(stat -c '%d:%i' stderr)" in_journal_namespace "$jetstreamd" -p full.yaml) 2>stderr || status=$?
+[ "$status" -eq 1 ] || { cat stderr; fail "exit status $status with a sink that cannot write, expected 1"; }
+wait_entry "KERNEL=out" 5
+python3 - "$entries" <<'PYTHON'
+import json, sys
+found = [e for e in map(json.loads, open(sys.argv[1])) if e.get("KERNEL") == "out"]
+wanted = "kernel 'out' (replica 0): write failed: No space left on device; 20 records not written (dropped_records)"
+if len(found) != 1 or found[0]["PRIORITY"] != "3" or found[0]["MESSAGE"] != wanted or found[0].get("GENERATION") != "1":
+    print(f"FAIL: entries with KERNEL=out: {found}, expected one at PRIORITY=3 GENERATION=1: {wanted}")
+    sys.exit(1)
+print(f"  ok: KERNEL=out PRIORITY=3 GENERATION=1: {wanted}")
+PYTHON
 echo "ok: journald gets every line once with its priority, generation and message id"
