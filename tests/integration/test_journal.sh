@@ -228,4 +228,31 @@ if len(found) != 1 or found[0]["PRIORITY"] != "3" or found[0]["MESSAGE"] != want
     sys.exit(1)
 print(f"  ok: KERNEL=out PRIORITY=3 GENERATION=1: {wanted}")
 PYTHON
+echo "checks: 20 alerts in a moment -> 10 at PRIORITY=4 with MESSAGE_ID and KERNEL=alarm, the rest counted"
+: >stderr
+lines_before=$(wc -l <"$entries")
+{
+	sed -e '/^  out:/,$d' finite.yaml
+	pipeline_threshold alarm count pkts 0
+	sed -n -e '/^  out:/,$p' finite.yaml | sed -e 's/input: count/input: alarm/' -e 's/finite.jsonl/alerts.jsonl/'
+} >alerts.yaml
+(JOURNAL_STREAM="$(stat -c '%d:%i' stderr)" in_journal_namespace "$jetstreamd" -p alerts.yaml) 2>stderr ||
+	{ cat stderr; fail "the run with alerts failed"; }
+[ "$(grep -c '^{"type":"alert","kernel":"alarm"' alerts.jsonl)" -eq 20 ] || fail "not 20 alert records in alerts.jsonl"
+sleep 0.2
+tail -n +"$((lines_before + 1))" "$entries" >alert_entries.jsonl
+python3 - alert_entries.jsonl <<'PYTHON'
+import json, re, sys
+entries = [json.loads(line) for line in open(sys.argv[1])]
+alerts = [e for e in entries if e.get("MESSAGE_ID") == "e4a0e28d440d48bd8f0c911fdb048237"]
+for entry in alerts:
+    if entry["PRIORITY"] != "4" or entry.get("KERNEL") != "alarm" or \
+            not entry["MESSAGE"].startswith('alert: {"type":"alert","kernel":"alarm","src":'):
+        sys.exit(f"FAIL: an alert entry: {entry}")
+left_out = sum(int(m.group(1)) for e in entries
+               if (m := re.fullmatch(r"(\d+) alerts were not logged \(at most 10 a second per sink; all are in the sink's file\)", e["MESSAGE"])))
+if len(alerts) < 10 or len(alerts) + left_out != 20:
+    sys.exit(f"FAIL: {len(alerts)} alert entries and {left_out} said left out, expected at least 10 making 20")
+print(f"  ok: {len(alerts)} alerts at PRIORITY=4 with KERNEL=alarm and MESSAGE_ID, {left_out} counted as not logged")
+PYTHON
 echo "ok: journald gets every line once with its priority, generation and message id"
