@@ -60,6 +60,11 @@ void log_message_fields(enum log_level level, const struct log_fields *fields,
 	log_message_fields(LOG_LEVEL_ERROR, &(struct log_fields){.kernel = (kernel_name)}, \
 			   __VA_ARGS__)
 
+/** A line about one kernel instance, `kernel 'NAME': ...`, with KERNEL=NAME. */
+#define log_kernel(level, kernel_name, format, ...) \
+	log_message_fields(level, &(struct log_fields){.kernel = (kernel_name)}, \
+			   "kernel '%s': " format, (kernel_name), __VA_ARGS__)
+
 /**
  * One line of text as it is, without the `jetstreamd: LEVEL: ` prefix
  * (`file:line:col: error: ...`): to stderr followed by a newline, or to the

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "log_journal.h"
 #include "outputs/line_writer.h"
 #include "outputs/output_file.h"
 
@@ -309,10 +310,11 @@ report_counts(struct line_writer *writer, uint64_t now)
 		return;
 	if (now != 0 && !report_allowed(failure, now))
 		return;
-	log_error("kernel '%s': writing to %s: %s: %" PRIu64 " more failed writes, %" PRIu64
-		  " records dropped since the last report",
-		  writer->owner, writer->file.path, strerror(failure->last_error),
-		  failure->unreported_failures, failure->unreported_drops);
+	log_kernel(LOG_LEVEL_ERROR, writer->owner,
+		   "writing to %s: %s: %" PRIu64 " more failed writes, %" PRIu64
+		   " records dropped since the last report",
+		   writer->file.path, strerror(failure->last_error),
+		   failure->unreported_failures, failure->unreported_drops);
 	failure->unreported_failures = failure->unreported_drops = 0;
 	failure->last_report_ns = now != 0 ? now : monotonic_ns();
 }
@@ -325,12 +327,14 @@ report_first_failure(struct line_writer *writer, int error, uint64_t now, bool r
 	if (!report_allowed(failure, now))
 		return;
 	if (retried)
-		log_error("kernel '%s': cannot write to %s: %s; retrying for up to %.3f s, then its "
-			  "records are counted as dropped_records", writer->owner, writer->file.path,
-			  strerror(error), (double)writer->retry_ns / NANOSECONDS_PER_SECOND);
+		log_kernel(LOG_LEVEL_ERROR, writer->owner,
+			   "cannot write to %s: %s; retrying for up to %.3f s, then its records are "
+			   "counted as dropped_records", writer->file.path,
+			   strerror(error), (double)writer->retry_ns / NANOSECONDS_PER_SECOND);
 	else
-		log_error("kernel '%s': cannot write to %s: %s; its records are counted as "
-			  "dropped_records", writer->owner, writer->file.path, strerror(error));
+		log_kernel(LOG_LEVEL_ERROR, writer->owner,
+			   "cannot write to %s: %s; its records are counted as dropped_records",
+			   writer->file.path, strerror(error));
 	failure->unreported_failures = failure->unreported_drops = 0;
 	failure->last_report_ns = now;
 	failure->reported = true;
@@ -344,9 +348,10 @@ note_recovery(struct line_writer *writer)
 	if (failure->failing_since_ns == 0)
 		return;
 	if (failure->reported) {
-		log_info("kernel '%s': writing to %s again, after %" PRIu64 " failed writes and %" PRIu64
-			 " records dropped", writer->owner, writer->file.path,
-			 failure->episode_failures, failure->episode_drops);
+		log_kernel(LOG_LEVEL_INFO, writer->owner,
+			   "writing to %s again, after %" PRIu64 " failed writes and %" PRIu64
+			   " records dropped", writer->file.path,
+			   failure->episode_failures, failure->episode_drops);
 		failure->unreported_failures = failure->unreported_drops = 0;
 	}
 	failure->failing_since_ns = 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "log_journal.h"
 #include "outputs/output_file.h"
 
 /* ---- bytes spread over one or two pieces (a ring buffer's wrap) ------------- */
@@ -98,12 +99,13 @@ end_cut_line(struct output_file *file)
 	if (fstat(file->descriptor, &status) != 0)
 		return false;
 	if (write(file->descriptor, "\n", 1) != 1) {
-		log_warning("kernel '%s': %s ends in a cut line at offset %jd: cannot end it yet: %s",
-			    file->owner, file->path, (intmax_t)status.st_size, strerror(errno));
+		log_kernel(LOG_LEVEL_WARNING, file->owner,
+			   "%s ends in a cut line at offset %jd: cannot end it yet: %s", file->path,
+			   (intmax_t)status.st_size, strerror(errno));
 		return false;
 	}
-	log_warning("kernel '%s': ended a cut line at offset %jd of %s", file->owner,
-		    (intmax_t)status.st_size, file->path);
+	log_kernel(LOG_LEVEL_WARNING, file->owner, "ended a cut line at offset %jd of %s",
+		   (intmax_t)status.st_size, file->path);
 	return true;
 }
 
@@ -243,8 +245,9 @@ output_file_follow_path(struct output_file *file)
 	descriptor = open_again(file, &status);
 	if (descriptor < 0)
 		return descriptor;
-	log_warning("kernel '%s': %s was removed or renamed: records from now on go to a new file "
-		    "at that path", file->owner, file->path);
+	log_kernel(LOG_LEVEL_WARNING, file->owner,
+		   "%s was removed or renamed: records from now on go to a new file at that path",
+		   file->path);
 	adopt_descriptor(file, descriptor, &status);
 	return 0;
 }
@@ -259,11 +262,11 @@ output_file_reopen(struct output_file *file)
 		return 0;
 	descriptor = open_again(file, &status);
 	if (descriptor < 0) {
-		log_error("kernel '%s': cannot reopen %s: %s", file->owner, file->path,
-			  strerror(-descriptor));
+		log_kernel(LOG_LEVEL_ERROR, file->owner, "cannot reopen %s: %s", file->path,
+			   strerror(-descriptor));
 		return descriptor;
 	}
-	log_info("kernel '%s': reopened %s", file->owner, file->path);
+	log_kernel(LOG_LEVEL_INFO, file->owner, "reopened %s", file->path);
 	adopt_descriptor(file, descriptor, &status);
 	return 0;
 }
@@ -290,8 +293,9 @@ roll_back(struct output_file *file, off_t keep_until)
 	if (keep_until < 0 || fstat(file->descriptor, &status) != 0 || status.st_size <= keep_until)
 		return;
 	if (ftruncate(file->descriptor, keep_until) != 0)
-		log_error("kernel '%s': cannot cut %s back to its last whole line at offset %jd: %s",
-			  file->owner, file->path, (intmax_t)keep_until, strerror(errno));
+		log_kernel(LOG_LEVEL_ERROR, file->owner,
+			   "cannot cut %s back to its last whole line at offset %jd: %s", file->path,
+			   (intmax_t)keep_until, strerror(errno));
 	else if (!file->appends)
 		lseek(file->descriptor, keep_until, SEEK_SET);
 }
@@ -381,7 +385,7 @@ output_file_write_lines(struct output_file *file, const struct iovec *pieces, un
 		if (write(file->descriptor, "\n", 1) != 1)
 			return (struct output_write_result){.error = errno};
 		file->newline_owed = false;
-		log_warning("kernel '%s': ended the cut line of %s", file->owner, file->path);
+		log_kernel(LOG_LEVEL_WARNING, file->owner, "ended the cut line of %s", file->path);
 	}
 	while (total.whole_bytes < length) {
 		size_t start = total.whole_bytes;
