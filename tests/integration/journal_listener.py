@@ -8,7 +8,8 @@ little-endian length, the value's bytes and a newline. An entry too large for
 a datagram comes as an empty datagram carrying a memfd (SCM_RIGHTS) that holds
 it. Standard library only.
 
-    journal_listener.py SOCKET OUTPUT.jsonl
+    journal_listener.py SOCKET OUTPUT.jsonl          native entries, as objects
+    journal_listener.py --raw SOCKET OUTPUT.jsonl    any datagram (syslog's), as a string
 """
 import array
 import json
@@ -56,11 +57,14 @@ def receive(listener):
 
 
 def main():
+    raw = sys.argv[1] == "--raw"
+    path, output_path = sys.argv[2:4] if raw else sys.argv[1:3]
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(sys.argv[1])
-    with open(sys.argv[2], "a", buffering=1) as output:
+    listener.bind(path)
+    with open(output_path, "a", buffering=1) as output:
         while True:
-            entry = parse_entry(receive(listener))
+            data = receive(listener)
+            entry = data.decode(errors="replace") if raw else parse_entry(data)
             output.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
