@@ -30,6 +30,11 @@
  */
 #define CONTROL_IDLE_WAIT_MS 1
 #define CONTROL_IDLE_SLEEP_WAIT_MS 10
+/*
+ * Signals read per wake-up: real-time signals queue (up to RLIMIT_SIGPENDING
+ * of them), and a flood must not hold the loop; the rest are read next time.
+ */
+#define CONTROL_SIGNALS_PER_WAKE 64
 
 struct control {
 	const struct control_sources *sources;
@@ -136,7 +141,9 @@ handle_signals(struct control *control, int signal_fd)
 {
 	struct signalfd_siginfo information;
 
-	while (read(signal_fd, &information, sizeof(information)) == sizeof(information)) {
+	for (unsigned count = 0; count < CONTROL_SIGNALS_PER_WAKE &&
+				 read(signal_fd, &information, sizeof(information)) == sizeof(information);
+	     count++) {
 		int number = (int)information.ssi_signo;
 
 		switch (signal_action(number)) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SIGTERM (and SIGINT, SIGQUIT) stops a never-ending source gracefully: exit
 # 0, the exit summary is printed, and the records account for every packet
-# read. SIGUSR1 (reopen), SIGUSR2 (a status line) and SIGALRM (ignored), sent
+# read. SIGUSR1 (reopen), SIGUSR2 (a status line), SIGALRM and SIGRTMIN+3 (ignored), sent
 # before, leave it running and lose nothing. The file is read
 # over and over (`loop: forever`), so after T packets the count of each source
 # must be exactly (T div N) times its count in the file plus its count in the
@@ -24,7 +24,7 @@ for signal in TERM INT QUIT; do
 	"$jetstreamd" -p "$work/forever.yaml" 2>"$work/stderr" &
 	running_pid=$!
 	wait_ready 20
-	for other in USR1 USR2 ALRM; do
+	for other in USR1 USR2 ALRM RTMIN+3; do
 		kill -"$other" "$running_pid"
 		sleep 0.3
 		kill -0 "$running_pid" 2>/dev/null || { cat "$work/stderr"; fail "SIG$other ended jetstreamd"; }
@@ -33,7 +33,9 @@ for signal in TERM INT QUIT; do
 	grep -Eq '^jetstreamd: info: status: generation 1, up [0-9]+ s, [0-9]+ packets received' "$work/stderr" ||
 		fail "SIGUSR2 logged no status line"
 	grep -q '^jetstreamd: info: Alarm clock (signal 14): ignored$' "$work/stderr" || fail "SIGALRM was not logged as ignored"
-	echo "  ok: SIGUSR1 reopened the records file, SIGUSR2 logged the status, SIGALRM was ignored; still running"
+	grep -q "^jetstreamd: info: Real-time signal 3 (signal $(kill -l RTMIN+3)): ignored\$" "$work/stderr" ||
+		fail "SIGRTMIN+3 was not logged as ignored"
+	echo "  ok: SIGUSR1 reopened the records file, SIGUSR2 logged the status, SIGALRM and SIGRTMIN+3 were ignored; still running"
 	sleep 0.4
 	kill -"$signal" "$running_pid"
 	wait_exit 30
