@@ -70,6 +70,8 @@ deps:
 ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures signals incomplete_output synthetic \
 	window_edge control_stall sink_full_disk sink_sigkill accounting_af_packet_stall bad_configs start_errors \
 	reload_plugin metrics ctl ctl_hostile
+# the sinks' reopen on SIGUSR1 and SIGHUP, across the writer threads
+ASAN_INTEGRATION_TESTS += logrotate
 
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.

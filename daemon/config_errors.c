@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config_private.h"
+#include "log_journal.h"
 
 const struct config_position config_command_line_position = {"jetstreamd", 0, 0};
 
@@ -191,6 +192,21 @@ config_error_format(const struct config_errors *errors, unsigned index, char *bu
 			position->column, errors->items[index].message);
 }
 
+/*
+ * One line of the list. Under journald, stderr's lines go through the log
+ * at err priority (a stream line would be filed at info, and `journalctl -p
+ * err` would show "reload failed" without its reason); elsewhere the text
+ * is the same byte for byte.
+ */
+static void
+print_error_line(FILE *stream, const char *line)
+{
+	if (stream == stderr && log_to_journal())
+		log_line(LOG_LEVEL_ERROR, NULL, line);
+	else
+		fprintf(stream, "%s\n", line);
+}
+
 void
 config_errors_print(const struct config_errors *errors, FILE *stream)
 {
@@ -198,10 +214,13 @@ config_errors_print(const struct config_errors *errors, FILE *stream)
 
 	for (unsigned i = 0; i < errors->count; i++) {
 		config_error_format(errors, i, line, sizeof(line));
-		fprintf(stream, "%s\n", line);
+		print_error_line(stream, line);
 	}
-	if (errors->dropped > 0)
-		fprintf(stream, "jetstreamd: error: %u more errors not shown\n", errors->dropped);
+	if (errors->dropped > 0) {
+		snprintf(line, sizeof(line), "jetstreamd: error: %u more errors not shown",
+			 errors->dropped);
+		print_error_line(stream, line);
+	}
 }
 
 /* ---- did you mean ---- */

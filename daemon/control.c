@@ -4,6 +4,7 @@
  * reload that drains, starts the reload sequence (reload_sequence.c) on
  * SIGHUP and the drain on a stop signal.
  */
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -13,8 +14,10 @@
 #include "control.h"
 #include "control_socket.h"
 #include "log.h"
+#include "log_journal.h"
 #include "metrics.h"
 #include "notify.h"
+#include "outputs/line_writer.h"
 #include "reload_sequence.h"
 #include "runtime.h"
 #include "status.h"
@@ -27,6 +30,11 @@
  */
 #define CONTROL_IDLE_WAIT_MS 1
 #define CONTROL_IDLE_SLEEP_WAIT_MS 10
+/*
+ * Signals read per wake-up: real-time signals queue (up to RLIMIT_SIGPENDING
+ * of them), and a flood must not hold the loop; the rest are read next time.
+ */
+#define CONTROL_SIGNALS_PER_WAKE 64
 
 struct control {
 	const struct control_sources *sources;
@@ -35,20 +43,54 @@ struct control {
 	bool reload_requested;   /* a SIGHUP waits while a previous reload drains */
 };
 
+/*
+ * What a signal an operator (or the kernel, on a limit) may send does: none
+ * of them ends the daemon without draining. The fault signals (SIGSEGV,
+ * SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP) keep their default, a
+ * core dump; SIGKILL and SIGSTOP cannot be caught; SIGTSTP, SIGTTIN and
+ * SIGTTOU stop, they do not end.
+ */
+enum signal_action { SIGNAL_STOP, SIGNAL_RELOAD, SIGNAL_REOPEN, SIGNAL_STATUS, SIGNAL_IGNORE };
+
+static const struct {
+	int number;
+	enum signal_action action;
+} signal_actions[] = {
+	{SIGTERM, SIGNAL_STOP},    {SIGINT, SIGNAL_STOP},     {SIGQUIT, SIGNAL_STOP},
+	/* RLIMIT_CPU's soft limit (SIGKILL follows at the hard one); init on a power failure */
+	{SIGXCPU, SIGNAL_STOP},    {SIGPWR, SIGNAL_STOP},     {SIGHUP, SIGNAL_RELOAD},
+	{SIGUSR1, SIGNAL_REOPEN},  {SIGUSR2, SIGNAL_STATUS},  {SIGALRM, SIGNAL_IGNORE},
+	{SIGVTALRM, SIGNAL_IGNORE}, {SIGPROF, SIGNAL_IGNORE}, {SIGIO, SIGNAL_IGNORE},
+	{SIGSTKFLT, SIGNAL_IGNORE},
+};
+
+/* The action of @p number; the real-time signals (default: terminate) are ignored too. */
+static enum signal_action
+signal_action(int number)
+{
+	for (unsigned i = 0; i < sizeof(signal_actions) / sizeof(signal_actions[0]); i++)
+		if (signal_actions[i].number == number)
+			return signal_actions[i].action;
+	return SIGNAL_IGNORE;
+}
+
 int
 control_open_signals(void)
 {
 	sigset_t signals;
 
 	sigemptyset(&signals);
-	sigaddset(&signals, SIGTERM);
-	sigaddset(&signals, SIGINT);
-	sigaddset(&signals, SIGHUP);
+	for (unsigned i = 0; i < sizeof(signal_actions) / sizeof(signal_actions[0]); i++)
+		sigaddset(&signals, signal_actions[i].number);
+	for (int number = SIGRTMIN; number <= SIGRTMAX; number++)
+		sigaddset(&signals, number);
 	/* blocked in every thread (workers inherit the mask), read only by the control thread */
 	if (pthread_sigmask(SIG_BLOCK, &signals, NULL) != 0)
 		return -1;
 	/* a sink whose reader went away (stdout into `head`) counts write errors, not a kill */
 	signal(SIGPIPE, SIG_IGN);
+	/* a write past RLIMIT_FSIZE fails with EFBIG, counted and retried like a full disk */
+	signal(SIGXFSZ, SIG_IGN);
 	return signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
@@ -58,25 +100,72 @@ control_notify_stopping(void)
 	notify_stopping();
 }
 
-/* Handle pending signals; returns false when the daemon must stop at once. */
+/* SIGUSR2: one line of what runs now, from the figures the control thread reads anyway. */
+static void
+log_status_line(void)
+{
+	struct status_snapshot *snapshot = status_take();
+	uint64_t packets;
+	double packets_per_second;
+
+	if (snapshot == NULL) {
+		log_warning("status: out of memory");
+		return;
+	}
+	status_source_totals(snapshot, &packets, &packets_per_second);
+	log_info("status: generation %u, up %.0f s, %" PRIu64 " packets received (%.0f per second), "
+		 "%u kernel instances, reloads %" PRIu64 " ok and %" PRIu64 " failed",
+		 snapshot->generation, snapshot->uptime_seconds, packets, packets_per_second,
+		 snapshot->instance_count, snapshot->reloads_ok, snapshot->reloads_failed);
+	status_free(snapshot);
+}
+
+/* A stop signal: drain, or leave at once on the second. @return false to leave now. */
+static bool
+begin_stop(struct control *control, int number)
+{
+	if (++control->stop_signals > 1) {
+		log_warning("second stop signal: leaving without draining");
+		return false;
+	}
+	log_event(LOG_LEVEL_INFO, LOG_MESSAGE_STOPPING, "%s: stopping sources, draining the graph",
+		  strsignal(number));
+	notify_stopping();
+	runtime_request_stop();
+	return true;
+}
+
+/* Handle pending signals (signal_actions); returns false when the daemon must stop at once. */
 static bool
 handle_signals(struct control *control, int signal_fd)
 {
 	struct signalfd_siginfo information;
 
-	while (read(signal_fd, &information, sizeof(information)) == sizeof(information)) {
-		if (information.ssi_signo == SIGHUP) {
+	for (unsigned count = 0; count < CONTROL_SIGNALS_PER_WAKE &&
+				 read(signal_fd, &information, sizeof(information)) == sizeof(information);
+	     count++) {
+		int number = (int)information.ssi_signo;
+
+		switch (signal_action(number)) {
+		case SIGNAL_STOP:
+			if (!begin_stop(control, number))
+				return false;
+			break;
+		case SIGNAL_RELOAD:
 			control->reload_requested = true;
-			continue;
+			line_writer_request_reopen(); /* a reload reopens the sinks' files too */
+			break;
+		case SIGNAL_REOPEN:
+			log_info("%s: reopening every file a sink writes", strsignal(number));
+			line_writer_request_reopen();
+			break;
+		case SIGNAL_STATUS:
+			log_status_line();
+			break;
+		case SIGNAL_IGNORE:
+			log_info("%s (signal %d): ignored", strsignal(number), number);
+			break;
 		}
-		if (++control->stop_signals > 1) {
-			log_warning("second stop signal: leaving without draining");
-			return false;
-		}
-		log_info("%s: stopping sources, draining the graph",
-			 strsignal((int)information.ssi_signo));
-		notify_stopping();
-		runtime_request_stop();
 	}
 	return true;
 }

@@ -20,8 +20,10 @@ struct control_sources {
 };
 
 /**
- * Block SIGTERM, SIGINT and SIGHUP in every thread (call before any thread
- * starts) and return a signalfd that receives them, or -1.
+ * Block the signals the control loop handles (SIGTERM, SIGINT, SIGQUIT and
+ * the other stop signals, SIGHUP, SIGUSR1, SIGUSR2, those it ignores) in
+ * every thread (call before any thread starts) and return a signalfd that
+ * receives them, or -1. SIGPIPE and SIGXFSZ are ignored.
  */
 int control_open_signals(void);
 

@@ -19,6 +19,7 @@
 
 #include "graph.h"
 #include "log.h"
+#include "log_journal.h"
 #include "plugin.h"
 
 /* Rings need unique names across generations. */
@@ -813,9 +814,10 @@ graph_transition_keep_figures(struct graph_transition *transition)
 			kernel_totals_add_instance(&entry->totals, transition->retiring[i]);
 		if (kernel_instance_error(transition->retiring[i])[0] != '\0') {
 			/* its output is incomplete: said now, and in the exit status */
-			log_error("kernel '%s' (replica %u, retired): %s", transition->retiring[i]->name,
-				  transition->retiring[i]->replica,
-				  kernel_instance_error(transition->retiring[i]));
+			log_kernel_error(transition->retiring[i]->name,
+					 "kernel '%s' (replica %u, retired): %s",
+					 transition->retiring[i]->name, transition->retiring[i]->replica,
+					 kernel_instance_error(transition->retiring[i]));
 			transition->next->retired_errors++;
 		}
 	}

@@ -26,6 +26,7 @@
 #include "device_name.h"
 #include "graph.h"
 #include "log.h"
+#include "log_journal.h"
 #include "packet.h"
 #include "clock.h"
 #include "runtime.h"
@@ -196,6 +197,9 @@ start_eal(const struct config *config, const struct options *options)
 	int count = build_eal_arguments(config, options, arguments, (int)RTE_DIM(arguments),
 					memory_text, sizeof(memory_text));
 
+	if (log_route_eal() != 0)
+		log_warning("EAL's log stays on its own stream (stderr and syslog): %s",
+			    strerror(errno));
 	if (rte_eal_init(count, arguments) < 0) {
 		log_error("cannot initialise DPDK: %s", rte_strerror(rte_errno));
 		return -1;
@@ -365,7 +369,7 @@ run(struct config **config, const struct control_sources *sources, int signal_fd
 		rte_mempool_free(layout.mempool);
 		/* a configured value the start refused: reported as --check reports one */
 		if (result == GRAPH_CONFIG_ERROR) {
-			fprintf(stderr, "%s\n", error);
+			log_line(LOG_LEVEL_ERROR, NULL, error);
 			return EXIT_CONFIG_ERROR;
 		}
 		log_error("%s", error);

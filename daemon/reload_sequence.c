@@ -14,6 +14,7 @@
 
 #include "graph.h"
 #include "log.h"
+#include "log_journal.h"
 #include "notify.h"
 #include "reload.h"
 #include "reload_sequence.h"
@@ -78,7 +79,8 @@ reload_failed(const struct config_errors *errors, const char *message)
 		snprintf(status, sizeof(status), "%s", message);
 		log_error("%s", message);
 	}
-	log_error("reload failed: keeping generation %u", runtime_graph()->generation);
+	log_event(LOG_LEVEL_ERROR, LOG_MESSAGE_RELOAD_FAILED, "reload failed: keeping generation %u",
+		  runtime_graph()->generation);
 	outcome_refused(&last_outcome, errors, message);
 	last_outcome.number++;
 	status_count_reload(false);
@@ -133,7 +135,9 @@ reload_succeeded(const struct config *old_config, const struct reload_plan *plan
 	describe_action(graph, RELOAD_REPLACE, changes, sizeof(changes));
 	describe_action(graph, RELOAD_ADD, changes, sizeof(changes));
 	describe_removed(old_config, plan, new_config, changes, sizeof(changes));
-	log_info("reload: generation %u running: %s", graph->generation, changes);
+	log_set_generation(graph->generation);
+	log_event(LOG_LEVEL_INFO, LOG_MESSAGE_RELOADED, "reload: generation %u running: %s",
+		  graph->generation, changes);
 	last_outcome.succeeded = true;
 	last_outcome.generation = graph->generation;
 	last_outcome.error_count = 0;

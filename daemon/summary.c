@@ -8,6 +8,7 @@
 #include "accounting.h"
 #include "graph.h"
 #include "log.h"
+#include "log_journal.h"
 #include "notify.h"
 #include "summary.h"
 
@@ -48,8 +49,8 @@ report_instance_errors(const struct graph *graph)
 		const struct kernel_instance *instance = graph->instances[i];
 
 		if (kernel_instance_error(instance)[0] != '\0') {
-			log_error("kernel '%s' (replica %u): %s", instance->name, instance->replica,
-				  kernel_instance_error(instance));
+			log_kernel_error(instance->name, "kernel '%s' (replica %u): %s", instance->name,
+					 instance->replica, kernel_instance_error(instance));
 			any = true;
 		}
 	}
@@ -241,5 +242,7 @@ summary_notify_ready(const struct graph *graph)
 		 graph->generation, graph->kernel_count, graph->instance_count,
 		 graph->layout->worker_count);
 	notify_ready(status);
-	log_info("%s", status);
+	log_set_generation(graph->generation);
+	/* generation 1 is the start (graph_build); later ones follow the "reloaded" line */
+	log_event(LOG_LEVEL_INFO, graph->generation == 1 ? LOG_MESSAGE_STARTED : NULL, "%s", status);
 }

@@ -26,9 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kernel.h"
+#include "log_journal.h"
 #include "outputs/jsonl.h"
 #include "outputs/line_writer.h"
 
@@ -64,6 +66,13 @@ static const struct config_field sink_fields[] = {
 	{.key = NULL},
 };
 
+/*
+ * Alert records a sink writes are logged too (MESSAGE_ID alert, for
+ * `journalctl MESSAGE_ID=...`), at most this many a second per sink: a flood
+ * of alerts is in the file, and the log says how many lines it left out.
+ */
+#define ALERT_LOG_PER_SECOND 10
+
 /* Formatted lines of one burst, appended to the writer's buffer with one copy. */
 #define SINK_STAGING_SIZE (KERNEL_BURST * JSONL_LINE_MAX)
 
@@ -72,6 +81,10 @@ struct sink_state {
 	uint64_t packets;               /* format null only: polling thread: wo, cp: ro */
 	uint64_t records;               /* format null only: polling thread: wo, cp: ro */
 	_Atomic uint64_t format_failures; /* polling thread: wo, cp: ro. Records no line could hold */
+	/* polling thread only: the alert lines' rate limit */
+	uint64_t alert_second;          /* CLOCK_MONOTONIC second of the lines counted below */
+	unsigned alerts_logged;         /* logged in that second */
+	uint64_t alerts_not_logged;     /* left out since the last line logged */
 	char staging[SINK_STAGING_SIZE]; /* polling thread only */
 };
 
@@ -168,6 +181,44 @@ records_with_room(const struct sink_state *state)
 	return room < KERNEL_BURST ? (unsigned)room : KERNEL_BURST;
 }
 
+/* Say how many alerts the rate limit left out since the last one logged (polling thread). */
+static void
+report_alerts_not_logged(struct sink_state *state)
+{
+	if (state->alerts_not_logged > 0)
+		log_warning("%" PRIu64 " alerts were not logged (at most %d a second per sink; all "
+			    "are in the sink's file)", state->alerts_not_logged, ALERT_LOG_PER_SECOND);
+	state->alerts_not_logged = 0;
+}
+
+/*
+ * Log the alert whose jsonl line is @p line (@p length bytes, its newline
+ * included), within the rate limit. A sink that writes is polled on the sink
+ * thread, not on a worker (sink_properties), so it may log.
+ */
+static void
+log_alert(struct sink_state *state, const union any_record *record, const char *line,
+	  size_t length)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((uint64_t)now.tv_sec != state->alert_second) {
+		state->alert_second = (uint64_t)now.tv_sec;
+		state->alerts_logged = 0;
+	}
+	if (state->alerts_logged == ALERT_LOG_PER_SECOND) {
+		state->alerts_not_logged++;
+		return;
+	}
+	state->alerts_logged++;
+	report_alerts_not_logged(state);
+	log_message_fields(LOG_LEVEL_WARNING,
+			   &(struct log_fields){.message_id = LOG_MESSAGE_ALERT,
+						.kernel = record->header.kernel},
+			   "alert: %.*s", (int)(length - 1), line);
+}
+
 /* Format @p count records packed at @p element_size into the staging area. @return its bytes. */
 static size_t
 format_records(struct sink_state *state, const void *records, unsigned count,
@@ -182,10 +233,13 @@ format_records(struct sink_state *state, const void *records, unsigned count,
 		/* records arrive packed at their ring's element size, not at sizeof(union any_record) */
 		memcpy(&record, (const char *)records + (size_t)i * element_size, element_size);
 		line = jsonl_format_record(&record, state->staging + length, JSONL_LINE_MAX);
-		if (line == 0 || line >= JSONL_LINE_MAX) /* cannot happen with the built-in records */
+		if (line == 0 || line >= JSONL_LINE_MAX) { /* cannot happen with the built-in records */
 			atomic_fetch_add_explicit(&state->format_failures, 1, memory_order_relaxed);
-		else
-			length += line;
+			continue;
+		}
+		if (record.header.type == STREAM_ALERT)
+			log_alert(state, &record, state->staging + length, line);
+		length += line;
 	}
 	return length;
 }
@@ -245,6 +299,7 @@ sink_flush(struct kernel_instance *instance)
 		return true; /* format null: nothing is ever buffered */
 	if (!line_writer_flush(state->writer))
 		return false;
+	report_alerts_not_logged(state); /* drained: no alert comes to log them with */
 	note_incomplete_output(instance);
 	return true;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "log_journal.h"
 #include "outputs/line_writer.h"
 #include "outputs/output_file.h"
 
@@ -54,6 +55,12 @@ struct failure_state {
 	uint64_t episode_drops;
 };
 
+/*
+ * Reopen requests so far (line_writer_request_reopen). Control thread: wo;
+ * writer threads: ro, each comparing it with the count it has carried out.
+ */
+static _Atomic uint64_t reopen_requests;
+
 struct line_writer {
 	/* Set by open, then read-only for every thread. */
 	char owner[64];
@@ -92,6 +99,7 @@ struct line_writer {
 	/* Writer thread only (open uses them before the thread starts). */
 	struct output_file file;
 	struct failure_state failure;
+	uint64_t reopens_done;             /* the value of reopen_requests last carried out */
 };
 
 static uint64_t
@@ -302,10 +310,11 @@ report_counts(struct line_writer *writer, uint64_t now)
 		return;
 	if (now != 0 && !report_allowed(failure, now))
 		return;
-	log_error("kernel '%s': writing to %s: %s: %" PRIu64 " more failed writes, %" PRIu64
-		  " records dropped since the last report",
-		  writer->owner, writer->file.path, strerror(failure->last_error),
-		  failure->unreported_failures, failure->unreported_drops);
+	log_kernel(LOG_LEVEL_ERROR, writer->owner,
+		   "writing to %s: %s: %" PRIu64 " more failed writes, %" PRIu64
+		   " records dropped since the last report",
+		   writer->file.path, strerror(failure->last_error),
+		   failure->unreported_failures, failure->unreported_drops);
 	failure->unreported_failures = failure->unreported_drops = 0;
 	failure->last_report_ns = now != 0 ? now : monotonic_ns();
 }
@@ -318,12 +327,14 @@ report_first_failure(struct line_writer *writer, int error, uint64_t now, bool r
 	if (!report_allowed(failure, now))
 		return;
 	if (retried)
-		log_error("kernel '%s': cannot write to %s: %s; retrying for up to %.3f s, then its "
-			  "records are counted as dropped_records", writer->owner, writer->file.path,
-			  strerror(error), (double)writer->retry_ns / NANOSECONDS_PER_SECOND);
+		log_kernel(LOG_LEVEL_ERROR, writer->owner,
+			   "cannot write to %s: %s; retrying for up to %.3f s, then its records are "
+			   "counted as dropped_records", writer->file.path,
+			   strerror(error), (double)writer->retry_ns / NANOSECONDS_PER_SECOND);
 	else
-		log_error("kernel '%s': cannot write to %s: %s; its records are counted as "
-			  "dropped_records", writer->owner, writer->file.path, strerror(error));
+		log_kernel(LOG_LEVEL_ERROR, writer->owner,
+			   "cannot write to %s: %s; its records are counted as dropped_records",
+			   writer->file.path, strerror(error));
 	failure->unreported_failures = failure->unreported_drops = 0;
 	failure->last_report_ns = now;
 	failure->reported = true;
@@ -337,9 +348,10 @@ note_recovery(struct line_writer *writer)
 	if (failure->failing_since_ns == 0)
 		return;
 	if (failure->reported) {
-		log_info("kernel '%s': writing to %s again, after %" PRIu64 " failed writes and %" PRIu64
-			 " records dropped", writer->owner, writer->file.path,
-			 failure->episode_failures, failure->episode_drops);
+		log_kernel(LOG_LEVEL_INFO, writer->owner,
+			   "writing to %s again, after %" PRIu64 " failed writes and %" PRIu64
+			   " records dropped", writer->file.path,
+			   failure->episode_failures, failure->episode_drops);
 		failure->unreported_failures = failure->unreported_drops = 0;
 	}
 	failure->failing_since_ns = 0;
@@ -391,6 +403,34 @@ handle_failure(struct line_writer *writer, int error, uint64_t from, size_t leng
 
 /* ---- the writer thread: the loop --------------------------------------------------- */
 
+void
+line_writer_request_reopen(void)
+{
+	atomic_fetch_add_explicit(&reopen_requests, 1, memory_order_relaxed);
+}
+
+static bool
+reopen_requested(const struct line_writer *writer)
+{
+	return atomic_load_explicit(&reopen_requests, memory_order_relaxed) != writer->reopens_done;
+}
+
+/*
+ * Before a write: reopen when asked, else follow a renamed or removed path.
+ * A reopen that fails is not asked again: the path no longer names the open
+ * file, so following it tries again before the next write.
+ * @return 0, or -errno when no file at the path could be opened.
+ */
+static int
+keep_file_current(struct line_writer *writer)
+{
+	if (reopen_requested(writer)) {
+		writer->reopens_done = atomic_load_explicit(&reopen_requests, memory_order_relaxed);
+		return output_file_reopen(&writer->file);
+	}
+	return output_file_follow_path(&writer->file);
+}
+
 /* Write (or fail to write) the next run of whole lines waiting in the ring. */
 static void
 write_waiting(struct line_writer *writer, uint64_t waiting)
@@ -400,7 +440,7 @@ write_waiting(struct line_writer *writer, uint64_t waiting)
 	struct iovec pieces[2];
 	unsigned piece_count = ring_pieces(writer, from, length, pieces);
 	struct output_write_result result = {0};
-	int error = -output_file_follow_path(&writer->file);
+	int error = -keep_file_current(writer);
 
 	if (error == 0)
 		result = output_file_write_lines(&writer->file, pieces, piece_count, length);
@@ -469,8 +509,8 @@ writer_thread(void *argument)
 			write_waiting(writer, until - consumed);
 		if (closing && waiting_bytes(writer) == 0)
 			break;
-		if (monotonic_ns() >= next_follow_ns) {
-			output_file_follow_path(&writer->file); /* a failure shows at the next write */
+		if (reopen_requested(writer) || monotonic_ns() >= next_follow_ns) {
+			keep_file_current(writer); /* a failure shows at the next write */
 			next_follow_ns = monotonic_ns() + FOLLOW_PATH_INTERVAL_NS;
 		}
 	}
@@ -533,6 +573,8 @@ line_writer_open(struct line_writer **result, const char *path,
 	writer->capacity = settings->capacity;
 	writer->batch_bytes = smaller(WRITE_BATCH_BYTES, settings->capacity / 2);
 	writer->retry_ns = settings->retry_ns;
+	/* a file opened now is as new as a reopen would make it */
+	writer->reopens_done = atomic_load_explicit(&reopen_requests, memory_order_relaxed);
 	error = output_file_open(&writer->file, path, writer->owner, message, message_size);
 	if (error == 0 && (error = init_wakeups(writer)) == 0 && (error = start_thread(writer)) != 0)
 		snprintf(message, message_size, "cannot start the writer thread: %s", strerror(-error));

@@ -19,7 +19,8 @@
  * recovery is logged too.
  *
  * Threads: append/space/flush from the one producer thread; figures and
- * failure from any thread; open and close from the control thread.
+ * failure from any thread; open, close and request_reopen from the control
+ * thread.
  */
 #ifndef JETSTREAM_OUTPUTS_LINE_WRITER_H
 #define JETSTREAM_OUTPUTS_LINE_WRITER_H
@@ -77,6 +78,14 @@ void line_writer_figures(const struct line_writer *writer, struct line_writer_fi
  * nothing was dropped.
  */
 bool line_writer_failure(const struct line_writer *writer, char *text, size_t size);
+
+/**
+ * Control thread: ask every writer to reopen its file (SIGUSR1, SIGHUP).
+ * Each writer thread does it itself, between two writes and within the
+ * write delay (100 ms) when idle, so the control thread does no file I/O
+ * and every line lands whole in the old file or the new one.
+ */
+void line_writer_request_reopen(void);
 
 /** Write out what waits (retrying as above), stop the thread, close the file, free. */
 void line_writer_close(struct line_writer *writer);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "log_journal.h"
 #include "outputs/output_file.h"
 
 /* ---- bytes spread over one or two pieces (a ring buffer's wrap) ------------- */
@@ -98,12 +99,13 @@ end_cut_line(struct output_file *file)
 	if (fstat(file->descriptor, &status) != 0)
 		return false;
 	if (write(file->descriptor, "\n", 1) != 1) {
-		log_warning("kernel '%s': %s ends in a cut line at offset %jd: cannot end it yet: %s",
-			    file->owner, file->path, (intmax_t)status.st_size, strerror(errno));
+		log_kernel(LOG_LEVEL_WARNING, file->owner,
+			   "%s ends in a cut line at offset %jd: cannot end it yet: %s", file->path,
+			   (intmax_t)status.st_size, strerror(errno));
 		return false;
 	}
-	log_warning("kernel '%s': ended a cut line at offset %jd of %s", file->owner,
-		    (intmax_t)status.st_size, file->path);
+	log_kernel(LOG_LEVEL_WARNING, file->owner, "ended a cut line at offset %jd of %s",
+		   (intmax_t)status.st_size, file->path);
 	return true;
 }
 
@@ -203,6 +205,34 @@ path_names_open_file(const struct output_file *file)
 	       status.st_dev == file->device;
 }
 
+/* Open the path (its directories made again); @return the descriptor, or -errno. */
+static int
+open_again(const struct output_file *file, struct stat *status)
+{
+	int descriptor;
+
+	make_directories(file->path);
+	descriptor = open_path(file->path);
+	if (descriptor < 0)
+		return descriptor;
+	if (fstat(descriptor, status) != 0) {
+		int error = errno;
+
+		close(descriptor);
+		return -error;
+	}
+	return descriptor;
+}
+
+/* The file now written is @p descriptor: the old one is closed (its lines are all in it). */
+static void
+adopt_descriptor(struct output_file *file, int descriptor, const struct stat *status)
+{
+	close(file->descriptor);
+	file->descriptor = descriptor;
+	describe_descriptor(file, status);
+}
+
 int
 output_file_follow_path(struct output_file *file)
 {
@@ -212,21 +242,32 @@ output_file_follow_path(struct output_file *file)
 	/* a FIFO or device that went away is not made again as a regular file */
 	if (file->is_stdout || !file->truncatable || path_names_open_file(file))
 		return 0;
-	make_directories(file->path);
-	descriptor = open_path(file->path);
+	descriptor = open_again(file, &status);
 	if (descriptor < 0)
 		return descriptor;
-	if (fstat(descriptor, &status) != 0) {
-		int error = errno;
+	log_kernel(LOG_LEVEL_WARNING, file->owner,
+		   "%s was removed or renamed: records from now on go to a new file at that path",
+		   file->path);
+	adopt_descriptor(file, descriptor, &status);
+	return 0;
+}
 
-		close(descriptor);
-		return -error;
+int
+output_file_reopen(struct output_file *file)
+{
+	struct stat status;
+	int descriptor;
+
+	if (file->is_stdout || !file->truncatable)
+		return 0;
+	descriptor = open_again(file, &status);
+	if (descriptor < 0) {
+		log_kernel(LOG_LEVEL_ERROR, file->owner, "cannot reopen %s: %s", file->path,
+			   strerror(-descriptor));
+		return descriptor;
 	}
-	log_warning("kernel '%s': %s was removed or renamed: records from now on go to a new file "
-		    "at that path", file->owner, file->path);
-	close(file->descriptor);
-	file->descriptor = descriptor;
-	describe_descriptor(file, &status);
+	log_kernel(LOG_LEVEL_INFO, file->owner, "reopened %s", file->path);
+	adopt_descriptor(file, descriptor, &status);
 	return 0;
 }
 
@@ -252,8 +293,9 @@ roll_back(struct output_file *file, off_t keep_until)
 	if (keep_until < 0 || fstat(file->descriptor, &status) != 0 || status.st_size <= keep_until)
 		return;
 	if (ftruncate(file->descriptor, keep_until) != 0)
-		log_error("kernel '%s': cannot cut %s back to its last whole line at offset %jd: %s",
-			  file->owner, file->path, (intmax_t)keep_until, strerror(errno));
+		log_kernel(LOG_LEVEL_ERROR, file->owner,
+			   "cannot cut %s back to its last whole line at offset %jd: %s", file->path,
+			   (intmax_t)keep_until, strerror(errno));
 	else if (!file->appends)
 		lseek(file->descriptor, keep_until, SEEK_SET);
 }
@@ -343,7 +385,7 @@ output_file_write_lines(struct output_file *file, const struct iovec *pieces, un
 		if (write(file->descriptor, "\n", 1) != 1)
 			return (struct output_write_result){.error = errno};
 		file->newline_owed = false;
-		log_warning("kernel '%s': ended the cut line of %s", file->owner, file->path);
+		log_kernel(LOG_LEVEL_WARNING, file->owner, "ended the cut line of %s", file->path);
 	}
 	while (total.whole_bytes < length) {
 		size_t start = total.whole_bytes;

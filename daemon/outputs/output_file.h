@@ -75,6 +75,15 @@ struct output_write_result output_file_write_lines(struct output_file *file,
 						   const struct iovec *pieces, unsigned piece_count,
 						   size_t length);
 
+/**
+ * Open the path again whether or not it still names the open file (SIGUSR1,
+ * SIGHUP: logrotate's postrotate), making missing directories, and log it.
+ * Only regular files: standard output, FIFOs, terminals and devices are not
+ * reopened (a FIFO's open would wait for a reader).
+ * @return 0, or -errno with the old file still open.
+ */
+int output_file_reopen(struct output_file *file);
+
 /** Close (standard output stays open). */
 void output_file_close(struct output_file *file);
 

@@ -5,8 +5,10 @@
  * init()/destroy() (never process(): workers do not log, they set counters
  * and kernel_fail() that the control thread reports), a line at a time.
  *
- * Lines go to stderr. Under systemd (JOURNAL_STREAM set) each line starts
- * with a `<N>` syslog priority so journald records the right level.
+ * Lines go to stderr as `jetstreamd: LEVEL: text`. When stderr is the
+ * journal (systemd's JOURNAL_STREAM names it), each line is sent to journald
+ * instead, with its priority and the daemon's fields (README, "Logging and
+ * signals").
  */
 #ifndef JETSTREAM_LOG_H
 #define JETSTREAM_LOG_H
@@ -18,8 +20,8 @@ enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEV
 void log_set_level(enum log_level level);
 
 /**
- * Write one line at @p level (printf-style, no newline needed), prefixed
- * with its syslog priority under journald. Not from process().
+ * Write one line at @p level (printf-style, no newline needed), or send it
+ * to journald at that priority. Not from process().
  */
 void log_message(enum log_level level, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -515,6 +515,76 @@ START_TEST(line_writer_keeps_every_byte_of_a_full_ring)
 }
 END_TEST
 
+/* Append lines [first, first + count) of numbered_line() and wait until they are written. */
+static void
+write_numbered_lines(struct line_writer *writer, unsigned first, unsigned count)
+{
+	char line[64];
+
+	for (unsigned i = first; i < first + count; i++) {
+		size_t length = numbered_line(line, sizeof(line), i);
+
+		while (line_writer_space(writer) < length)
+			usleep(100);
+		line_writer_append(writer, line, length);
+	}
+	for (unsigned polls = 0; !line_writer_flush(writer); polls++) {
+		ck_assert_msg(polls < SINK_TEST_WAIT_POLLS, "the lines were not written");
+		usleep(100);
+	}
+}
+
+/* Whether @p text is exactly lines [first, first + count) of numbered_line(). */
+static bool
+holds_numbered_lines(const char *text, unsigned first, unsigned count)
+{
+	char line[64];
+
+	for (unsigned i = first; i < first + count; i++) {
+		size_t length = numbered_line(line, sizeof(line), i);
+
+		if (strncmp(text, line, length) != 0)
+			return false;
+		text += length;
+	}
+	return *text == '\0';
+}
+
+/*
+ * logrotate's way: rename the file, then ask for a reopen (SIGUSR1). Lines
+ * written before stay in the renamed file, those after go to a new file at
+ * the path, each once; a reopen of a path that still names the file keeps
+ * appending to it.
+ */
+START_TEST(line_writer_reopens_its_file_on_request)
+{
+	const char *directory = test_directory_create("jetstream_reopen");
+	const struct line_writer_settings settings = {.owner = "out", .capacity = 64 * 1024,
+						      .retry_ns = 1000000000ull};
+	struct line_writer *writer;
+	char path[512], rotated[600], message[256];
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/out.jsonl", directory);
+	snprintf(rotated, sizeof(rotated), "%s.1", path);
+	ck_assert_int_eq(line_writer_open(&writer, path, &settings, message, sizeof(message)), 0);
+	write_numbered_lines(writer, 0, 1000);
+	ck_assert_int_eq(rename(path, rotated), 0);
+	line_writer_request_reopen();
+	write_numbered_lines(writer, 1000, 1000);
+	line_writer_request_reopen(); /* the path names the open file: the same file goes on */
+	write_numbered_lines(writer, 2000, 500);
+	line_writer_close(writer);
+	text = file_text(rotated);
+	ck_assert_msg(holds_numbered_lines(text, 0, 1000), "the rotated file: %.200s", text);
+	free(text);
+	text = file_text(path);
+	ck_assert_msg(holds_numbered_lines(text, 1000, 1500), "the new file: %.200s", text);
+	free(text);
+	test_directory_remove();
+}
+END_TEST
+
 Suite *
 sink_suite(void)
 {
@@ -534,6 +604,7 @@ sink_suite(void)
 	tcase_add_test(files, sink_ends_a_cut_line_at_open);
 	tcase_add_test(files, sink_reopens_after_its_directory_is_removed);
 	tcase_add_test(files, sink_reopens_after_its_file_is_renamed);
+	tcase_add_test(files, line_writer_reopens_its_file_on_request);
 	tcase_add_test(buffer, sink_full_buffer_holds_records_in_their_ring);
 	tcase_add_test(buffer, sink_flush_is_true_once_everything_is_written);
 	tcase_add_test(buffer, line_writer_keeps_every_byte_of_a_full_ring);
