@@ -120,10 +120,9 @@ define install_config
 	fi
 endef
 
-install: build/jetstreamd
+install: build/jetstreamd build/jetstreamctl
 	install -D -m 0755 build/jetstreamd $(DESTDIR)$(BINDIR)/jetstreamd
-	@# jetstreamctl, when it is built
-	if [ -x build/jetstreamctl ]; then install -m 0755 build/jetstreamctl $(DESTDIR)$(BINDIR)/jetstreamctl; fi
+	install -m 0755 build/jetstreamctl $(DESTDIR)$(BINDIR)/jetstreamctl
 	install -d $(DESTDIR)$(CONFDIR)/pipelines
 	$(call install_config,conf/jetstreamd.yaml,$(DESTDIR)$(CONFDIR)/jetstreamd.yaml)
 	$(call install_config,pipelines/main.yaml,$(DESTDIR)$(CONFDIR)/pipelines/main.yaml)
@@ -167,7 +166,7 @@ DEB_STAGE := build/deb/root
 DEB_FILE = build/jetstream_$(VERSION)_$(DEB_ARCH).deb
 
 deb: deps
-	$(MAKE) --no-print-directory build/jetstreamd
+	$(MAKE) --no-print-directory build/jetstreamd build/jetstreamctl
 	rm -rf build/deb
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_STAGE) PREFIX=/usr
 	gzip -9n $(DEB_STAGE)/usr/share/man/man*/*

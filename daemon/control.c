@@ -235,7 +235,7 @@ control_run(int signal_fd, const struct control_sources *sources, struct config 
 	int idle_wait = (*config)->settings.idle == CONFIG_IDLE_SLEEP ? CONTROL_IDLE_SLEEP_WAIT_MS
 								      : CONTROL_IDLE_WAIT_MS;
 
-	status_start(sources->pipeline_paths, sources->pipeline_count);
+	status_start(config);
 	control_socket_attach(sources, config);
 	while (!runtime_graph_finished()) {
 		advance_reload(&control);

@@ -15,14 +15,14 @@
 #include <rte_lcore.h>
 
 #include "accounting.h"
+#include "config.h"
 #include "graph.h"
 #include "runtime.h"
 #include "status.h"
 
 static struct {
 	uint64_t started_ns;
-	const char *const *pipeline_paths;
-	unsigned pipeline_count;
+	struct config *const *running;        /* cp only */
 	uint64_t reloads_ok;                   /* cp only */
 	uint64_t reloads_failed;               /* cp only */
 	struct status_snapshot *last_tick;     /* cp only: the rates' base */
@@ -43,11 +43,10 @@ monotonic_ns(void)
 }
 
 void
-status_start(const char *const *pipeline_paths, unsigned pipeline_count)
+status_start(struct config *const *running)
 {
 	status.started_ns = monotonic_ns();
-	status.pipeline_paths = pipeline_paths;
-	status.pipeline_count = pipeline_count;
+	status.running = running;
 }
 
 void
@@ -66,6 +65,9 @@ status_free(struct status_snapshot *snapshot)
 		return;
 	for (unsigned i = 0; i < snapshot->instance_count; i++)
 		free(snapshot->instances[i].inputs);
+	for (unsigned p = 0; p < snapshot->pipeline_count; p++)
+		free(snapshot->pipeline_paths[p]);
+	free(snapshot->pipeline_paths);
 	free(snapshot->instances);
 	free(snapshot->lcores);
 	free(snapshot);
@@ -212,6 +214,37 @@ fill_lcores(struct status_snapshot *snapshot, uint64_t tsc_now)
 	return 0;
 }
 
+/* Owned copies of @p count names: a published snapshot outlives the configuration. */
+static int
+copy_names(struct status_snapshot *snapshot, const char *const *names, unsigned count)
+{
+	snapshot->pipeline_count = 0;
+	snapshot->pipeline_paths = calloc(count + 1, sizeof(*snapshot->pipeline_paths));
+	if (snapshot->pipeline_paths == NULL)
+		return -1;
+	for (unsigned p = 0; p < count; p++) {
+		snapshot->pipeline_paths[p] = strdup(names[p]);
+		if (snapshot->pipeline_paths[p] == NULL)
+			return -1;
+		snapshot->pipeline_count++;
+	}
+	return 0;
+}
+
+/* The files the running configuration read, but its settings file: its pipelines. */
+static int
+fill_pipelines(struct status_snapshot *snapshot)
+{
+	const struct config *config = status.running != NULL ? *status.running : NULL;
+	const char *names[CONFIG_MAX_PIPELINES + 1];
+	unsigned count = 0;
+
+	for (unsigned f = 0; config != NULL && f < config->file_count; f++)
+		if (strcmp(config->files[f], config->settings_file) != 0)
+			names[count++] = config->files[f];
+	return copy_names(snapshot, names, count);
+}
+
 struct status_snapshot *
 status_take(void)
 {
@@ -227,10 +260,8 @@ status_take(void)
 		.generation = graph != NULL ? graph->generation : 0,
 		.reloads_ok = status.reloads_ok,
 		.reloads_failed = status.reloads_failed,
-		.pipeline_count = status.pipeline_count,
-		.pipeline_paths = status.pipeline_paths,
 	};
-	if (fill_lcores(snapshot, rte_get_tsc_cycles()) != 0 ||
+	if (fill_pipelines(snapshot) != 0 || fill_lcores(snapshot, rte_get_tsc_cycles()) != 0 ||
 	    (graph != NULL && fill_instances(snapshot, graph) != 0)) {
 		status_free(snapshot);
 		return NULL;
@@ -252,7 +283,9 @@ copy_snapshot(const struct status_snapshot *snapshot)
 	copy->lcores = calloc(snapshot->lcore_count + 1, sizeof(*copy->lcores));
 	copy->instances = calloc(snapshot->instance_count + 1, sizeof(*copy->instances));
 	copy->instance_count = 0;
-	if (copy->lcores == NULL || copy->instances == NULL) {
+	if (copy_names(copy, (const char *const *)snapshot->pipeline_paths,
+		       snapshot->pipeline_count) != 0 ||
+	    copy->lcores == NULL || copy->instances == NULL) {
 		status_free(copy);
 		return NULL;
 	}

@@ -64,19 +64,21 @@ struct status_snapshot {
 	uint64_t reloads_ok;
 	uint64_t reloads_failed;
 	unsigned pipeline_count;
-	const char *const *pipeline_paths;   /**< as given to status_start() */
+	char **pipeline_paths;               /**< the running configuration's pipeline files (owned) */
 	unsigned lcore_count;
 	struct status_lcore *lcores;
 	unsigned instance_count;
 	struct status_instance *instances;   /**< live replicas in graph order, then removed kernels */
 };
 
+struct config;
+
 /**
- * Start the clock of uptime and remember the pipeline files (the pointers
- * must outlive the daemon's run). Control thread, once, before the first
- * snapshot.
+ * Start the clock of uptime and remember where the running configuration is
+ * (*@p running, replaced by each reload; its pipeline files are named in
+ * snapshots). Control thread, once, before the first snapshot.
  */
-void status_start(const char *const *pipeline_paths, unsigned pipeline_count);
+void status_start(struct config *const *running);
 
 /**
  * The figures of the running generation now, rates from the last ticks.

@@ -51,7 +51,7 @@ at_exit cleanup
 echo "checks: apt-get install ./$(basename "$package"): files in place, user, state directory, enabled"
 apt-get install -y -qq -o DPkg::Lock::Timeout=120 "$package" >"$work/apt.log" 2>&1 ||
 	{ cat "$work/apt.log"; fail "apt-get install failed"; }
-for file in /usr/bin/jetstreamd "$unit" /usr/lib/sysusers.d/jetstream.conf /usr/lib/tmpfiles.d/jetstream.conf \
+for file in /usr/bin/jetstreamd /usr/bin/jetstreamctl "$unit" /usr/lib/sysusers.d/jetstream.conf /usr/lib/tmpfiles.d/jetstream.conf \
 	/usr/share/doc/jetstream/README.md /usr/share/doc/jetstream/jetstreamd-pci.conf \
 	/usr/share/man/man8/jetstreamd.8.gz /usr/share/man/man8/jetstreamctl.8.gz \
 	/usr/share/man/man5/jetstream-pipeline.5.gz /etc/jetstream/jetstreamd.yaml /etc/jetstream/pipelines/main.yaml; do
@@ -73,12 +73,7 @@ echo "  ok: files in place, '$printed', user and group jetstream, /var/lib/jetst
 echo "checks: systemd-analyze verify on the installed unit (binaries and man pages of the package)"
 if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify "$unit" >"$work/verify.log" 2>&1 || true
-	complaints="$(grep -v -F 'Command /usr/bin/jetstreamctl is not executable' "$work/verify.log" || true)"
-	[ -z "$complaints" ] || { cat "$work/verify.log"; fail "systemd-analyze verify complains"; }
-	if [ -s "$work/verify.log" ]; then
-		[ ! -x "$repo_root/build/jetstreamctl" ] || fail "jetstreamctl is built but not in the package"
-		echo "  note: build/jetstreamctl is not built, so the package has no jetstreamctl (ExecReload=)"
-	fi
+	[ ! -s "$work/verify.log" ] || { cat "$work/verify.log"; fail "systemd-analyze verify complains"; }
 	echo "  ok: systemd-analyze verify is clean"
 else
 	echo "  skipped: systemd-analyze is not installed"

@@ -38,9 +38,7 @@ grep -qx "ExecStart=$prefix/bin/jetstreamd -c /etc/jetstream/jetstreamd.yaml" \
 grep -qx "Documentation=file://$prefix/share/doc/jetstream/README.md" \
 	"$root$prefix/lib/systemd/system/jetstreamd.service" || fail "the unit's Documentation= does not name $prefix"
 grep -qx "prefix=$prefix" "$root$prefix/lib/pkgconfig/jetstream-kernel.pc" || fail "the .pc file's prefix is not $prefix"
-if [ -x "$repo_root/build/jetstreamctl" ]; then
-	[ -x "$root$prefix/bin/jetstreamctl" ] || fail "build/jetstreamctl exists but was not installed"
-fi
+[ -x "$root$prefix/bin/jetstreamctl" ] || fail "jetstreamctl was not installed"
 printed="$("$root$prefix/bin/jetstreamd" --version)" || fail "jetstreamd --version exited $?"
 [ "$printed" = "jetstreamd $version" ] || fail "jetstreamd --version printed '$printed', not 'jetstreamd $version'"
 echo "  ok: $(installed_files | wc -l) files in place; '$printed'"
