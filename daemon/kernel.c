@@ -3,6 +3,7 @@
  * Datapath helpers of the kernel API: receiving from input rings, emitting to
  * output rings with partitioning, and end-of-input detection.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,25 +309,40 @@ kernel_totals_add(struct kernel_totals *totals, const struct kernel_totals *more
 		add_stat(totals, &more->stats[s]);
 }
 
-/* Names ever used, never freed: a handful per pipeline edit, so this stays small. */
+/*
+ * Names ever used, never freed: a handful per pipeline edit, so this stays
+ * small. The lock: DPDK's telemetry thread sums snapshot figures too
+ * (kernel_totals_add), while the control thread interns new names.
+ */
 static struct interned_name {
 	struct interned_name *next;
 	char name[CONFIG_NAME_MAX];
 } *interned_names;
+static pthread_mutex_t interned_names_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *
+find_interned(const char *name)
+{
+	for (const struct interned_name *entry = interned_names; entry != NULL; entry = entry->next)
+		if (strcmp(entry->name, name) == 0)
+			return entry->name;
+	return NULL;
+}
 
 const char *
 kernel_intern_name(const char *name)
 {
+	const char *interned;
 	struct interned_name *entry;
 
-	for (entry = interned_names; entry != NULL; entry = entry->next)
-		if (strcmp(entry->name, name) == 0)
-			return entry->name;
-	entry = calloc(1, sizeof(*entry));
-	if (entry == NULL)
-		return NULL;
-	snprintf(entry->name, sizeof(entry->name), "%s", name);
-	entry->next = interned_names;
-	interned_names = entry;
-	return entry->name;
+	pthread_mutex_lock(&interned_names_lock);
+	interned = find_interned(name);
+	if (interned == NULL && (entry = calloc(1, sizeof(*entry))) != NULL) {
+		snprintf(entry->name, sizeof(entry->name), "%s", name);
+		entry->next = interned_names;
+		interned_names = entry;
+		interned = entry->name;
+	}
+	pthread_mutex_unlock(&interned_names_lock);
+	return interned;
 }

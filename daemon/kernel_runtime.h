@@ -73,8 +73,8 @@ void kernel_totals_add(struct kernel_totals *totals, const struct kernel_totals 
 /**
  * The process-lifetime copy of @p name. Records carry their kernel's name as a
  * pointer, and a record may still wait in a ring after a reload destroyed the
- * instance that emitted it, so names must outlive instances. Control thread
- * only. @return NULL when out of memory.
+ * instance that emitted it, so names must outlive instances. Any thread (a
+ * lock guards the list). @return NULL when out of memory.
  */
 const char *kernel_intern_name(const char *name);
 

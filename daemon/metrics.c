@@ -37,9 +37,8 @@
 #define METRICS_BACKLOG 16
 
 static struct {
-	struct MHD_Daemon *daemon;
-	int listen_fd;
-} metrics = {.listen_fd = -1};
+	struct MHD_Daemon *daemon;            /* cp only */
+} metrics;
 
 /* HOST:PORT, HOST possibly in brackets (IPv6), into @p host and @p port. */
 static int
@@ -202,22 +201,27 @@ log_from_library(void *closure, const char *format, va_list arguments)
 int
 metrics_open(const struct daemon_settings *settings, char *error, size_t error_size)
 {
+	int listen_fd;
+
 	if (strcmp(settings->metrics, "off") == 0)
 		return 0;
-	metrics.listen_fd = open_listener(settings->metrics, error, error_size);
-	if (metrics.listen_fd < 0)
+	listen_fd = open_listener(settings->metrics, error, error_size);
+	if (listen_fd < 0)
 		return -1;
 	/* no MHD_USE_INTERNAL_POLLING_THREAD: the control loop runs it (metrics_serve) */
 	metrics.daemon = MHD_start_daemon(
 		MHD_USE_ERROR_LOG | MHD_USE_EPOLL, 0, NULL, NULL, answer, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, log_from_library, NULL,
-		MHD_OPTION_LISTEN_SOCKET, metrics.listen_fd,
+		MHD_OPTION_LISTEN_SOCKET, listen_fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNECTIONS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_TIMEOUT_S, MHD_OPTION_END);
+	/*
+	 * The socket is MHD's from here: MHD_stop_daemon() closes it, and so may a
+	 * failed start. Closing it again could close a file another thread has
+	 * opened under the same number since (a sink reopening its file).
+	 */
 	if (metrics.daemon == NULL) {
 		snprintf(error, error_size, "metrics: cannot serve on %s", settings->metrics);
-		close(metrics.listen_fd);
-		metrics.listen_fd = -1;
 		return -1;
 	}
 	log_info("metrics at http://%s/metrics", settings->metrics);
@@ -235,9 +239,6 @@ void
 metrics_close(void)
 {
 	if (metrics.daemon != NULL)
-		MHD_stop_daemon(metrics.daemon);
+		MHD_stop_daemon(metrics.daemon); /* closes the listening socket too */
 	metrics.daemon = NULL;
-	if (metrics.listen_fd >= 0)
-		close(metrics.listen_fd);
-	metrics.listen_fd = -1;
 }

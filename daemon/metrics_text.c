@@ -236,28 +236,6 @@ write_ring_fill(const struct status_snapshot *snapshot, FILE *stream)
 
 /* ---- drops, summed over the replicas of a kernel ------------------------------ */
 
-static bool
-same_kernel(const struct status_instance *a, const struct status_instance *b)
-{
-	return strcmp(a->kernel, b->kernel) == 0 && strcmp(a->type, b->type) == 0;
-}
-
-/* true for the first row of its kernel; then @p sum holds the figures of all its rows */
-static bool
-kernel_sum(const struct status_snapshot *snapshot, unsigned index, struct kernel_totals *sum)
-{
-	const struct status_instance *row = &snapshot->instances[index];
-
-	for (unsigned i = 0; i < index; i++)
-		if (same_kernel(&snapshot->instances[i], row))
-			return false;
-	memset(sum, 0, sizeof(*sum));
-	for (unsigned i = index; i < snapshot->instance_count; i++)
-		if (same_kernel(&snapshot->instances[i], row))
-			kernel_totals_add(sum, &snapshot->instances[i].totals);
-	return true;
-}
-
 /* Either family of the drops: the counts where known, or whether each is known. */
 static void
 write_drops(const struct status_snapshot *snapshot, bool known_family, FILE *stream)
@@ -276,9 +254,10 @@ write_drops(const struct status_snapshot *snapshot, bool known_family, FILE *str
 			     "socket_drops, ring_overflow), summed over replicas; a drop the "
 			     "device cannot report has no sample (see jetstream_dropped_packets_known).");
 	for (unsigned i = 0; i < snapshot->instance_count; i++) {
-		struct kernel_totals sum;
+		struct status_kernel_sum kernel;
+		const struct kernel_totals *sum = &kernel.totals;
 
-		if (!kernel_sum(snapshot, i, &sum))
+		if (!status_kernel_sum(snapshot, i, &kernel))
 			continue;
 		for (unsigned d = 0; d < ACCOUNTING_DROP_COUNT; d++) {
 			struct label labels[3] = {{"kernel", snapshot->instances[i].kernel},
@@ -286,7 +265,7 @@ write_drops(const struct status_snapshot *snapshot, bool known_family, FILE *str
 						  {"reason", accounting_drop_name((enum accounting_drop)d)}};
 			uint64_t value;
 			enum accounting_report report =
-				accounting_drop(&sum, (enum accounting_drop)d, &value);
+				accounting_drop(sum, (enum accounting_drop)d, &value);
 
 			if (known_family && report != ACCOUNTING_NOT_APPLICABLE)
 				write_value(stream, name, labels, 3, report == ACCOUNTING_KNOWN);

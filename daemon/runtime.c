@@ -438,6 +438,12 @@ runtime_graph(void)
 	return runtime.graph;
 }
 
+const struct graph_transition *
+runtime_pending_transition(void)
+{
+	return runtime.transition;
+}
+
 bool
 runtime_graph_finished(void)
 {

@@ -57,6 +57,12 @@ bool runtime_transition_pending(void);
  */
 bool runtime_finish_transition(void);
 
+/**
+ * The reload in progress (its retiring instances still drain), or NULL.
+ * Control thread.
+ */
+const struct graph_transition *runtime_pending_transition(void);
+
 /** The generation running now (the next one as soon as a transition begins). */
 struct graph *runtime_graph(void);
 

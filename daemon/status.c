@@ -95,12 +95,11 @@ fill_inputs(struct status_instance *row, const struct kernel_wiring *wiring)
 	return 0;
 }
 
+/* A live instance's own figures; what its predecessors did is added by add_retired_rows(). */
 static int
 fill_live_instance(const struct graph *graph, unsigned index, struct status_instance *row)
 {
 	const struct kernel_instance *instance = graph->instances[index];
-	const struct graph_retired *retired =
-		graph_find_retired(graph, instance->name, instance->ops->name, instance->replica);
 
 	*row = (struct status_instance){
 		.kernel = instance->name,
@@ -112,21 +111,58 @@ fill_live_instance(const struct graph *graph, unsigned index, struct status_inst
 		.is_source = instance->ops->input_type == STREAM_NONE,
 	};
 	kernel_totals_add_instance(&row->totals, instance);
-	if (retired != NULL)
-		accounting_add_retired(&row->totals, &retired->totals); /* gauges: the running one's */
 	return fill_inputs(row, &graph->wirings[index]);
 }
 
-static void
-fill_removed(const struct graph_retired *retired, struct status_instance *row)
+/*
+ * The row of replica @p replica of kernel @p kernel of type @p type (interned
+ * names), appended as a removed row (replica_count 0) when no live instance
+ * has it: a kernel a reload removed, or a replica above a lowered count.
+ * The array has room for every retired entry and retiring instance.
+ */
+static struct status_instance *
+row_for_retired(struct status_snapshot *snapshot, const char *kernel, const char *type,
+		unsigned replica, bool is_source)
 {
-	*row = (struct status_instance){
-		.kernel = kernel_intern_name(retired->name),
-		.type = kernel_intern_name(retired->type),
-		.replica = retired->replica,
-		.is_source = retired->is_source,
-		.totals = retired->totals,
-	};
+	for (unsigned i = 0; i < snapshot->instance_count; i++) {
+		struct status_instance *row = &snapshot->instances[i];
+
+		if (row->kernel == kernel && row->type == type && row->replica == replica)
+			return row;
+	}
+	snapshot->instances[snapshot->instance_count] = (struct status_instance){
+		.kernel = kernel, .type = type, .replica = replica, .is_source = is_source};
+	return &snapshot->instances[snapshot->instance_count++];
+}
+
+/*
+ * Counters never go back: each row takes the counters (not the levels: see
+ * accounting_add_retired) of the instances that held its place before, those
+ * whose figures a finished reload kept (graph->retired) and those a reload in
+ * progress still drains (their figures reach graph->retired only when it ends).
+ */
+static void
+add_retired_rows(struct status_snapshot *snapshot, const struct graph *graph,
+		 const struct graph_transition *transition)
+{
+	for (unsigned r = 0; r < graph->retired_count; r++) {
+		const struct graph_retired *retired = &graph->retired[r];
+		struct status_instance *row = row_for_retired(
+			snapshot, kernel_intern_name(retired->name), kernel_intern_name(retired->type),
+			retired->replica, retired->is_source);
+
+		accounting_add_retired(&row->totals, &retired->totals);
+	}
+	for (unsigned i = 0; transition != NULL && i < transition->retiring_count; i++) {
+		const struct kernel_instance *instance = transition->retiring[i];
+		struct kernel_totals figures = {0};
+		struct status_instance *row = row_for_retired(
+			snapshot, instance->name, kernel_intern_name(instance->ops->name),
+			instance->replica, instance->ops->input_type == STREAM_NONE);
+
+		kernel_totals_add_instance(&figures, instance);
+		accounting_add_retired(&row->totals, &figures);
+	}
 }
 
 static bool
@@ -171,8 +207,11 @@ fill_rates(struct status_snapshot *snapshot, double seconds)
 static int
 fill_instances(struct status_snapshot *snapshot, const struct graph *graph)
 {
-	snapshot->instances =
-		calloc(graph->instance_count + graph->retired_count + 1, sizeof(*snapshot->instances));
+	const struct graph_transition *transition = runtime_pending_transition();
+	unsigned retiring = transition != NULL ? transition->retiring_count : 0;
+
+	snapshot->instances = calloc(graph->instance_count + graph->retired_count + retiring + 1,
+				     sizeof(*snapshot->instances));
 	if (snapshot->instances == NULL)
 		return -1;
 	for (unsigned i = 0; i < graph->instance_count; i++) {
@@ -180,11 +219,7 @@ fill_instances(struct status_snapshot *snapshot, const struct graph *graph)
 			return -1;
 		snapshot->instance_count++;
 	}
-	/* kernels a reload removed: their counters stay, as in the exit summary */
-	for (unsigned r = 0; r < graph->retired_count; r++)
-		if (graph_find_kernel(graph, graph->retired[r].name, graph->retired[r].type) == NULL)
-			fill_removed(&graph->retired[r],
-				     &snapshot->instances[snapshot->instance_count++]);
+	add_retired_rows(snapshot, graph, transition);
 	return 0;
 }
 
@@ -357,6 +392,35 @@ status_take_published(void)
 		copy = copy_snapshot(status.published);
 	pthread_mutex_unlock(&status.published_lock);
 	return copy;
+}
+
+static bool
+same_kernel(const struct status_instance *a, const struct status_instance *b)
+{
+	return a->kernel == b->kernel && a->type == b->type; /* interned */
+}
+
+bool
+status_kernel_sum(const struct status_snapshot *snapshot, unsigned index,
+		  struct status_kernel_sum *sum)
+{
+	const struct status_instance *first = &snapshot->instances[index];
+
+	for (unsigned i = 0; i < index; i++)
+		if (same_kernel(&snapshot->instances[i], first))
+			return false;
+	*sum = (struct status_kernel_sum){0};
+	for (unsigned i = index; i < snapshot->instance_count; i++) {
+		const struct status_instance *row = &snapshot->instances[i];
+
+		if (!same_kernel(row, first))
+			continue;
+		kernel_totals_add(&sum->totals, &row->totals);
+		sum->items_in_per_second += row->items_in_per_second;
+		sum->items_out_per_second += row->items_out_per_second;
+		sum->replica_count = RTE_MAX(sum->replica_count, row->replica_count);
+	}
+	return true;
 }
 
 void

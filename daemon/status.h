@@ -110,6 +110,23 @@ struct status_snapshot *status_take_published(void);
 /** Count a reload's outcome (reload_sequence.c). */
 void status_count_reload(bool succeeded);
 
+/** One kernel's figures over its rows (status_kernel_sum()). */
+struct status_kernel_sum {
+	struct kernel_totals totals;  /**< every replica's, live and retired */
+	double items_in_per_second;
+	double items_out_per_second;
+	unsigned replica_count;       /**< of the live kernel; 0 when a reload removed it */
+};
+
+/**
+ * Sum the rows of the kernel of row @p index (same name and type) into
+ * @p sum. Any thread, on a snapshot of its own.
+ * @return false, with @p sum untouched, when an earlier row is of the same
+ * kernel: each kernel is summed once, at its first row.
+ */
+bool status_kernel_sum(const struct status_snapshot *snapshot, unsigned index,
+		       struct status_kernel_sum *sum);
+
 /**
  * Sum of one counter over the source instances: packets received by every
  * source (items_out of sources) and the total rate, for STATUS= lines.

@@ -4,8 +4,9 @@
  * and strings only: rates are rounded to whole items per second. A drop the
  * device cannot report is the string "unknown", never 0.
  *
- * Threads: the callbacks run on DPDK's telemetry thread and touch nothing
- * but their own copy of the published snapshot.
+ * Threads: the callbacks run on DPDK's telemetry thread and read nothing but
+ * their own copy of the published snapshot (summing it looks names up in the
+ * interned list, which has a lock of its own: kernel_intern_name()).
  */
 #include <errno.h>
 #include <math.h>
@@ -79,36 +80,29 @@ add_stats(const struct kernel_totals *totals, struct rte_tel_data *data)
 	}
 }
 
-/* One kernel's figures over its rows (replicas, and a removed kernel's retired ones). */
+/* One kernel's figures over its rows (replicas, live and retired); the live type first. */
 static int
 describe_kernel(const struct status_snapshot *snapshot, const char *name, struct rte_tel_data *data)
 {
-	struct kernel_totals sum = {0};
-	const struct status_instance *first = NULL;
-	double in_per_second = 0, out_per_second = 0;
+	struct status_kernel_sum sum;
+	unsigned first = 0;
 
-	for (unsigned i = 0; i < snapshot->instance_count; i++) {
-		const struct status_instance *row = &snapshot->instances[i];
-
-		if (strcmp(row->kernel, name) != 0)
-			continue;
-		first = first != NULL ? first : row;
-		kernel_totals_add(&sum, &row->totals);
-		in_per_second += row->items_in_per_second;
-		out_per_second += row->items_out_per_second;
-	}
-	if (first == NULL)
+	while (first < snapshot->instance_count && strcmp(snapshot->instances[first].kernel, name) != 0)
+		first++;
+	if (first == snapshot->instance_count || !status_kernel_sum(snapshot, first, &sum))
 		return -EINVAL;
 	rte_tel_data_start_dict(data);
-	rte_tel_data_add_dict_string(data, "type", first->type);
-	rte_tel_data_add_dict_u64(data, "replicas", first->replica_count);
-	rte_tel_data_add_dict_u64(data, "items_in", sum.counters.items_in);
-	rte_tel_data_add_dict_u64(data, "items_out", sum.counters.items_out);
-	rte_tel_data_add_dict_u64(data, "backpressure", sum.counters.backpressure);
-	rte_tel_data_add_dict_u64(data, "ring_overflow", sum.counters.ring_overflow);
-	rte_tel_data_add_dict_u64(data, "items_in_per_second", (uint64_t)llround(in_per_second));
-	rte_tel_data_add_dict_u64(data, "items_out_per_second", (uint64_t)llround(out_per_second));
-	add_stats(&sum, data);
+	rte_tel_data_add_dict_string(data, "type", snapshot->instances[first].type);
+	rte_tel_data_add_dict_u64(data, "replicas", sum.replica_count);
+	rte_tel_data_add_dict_u64(data, "items_in", sum.totals.counters.items_in);
+	rte_tel_data_add_dict_u64(data, "items_out", sum.totals.counters.items_out);
+	rte_tel_data_add_dict_u64(data, "backpressure", sum.totals.counters.backpressure);
+	rte_tel_data_add_dict_u64(data, "ring_overflow", sum.totals.counters.ring_overflow);
+	rte_tel_data_add_dict_u64(data, "items_in_per_second",
+				  (uint64_t)llround(sum.items_in_per_second));
+	rte_tel_data_add_dict_u64(data, "items_out_per_second",
+				  (uint64_t)llround(sum.items_out_per_second));
+	add_stats(&sum.totals, data);
 	return 0;
 }
 
