@@ -36,3 +36,12 @@ kernel_now_ns(void)
 	return clock_base.base_ns +
 	       (uint64_t)((unsigned __int128)elapsed * 1000000000u / clock_base.cycles_per_second);
 }
+
+uint64_t
+clock_monotonic_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}

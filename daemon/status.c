@@ -15,6 +15,7 @@
 #include <rte_lcore.h>
 
 #include "accounting.h"
+#include "clock.h"
 #include "config.h"
 #include "graph.h"
 #include "runtime.h"
@@ -33,19 +34,10 @@ static struct {
 	struct status_snapshot *published;
 } status = {.published_lock = PTHREAD_MUTEX_INITIALIZER};
 
-static uint64_t
-monotonic_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
-
 void
 status_start(struct config *const *running)
 {
-	status.started_ns = monotonic_ns();
+	status.started_ns = clock_monotonic_ns();
 	status.running = running;
 }
 
@@ -285,7 +277,7 @@ status_take(void)
 {
 	const struct graph *graph = runtime_graph();
 	struct status_snapshot *snapshot = calloc(1, sizeof(*snapshot));
-	uint64_t now = monotonic_ns();
+	uint64_t now = clock_monotonic_ns();
 
 	if (snapshot == NULL)
 		return NULL;
@@ -360,7 +352,7 @@ publish(struct status_snapshot *snapshot)
 const struct status_snapshot *
 status_tick(void)
 {
-	uint64_t now = monotonic_ns();
+	uint64_t now = clock_monotonic_ns();
 	struct runtime_lcore_figures figures[RTE_MAX_LCORE];
 	unsigned count;
 	struct status_snapshot *snapshot;

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "log_journal.h"
 #include "outputs/line_writer.h"
@@ -101,15 +102,6 @@ struct line_writer {
 	struct failure_state failure;
 	uint64_t reopens_done;             /* the value of reopen_requests last carried out */
 };
-
-static uint64_t
-monotonic_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * NANOSECONDS_PER_SECOND + (uint64_t)now.tv_nsec;
-}
 
 static uint64_t
 smaller(uint64_t a, uint64_t b)
@@ -316,7 +308,7 @@ report_counts(struct line_writer *writer, uint64_t now)
 		   writer->file.path, strerror(failure->last_error),
 		   failure->unreported_failures, failure->unreported_drops);
 	failure->unreported_failures = failure->unreported_drops = 0;
-	failure->last_report_ns = now != 0 ? now : monotonic_ns();
+	failure->last_report_ns = now != 0 ? now : clock_monotonic_ns();
 }
 
 static void
@@ -371,7 +363,7 @@ static void
 handle_failure(struct line_writer *writer, int error, uint64_t from, size_t length)
 {
 	struct failure_state *failure = &writer->failure;
-	uint64_t now = monotonic_ns(), lines;
+	uint64_t now = clock_monotonic_ns(), lines;
 	int expected = 0;
 	bool drop;
 
@@ -478,7 +470,7 @@ waiting_bytes(const struct line_writer *writer)
 static bool
 wait_for_lines(struct line_writer *writer)
 {
-	uint64_t deadline_ns = monotonic_ns() + WRITE_DELAY_NS;
+	uint64_t deadline_ns = clock_monotonic_ns() + WRITE_DELAY_NS;
 	struct timespec deadline = {(time_t)(deadline_ns / NANOSECONDS_PER_SECOND),
 				    (long)(deadline_ns % NANOSECONDS_PER_SECOND)};
 	bool closing;
@@ -497,7 +489,7 @@ static void *
 writer_thread(void *argument)
 {
 	struct line_writer *writer = argument;
-	uint64_t next_follow_ns = monotonic_ns() + FOLLOW_PATH_INTERVAL_NS;
+	uint64_t next_follow_ns = clock_monotonic_ns() + FOLLOW_PATH_INTERVAL_NS;
 
 	for (;;) {
 		bool closing = wait_for_lines(writer);
@@ -509,9 +501,9 @@ writer_thread(void *argument)
 			write_waiting(writer, until - consumed);
 		if (closing && waiting_bytes(writer) == 0)
 			break;
-		if (reopen_requested(writer) || monotonic_ns() >= next_follow_ns) {
+		if (reopen_requested(writer) || clock_monotonic_ns() >= next_follow_ns) {
 			keep_file_current(writer); /* a failure shows at the next write */
-			next_follow_ns = monotonic_ns() + FOLLOW_PATH_INTERVAL_NS;
+			next_follow_ns = clock_monotonic_ns() + FOLLOW_PATH_INTERVAL_NS;
 		}
 	}
 	report_counts(writer, 0);
