@@ -391,6 +391,11 @@ per_src_counter_read_top(const struct kernel_instance *instance, struct per_src_
 
 		if (before == 0)
 			return -ENOENT;
+		/*
+		 * A plain copy, as in any seqlock reader: dp may start rewriting
+		 * this buffer while it is copied (a race by C11's letter), and
+		 * the sequence check below throws such a torn copy away.
+		 */
 		memcpy(top, &state->top.buffers[before & 1], sizeof(*top));
 		atomic_thread_fence(memory_order_acquire);
 		/* dp writes buffers[before & 1] again only after publishing before + 1 */
