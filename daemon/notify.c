@@ -94,15 +94,61 @@ dropped_packets(const struct status_snapshot *snapshot)
 	return drops;
 }
 
+static bool
+drop_unknown(const struct kernel_totals *totals)
+{
+	uint64_t value;
+
+	for (unsigned d = 0; d < ACCOUNTING_DROP_COUNT; d++)
+		if (accounting_drop(totals, (enum accounting_drop)d, &value) == ACCOUNTING_UNKNOWN)
+			return true;
+	return false;
+}
+
+/* true when an instance before @p index is a replica of the same source kernel */
+static bool
+source_counted_before(const struct status_snapshot *snapshot, unsigned index)
+{
+	const struct status_instance *instance = &snapshot->instances[index];
+
+	for (unsigned i = 0; i < index; i++)
+		if (snapshot->instances[i].is_source && drop_unknown(&snapshot->instances[i].totals) &&
+		    strcmp(snapshot->instances[i].kernel, instance->kernel) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The sources (kernels, as the exit summary counts them: replicas together)
+ * with a drop their device cannot count: their drops are not in the sum.
+ */
+static unsigned
+unknown_drop_sources(const struct status_snapshot *snapshot)
+{
+	unsigned sources = 0;
+
+	for (unsigned i = 0; i < snapshot->instance_count; i++)
+		if (snapshot->instances[i].is_source && drop_unknown(&snapshot->instances[i].totals) &&
+		    !source_counted_before(snapshot, i))
+			sources++;
+	return sources;
+}
+
 void
 notify_status_text(const struct status_snapshot *snapshot, char *text, size_t size)
 {
 	uint64_t packets;
 	double packets_per_second;
+	unsigned unknown_sources = unknown_drop_sources(snapshot);
+	int used;
 
 	status_source_totals(snapshot, &packets, &packets_per_second);
-	snprintf(text, size, "generation %u: %.0f pps, %" PRIu64 " packets, %" PRIu64 " dropped",
-		 snapshot->generation, packets_per_second, packets, dropped_packets(snapshot));
+	used = snprintf(text, size, "generation %u: %.0f pps, %" PRIu64 " packets, %" PRIu64 " dropped",
+			snapshot->generation, packets_per_second, packets, dropped_packets(snapshot));
+	/* as the exit summary says it: a device that cannot count its drops is not "0 dropped" */
+	if (unknown_sources > 0 && used >= 0 && (size_t)used < size)
+		snprintf(text + used, size - (size_t)used, "; drops unknown at %u source%s",
+			 unknown_sources, unknown_sources > 1 ? "s" : "");
 }
 
 /*
