@@ -9,7 +9,10 @@
 # reload that makes a new instance of a kernel (a changed window) does not
 # send its counters back (Prometheus' resets() stays 0); nor does one that
 # lowers a kernel's replicas (2 -> 1): the kernel's sum over its replicas does
-# not go down, and the exit summary is not below the last scrape.
+# not go down, and the exit summary is not below the last scrape. Last, a
+# second daemon whose sink writes to a FIFO with a paused reader: a reload
+# that replaces the sink drains while the reader is paused, and a scrape then
+# (and one after the reader resumes) has no counter below the scrape before.
 # shellcheck disable=SC2016 # wait_query's tests are evaluated on each answer, in single quotes
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -282,3 +285,81 @@ scraped_finite=$(prometheus_query 'sum(last_over_time(jetstream_kernel_items_in_
 scraped_live=$(prometheus_query 'sum(last_over_time(jetstream_kernel_items_out_total{kernel="live"}[1m]))')
 [ "$(records_tool summary stderr.txt live.out)" -ge "$scraped_live" ] || fail "live: scraped $scraped_live out, above the summary"
 echo "  ok: count: last scrapes $scraped (Prometheus) and $last_scrape (before SIGTERM) <= summary $summary; finite_count 5000 = 5000"
+
+echo "checks: a scrape while a reload still drains (a sink held back by a paused FIFO reader): no counter went down"
+# every counter sample of the scrape $1 is in the scrape $2, with a value not below
+counters_not_lower() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+def counters(path):
+    kinds, samples = {}, {}
+    for line in open(path):
+        if line.startswith("# TYPE "):
+            _, _, family, kind = line.split()
+            kinds[family] = kind
+        elif line.strip() and not line.startswith("#"):
+            sample, value = line.rsplit(" ", 1)
+            family = sample.split("{", 1)[0]
+            if kinds.get(family) == "counter":
+                samples[sample] = float(value)
+    return samples
+before, after = counters(sys.argv[1]), counters(sys.argv[2])
+lower = [f"{s}: {v:.0f} -> {after.get(s, 'absent')}" for s, v in before.items() if after.get(s, -1) < v]
+if lower:
+    sys.exit(f"{len(lower)} counters went down from {sys.argv[1]} to {sys.argv[2]}:\n  " + "\n  ".join(lower))
+print(len(before))
+PY
+}
+# drain_pipeline PATH: 10 ms windows of 200 sources make thousands of records a second for the sink
+drain_pipeline() {
+	cat <<YAML
+version: 1
+kernels:
+  live:
+    type: source
+    synthetic: {packets: 0, sources: 200, rate_pps: 20000, seed: 3}
+$(pipeline_counter fast live 10ms)
+  slow:
+    type: sink
+    input: fast
+    path: "$1"
+YAML
+}
+mkfifo drain.fifo
+cat drain.fifo >drain_read.jsonl &
+reader_pid=$!
+at_exit "kill -CONT $reader_pid 2>/dev/null; kill $reader_pid 2>/dev/null"
+drain_pipeline "$work/drain.fifo" | replace_file pipeline.yaml
+ready_before=$(notify_count READY=1)
+"$jetstreamd" -c settings.yaml 2>drain_stderr.txt &
+running_pid=$!
+wait_notify READY=1 $((ready_before + 1)) 20
+sleep 1
+kill -STOP "$reader_pid"
+# the pipe fills, then the sink's buffer: records wait for the paused reader
+deadline=$((SECONDS + 10))
+until curl -sS --max-time 5 -o drain_before.txt "$metrics_url" &&
+	[ "$(scrape_value drain_before.txt 'jetstream_kernel_buffer_bytes{kernel="slow",type="sink",replica="0"}')" -gt 0 ]; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "the sink on the paused FIFO holds no records after 10 s"
+	sleep 0.2
+done
+sleep 0.5
+curl -sS --max-time 5 -o drain_before.txt "$metrics_url"
+drain_pipeline "$work/drain_new.jsonl" | replace_file pipeline.yaml
+kill -HUP "$running_pid"
+wait_notify READY=1 $((ready_before + 2)) 20
+grep -q "replaced slow" drain_stderr.txt || { cat drain_stderr.txt; fail "the reload did not replace slow"; }
+# the old sink cannot finish while its reader is paused (its buffer held records before the
+# reload): the reload is still draining
+sleep 0.5
+curl -sS --max-time 5 -o drain_during.txt "$metrics_url"
+kill -0 "$running_pid" || fail "jetstreamd died during the drain"
+checked=$(counters_not_lower drain_before.txt drain_during.txt 2>&1) || fail "during the drain, $checked"
+kill -CONT "$reader_pid"
+sleep 1.5
+curl -sS --max-time 5 -o drain_after.txt "$metrics_url"
+checked_after=$(counters_not_lower drain_during.txt drain_after.txt 2>&1) || fail "after the drain, $checked_after"
+kill -TERM "$running_pid"
+wait_exit 20
+[ "$exit_status" -eq 0 ] || { cat drain_stderr.txt; fail "exit status $exit_status after SIGTERM (drain rig)"; }
+echo "  ok: $checked counters during the drain and $checked_after after it, none below the scrape before"
