@@ -94,43 +94,42 @@ dropped_packets(const struct status_snapshot *snapshot)
 	return drops;
 }
 
+/* a source instance with a drop its device cannot count (accounting.h) */
 static bool
-drop_unknown(const struct kernel_totals *totals)
+drops_unknown_at(const struct status_instance *instance)
 {
 	uint64_t value;
 
+	if (!instance->is_source)
+		return false;
 	for (unsigned d = 0; d < ACCOUNTING_DROP_COUNT; d++)
-		if (accounting_drop(totals, (enum accounting_drop)d, &value) == ACCOUNTING_UNKNOWN)
-			return true;
-	return false;
-}
-
-/* true when an instance before @p index is a replica of the same source kernel */
-static bool
-source_counted_before(const struct status_snapshot *snapshot, unsigned index)
-{
-	const struct status_instance *instance = &snapshot->instances[index];
-
-	for (unsigned i = 0; i < index; i++)
-		if (snapshot->instances[i].is_source && drop_unknown(&snapshot->instances[i].totals) &&
-		    strcmp(snapshot->instances[i].kernel, instance->kernel) == 0)
+		if (accounting_drop(&instance->totals, (enum accounting_drop)d, &value) ==
+		    ACCOUNTING_UNKNOWN)
 			return true;
 	return false;
 }
 
 /*
- * The sources (kernels, as the exit summary counts them: replicas together)
- * with a drop their device cannot count: their drops are not in the sum.
+ * The source kernels with a drop their device cannot count, each once
+ * whatever its replicas, as the exit summary counts them: their drops are
+ * not in the sum.
  */
 static unsigned
 unknown_drop_sources(const struct status_snapshot *snapshot)
 {
 	unsigned sources = 0;
 
-	for (unsigned i = 0; i < snapshot->instance_count; i++)
-		if (snapshot->instances[i].is_source && drop_unknown(&snapshot->instances[i].totals) &&
-		    !source_counted_before(snapshot, i))
-			sources++;
+	for (unsigned i = 0; i < snapshot->instance_count; i++) {
+		bool counted = false;
+
+		if (!drops_unknown_at(&snapshot->instances[i]))
+			continue;
+		for (unsigned earlier = 0; earlier < i && !counted; earlier++)
+			counted = drops_unknown_at(&snapshot->instances[earlier]) &&
+				  strcmp(snapshot->instances[earlier].kernel,
+					 snapshot->instances[i].kernel) == 0;
+		sources += !counted;
+	}
 	return sources;
 }
 
