@@ -94,15 +94,60 @@ dropped_packets(const struct status_snapshot *snapshot)
 	return drops;
 }
 
+/* a source instance with a drop its device cannot count (accounting.h) */
+static bool
+drops_unknown_at(const struct status_instance *instance)
+{
+	uint64_t value;
+
+	if (!instance->is_source)
+		return false;
+	for (unsigned d = 0; d < ACCOUNTING_DROP_COUNT; d++)
+		if (accounting_drop(&instance->totals, (enum accounting_drop)d, &value) ==
+		    ACCOUNTING_UNKNOWN)
+			return true;
+	return false;
+}
+
+/*
+ * The source kernels with a drop their device cannot count, each once
+ * whatever its replicas, as the exit summary counts them: their drops are
+ * not in the sum.
+ */
+static unsigned
+unknown_drop_sources(const struct status_snapshot *snapshot)
+{
+	unsigned sources = 0;
+
+	for (unsigned i = 0; i < snapshot->instance_count; i++) {
+		bool counted = false;
+
+		if (!drops_unknown_at(&snapshot->instances[i]))
+			continue;
+		for (unsigned earlier = 0; earlier < i && !counted; earlier++)
+			counted = drops_unknown_at(&snapshot->instances[earlier]) &&
+				  strcmp(snapshot->instances[earlier].kernel,
+					 snapshot->instances[i].kernel) == 0;
+		sources += !counted;
+	}
+	return sources;
+}
+
 void
 notify_status_text(const struct status_snapshot *snapshot, char *text, size_t size)
 {
 	uint64_t packets;
 	double packets_per_second;
+	unsigned unknown_sources = unknown_drop_sources(snapshot);
+	int used;
 
 	status_source_totals(snapshot, &packets, &packets_per_second);
-	snprintf(text, size, "generation %u: %.0f pps, %" PRIu64 " packets, %" PRIu64 " dropped",
-		 snapshot->generation, packets_per_second, packets, dropped_packets(snapshot));
+	used = snprintf(text, size, "generation %u: %.0f pps, %" PRIu64 " packets, %" PRIu64 " dropped",
+			snapshot->generation, packets_per_second, packets, dropped_packets(snapshot));
+	/* as the exit summary says it: a device that cannot count its drops is not "0 dropped" */
+	if (unknown_sources > 0 && used >= 0 && (size_t)used < size)
+		snprintf(text + used, size - (size_t)used, "; drops unknown at %u source%s",
+			 unknown_sources, unknown_sources > 1 ? "s" : "");
 }
 
 /*

@@ -60,7 +60,12 @@ struct notify_progress {
  */
 bool notify_progress_check(struct notify_progress *progress, const struct status_snapshot *snapshot);
 
-/** `generation N: X pps, Y packets, Z dropped` for @p snapshot into @p text. */
+/**
+ * `generation N: X pps, Y packets, Z dropped` for @p snapshot into @p text,
+ * Z the known drops; followed by `; drops unknown at K source(s)` when K
+ * source kernels have a drop their device cannot count (as the exit summary
+ * says it).
+ */
 void notify_status_text(const struct status_snapshot *snapshot, char *text, size_t size);
 
 #endif

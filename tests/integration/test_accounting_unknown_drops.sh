@@ -3,7 +3,7 @@
 # must not read as "0 dropped": the daemon warns at start, naming the device
 # and what is not counted, and its exit summary prints nic_imissed=unknown,
 # an accounting line with "nic_imissed unknown" and "received unknown", and a
-# total that says drops are unknown. A driver without a receive queue to
+# total that says drops are unknown; systemd's STATUS= says so too. A driver without a receive queue to
 # overflow (net_null makes its frames when asked) stays exact, with no
 # nic_imissed at all. Needs no root: both are in-memory vdevs.
 set -euo pipefail
@@ -20,6 +20,16 @@ wait_notify READY=1 1 20
 warning="jetstreamd: warning: port 'net_ring0' (driver net_ring): frames the device drops on receive (the driver reports no imissed) are not counted; the summary shows them as unknown"
 grep -qxF "$warning" ring.stderr || { cat ring.stderr; fail "no start warning: $warning"; }
 echo "  ok: warned at start: $warning"
+# systemd's STATUS= of each second says it too, as the exit summary does
+deadline=$((SECONDS + 5))
+until grep -q '^STATUS=generation' notify.log; do
+	[ "$SECONDS" -lt "$deadline" ] || { cat notify.log; fail "no STATUS=generation line within 5 s"; }
+	sleep 0.1
+done
+status="$(grep '^STATUS=generation' notify.log | tail -n 1)"
+[ "$status" = "STATUS=generation 1: 0 pps, 0 packets, 0 dropped; drops unknown at 1 source" ] ||
+	fail "STATUS= does not say that drops are unknown: $status"
+echo "  ok: $status"
 kill -TERM "$running_pid"
 wait_exit 10
 [ "$exit_status" -eq 0 ] || { cat ring.stderr; fail "exit status $exit_status"; }

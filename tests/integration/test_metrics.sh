@@ -7,7 +7,12 @@
 # `promtool check metrics` prints nothing on a scrape; a taken port stops the start; every statistic of the
 # built-in kernels has a family of its own; only GET /metrics is answered; a
 # reload that makes a new instance of a kernel (a changed window) does not
-# send its counters back (Prometheus' resets() stays 0).
+# send its counters back (Prometheus' resets() stays 0); nor does one that
+# lowers a kernel's replicas (2 -> 1): the kernel's sum over its replicas does
+# not go down, and the exit summary is not below the last scrape. Last, a
+# second daemon whose sink writes to a FIFO with a paused reader: a reload
+# that replaces the sink drains while the reader is paused, and a scrape then
+# (and one after the reader resumes) has no counter below the scrape before.
 # shellcheck disable=SC2016 # wait_query's tests are evaluated on each answer, in single quotes
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -27,8 +32,9 @@ for s in sockets:
 print(*(s.getsockname()[1] for s in sockets))')
 metrics_url="http://127.0.0.1:$metrics_port/metrics"
 
-# pipeline WINDOW [ALARM]: a live paced generator into every built-in kernel type, and a
-# finite one; the threshold `alarm` only when ALARM is given
+# pipeline WINDOW [ALARM] [REPLICAS]: a live paced generator into every built-in kernel
+# type, and a finite one; the threshold `alarm` only when ALARM is given; `count` with
+# REPLICAS replicas (2 by default)
 pipeline() {
 	local alarm="" alarm_input=""
 	if [ -n "${2:-}" ]; then
@@ -44,7 +50,7 @@ kernels:
   finite:
     type: source
     synthetic: {packets: 5000, sources: 10, seed: 7}
-$(pipeline_counter count live "$1" "replicas: 2")
+$(pipeline_counter count live "$1" "replicas: ${3:-2}")
 $alarm
 $(pipeline_counter finite_count finite total)
   flows:
@@ -100,6 +106,14 @@ wait_query() {
 		[ "$SECONDS" -lt "$deadline" ] || fail "Prometheus: '$1' is $value after $3 s (wanted $2)"
 		sleep 0.5
 	done
+}
+
+# scrape_kernel_sum FILE FAMILY KERNEL: the sum of FAMILY's samples of KERNEL over its replicas
+scrape_kernel_sum() {
+	awk -v family="$2" -v kernel="kernel=\"$3\"" '
+		index($1, family "{") == 1 && index($1, "{" kernel ",") > 0 { sum += $2; found = 1 }
+		END { if (found) print sum; exit found ? 0 : 1 }' "$1" ||
+		fail "the scrape $1 has no sample of $2 for kernel $3"
 }
 
 # scrape_value FILE SAMPLE: the value of one sample line (name and labels as written) of a scrape
@@ -233,19 +247,119 @@ wait_query 'jetstream_generation' '[ "$value" = 2 ]' 10
 wait_query 'sum(resets(jetstream_kernel_items_in_total[1m]))' '[ "$value" = 0 ]' 5
 echo "  ok: generation 2; count's counters went on from where they were; resets() = 0"
 
+echo "checks: a reload that lowers count's replicas (2 -> 1) does not lower its items in"
+curl -sS --max-time 5 -o before_replicas.txt "$metrics_url"
+pipeline 2s "" 1 | replace_file pipeline.yaml
+kill -HUP "$running_pid"
+wait_notify READY=1 3 20
+grep -q "replaced count" stderr.txt || { cat stderr.txt; fail "the reload did not replace count"; }
+curl -sS --max-time 5 -o after_replicas.txt "$metrics_url"
+promtool_clean after_replicas.txt
+[ "$(scrape_value after_replicas.txt jetstream_generation)" = 3 ] || fail "generation is not 3 after the reload"
+before=$(scrape_kernel_sum before_replicas.txt jetstream_kernel_items_in_total count)
+after=$(scrape_kernel_sum after_replicas.txt jetstream_kernel_items_in_total count)
+# the retired replica 1 counted what it did: its figures must still be in the kernel's sum
+[ "$after" -ge "$before" ] ||
+	{ grep '^jetstream_kernel_items_in_total{kernel="count"' before_replicas.txt after_replicas.txt
+	  fail "count: $before items in over its replicas before the reload, $after after (replicas 2 -> 1)"; }
+echo "  ok: count's items in over its replicas: $before before, $after after"
+
 echo "checks: after SIGTERM, the exit summary is never below the last scrape"
+curl -sS --max-time 5 -o last.txt "$metrics_url"
 kill -TERM "$running_pid"
 wait_exit 20
 [ "$exit_status" -eq 0 ] || { cat stderr.txt; fail "exit status $exit_status after SIGTERM"; }
 # the target is down now: the last samples scraped are in the last minute
 wait_query 'up{job="jetstream"}' '[ "$value" = 0 ]' 10
-scraped=$(prometheus_query 'sum(last_over_time(jetstream_kernel_items_in_total{kernel="count"}[1m]))')
+# the sum at each scrape, then the last one: a replica that a reload retired is no series of its own
+scraped=$(prometheus_query 'last_over_time(sum(jetstream_kernel_items_in_total{kernel="count"})[1m:1s])')
 summary=$(records_tool summary stderr.txt count.in)
 [ "$scraped" -gt 0 ] && [ "$summary" -ge "$scraped" ] ||
 	fail "count: the last scrape says $scraped items in, the exit summary $summary"
+last_scrape=$(scrape_kernel_sum last.txt jetstream_kernel_items_in_total count)
+[ "$summary" -ge "$last_scrape" ] ||
+	fail "count: the scrape before SIGTERM says $last_scrape items in, the exit summary $summary"
 scraped_finite=$(prometheus_query 'sum(last_over_time(jetstream_kernel_items_in_total{kernel="finite_count"}[1m]))')
 [ "$scraped_finite" = 5000 ] && [ "$(records_tool summary stderr.txt finite_count.in)" = 5000 ] ||
 	fail "finite_count: the last scrape says $scraped_finite, the summary $(records_tool summary stderr.txt finite_count.in)"
 scraped_live=$(prometheus_query 'sum(last_over_time(jetstream_kernel_items_out_total{kernel="live"}[1m]))')
 [ "$(records_tool summary stderr.txt live.out)" -ge "$scraped_live" ] || fail "live: scraped $scraped_live out, above the summary"
-echo "  ok: count: last scrape $scraped <= summary $summary; finite_count 5000 = 5000"
+echo "  ok: count: last scrapes $scraped (Prometheus) and $last_scrape (before SIGTERM) <= summary $summary; finite_count 5000 = 5000"
+
+echo "checks: a scrape while a reload still drains (a sink held back by a paused FIFO reader): no counter went down"
+# every counter sample of the scrape $1 is in the scrape $2, with a value not below
+counters_not_lower() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+def counters(path):
+    kinds, samples = {}, {}
+    for line in open(path):
+        if line.startswith("# TYPE "):
+            _, _, family, kind = line.split()
+            kinds[family] = kind
+        elif line.strip() and not line.startswith("#"):
+            sample, value = line.rsplit(" ", 1)
+            family = sample.split("{", 1)[0]
+            if kinds.get(family) == "counter":
+                samples[sample] = float(value)
+    return samples
+before, after = counters(sys.argv[1]), counters(sys.argv[2])
+lower = [f"{s}: {v:.0f} -> {after.get(s, 'absent')}" for s, v in before.items() if after.get(s, -1) < v]
+if lower:
+    sys.exit(f"{len(lower)} counters went down from {sys.argv[1]} to {sys.argv[2]}:\n  " + "\n  ".join(lower))
+print(len(before))
+PY
+}
+# drain_pipeline PATH: 10 ms windows of 200 sources make thousands of records a second for the sink
+drain_pipeline() {
+	cat <<YAML
+version: 1
+kernels:
+  live:
+    type: source
+    synthetic: {packets: 0, sources: 200, rate_pps: 20000, seed: 3}
+$(pipeline_counter fast live 10ms)
+  slow:
+    type: sink
+    input: fast
+    path: "$1"
+YAML
+}
+mkfifo drain.fifo
+cat drain.fifo >drain_read.jsonl &
+reader_pid=$!
+at_exit "kill -CONT $reader_pid 2>/dev/null; kill $reader_pid 2>/dev/null"
+drain_pipeline "$work/drain.fifo" | replace_file pipeline.yaml
+ready_before=$(notify_count READY=1)
+"$jetstreamd" -c settings.yaml 2>drain_stderr.txt &
+running_pid=$!
+wait_notify READY=1 $((ready_before + 1)) 20
+sleep 1
+kill -STOP "$reader_pid"
+# the pipe fills, then the sink's buffer: records wait for the paused reader
+deadline=$((SECONDS + 10))
+until curl -sS --max-time 5 -o drain_before.txt "$metrics_url" &&
+	[ "$(scrape_value drain_before.txt 'jetstream_kernel_buffer_bytes{kernel="slow",type="sink",replica="0"}')" -gt 0 ]; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "the sink on the paused FIFO holds no records after 10 s"
+	sleep 0.2
+done
+sleep 0.5
+curl -sS --max-time 5 -o drain_before.txt "$metrics_url"
+drain_pipeline "$work/drain_new.jsonl" | replace_file pipeline.yaml
+kill -HUP "$running_pid"
+wait_notify READY=1 $((ready_before + 2)) 20
+grep -q "replaced slow" drain_stderr.txt || { cat drain_stderr.txt; fail "the reload did not replace slow"; }
+# the old sink cannot finish while its reader is paused (its buffer held records before the
+# reload): the reload is still draining
+sleep 0.5
+curl -sS --max-time 5 -o drain_during.txt "$metrics_url"
+kill -0 "$running_pid" || fail "jetstreamd died during the drain"
+checked=$(counters_not_lower drain_before.txt drain_during.txt 2>&1) || fail "during the drain, $checked"
+kill -CONT "$reader_pid"
+sleep 1.5
+curl -sS --max-time 5 -o drain_after.txt "$metrics_url"
+checked_after=$(counters_not_lower drain_during.txt drain_after.txt 2>&1) || fail "after the drain, $checked_after"
+kill -TERM "$running_pid"
+wait_exit 20
+[ "$exit_status" -eq 0 ] || { cat drain_stderr.txt; fail "exit status $exit_status after SIGTERM (drain rig)"; }
+echo "  ok: $checked counters during the drain and $checked_after after it, none below the scrape before"

@@ -117,6 +117,48 @@ START_TEST(test_status_text)
 }
 END_TEST
 
+/* A source whose device cannot count a drop: its replicas count once, as the exit summary counts it. */
+START_TEST(test_status_text_unknown_drops)
+{
+	struct status_instance instances[4] = {
+		{.kernel = "rx", .is_source = true, .items_out_per_second = 10},
+		{.kernel = "rx", .is_source = true, .items_out_per_second = 10},
+		{.kernel = "file", .is_source = true},
+		{.kernel = "count", .is_source = false},
+	};
+	char text[160];
+
+	for (unsigned i = 0; i < 2; i++) {
+		instances[i].totals.counters.items_out = 100;
+		instances[i].totals.stat_count = 2;
+		instances[i].totals.stats[0] = (struct kernel_stat){.name = "nic_imissed", .value = 4};
+		instances[i].totals.stats[1] =
+			(struct kernel_stat){.name = "nic_rx_nombuf" KERNEL_STAT_UNKNOWN_SUFFIX};
+	}
+	instances[2].totals.counters.items_out = 50;
+	instances[2].totals.counters.ring_overflow = 1;
+	snapshot.instance_count = 4;
+	snapshot.instances = instances;
+	notify_status_text(&snapshot, text, sizeof(text));
+	ck_assert_str_eq(text, "generation 3: 20 pps, 250 packets, 9 dropped; drops unknown at 1 source");
+
+	/* a second source kernel that cannot tell: the plural */
+	instances[2].totals.stat_count = 1;
+	instances[2].totals.stats[0] =
+		(struct kernel_stat){.name = "socket_drops" KERNEL_STAT_UNKNOWN_SUFFIX};
+	notify_status_text(&snapshot, text, sizeof(text));
+	ck_assert_str_eq(text, "generation 3: 20 pps, 250 packets, 9 dropped; drops unknown at 2 sources");
+
+	/* the mark on a kernel that is not a source holds no received frame: not a source */
+	instances[2].totals.stat_count = 0;
+	instances[3].totals.stat_count = 1;
+	instances[3].totals.stats[0] =
+		(struct kernel_stat){.name = "socket_drops" KERNEL_STAT_UNKNOWN_SUFFIX};
+	notify_status_text(&snapshot, text, sizeof(text));
+	ck_assert_str_eq(text, "generation 3: 20 pps, 250 packets, 9 dropped; drops unknown at 1 source");
+}
+END_TEST
+
 Suite *
 notify_suite(void)
 {
@@ -132,6 +174,7 @@ notify_suite(void)
 	tcase_add_test(watchdog, test_changed_threads_rebaseline);
 	tcase_add_checked_fixture(status, setup, NULL);
 	tcase_add_test(status, test_status_text);
+	tcase_add_test(status, test_status_text_unknown_drops);
 	suite_add_tcase(suite, watchdog);
 	suite_add_tcase(suite, status);
 	return suite;
