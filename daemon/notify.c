@@ -13,18 +13,9 @@
 #include <systemd/sd-daemon.h>
 
 #include "accounting.h"
+#include "clock.h"
 #include "notify.h"
 #include "status.h"
-
-/* systemd compares MONOTONIC_USEC with its own CLOCK_MONOTONIC reading */
-static uint64_t
-monotonic_microseconds(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
-}
 
 /*
  * The first error of the last refused reload, until a reload succeeds: the
@@ -44,7 +35,8 @@ void
 notify_reloading(void)
 {
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-		   (unsigned long long)monotonic_microseconds());
+		   /* systemd compares it with its own CLOCK_MONOTONIC reading */
+		   (unsigned long long)(clock_monotonic_ns() / 1000u));
 }
 
 void
