@@ -10,10 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control_protocol.h"
 #include "ctl_client.h"
-
-/* The daemon refuses longer replies; a longer one is not from it. */
-#define REPLY_MAX (16u << 20)
 
 int
 ctl_connect(struct ctl_connection *connection)
@@ -95,9 +93,10 @@ read_line(struct ctl_connection *connection, int timeout_ms, const char **why)
 			*why = polled == 0 ? "no reply in time" : strerror(errno);
 			break;
 		}
+		/* the daemon refuses longer replies; a longer one is not from it */
 		if (capacity - length < 65536) {
 			capacity = capacity * 2 + 65536;
-			grown = capacity <= REPLY_MAX ? realloc(line, capacity) : NULL;
+			grown = capacity <= CONTROL_REPLY_MAX ? realloc(line, capacity) : NULL;
 			if (grown == NULL) {
 				*why = "reply too long";
 				break;

@@ -15,7 +15,9 @@ struct row {
 	const json_t *instance;
 	const char *kernel, *type;
 	json_int_t replica, replicas, lcore;
-	json_int_t items_in, items_out, backpressure, drops;
+	json_int_t items_in, items_out, backpressure;
+	json_int_t known_drops;     /* the sum of the drops the daemon knows */
+	bool unknown_drops;         /* some drop cannot be told (null): never shown as 0 */
 	double rate;
 };
 
@@ -34,26 +36,19 @@ format_count(double value, int width, char *text, size_t size)
 	}
 }
 
-/* A statistic that counts lost or refused items: what the DROPS column sums. */
-static bool
-is_drop(const char *name)
+/* The daemon's "drops" of an instance: each named drop's count, null when unknown. */
+static void
+read_drops(const json_t *instance, struct row *row)
 {
-	return strstr(name, "drop") != NULL || strstr(name, "missed") != NULL ||
-	       (strstr(name, "overflow") != NULL && strstr(name, "bytes") == NULL) ||
-	       strstr(name, "errors") != NULL;
-}
-
-static json_int_t
-drops_of(const json_t *instance)
-{
-	json_int_t total = json_integer_value(json_object_get(instance, "ring_overflow"));
 	const char *name;
 	json_t *value;
 
-	json_object_foreach((json_t *)json_object_get(instance, "stats"), name, value)
-		if (is_drop(name))
-			total += json_integer_value(value);
-	return total;
+	json_object_foreach((json_t *)json_object_get(instance, "drops"), name, value) {
+		if (json_is_null(value))
+			row->unknown_drops = true;
+		else
+			row->known_drops += json_integer_value(value);
+	}
 }
 
 static double
@@ -78,10 +73,10 @@ read_row(const json_t *instance, struct row *row)
 		.items_in = json_integer_value(json_object_get(instance, "items_in")),
 		.items_out = json_integer_value(json_object_get(instance, "items_out")),
 		.backpressure = json_integer_value(json_object_get(instance, "backpressure")),
-		.drops = drops_of(instance),
 		/* a source's rate is what it emits; any other kernel's what it takes in */
 		.rate = in_rate > out_rate ? in_rate : out_rate,
 	};
+	read_drops(instance, row);
 	if (row->kernel == NULL)
 		row->kernel = "?";
 	if (row->type == NULL)
@@ -142,6 +137,24 @@ print_header(const json_t *status, const struct ctl_table_options *options, FILE
 /* 13+1+15+1+3+1+3+1+9+1+9+1+7+1+6+1+6 = 79 columns: the last one stays free */
 #define ROW_FORMAT "%-13.13s %-15.15s %3s %3s %9s %9s %7s %6s %6s%s"
 
+/* The DROPS column: N, or ? when a drop is unknown (N+? when others counted). */
+static void
+format_drops(const struct row *row, char *text, size_t size)
+{
+	char known[16];
+
+	if (!row->unknown_drops) {
+		format_count((double)row->known_drops, 6, text, size);
+		return;
+	}
+	if (row->known_drops == 0) {
+		snprintf(text, size, "?");
+		return;
+	}
+	format_count((double)row->known_drops, 4, known, sizeof(known));
+	snprintf(text, size, "%s+?", known);
+}
+
 static void
 print_row(const struct row *row, FILE *out, const char *line_end)
 {
@@ -161,12 +174,12 @@ print_row(const struct row *row, FILE *out, const char *line_end)
 	format_count((double)row->items_out, 9, output, sizeof(output));
 	format_count(row->rate, 7, rate, sizeof(rate));
 	format_count((double)row->backpressure, 6, backpressure, sizeof(backpressure));
-	format_count((double)row->drops, 6, drops, sizeof(drops));
+	format_drops(row, drops, sizeof(drops));
 	fprintf(out, ROW_FORMAT, row->kernel, row->type, replica, lcore, in, output, rate,
 		backpressure, drops, line_end);
 }
 
-/* Under a row: each input's ring fill, and each drop reason that counted. */
+/* Under a row: each input's ring fill, and each drop that counted or is unknown. */
 static unsigned
 print_details(const struct row *row, FILE *out, const char *line_end)
 {
@@ -187,8 +200,8 @@ print_details(const struct row *row, FILE *out, const char *line_end)
 			line_end);
 		lines++;
 	}
-	json_object_foreach((json_t *)json_object_get(row->instance, "stats"), name, value) {
-		if (!is_drop(name) || (json_is_integer(value) && json_integer_value(value) == 0))
+	json_object_foreach((json_t *)json_object_get(row->instance, "drops"), name, value) {
+		if (json_is_integer(value) && json_integer_value(value) == 0)
 			continue;
 		if (json_is_null(value))
 			fprintf(out, "    %.40s: unknown%s", name, line_end);

@@ -12,13 +12,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control_protocol.h"
 #include "ctl_client.h"
 #include "ctl_status.h"
 #include "ctl_top.h"
 
-/* The daemon answers status, check and sources at once; a reload may wait for a drain (60 s). */
-#define QUICK_TIMEOUT_MS 10000
-#define RELOAD_TIMEOUT_MS 70000
+/*
+ * The daemon answers status and sources at once, and a check within its turn's
+ * bound; a reload may wait for a drain. Past the daemon's bound plus a margin,
+ * it is stuck.
+ */
+#define QUICK_TIMEOUT_MS ((CONTROL_CLIENT_TIMEOUT_S + CONTROL_CLIENT_MARGIN_S) * 1000)
+#define RELOAD_TIMEOUT_MS ((CONTROL_RELOAD_TIMEOUT_S + CONTROL_CLIENT_MARGIN_S) * 1000)
 #define SOURCES_MAX 100
 
 static void

@@ -185,6 +185,17 @@ struct config *config_load(const char *settings_path, const char *const *pipelin
 			   unsigned pipeline_count, struct config_errors *errors);
 
 /**
+ * config_load(), reading at most @p byte_limit bytes of files in all (0: no
+ * limit but each file's CONFIG_MAX_FILE_SIZE). Each file's size is taken
+ * before it is read: a file that would pass the limit is an error naming it,
+ * and is not read. The error speaks of a check: the control socket's `check`
+ * is what calls it.
+ */
+struct config *config_load_limited(const char *settings_path, const char *const *pipeline_paths,
+				   unsigned pipeline_count, size_t byte_limit,
+				   struct config_errors *errors);
+
+/**
  * Load the settings file (NULL = defaults) and the plugins it lists, but no
  * pipeline: what --describe needs to list plugin kernel types.
  * @return a config with no kernels, to free with config_free(), or NULL

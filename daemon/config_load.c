@@ -55,10 +55,10 @@ load_pipelines(struct loader *loader, const char *const *paths, unsigned count)
 
 /* The settings file and its plugins, what every load starts with. @return false: no memory. */
 static bool
-load_settings_and_plugins(struct loader *loader, const char *settings_path,
+load_settings_and_plugins(struct loader *loader, const char *settings_path, size_t byte_limit,
 			  struct config_errors *errors)
 {
-	*loader = (struct loader){.errors = errors};
+	*loader = (struct loader){.errors = errors, .byte_limit = byte_limit};
 	memset(errors, 0, sizeof(*errors));
 	loader->config = calloc(1, sizeof(*loader->config));
 	if (loader->config == NULL) {
@@ -85,9 +85,16 @@ struct config *
 config_load(const char *settings_path, const char *const *pipeline_paths,
 	    unsigned pipeline_count, struct config_errors *errors)
 {
+	return config_load_limited(settings_path, pipeline_paths, pipeline_count, 0, errors);
+}
+
+struct config *
+config_load_limited(const char *settings_path, const char *const *pipeline_paths,
+		    unsigned pipeline_count, size_t byte_limit, struct config_errors *errors)
+{
 	struct loader loader;
 
-	if (!load_settings_and_plugins(&loader, settings_path, errors))
+	if (!load_settings_and_plugins(&loader, settings_path, byte_limit, errors))
 		return NULL;
 	remember_workers(&loader);
 	load_pipelines(&loader, pipeline_paths, pipeline_count);
@@ -102,7 +109,7 @@ config_load_settings(const char *settings_path, struct config_errors *errors)
 {
 	struct loader loader;
 
-	if (!load_settings_and_plugins(&loader, settings_path, errors))
+	if (!load_settings_and_plugins(&loader, settings_path, 0, errors))
 		return NULL;
 	return loaded_or_null(&loader);
 }

@@ -296,6 +296,24 @@ file_too_large_error(struct loader *loader, const char *name, long long size)
 }
 
 /*
+ * Whether @p size more bytes pass the loader's limit on all files together;
+ * the error names the limit when not.
+ */
+static bool
+within_byte_limit(struct loader *loader, const char *name, size_t size)
+{
+	struct config_position whole_file = {name, 0, 0};
+
+	if (loader->byte_limit == 0 || size <= loader->byte_limit - loader->bytes_read)
+		return true;
+	config_error(loader->errors, whole_file,
+		     "the files one check reads may have %zu bytes in all; with this one they "
+		     "would have more (%zu bytes read before it)",
+		     loader->byte_limit, loader->bytes_read);
+	return false;
+}
+
+/*
  * Opened without blocking (a FIFO without a writer would block open() for
  * ever, then reads as empty); a directory or a file over the size limit is
  * refused before a byte is read.
@@ -315,6 +333,9 @@ open_configuration_file(struct loader *loader, const char *name, struct stat *st
 			     strerror(S_ISDIR(status->st_mode) ? EISDIR : errno));
 	} else if (S_ISREG(status->st_mode) && status->st_size > (off_t)CONFIG_MAX_FILE_SIZE) {
 		file_too_large_error(loader, name, (long long)status->st_size);
+	} else if (S_ISREG(status->st_mode) &&
+		   !within_byte_limit(loader, name, (size_t)status->st_size)) {
+		/* the error is reported */
 	} else if (fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK) == 0) {
 		return descriptor;
 	} else {
@@ -364,6 +385,9 @@ read_all(struct loader *loader, const char *name, int descriptor, size_t expecte
 			file_too_large_error(loader, name, 0);
 			break;
 		}
+		/* a pipe, or a file that grew since its size was taken */
+		if (!within_byte_limit(loader, name, text->length))
+			break;
 	}
 	free(text->bytes);
 	text->bytes = NULL;
@@ -382,6 +406,8 @@ read_file_text(struct loader *loader, const char *name, struct file_text *text)
 	read = read_all(loader, name, descriptor,
 			S_ISREG(status.st_mode) ? (size_t)status.st_size : 0, text);
 	close(descriptor);
+	if (read)
+		loader->bytes_read += text->length;
 	return read;
 }
 

@@ -178,9 +178,11 @@ advance_reload(struct control *control)
 
 	if (reload_sequence_continue())
 		return;
-	/* a client's reload goes the way of a SIGHUP; its reply waits for the outcome */
-	if (control_socket_take_reload_request())
+	/* a client's reload goes the way of a SIGHUP, sinks' files reopened too; its reply waits */
+	if (control_socket_take_reload_request()) {
 		control->reload_requested = true;
+		line_writer_request_reopen();
+	}
 	if (control->reload_requested && !runtime_stop_requested()) {
 		control->reload_requested = false;
 		reload_sequence_run(sources->settings_path, sources->pipeline_paths,

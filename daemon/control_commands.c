@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "control_commands.h"
+#include "control_protocol.h"
 #include "graph.h"
 #include "kernels/per_src_counter.h"
 #include "packet.h"
@@ -61,14 +62,29 @@ error_lines(const struct reload_outcome *outcome)
 	return lines;
 }
 
+/* {"ok":false,"exit":78,"errors":[...]}: a refused reload or check. */
+static json_t *
+refused_reply(const struct reload_outcome *outcome)
+{
+	return json_pack("{s:b, s:i, s:o}", "ok", 0, "exit", EXIT_CONFIG_ERROR, "errors",
+			 error_lines(outcome));
+}
+
 json_t *
 control_commands_reload_reply(const struct reload_outcome *outcome)
 {
+	json_t *reply;
+
 	if (outcome->succeeded)
 		return json_pack("{s:b, s:I, s:s}", "ok", 1, "generation",
 				 (json_int_t)outcome->generation, "summary", outcome->summary);
-	return json_pack("{s:b, s:i, s:I, s:o}", "ok", 0, "exit", EXIT_CONFIG_ERROR, "generation",
-			 (json_int_t)outcome->generation, "errors", error_lines(outcome));
+	reply = refused_reply(outcome);
+	if (reply != NULL && json_object_set_new(reply, "generation",
+						 json_integer((json_int_t)outcome->generation)) != 0) {
+		json_decref(reply);
+		return NULL;
+	}
+	return reply;
 }
 
 /* ---- status ---- */
@@ -156,12 +172,11 @@ run_check(const json_t *settings, const json_t *pipelines)
 	if (outcome == NULL)
 		return control_commands_error("out of memory");
 	reload_sequence_check(files.settings_path, files.pipeline_paths, files.pipeline_count,
-			      *attached.running, outcome);
+			      *attached.running, CONTROL_CHECK_BYTES_MAX, outcome);
 	if (outcome->succeeded)
 		reply = json_pack("{s:b, s:s}", "ok", 1, "summary", outcome->summary);
 	else
-		reply = json_pack("{s:b, s:i, s:o}", "ok", 0, "exit", EXIT_CONFIG_ERROR, "errors",
-				  error_lines(outcome));
+		reply = refused_reply(outcome);
 	free(outcome);
 	return reply;
 }
@@ -325,7 +340,8 @@ run_sources(const char *kernel, json_int_t wanted)
 /* ---- dispatch ---- */
 
 static json_t *
-dispatch(json_t *request, const char *command, bool *wait_reload)
+dispatch(json_t *request, const char *command, bool check_allowed,
+	 enum control_command_wait *wait)
 {
 	json_error_t error;
 	json_t *settings = NULL, *pipelines = NULL;
@@ -337,13 +353,17 @@ dispatch(json_t *request, const char *command, bool *wait_reload)
 			return run_status();
 	} else if (strcmp(command, "reload") == 0) {
 		if (json_unpack_ex(request, &error, JSON_STRICT, "{s:s}", "command", &command) == 0) {
-			*wait_reload = true;
+			*wait = CONTROL_COMMAND_WAIT_RELOAD;
 			return NULL;
 		}
 	} else if (strcmp(command, "check") == 0) {
 		if (json_unpack_ex(request, &error, JSON_STRICT, "{s:s, s?o, s?o}", "command",
-				   &command, "settings", &settings, "pipelines", &pipelines) == 0)
-			return run_check(settings, pipelines);
+				   &command, "settings", &settings, "pipelines", &pipelines) == 0) {
+			if (check_allowed)
+				return run_check(settings, pipelines);
+			*wait = CONTROL_COMMAND_WAIT_CHECK;
+			return NULL;
+		}
 	} else if (strcmp(command, "sources") == 0) {
 		if (json_unpack_ex(request, &error, JSON_STRICT, "{s:s, s:s, s?I}", "command",
 				   &command, "kernel", &kernel, "n", &wanted) == 0)
@@ -356,14 +376,15 @@ dispatch(json_t *request, const char *command, bool *wait_reload)
 }
 
 json_t *
-control_commands_run(const char *line, size_t length, bool *wait_reload)
+control_commands_run(const char *line, size_t length, bool check_allowed,
+		     enum control_command_wait *wait)
 {
 	json_error_t error;
 	json_t *request = json_loadb(line, length, JSON_REJECT_DUPLICATES, &error);
 	const char *command;
 	json_t *reply;
 
-	*wait_reload = false;
+	*wait = CONTROL_COMMAND_REPLIED;
 	if (request == NULL)
 		return control_commands_error("not JSON: %s (column %d)", error.text, error.column);
 	if (!json_is_object(request))
@@ -371,7 +392,7 @@ control_commands_run(const char *line, size_t length, bool *wait_reload)
 	else if (json_unpack_ex(request, &error, 0, "{s:s}", "command", &command) != 0)
 		reply = control_commands_error("command: %s", error.text);
 	else
-		reply = dispatch(request, command, wait_reload);
+		reply = dispatch(request, command, check_allowed, wait);
 	json_decref(request);
 	return reply;
 }

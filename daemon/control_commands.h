@@ -18,13 +18,21 @@
 /** See control_socket_attach(). */
 void control_commands_attach(const struct control_sources *sources, struct config *const *running);
 
+/** What the transport does with a request once control_commands_run() returned. */
+enum control_command_wait {
+	CONTROL_COMMAND_REPLIED = 0, /**< send the reply returned (NULL: out of memory) */
+	CONTROL_COMMAND_WAIT_RELOAD, /**< a reload: reply control_commands_reload_reply() once it ended */
+	CONTROL_COMMAND_WAIT_CHECK,  /**< a check, not allowed now: run the line again in its turn */
+};
+
 /**
- * Run the request in @p line (@p length bytes, no newline).
- * @return the reply, or NULL with *@p wait_reload set: the request was a
- *         reload, whose reply is control_commands_reload_reply() once it ended.
- *         NULL without wait_reload: out of memory.
+ * Run the request in @p line (@p length bytes, no newline). A well-formed
+ * check runs only when @p check_allowed (a check reads and parses files: the
+ * transport runs one per wake-up of the control thread).
+ * @return the reply when *@p wait is CONTROL_COMMAND_REPLIED, else NULL.
  */
-json_t *control_commands_run(const char *line, size_t length, bool *wait_reload);
+json_t *control_commands_run(const char *line, size_t length, bool check_allowed,
+			     enum control_command_wait *wait);
 
 /** The reply to a reload that ended with @p outcome. */
 json_t *control_commands_reload_reply(const struct reload_outcome *outcome);

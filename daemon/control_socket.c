@@ -20,28 +20,16 @@
 #include <unistd.h>
 
 #include "control_commands.h"
+#include "control_protocol.h"
 #include "control_socket.h"
 #include "log.h"
 #include "reload_sequence.h"
 #include "runtime.h"
 
-/*
- * Time a client may take to send a request line, or to read its reply: an
- * honest client needs milliseconds; an idle or stuck one frees its slot.
- */
-#define CLIENT_TIMEOUT_NS (5ull * 1000000000ull)
-/*
- * Time a reload's reply may wait for the reload: a reload waits while the
- * previous one drains, which takes as long as the old kernels need to empty
- * their rings (milliseconds; seconds with a sink stalled on a full disk).
- */
-#define RELOAD_TIMEOUT_NS (60ull * 1000000000ull)
-/*
- * Largest reply: a status of CONFIG_MAX_KERNELS kernels of many replicas
- * stays below it; past it the client gets an error instead, so a reply never
- * holds more memory than this per client.
- */
-#define REPLY_MAX (16u << 20)
+#define NS_PER_SECOND 1000000000ull
+/* An honest client needs milliseconds; an idle or stuck one frees its slot. */
+#define CLIENT_TIMEOUT_NS (CONTROL_CLIENT_TIMEOUT_S * NS_PER_SECOND)
+#define RELOAD_TIMEOUT_NS (CONTROL_RELOAD_TIMEOUT_S * NS_PER_SECOND)
 /* New connections taken per wake-up: bounded work, and the backlog keeps the rest. */
 #define ACCEPTS_PER_WAKE 8
 #define LISTEN_BACKLOG 128
@@ -53,6 +41,7 @@ enum client_phase {
 	CLIENT_FREE = 0,
 	CLIENT_READING,        /* until a newline */
 	CLIENT_WAITING_RELOAD, /* until reload_sequence_last_outcome() passes reload_after */
+	CLIENT_WAITING_CHECK,  /* a check line, kept in the buffer until its turn */
 	CLIENT_WRITING,        /* until the reply is out; then reading again, or closed */
 };
 
@@ -73,6 +62,7 @@ static struct {
 	int listen_fd;                  /* -1: off */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	bool reload_requested;
+	unsigned last_check;            /* the client whose check ran last: the turn goes on from it */
 	struct client clients[CONTROL_SOCKET_CLIENTS_MAX];
 } server = {.listen_fd = -1};
 
@@ -82,7 +72,7 @@ now_ns(void)
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	return (uint64_t)now.tv_sec * NS_PER_SECOND + (uint64_t)now.tv_nsec;
 }
 
 /* ---- opening ---- */
@@ -245,10 +235,10 @@ client_reply(struct client *client, json_t *reply)
 	size_t length = text != NULL ? strlen(text) : 0;
 
 	json_decref(reply);
-	if (text != NULL && length + 1 > REPLY_MAX) {
+	if (text != NULL && length + 1 > CONTROL_REPLY_MAX) {
 		free(text);
 		client_reply(client, control_commands_error("reply of %zu bytes is over the bound "
-							    "of %u", length, REPLY_MAX));
+							    "of %u", length, CONTROL_REPLY_MAX));
 		return;
 	}
 	if (text == NULL || (client->reply = realloc(text, length + 1)) == NULL) {
@@ -263,13 +253,27 @@ client_reply(struct client *client, json_t *reply)
 	client->deadline_ns = now_ns() + CLIENT_TIMEOUT_NS;
 }
 
-/* The first complete line of the buffer, if any: run it. */
+/* Drop the first @p line_length bytes of the buffer and the newline after them. */
 static void
-client_run_line(struct client *client)
+client_consume_line(struct client *client, size_t line_length)
+{
+	size_t rest = client->request_length - line_length - 1;
+
+	memmove(client->request, client->request + line_length + 1, rest);
+	client->request_length = rest;
+}
+
+/*
+ * The first complete line of the buffer, if any: run it. A check runs only
+ * when @p check_allowed (its turn, serve_check_turn()); otherwise its line
+ * stays in the buffer and the client waits for the turn.
+ */
+static void
+client_run_line(struct client *client, bool check_allowed)
 {
 	char *newline = memchr(client->request, '\n', client->request_length);
-	size_t line_length, rest;
-	bool wait_reload;
+	enum control_command_wait wait;
+	size_t line_length;
 	json_t *reply;
 
 	if (newline == NULL) {
@@ -281,11 +285,14 @@ client_run_line(struct client *client)
 		return;
 	}
 	line_length = (size_t)(newline - client->request);
-	reply = control_commands_run(client->request, line_length, &wait_reload);
-	rest = client->request_length - line_length - 1;
-	memmove(client->request, newline + 1, rest);
-	client->request_length = rest;
-	if (!wait_reload) {
+	reply = control_commands_run(client->request, line_length, check_allowed, &wait);
+	if (wait == CONTROL_COMMAND_WAIT_CHECK) {
+		client->phase = CLIENT_WAITING_CHECK;
+		client->deadline_ns = now_ns() + CLIENT_TIMEOUT_NS;
+		return;
+	}
+	client_consume_line(client, line_length);
+	if (wait == CONTROL_COMMAND_REPLIED) {
 		client_reply(client, reply);
 		return;
 	}
@@ -308,7 +315,7 @@ client_read(struct client *client)
 	}
 	if (got > 0)
 		client->request_length += (size_t)got;
-	client_run_line(client);
+	client_run_line(client, false);
 }
 
 static void
@@ -333,7 +340,7 @@ client_write(struct client *client)
 	}
 	client_read_next(client);
 	/* a pipelined request may already be in the buffer */
-	client_run_line(client);
+	client_run_line(client, false);
 }
 
 static void
@@ -347,6 +354,18 @@ client_check_reload(struct client *client)
 		client_reply(client, control_commands_error("the daemon is stopping: no reload"));
 }
 
+/* A check that waited CONTROL_CLIENT_TIMEOUT_S for its turn: its line goes, with an error. */
+static void
+check_turn_missed(struct client *client)
+{
+	char *newline = memchr(client->request, '\n', client->request_length);
+
+	client_consume_line(client, (size_t)(newline - client->request));
+	client_reply(client, control_commands_error("check: no turn within %u s: other clients' "
+						    "checks ran first (one at a time); try again",
+						    CONTROL_CLIENT_TIMEOUT_S));
+}
+
 static void
 client_serve(struct client *client, uint64_t now)
 {
@@ -357,18 +376,43 @@ client_serve(struct client *client, uint64_t now)
 	case CLIENT_WAITING_RELOAD:
 		client_check_reload(client);
 		break;
+	case CLIENT_WAITING_CHECK:
+		break; /* serve_check_turn() runs it */
 	case CLIENT_WRITING:
 		client_write(client);
 		break;
 	case CLIENT_FREE:
 		return;
 	}
-	if (client->phase == CLIENT_WAITING_RELOAD && now >= client->deadline_ns)
-		client_reply(client, control_commands_error("no reload outcome within %llu s",
-							    RELOAD_TIMEOUT_NS / 1000000000ull));
-	else if (client->phase != CLIENT_FREE && client->phase != CLIENT_WAITING_RELOAD &&
-		 now >= client->deadline_ns)
+	if (now < client->deadline_ns)
+		return;
+	if (client->phase == CLIENT_WAITING_RELOAD)
+		client_reply(client, control_commands_error("no reload outcome within %u s",
+							    CONTROL_RELOAD_TIMEOUT_S));
+	else if (client->phase == CLIENT_WAITING_CHECK)
+		check_turn_missed(client);
+	else if (client->phase != CLIENT_FREE)
 		client_close(client); /* too slow to send a line or to read its reply */
+}
+
+/*
+ * The one check of this wake-up: a check reads and parses files (up to
+ * CONTROL_CHECK_BYTES_MAX), so checks run one per wake-up, taking turns
+ * from the client after the one whose check ran last, and signals, ticks
+ * and the other clients are served in between.
+ */
+static void
+serve_check_turn(void)
+{
+	for (unsigned n = 1; n <= CONTROL_SOCKET_CLIENTS_MAX; n++) {
+		unsigned c = (server.last_check + n) % CONTROL_SOCKET_CLIENTS_MAX;
+
+		if (server.clients[c].phase == CLIENT_WAITING_CHECK) {
+			server.last_check = c;
+			client_run_line(&server.clients[c], true);
+			return;
+		}
+	}
 }
 
 /* One try to tell a client why it is let go: it gets the line or nothing. */
@@ -436,6 +480,7 @@ control_socket_serve(void)
 	now = now_ns();
 	for (unsigned c = 0; c < CONTROL_SOCKET_CLIENTS_MAX; c++)
 		client_serve(&server.clients[c], now);
+	serve_check_turn();
 }
 
 void

@@ -246,7 +246,7 @@ reload_sequence_run(const char *settings_path, const char *const *pipeline_paths
 void
 reload_sequence_check(const char *settings_path, const char *const *pipeline_paths,
 		      unsigned pipeline_count, const struct config *running,
-		      struct reload_outcome *outcome)
+		      size_t byte_limit, struct reload_outcome *outcome)
 {
 	struct config_errors *errors = calloc(1, sizeof(*errors));
 	struct reload_plan *plan = calloc(1, sizeof(*plan));
@@ -254,8 +254,8 @@ reload_sequence_check(const char *settings_path, const char *const *pipeline_pat
 
 	if (errors == NULL || plan == NULL) {
 		outcome_refused(outcome, NULL, "out of memory");
-	} else if ((checked = config_load(settings_path, pipeline_paths, pipeline_count, errors)) ==
-			   NULL ||
+	} else if ((checked = config_load_limited(settings_path, pipeline_paths, pipeline_count,
+						  byte_limit, errors)) == NULL ||
 		   reload_plan(running, checked, plan, errors) != 0) {
 		outcome_refused(outcome, errors, NULL);
 	} else {
@@ -269,8 +269,12 @@ reload_sequence_check(const char *settings_path, const char *const *pipeline_pat
 	config_free(checked);
 	free(plan);
 	free(errors);
-	/* as after a refused reload: a large refused file's pages go back */
-	malloc_trim(0);
+	/*
+	 * No malloc_trim() here, unlike after a refused reload: it walks the
+	 * whole heap, and checks may come one per wake-up. What a check holds
+	 * is bounded by @p byte_limit and all freed; the allocator keeps at
+	 * most one check's worth, which the next check reuses.
+	 */
 }
 
 bool

@@ -12,6 +12,7 @@
 #define JETSTREAM_RELOAD_SEQUENCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -69,11 +70,14 @@ const struct reload_outcome *reload_sequence_last_outcome(void);
  * read and validated (config_load) and the change is planned against
  * @p running (reload_plan), so keys a reload refuses show too. Nothing is
  * logged, counted or notified. Control thread.
+ * @param byte_limit bytes of files the check may read in all (each file's
+ *             size is taken before it is read; past it, an error names the
+ *             limit); 0: no limit but each file's CONFIG_MAX_FILE_SIZE
  * @param[out] outcome succeeded, with "valid: N kernels in M pipeline files"
  *             as its summary, or the error lines.
  */
 void reload_sequence_check(const char *settings_path, const char *const *pipeline_paths,
 			   unsigned pipeline_count, const struct config *running,
-			   struct reload_outcome *outcome);
+			   size_t byte_limit, struct reload_outcome *outcome);
 
 #endif

@@ -6,25 +6,46 @@
  */
 #include <string.h>
 
+#include "accounting.h"
 #include "status_json.h"
 
-/* A figure a device cannot report (NAME_unknown, kernel.h) is null under NAME. */
+/* A figure a device cannot report (its mark, accounting.h) is null under its name. */
 static int
 add_stat(json_t *stats, const struct kernel_stat *stat)
 {
-	size_t length = strlen(stat->name), suffix = strlen(KERNEL_STAT_UNKNOWN_SUFFIX);
 	char base[64];
 
-	if (length > suffix && strcmp(stat->name + length - suffix, KERNEL_STAT_UNKNOWN_SUFFIX) == 0) {
+	if (accounting_is_unknown_mark(stat->name, base, sizeof(base))) {
 		if (stat->value == 0)
 			return 0;
-		snprintf(base, sizeof(base), "%.*s", (int)(length - suffix), stat->name);
 		return json_object_set_new(stats, base, json_null());
 	}
 	/* an unknown mark seen first wins: the figure is not known */
 	if (json_object_get(stats, stat->name) != NULL)
 		return 0;
 	return json_object_set_new(stats, stat->name, json_integer((json_int_t)stat->value));
+}
+
+/* Each named drop (accounting.h): its count, null when unknown, absent when not applicable. */
+static json_t *
+drops_json(const struct kernel_totals *totals)
+{
+	json_t *drops = json_object();
+	uint64_t value;
+
+	for (unsigned d = 0; drops != NULL && d < ACCOUNTING_DROP_COUNT; d++) {
+		enum accounting_report report = accounting_drop(totals, (enum accounting_drop)d, &value);
+
+		if (report == ACCOUNTING_NOT_APPLICABLE)
+			continue;
+		if (json_object_set_new(drops, accounting_drop_name((enum accounting_drop)d),
+					report == ACCOUNTING_KNOWN ? json_integer((json_int_t)value)
+								   : json_null()) != 0) {
+			json_decref(drops);
+			return NULL;
+		}
+	}
+	return drops;
 }
 
 static json_t *
@@ -66,7 +87,8 @@ instance_json(const struct status_instance *row)
 	const struct kernel_counters *counters = &row->totals.counters;
 
 	/* "o" steals the reference, and a NULL part fails the whole pack */
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:f, s:f, s:I, s:I, s:o, s:o}",
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:f, s:f, s:I, s:I, s:o, s:o, "
+			 "s:o}",
 			 "kernel", row->kernel, "type", row->type, "replica", (json_int_t)row->replica,
 			 "replicas", (json_int_t)row->replica_count, "lcore", (json_int_t)row->lcore,
 			 "sink_thread", row->on_sink_thread, "source", row->is_source,
@@ -76,7 +98,8 @@ instance_json(const struct status_instance *row)
 			 "items_out_per_second", row->items_out_per_second,
 			 "backpressure", (json_int_t)counters->backpressure,
 			 "ring_overflow", (json_int_t)counters->ring_overflow,
-			 "stats", stats_json(&row->totals), "inputs", inputs_json(row));
+			 "drops", drops_json(&row->totals), "stats", stats_json(&row->totals),
+			 "inputs", inputs_json(row));
 }
 
 static json_t *

@@ -19,9 +19,15 @@ Standard library only.
   concurrent SOCKET CLIENTS
         CLIENTS threads ask for the status at once; each must get one (after
         "too many clients" refusals, retried)
+  heavy-checks SOCKET HEAVY_PIPELINE CLIENTS CHECKS
+        CLIENTS clients each pipeline CHECKS checks of HEAVY_PIPELINE (a valid
+        file near the 16 MiB bound): every check is answered valid, while
+        another client's status is answered in under 2 s each time; then a
+        check of two such files is refused with the error naming the bound
 """
 import ipaddress
 import json
+import os
 import random
 import socket
 import sys
@@ -271,7 +277,74 @@ def bounds(path):
     print(f"  ok: the client that never read was dropped")
 
 
-COMMANDS = {"status-vs-summary": status_vs_summary, "sources-vs-records": sources_vs_records,
+CHECK_BYTES_MAX = 16 << 20
+
+
+def pipelined_checks(path, heavy, checks, results, index):
+    """Send `checks` check requests at once, then read every reply."""
+    client = connect(path)
+    client.settimeout(60)
+    request = json.dumps({"command": "check", "pipelines": [heavy]}).encode() + b"\n"
+    client.sendall(request * checks)
+    buffered = b""
+    replies = []
+    while len(replies) < checks:
+        chunk = client.recv(65536)
+        if not chunk:
+            break
+        buffered += chunk
+        *lines, buffered = buffered.split(b"\n")
+        replies += [json.loads(line) for line in lines]
+    client.close()
+    results[index] = replies
+
+
+def heavy_checks(path, heavy, clients, checks):
+    clients, checks = int(clients), int(checks)
+    results = [None] * clients
+    threads = [threading.Thread(target=pipelined_checks, args=(path, heavy, checks, results, index))
+               for index in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    latencies = []
+    while any(thread.is_alive() for thread in threads):
+        reply, took = timed_status(path)
+        if not reply or reply.get("ok") is not True:
+            sys.exit(f"FAIL: beside the checks, a status got {reply!r}")
+        latencies.append(took)
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    answered = 0
+    for index, replies in enumerate(results):
+        if len(replies) != checks:
+            sys.exit(f"FAIL: client {index} got {len(replies)} replies to {checks} checks")
+        for reply in replies:
+            if reply.get("ok") is not True or not reply.get("summary", "").startswith("configuration valid"):
+                sys.exit(f"FAIL: client {index}: a check of a valid file got {reply!r}")
+            answered += 1
+    worst = max(latencies)
+    if worst >= 2.0:
+        sys.exit(f"FAIL: beside {clients} clients' checks, a status took {worst:.2f} s")
+    print(f"  ok: {answered} checks of a {os.path.getsize(heavy) >> 20} MiB file from {clients} "
+          f"pipelining clients, all valid, in {elapsed:.1f} s; beside them {len(latencies)} status "
+          f"requests, slowest {worst * 1000:.0f} ms")
+    client = connect(path)
+    client.settimeout(30)
+    client.sendall(json.dumps({"command": "check", "pipelines": [heavy, heavy]}).encode() + b"\n")
+    reply = read_reply(client)
+    client.close()
+    bound = f"the files one check reads may have {CHECK_BYTES_MAX} bytes in all"
+    if (not reply or reply.get("ok") is not False or reply.get("exit") != 78 or
+            not any(bound in line for line in reply.get("errors", []))):
+        sys.exit(f"FAIL: a check of two {os.path.getsize(heavy) >> 20} MiB files got {reply!r}, "
+                 f"expected exit 78 with an error line saying: {bound}")
+    print(f"  ok: a check of two such files is refused: {reply['errors'][0]}")
+
+
+COMMANDS = {"status-vs-summary": status_vs_summary, "heavy-checks": heavy_checks, "sources-vs-records": sources_vs_records,
             "hostile": hostile, "concurrent": concurrent, "bounds": bounds}
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 # lines over 4 KiB, deep brackets, bad JSON, unknown commands, wrong types,
 # half lines then close), the client bound (16, then "too many clients"),
 # idle and non-reading clients dropped after 5 s without holding the others
-# up, and 100 concurrent clients. The daemon keeps running, answers every
+# up, 100 concurrent clients, and 12 clients pipelining checks of a valid
+# 15 MiB file while another client's status is answered in under 2 s (checks
+# take turns, one per wake-up; two such files are refused: 16 MiB in all).
+# The daemon keeps running, answers every
 # well-formed request, and its counts are exact at the end: the pcap branch's
 # totals equal the trace's oracle and every source's accounting holds.
 set -euo pipefail
@@ -43,6 +46,11 @@ $(pipeline_counter live_count live 1s)
     input: live_count
     path: "$work/live.jsonl"
 EOF
+# the running pipeline again, made large with comments: a valid check that costs a parse
+{
+	cat pipeline.yaml
+	python3 -c 'import sys; sys.stdout.write(("# " + "x" * 97 + "\n") * ((15 << 20) // 100))'
+} >heavy.yaml
 start_notify_listener
 "$jetstreamd" -c settings.yaml 2>stderr.txt &
 running_pid=$!
@@ -55,6 +63,9 @@ echo "checks: bounds"
 checks bounds "$socket" || fail "bounds"
 echo "checks: concurrent clients"
 checks concurrent "$socket" 100 || fail "concurrent clients"
+kill -0 "$running_pid" || fail "the daemon died"
+echo "checks: pipelined checks of large files"
+checks heavy-checks "$socket" "$work/heavy.yaml" 12 6 || fail "pipelined checks of large files"
 kill -0 "$running_pid" || fail "the daemon died"
 
 kill -TERM "$running_pid"

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # logrotate's way: while a live synthetic source is counted in 100 ms windows
 # into out.jsonl, rename the file and send SIGUSR1, then rename it again and
-# send SIGHUP, then SIGTERM. Every (source, window) record is in exactly one
-# of the three files, every line is whole JSON, the records of the older file
-# all come before those of the newer one, each signal reopened the file
+# send SIGHUP, then rename it again and ask `jetstreamctl reload` (the unit's
+# ExecReload=), then SIGTERM. Every (source, window) record is in exactly one
+# of the four files, every line is whole JSON, the records of the older file
+# all come before those of the newer one, each signal and the reload reopened the file
 # (logged), and the records add up exactly to the exit summary.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
+jetstreamctl="${JETSTREAMCTL:-$repo_root/build/jetstreamctl}"
+[ -x "$jetstreamctl" ] || fail "$jetstreamctl is missing: build it with 'make build/jetstreamctl'"
 cd "$work"
+cat >settings.yaml <<YAML
+control_socket: $work/control.sock
+metrics: "off"
+pipelines: [pipeline.yaml]
+YAML
 cat >pipeline.yaml <<YAML
 version: 1
 kernels:
@@ -36,9 +44,9 @@ wait_lines() {
 	done
 }
 
-echo "checks: mv + SIGUSR1, mv + SIGHUP, SIGTERM -> each record once, in the file of its time"
+echo "checks: mv + SIGUSR1, mv + SIGHUP, mv + jetstreamctl reload, SIGTERM -> each record once, in the file of its time"
 start_notify_listener
-"$jetstreamd" -p pipeline.yaml 2>stderr &
+"$jetstreamd" -c settings.yaml 2>stderr &
 running_pid=$!
 wait_ready 20
 wait_lines out.jsonl 10
@@ -51,27 +59,32 @@ mv out.jsonl out.jsonl.2
 kill -HUP "$running_pid"
 wait_notify READY=1 2 20
 wait_lines out.jsonl 10
+sleep 0.5
+mv out.jsonl out.jsonl.3
+"$jetstreamctl" -s "$work/control.sock" reload >reload.txt || fail "jetstreamctl reload exited $?"
+wait_lines out.jsonl 10
 sleep 0.3
-kill -0 "$running_pid" || fail "jetstreamd is not running after SIGUSR1 and SIGHUP"
+kill -0 "$running_pid" || fail "jetstreamd is not running after SIGUSR1, SIGHUP and the reload"
 kill -TERM "$running_pid"
 wait_exit 30
 [ "$exit_status" -eq 0 ] || { cat stderr; fail "exit status $exit_status after SIGTERM, expected 0"; }
-echo "  ok: still running after SIGUSR1 and SIGHUP, exit status 0 after SIGTERM"
+echo "  ok: still running after SIGUSR1, SIGHUP and jetstreamctl reload, exit status 0 after SIGTERM"
 
 reopened="$(grep -c "^jetstreamd: info: kernel 'out': reopened $work/out.jsonl\$" stderr || true)"
-[ "$reopened" -eq 2 ] || { cat stderr; fail "'reopened' logged $reopened times, expected 2 (SIGUSR1, SIGHUP)"; }
+[ "$reopened" -eq 3 ] ||
+	{ cat stderr; fail "'reopened' logged $reopened times, expected 3 (SIGUSR1, SIGHUP, jetstreamctl reload)"; }
 grep -q '^jetstreamd: info: User defined signal 1: reopening every file a sink writes$' stderr ||
 	fail "SIGUSR1 was not logged"
-echo "  ok: SIGUSR1 and SIGHUP each reopened out.jsonl (logged)"
+echo "  ok: SIGUSR1, SIGHUP and jetstreamctl reload each reopened out.jsonl (logged)"
 
 packets="$(records_tool summary stderr packets)"
 unkeyed="$(records_tool summary stderr count.unkeyed_packets)"
 written="$(records_tool summary stderr out.records)"
 dropped="$(records_tool summary stderr out.dropped_records)"
 [ "$dropped" -eq 0 ] || fail "the sink dropped $dropped records"
-python3 - out.jsonl.1 out.jsonl.2 out.jsonl "$((packets - unkeyed))" "$written" <<'PYTHON'
+python3 - out.jsonl.1 out.jsonl.2 out.jsonl.3 out.jsonl "$((packets - unkeyed))" "$written" <<'PYTHON'
 import json, sys
-files, keyed, written = sys.argv[1:4], int(sys.argv[4]), int(sys.argv[5])
+files, keyed, written = sys.argv[1:5], int(sys.argv[5]), int(sys.argv[6])
 seen, starts, total_packets, total_records = set(), [], 0, 0
 for name in files:
     data = open(name, "rb").read()
@@ -104,4 +117,4 @@ if total_packets != keyed:
     sys.exit(f"FAIL: the records count {total_packets} packets, the summary {keyed} keyed packets")
 print(f"  ok: {total_records} records, each once, = the sink's records; {total_packets} packets = the summary's")
 PYTHON
-echo "ok: a renamed output reopened on SIGUSR1 and SIGHUP loses and repeats nothing"
+echo "ok: a renamed output reopened on SIGUSR1, SIGHUP and jetstreamctl reload loses and repeats nothing"

@@ -1422,6 +1422,34 @@ START_TEST(test_bounds)
 }
 END_TEST
 
+/* A check's limit on all files together: each file's size is taken before it is read. */
+START_TEST(test_byte_limit)
+{
+	const char *settings_path = test_write_file("s.yaml", "version: 1\n");
+	const char *pipeline_path = test_write_file("p.yaml", SOURCE_AND_SINK);
+	struct stat settings_file, pipeline_file;
+	char expected[256];
+	size_t total;
+
+	/* @DIR@ is replaced as the file is written: the sizes are the files' own */
+	ck_assert_int_eq(stat(settings_path, &settings_file), 0);
+	ck_assert_int_eq(stat(pipeline_path, &pipeline_file), 0);
+	total = (size_t)settings_file.st_size + (size_t)pipeline_file.st_size;
+
+	config = config_load_limited(settings_path, &pipeline_path, 1, total, &errors);
+	ck_assert_ptr_nonnull(config);
+	config_free(config);
+	config = config_load_limited(settings_path, &pipeline_path, 1, total - 1, &errors);
+	ck_assert_ptr_null(config);
+	assert_error_count(1);
+	ck_assert_str_eq(errors.items[0].position.file, pipeline_path);
+	ck_assert_uint_eq(errors.items[0].position.line, 0);
+	snprintf(expected, sizeof(expected), "the files one check reads may have %zu bytes in all; "
+		 "with this one they would have more (11 bytes read before it)", total - 1);
+	ck_assert_str_eq(errors.items[0].message, expected);
+}
+END_TEST
+
 START_TEST(test_long_key)
 {
 	static char text[4096];
@@ -1545,6 +1573,7 @@ config_suite(void)
 	tcase_add_test(invalid, test_synthetic_errors);
 	tcase_add_test(invalid, test_one_document);
 	tcase_add_test(invalid, test_bounds);
+	tcase_add_test(invalid, test_byte_limit);
 	tcase_add_test(invalid, test_long_key);
 	tcase_add_test(invalid, test_invisible_and_empty_values);
 	suite_add_tcase(suite, invalid);

@@ -135,11 +135,11 @@ END_TEST
 static void
 check_error(const char *request, const char *expected)
 {
-	bool wait_reload = true;
-	json_t *reply = control_commands_run(request, strlen(request), &wait_reload);
+	enum control_command_wait wait = CONTROL_COMMAND_WAIT_RELOAD;
+	json_t *reply = control_commands_run(request, strlen(request), true, &wait);
 
 	ck_assert_ptr_nonnull(reply);
-	ck_assert(!wait_reload);
+	ck_assert_int_eq(wait, CONTROL_COMMAND_REPLIED);
 	ck_assert(json_is_false(json_object_get(reply, "ok")));
 	ck_assert_str_eq(json_string_value(json_object_get(reply, "error")), expected);
 	json_decref(reply);
@@ -174,11 +174,35 @@ END_TEST
 
 START_TEST(reload_request_waits_for_its_outcome)
 {
-	bool wait_reload = false;
-	json_t *reply = control_commands_run("{\"command\":\"reload\"}", 20, &wait_reload);
+	enum control_command_wait wait = CONTROL_COMMAND_REPLIED;
+	json_t *reply = control_commands_run("{\"command\":\"reload\"}", 20, false, &wait);
 
 	ck_assert_ptr_null(reply);
-	ck_assert(wait_reload);
+	ck_assert_int_eq(wait, CONTROL_COMMAND_WAIT_RELOAD);
+}
+END_TEST
+
+/* A check runs only in its turn; a malformed one is answered at once all the same. */
+START_TEST(check_request_waits_for_its_turn)
+{
+	static const char check[] = "{\"command\":\"check\",\"settings\":\"relative.yaml\"}";
+	static const char malformed[] = "{\"command\":\"check\",\"extra\":1}";
+	static const struct control_sources sources = {.settings_path = NULL};
+	static struct config *const running = NULL;
+	enum control_command_wait wait = CONTROL_COMMAND_REPLIED;
+	json_t *reply;
+
+	control_commands_attach(&sources, &running);
+	reply = control_commands_run(check, strlen(check), false, &wait);
+	ck_assert_ptr_null(reply);
+	ck_assert_int_eq(wait, CONTROL_COMMAND_WAIT_CHECK);
+	reply = control_commands_run(malformed, strlen(malformed), false, &wait);
+	ck_assert_int_eq(wait, CONTROL_COMMAND_REPLIED);
+	ck_assert_str_eq(json_string_value(json_object_get(reply, "error")),
+			 "check: 1 object item(s) left unpacked: extra");
+	json_decref(reply);
+	/* in its turn, the same line runs */
+	check_error(check, "settings: paths must be absolute (jetstreamctl resolves them)");
 }
 END_TEST
 
@@ -191,6 +215,7 @@ control_suite(void)
 	tcase_add_test(cases, counter_publishes_the_top_of_each_closed_window);
 	tcase_add_test(cases, malformed_requests_get_exact_errors);
 	tcase_add_test(cases, reload_request_waits_for_its_outcome);
+	tcase_add_test(cases, check_request_waits_for_its_turn);
 	suite_add_tcase(suite, cases);
 	return suite;
 }
