@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "control_commands.h"
 #include "control_protocol.h"
 #include "control_socket.h"
@@ -66,14 +67,6 @@ static struct {
 	struct client clients[CONTROL_SOCKET_CLIENTS_MAX];
 } server = {.listen_fd = -1};
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * NS_PER_SECOND + (uint64_t)now.tv_nsec;
-}
 
 /* ---- opening ---- */
 
@@ -224,7 +217,7 @@ static void
 client_read_next(struct client *client)
 {
 	client->phase = CLIENT_READING;
-	client->deadline_ns = now_ns() + CLIENT_TIMEOUT_NS;
+	client->deadline_ns = clock_monotonic_ns() + CLIENT_TIMEOUT_NS;
 }
 
 /* Queue @p reply (consumed) for writing; NULL (out of memory) drops the client. */
@@ -250,7 +243,7 @@ client_reply(struct client *client, json_t *reply)
 	client->reply_length = length + 1;
 	client->reply_sent = 0;
 	client->phase = CLIENT_WRITING;
-	client->deadline_ns = now_ns() + CLIENT_TIMEOUT_NS;
+	client->deadline_ns = clock_monotonic_ns() + CLIENT_TIMEOUT_NS;
 }
 
 /* Drop the first @p line_length bytes of the buffer and the newline after them. */
@@ -288,7 +281,7 @@ client_run_line(struct client *client, bool check_allowed)
 	reply = control_commands_run(client->request, line_length, check_allowed, &wait);
 	if (wait == CONTROL_COMMAND_WAIT_CHECK) {
 		client->phase = CLIENT_WAITING_CHECK;
-		client->deadline_ns = now_ns() + CLIENT_TIMEOUT_NS;
+		client->deadline_ns = clock_monotonic_ns() + CLIENT_TIMEOUT_NS;
 		return;
 	}
 	client_consume_line(client, line_length);
@@ -298,7 +291,7 @@ client_run_line(struct client *client, bool check_allowed)
 	}
 	client->phase = CLIENT_WAITING_RELOAD;
 	client->reload_after = reload_sequence_last_outcome()->number;
-	client->deadline_ns = now_ns() + RELOAD_TIMEOUT_NS;
+	client->deadline_ns = clock_monotonic_ns() + RELOAD_TIMEOUT_NS;
 	server.reload_requested = true;
 }
 
@@ -477,7 +470,7 @@ control_socket_serve(void)
 	if (server.listen_fd < 0)
 		return;
 	accept_clients();
-	now = now_ns();
+	now = clock_monotonic_ns();
 	for (unsigned c = 0; c < CONTROL_SOCKET_CLIENTS_MAX; c++)
 		client_serve(&server.clients[c], now);
 	serve_check_turn();
