@@ -160,10 +160,8 @@ print_row(const struct row *row, FILE *out, const char *line_end)
 {
 	char replica[8], lcore[8], in[16], output[16], rate[16], backpressure[16], drops[16];
 
-	if (row->replicas == 0)
-		snprintf(replica, sizeof(replica), "-");
-	else
-		snprintf(replica, sizeof(replica), "%" JSON_INTEGER_FORMAT, row->replica);
+	/* a retired replica (replicas 0) keeps its number: after 3 -> 1 two such rows differ by it */
+	snprintf(replica, sizeof(replica), "%" JSON_INTEGER_FORMAT, row->replica);
 	if (json_is_true(json_object_get(row->instance, "sink_thread")))
 		snprintf(lcore, sizeof(lcore), "snk");
 	else if (row->replicas == 0)

@@ -188,12 +188,16 @@ struct config *config_load(const char *settings_path, const char *const *pipelin
  * config_load(), reading at most @p byte_limit bytes of files in all (0: no
  * limit but each file's CONFIG_MAX_FILE_SIZE). Each file's size is taken
  * before it is read: a file that would pass the limit is an error naming it,
- * and is not read. The error speaks of a check: the control socket's `check`
- * is what calls it.
+ * and is not read. With a limit, only regular files are read (a pipe or a
+ * terminal could block the caller). The errors speak of a check: the control
+ * socket's `check` is what calls it.
  */
 struct config *config_load_limited(const char *settings_path, const char *const *pipeline_paths,
 				   unsigned pipeline_count, size_t byte_limit,
 				   struct config_errors *errors);
+
+/** The pipeline files @p config read (its files but the settings file). */
+unsigned config_pipeline_file_count(const struct config *config);
 
 /**
  * Load the settings file (NULL = defaults) and the plugins it lists, but no

@@ -129,3 +129,13 @@ config_free(struct config *config)
 	plugin_set_release(config->plugins);
 	free(config);
 }
+
+unsigned
+config_pipeline_file_count(const struct config *config)
+{
+	unsigned count = 0;
+
+	for (unsigned f = 0; f < config->file_count; f++)
+		count += strcmp(config->files[f], config->settings_file) != 0;
+	return count;
+}

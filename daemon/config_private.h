@@ -32,7 +32,7 @@ struct loader {
 	bool graph_incomplete;           /**< a kernel was dropped: inputs may dangle */
 	int worker_count;                /**< < 0: `lcores` is invalid, cores are not checked */
 	unsigned workers[RTE_MAX_LCORE];
-	size_t byte_limit;               /**< bytes of all files together; 0: each file's bound only */
+	size_t byte_limit;               /**< bytes of all files together, and regular files only; 0: each file's bound only */
 	size_t bytes_read;               /**< of every file read so far */
 };
 

@@ -316,7 +316,8 @@ within_byte_limit(struct loader *loader, const char *name, size_t size)
 /*
  * Opened without blocking (a FIFO without a writer would block open() for
  * ever, then reads as empty); a directory or a file over the size limit is
- * refused before a byte is read.
+ * refused before a byte is read, and so is anything but a regular file in a
+ * load with a byte limit (a client's check).
  */
 static int
 open_configuration_file(struct loader *loader, const char *name, struct stat *status)
@@ -331,6 +332,11 @@ open_configuration_file(struct loader *loader, const char *name, struct stat *st
 	if (fstat(descriptor, status) != 0 || S_ISDIR(status->st_mode)) {
 		config_error(loader->errors, whole_file, "cannot open: %s",
 			     strerror(S_ISDIR(status->st_mode) ? EISDIR : errno));
+	} else if (loader->byte_limit != 0 && !S_ISREG(status->st_mode)) {
+		/* a client's check runs on the control thread: a pipe or a tty could block it for ever */
+		config_error(loader->errors, whole_file,
+			     "not a regular file: a check through the control socket reads only "
+			     "regular files");
 	} else if (S_ISREG(status->st_mode) && status->st_size > (off_t)CONFIG_MAX_FILE_SIZE) {
 		file_too_large_error(loader, name, (long long)status->st_size);
 	} else if (S_ISREG(status->st_mode) &&

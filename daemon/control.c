@@ -116,7 +116,7 @@ log_status_line(void)
 	log_info("status: generation %u, up %.0f s, %" PRIu64 " packets received (%.0f per second), "
 		 "%u kernel instances, reloads %" PRIu64 " ok and %" PRIu64 " failed",
 		 snapshot->generation, snapshot->uptime_seconds, packets, packets_per_second,
-		 snapshot->instance_count, snapshot->reloads_ok, snapshot->reloads_failed);
+		 status_running_instances(snapshot), snapshot->reloads_ok, snapshot->reloads_failed);
 	status_free(snapshot);
 }
 

@@ -424,7 +424,7 @@ main(int argc, char **argv)
 	}
 	if (options.check_only) {
 		printf("configuration valid: %u kernels in %u pipeline files\n", config->kernel_count,
-		       config->file_count);
+		       config_pipeline_file_count(config));
 		config_free(config);
 		return 0;
 	}

@@ -264,7 +264,7 @@ reload_sequence_check(const char *settings_path, const char *const *pipeline_pat
 			.generation = runtime_graph() != NULL ? runtime_graph()->generation : 0};
 		snprintf(outcome->summary, sizeof(outcome->summary),
 			 "configuration valid: %u kernels in %u pipeline files", checked->kernel_count,
-			 checked->file_count);
+			 config_pipeline_file_count(checked));
 	}
 	config_free(checked);
 	free(plan);

@@ -415,6 +415,16 @@ status_kernel_sum(const struct status_snapshot *snapshot, unsigned index,
 	return true;
 }
 
+unsigned
+status_running_instances(const struct status_snapshot *snapshot)
+{
+	unsigned count = 0;
+
+	for (unsigned i = 0; i < snapshot->instance_count; i++)
+		count += snapshot->instances[i].replica_count > 0;
+	return count;
+}
+
 void
 status_source_totals(const struct status_snapshot *snapshot, uint64_t *packets,
 		     double *packets_per_second)

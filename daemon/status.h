@@ -127,6 +127,9 @@ struct status_kernel_sum {
 bool status_kernel_sum(const struct status_snapshot *snapshot, unsigned index,
 		       struct status_kernel_sum *sum);
 
+/** The rows of running instances (not those of retired ones). Any thread, on its own snapshot. */
+unsigned status_running_instances(const struct status_snapshot *snapshot);
+
 /**
  * Sum of one counter over the source instances: packets received by every
  * source (items_out of sources) and the total rate, for STATUS= lines.

@@ -40,7 +40,7 @@ answer_status(const char *command, const char *parameters, struct rte_tel_data *
 	rte_tel_data_add_dict_u64(data, "reloads_ok", snapshot->reloads_ok);
 	rte_tel_data_add_dict_u64(data, "reloads_failed", snapshot->reloads_failed);
 	rte_tel_data_add_dict_u64(data, "lcores", snapshot->lcore_count);
-	rte_tel_data_add_dict_u64(data, "instances", snapshot->instance_count);
+	rte_tel_data_add_dict_u64(data, "instances", status_running_instances(snapshot));
 	rte_tel_data_add_dict_u64(data, "packets", packets);
 	rte_tel_data_add_dict_u64(data, "packets_per_second", (uint64_t)llround(packets_per_second));
 	status_free(snapshot);

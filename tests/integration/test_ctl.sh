@@ -174,6 +174,23 @@ ctl check -p bad.yaml >/dev/null 2>check.err || status=$?
 [ "$status" -eq 78 ] && diff expected.txt check.err || fail "check -p bad.yaml (relative): exit $status"
 echo "  ok: exit 0 with --check's line; exit 78 with its $(wc -l <expected.txt) error lines"
 
+# A check reads on the control thread: a terminal nobody writes to, or a FIFO whose writer
+# stays silent, would block it for ever. Both are refused at once, and the daemon answers.
+mkfifo silent.fifo
+sleep 30 >silent.fifo &
+fifo_writer=$!
+for file in /dev/ptmx "$work/silent.fifo"; do
+	status=0
+	timeout 10 "$jetstreamctl" -s "$socket" check -c "$work/settings.yaml" -p "$file" >/dev/null \
+		2>check.err || status=$?
+	[ "$status" -eq 78 ] && grep -qx "$file: error: not a regular file: a check through the control socket reads only regular files" check.err ||
+		{ cat check.err; fail "check -p $file: exit $status"; }
+	ctl status >/dev/null || fail "no status after check -p $file"
+done
+kill "$fifo_writer" 2>/dev/null || true
+wait "$fifo_writer" 2>/dev/null || true
+echo "  ok: /dev/ptmx and a silent FIFO refused (not regular files), the daemon still answers"
+
 echo "checks: stop, then compare"
 ctl status --json >status.json
 sleep 1.2 # a live window closes after the sources request: its records are out at the stop
