@@ -18,6 +18,15 @@
 integration_directory="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$integration_directory/../.." && pwd)"
 jetstreamd="${JETSTREAMD:-$repo_root/build/jetstreamd}"
+jetstreamctl="${JETSTREAMCTL:-$repo_root/build/jetstreamctl}"
+
+# require_jetstreamctl: fail unless the control tool is built (`make` builds it).
+require_jetstreamctl() {
+	[ -x "$jetstreamctl" ] || fail "$jetstreamctl is missing: build it with 'make build/jetstreamctl'"
+}
+
+# ctl ARGS...: jetstreamctl talking to the daemon's control socket, $socket.
+ctl() { "$jetstreamctl" -s "$socket" "$@"; }
 # The shared captures live beside the repository, never inside it.
 traces="${JETSTREAM_TRACES:-$repo_root/../shared/traces}"
 # A run that takes longer than this is a hang: the test fails instead of blocking the suite.

@@ -21,13 +21,11 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-jetstreamctl="${JETSTREAMCTL:-$repo_root/build/jetstreamctl}"
-[ -x "$jetstreamctl" ] || fail "$jetstreamctl is missing: build it with 'make build/jetstreamctl'"
+require_jetstreamctl
 checks() { python3 "$integration_directory/ctl_checks.py" "$@"; }
 
 cd "$work"
 socket="$work/run/control.sock"
-ctl() { "$jetstreamctl" -s "$socket" "$@"; }
 python3 "$repo_root/scripts/gen_trace.py" --packets 20000 --sources 400 --seed 5 \
 	--output trace.pcap --oracle
 cat >settings.yaml <<EOF

@@ -9,11 +9,9 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-jetstreamctl="${JETSTREAMCTL:-$repo_root/build/jetstreamctl}"
-[ -x "$jetstreamctl" ] || fail "$jetstreamctl is missing: build it with 'make build/jetstreamctl'"
+require_jetstreamctl
 cd "$work"
 socket="$work/control.sock"
-ctl() { "$jetstreamctl" -s "$socket" "$@"; }
 python3 "$repo_root/scripts/gen_trace.py" --packets 1000 --sources 20 --seed 3 --output trace.pcap
 cat >pipeline.yaml <<EOF
 version: 1

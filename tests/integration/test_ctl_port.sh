@@ -8,11 +8,9 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-jetstreamctl="${JETSTREAMCTL:-$repo_root/build/jetstreamctl}"
-[ -x "$jetstreamctl" ] || fail "$jetstreamctl is missing: build it with 'make build/jetstreamctl'"
+require_jetstreamctl
 cd "$work"
 socket="$work/control.sock"
-ctl() { "$jetstreamctl" -s "$socket" "$@"; }
 cat >settings.yaml <<EOF
 version: 1
 control_socket: $socket

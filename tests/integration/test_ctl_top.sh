@@ -9,8 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 command -v tmux >/dev/null || skip "tmux is not installed (scripts/deps.sh installs it)"
-jetstreamctl="${JETSTREAMCTL:-$repo_root/build/jetstreamctl}"
-[ -x "$jetstreamctl" ] || fail "$jetstreamctl is missing: build it with 'make build/jetstreamctl'"
+require_jetstreamctl
 cd "$work"
 socket="$work/control.sock"
 cat >settings.yaml <<EOF

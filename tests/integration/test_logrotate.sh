@@ -10,8 +10,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-jetstreamctl="${JETSTREAMCTL:-$repo_root/build/jetstreamctl}"
-[ -x "$jetstreamctl" ] || fail "$jetstreamctl is missing: build it with 'make build/jetstreamctl'"
+require_jetstreamctl
 cd "$work"
 cat >settings.yaml <<YAML
 control_socket: $work/control.sock
