@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "clock.h"
+#include "log.h"
+#include "log_journal.h"
+#include "outputs/sqlite_schema.h"
+#include "outputs/sqlite_writer.h"
+
+#define NANOSECONDS_PER_SECOND UINT64_C(1000000000)
+#define NANOSECONDS_PER_MILLISECOND UINT64_C(1000000)
+/* Idle, the thread still wakes this often: a transaction open this long is committed. */
+#define WAKE_INTERVAL_NS (100 * NANOSECONDS_PER_MILLISECOND)
+/* "per window or per second, whichever comes first" */
+#define TRANSACTION_MAX_NS NANOSECONDS_PER_SECOND
+/* The producer wakes the thread when this many records wait, rather than at its interval. */
+#define WAKE_RECORDS 4096
+/* Rows `retain:` deletes per table and transaction: the work a batch adds stays bounded. */
+#define RETAIN_ROWS_PER_BATCH 1000
+/* Failures are logged at most once per this interval per writer (with the count since). */
+#define REPORT_INTERVAL_NS (10 * NANOSECONDS_PER_SECOND)
+#define TABLES 4
+
+/* The writer thread's statements for one table. */
+struct table_statements {
+	const struct sqlite_table *table;
+	sqlite3_stmt *insert;
+	sqlite3_stmt *retain; /* NULL without `retain:` */
+};
+
+/* The open transaction (writer thread only). */
+struct transaction {
+	bool open;
+	uint64_t opened_ns;
+	bool has_window;
+	uint64_t window_end_ns; /* the windowed records' end: another end commits first */
+	uint64_t records;       /* inserted in it, not committed yet */
+};
+
+struct sqlite_writer {
+	/* Set by open, then read-only for every thread. */
+	char owner[64];
+	char path[PATH_MAX];
+	union any_record *queue;
+	uint64_t capacity;      /* records */
+	uint64_t retain_ns;
+	pthread_t thread;
+
+	/*
+	 * Record positions since open, never wrapping, as in line_writer:
+	 * [consumed, appended) waits in queue[position % capacity].
+	 */
+	_Atomic uint64_t appended;         /* producer: wo (release); writer thread: ro (acquire) */
+	_Atomic uint64_t consumed;         /* writer thread: wo (release); producer: ro (acquire) */
+	_Atomic uint64_t settled;          /* writer thread: wo (release). Committed or dropped */
+	_Atomic uint64_t buffer_max;       /* producer: wo; others: ro (relaxed). Records */
+
+	/* Figures: writer thread: wo; others: ro (relaxed). */
+	_Atomic uint64_t records_written;
+	_Atomic uint64_t records_dropped;
+	_Atomic uint64_t write_errors;
+	_Atomic bool has_first_error;      /* writer thread: wo (release) once first_error is set */
+	char first_error[256];
+
+	/* Wake-ups of the writer thread, under `lock`. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool write_now;                    /* lock. A flush asks for a commit */
+	bool closing;                      /* lock */
+
+	/* Writer thread only (open uses them before the thread starts). */
+	sqlite3 *database;
+	struct table_statements statements[TABLES];
+	struct transaction transaction;
+	uint64_t newest_ns;                /* the newest record time: what `retain:` counts back from */
+	uint64_t last_report_ns;
+	uint64_t unreported_failures;
+};
+
+static void
+wake_writer(struct sqlite_writer *writer, bool write_now, bool closing)
+{
+	pthread_mutex_lock(&writer->lock);
+	writer->write_now |= write_now;
+	writer->closing |= closing;
+	pthread_cond_signal(&writer->wake);
+	pthread_mutex_unlock(&writer->lock);
+}
+
+/* ---- the producer ------------------------------------------------------------ */
+
+static uint64_t
+queued(const struct sqlite_writer *writer)
+{
+	return atomic_load_explicit(&writer->appended, memory_order_relaxed) -
+	       atomic_load_explicit(&writer->consumed, memory_order_acquire);
+}
+
+size_t
+sqlite_writer_space(const struct sqlite_writer *writer)
+{
+	return (size_t)(writer->capacity - queued(writer));
+}
+
+void
+sqlite_writer_append(struct sqlite_writer *writer, const void *records, unsigned count,
+		     unsigned element_size)
+{
+	uint64_t appended = atomic_load_explicit(&writer->appended, memory_order_relaxed);
+	uint64_t waiting = queued(writer) + count;
+
+	for (unsigned i = 0; i < count; i++)
+		/* records arrive packed at their ring's element size, not at sizeof(union any_record) */
+		memcpy(&writer->queue[(appended + i) % writer->capacity],
+		       (const char *)records + (size_t)i * element_size, element_size);
+	atomic_store_explicit(&writer->appended, appended + count, memory_order_release);
+	if (waiting > atomic_load_explicit(&writer->buffer_max, memory_order_relaxed))
+		atomic_store_explicit(&writer->buffer_max, waiting, memory_order_relaxed);
+	if (waiting >= WAKE_RECORDS && waiting - count < WAKE_RECORDS)
+		wake_writer(writer, false, false);
+}
+
+bool
+sqlite_writer_flush(struct sqlite_writer *writer)
+{
+	uint64_t appended = atomic_load_explicit(&writer->appended, memory_order_relaxed);
+
+	if (atomic_load_explicit(&writer->settled, memory_order_acquire) == appended)
+		return true;
+	wake_writer(writer, true, false);
+	return false;
+}
+
+/* ---- figures ------------------------------------------------------------------ */
+
+void
+sqlite_writer_figures(const struct sqlite_writer *writer, struct sqlite_writer_figures *figures)
+{
+	uint64_t consumed = atomic_load_explicit(&writer->consumed, memory_order_acquire);
+	uint64_t appended = atomic_load_explicit(&writer->appended, memory_order_acquire);
+
+	*figures = (struct sqlite_writer_figures){
+		.records_written = atomic_load_explicit(&writer->records_written, memory_order_relaxed),
+		.records_dropped = atomic_load_explicit(&writer->records_dropped, memory_order_relaxed),
+		.write_errors = atomic_load_explicit(&writer->write_errors, memory_order_relaxed),
+		.buffer_bytes = (appended > consumed ? appended - consumed : 0) *
+				sizeof(union any_record),
+		.buffer_max_bytes = atomic_load_explicit(&writer->buffer_max, memory_order_relaxed) *
+				    sizeof(union any_record),
+	};
+}
+
+bool
+sqlite_writer_failure(const struct sqlite_writer *writer, char *text, size_t size)
+{
+	uint64_t dropped = atomic_load_explicit(&writer->records_dropped, memory_order_relaxed);
+
+	if (dropped == 0 || !atomic_load_explicit(&writer->has_first_error, memory_order_acquire))
+		return false;
+	snprintf(text, size, "writing to %s failed: %s; %" PRIu64 " record%s not written "
+		 "(dropped_records)", writer->path, writer->first_error, dropped,
+		 dropped == 1 ? "" : "s");
+	return true;
+}
+
+/* ---- the writer thread: transactions ---------------------------------------------- */
+
+static void
+note_failure(struct sqlite_writer *writer, const char *what)
+{
+	uint64_t now = clock_monotonic_ns();
+
+	atomic_fetch_add_explicit(&writer->write_errors, 1, memory_order_relaxed);
+	if (!atomic_load_explicit(&writer->has_first_error, memory_order_relaxed)) {
+		snprintf(writer->first_error, sizeof(writer->first_error), "%s: %s", what,
+			 sqlite3_errmsg(writer->database));
+		atomic_store_explicit(&writer->has_first_error, true, memory_order_release);
+	}
+	writer->unreported_failures++;
+	if (writer->last_report_ns != 0 && now - writer->last_report_ns < REPORT_INTERVAL_NS)
+		return;
+	log_kernel(LOG_LEVEL_ERROR, writer->owner,
+		   "writing to %s: %s: %s (%" PRIu64 " failed statements since the last report); "
+		   "the records of a failed transaction are counted as dropped_records",
+		   writer->path, what, sqlite3_errmsg(writer->database), writer->unreported_failures);
+	writer->unreported_failures = 0;
+	writer->last_report_ns = now;
+}
+
+/* Settle the open transaction's records into @p figure and close it. */
+static void
+end_transaction(struct sqlite_writer *writer, _Atomic uint64_t *figure)
+{
+	atomic_fetch_add_explicit(figure, writer->transaction.records, memory_order_relaxed);
+	atomic_fetch_add_explicit(&writer->settled, writer->transaction.records,
+				  memory_order_release);
+	writer->transaction = (struct transaction){0};
+}
+
+static void
+fail_transaction(struct sqlite_writer *writer, const char *what)
+{
+	note_failure(writer, what);
+	sqlite3_exec(writer->database, "ROLLBACK", NULL, NULL, NULL); /* fails if none is open */
+	end_transaction(writer, &writer->records_dropped);
+}
+
+/* Delete at most RETAIN_ROWS_PER_BATCH rows per table older than `retain:`. @return success. */
+static bool
+delete_old_rows(struct sqlite_writer *writer)
+{
+	if (writer->retain_ns == 0 || writer->newest_ns <= writer->retain_ns)
+		return true;
+	for (unsigned t = 0; t < TABLES; t++) {
+		sqlite3_stmt *statement = writer->statements[t].retain;
+
+		sqlite3_bind_int64(statement, 1, (sqlite3_int64)(writer->newest_ns - writer->retain_ns));
+		if (sqlite3_step(statement) != SQLITE_DONE) {
+			sqlite3_reset(statement);
+			return false;
+		}
+		sqlite3_reset(statement);
+	}
+	return true;
+}
+
+static void
+commit(struct sqlite_writer *writer)
+{
+	if (!writer->transaction.open)
+		return;
+	if (!delete_old_rows(writer)) {
+		fail_transaction(writer, "deleting rows older than retain");
+		return;
+	}
+	if (sqlite3_exec(writer->database, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		fail_transaction(writer, "commit");
+		return;
+	}
+	end_transaction(writer, &writer->records_written);
+}
+
+static bool
+begin(struct sqlite_writer *writer)
+{
+	if (sqlite3_exec(writer->database, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		note_failure(writer, "begin");
+		return false;
+	}
+	writer->transaction = (struct transaction){.open = true, .opened_ns = clock_monotonic_ns()};
+	return true;
+}
+
+static void
+bind_values(sqlite3_stmt *statement, const struct sqlite_value *values, unsigned count)
+{
+	for (unsigned v = 0; v < count; v++) {
+		int parameter = (int)v + 1;
+
+		if (values[v].is_null)
+			sqlite3_bind_null(statement, parameter);
+		else if (values[v].type == SQLITE_COLUMN_INTEGER)
+			sqlite3_bind_int64(statement, parameter, values[v].integer);
+		else if (values[v].type == SQLITE_COLUMN_REAL)
+			sqlite3_bind_double(statement, parameter, values[v].real);
+		else
+			sqlite3_bind_text(statement, parameter, values[v].text, -1, SQLITE_TRANSIENT);
+	}
+}
+
+static sqlite3_stmt *
+insert_statement(const struct sqlite_writer *writer, enum stream_type type)
+{
+	for (unsigned t = 0; t < TABLES; t++)
+		if (writer->statements[t].table->type == type)
+			return writer->statements[t].insert;
+	return NULL;
+}
+
+static bool
+is_windowed(const union any_record *record)
+{
+	return record->header.type != STREAM_FLOW; /* flows have no window: they join any batch */
+}
+
+/* A windowed record of another window than the open transaction's commits that one first. */
+static void
+commit_at_window_change(struct sqlite_writer *writer, const union any_record *record)
+{
+	if (is_windowed(record) && writer->transaction.open && writer->transaction.has_window &&
+	    writer->transaction.window_end_ns != sqlite_record_time_ns(record))
+		commit(writer);
+}
+
+/* The first windowed record of a transaction sets its window. */
+static void
+take_window(struct sqlite_writer *writer, const union any_record *record)
+{
+	if (is_windowed(record) && !writer->transaction.has_window) {
+		writer->transaction.has_window = true;
+		writer->transaction.window_end_ns = sqlite_record_time_ns(record);
+	}
+}
+
+static void
+insert_record(struct sqlite_writer *writer, const union any_record *record)
+{
+	struct sqlite_value values[SQLITE_SCHEMA_MAX_COLUMNS];
+	unsigned count = sqlite_record_values(record, values);
+	sqlite3_stmt *statement = insert_statement(writer, (enum stream_type)record->header.type);
+	int result;
+
+	commit_at_window_change(writer, record);
+	if (!writer->transaction.open && !begin(writer)) {
+		writer->transaction.records = 1; /* the record is dropped with its own failure */
+		end_transaction(writer, &writer->records_dropped);
+		return;
+	}
+	take_window(writer, record);
+	writer->transaction.records++;
+	if (statement == NULL) { /* cannot happen: the sink takes only the record types above */
+		fail_transaction(writer, "a record of no table");
+		return;
+	}
+	bind_values(statement, values, count);
+	result = sqlite3_step(statement);
+	sqlite3_reset(statement);
+	if (result != SQLITE_DONE) {
+		fail_transaction(writer, "insert");
+		return;
+	}
+	if (sqlite_record_time_ns(record) > writer->newest_ns)
+		writer->newest_ns = sqlite_record_time_ns(record);
+}
+
+/* ---- the writer thread: the loop ----------------------------------------------------- */
+
+/* Sleep until records wait, a flush or close asks, or the interval is up. @return the requests. */
+static void
+wait_for_records(struct sqlite_writer *writer, bool *write_now, bool *closing)
+{
+	uint64_t deadline_ns = clock_monotonic_ns() + WAKE_INTERVAL_NS;
+	struct timespec deadline = {(time_t)(deadline_ns / NANOSECONDS_PER_SECOND),
+				    (long)(deadline_ns % NANOSECONDS_PER_SECOND)};
+
+	pthread_mutex_lock(&writer->lock);
+	while (!writer->closing && !writer->write_now &&
+	       atomic_load_explicit(&writer->appended, memory_order_acquire) -
+			       atomic_load_explicit(&writer->consumed, memory_order_relaxed) <
+		       WAKE_RECORDS)
+		if (pthread_cond_timedwait(&writer->wake, &writer->lock, &deadline) == ETIMEDOUT)
+			break;
+	*closing = writer->closing;
+	*write_now = writer->write_now;
+	writer->write_now = false;
+	pthread_mutex_unlock(&writer->lock);
+}
+
+static void *
+writer_thread(void *argument)
+{
+	struct sqlite_writer *writer = argument;
+
+	for (;;) {
+		bool write_now, closing;
+		uint64_t until, consumed;
+
+		wait_for_records(writer, &write_now, &closing);
+		until = atomic_load_explicit(&writer->appended, memory_order_acquire);
+		while ((consumed = atomic_load_explicit(&writer->consumed, memory_order_relaxed)) <
+		       until) {
+			insert_record(writer, &writer->queue[consumed % writer->capacity]);
+			/* the values are bound and stepped (SQLITE_TRANSIENT): the slot is free */
+			atomic_store_explicit(&writer->consumed, consumed + 1, memory_order_release);
+		}
+		if (write_now || closing ||
+		    clock_monotonic_ns() - writer->transaction.opened_ns >= TRANSACTION_MAX_NS)
+			commit(writer);
+		if (closing && atomic_load_explicit(&writer->appended, memory_order_acquire) ==
+				       atomic_load_explicit(&writer->consumed, memory_order_relaxed))
+			break;
+	}
+	return NULL;
+}
+
+/* ---- open: the schema ------------------------------------------------------------------ */
+
+/*
+ * Compare the columns of an existing table with the sink's, in order.
+ * @return 1 when the table is absent, 0 when it matches, -EINVAL (message set) when not.
+ */
+static int
+check_table(sqlite3 *database, const struct sqlite_table *table, char *message,
+	    size_t message_size)
+{
+	char query[128];
+	sqlite3_stmt *statement;
+	unsigned column = 0;
+	int error = 0;
+
+	snprintf(query, sizeof(query), "PRAGMA table_info(%s)", table->name);
+	if (sqlite3_prepare_v2(database, query, -1, &statement, NULL) != SQLITE_OK) {
+		snprintf(message, message_size, "%s", sqlite3_errmsg(database));
+		return -EIO;
+	}
+	for (; error == 0 && sqlite3_step(statement) == SQLITE_ROW; column++) {
+		const char *name = (const char *)sqlite3_column_text(statement, 1);
+		const char *type = (const char *)sqlite3_column_text(statement, 2);
+		const struct sqlite_column *expected = &table->columns[column];
+
+		if (column >= table->column_count) {
+			snprintf(message, message_size, "table %s: column \"%s\" is not one of the "
+				 "sink's columns", table->name, name);
+			error = -EINVAL;
+		} else if (strcmp(name, expected->name) != 0) {
+			snprintf(message, message_size, "table %s: column %u is \"%s\", expected "
+				 "\"%s\"", table->name, column + 1, name, expected->name);
+			error = -EINVAL;
+		} else if (strcasecmp(type, sqlite_column_type_name(expected->type)) != 0) {
+			snprintf(message, message_size, "table %s: column \"%s\" has type %s, "
+				 "expected %s", table->name, name, type,
+				 sqlite_column_type_name(expected->type));
+			error = -EINVAL;
+		}
+	}
+	sqlite3_finalize(statement);
+	if (error == 0 && column > 0 && column < table->column_count) {
+		snprintf(message, message_size, "table %s: column \"%s\" is missing", table->name,
+			 table->columns[column].name);
+		error = -EINVAL;
+	}
+	return error != 0 ? error : column == 0;
+}
+
+static int
+prepare_table(struct sqlite_writer *writer, const struct sqlite_table *table,
+	      struct table_statements *statements, char *message, size_t message_size)
+{
+	char text[4096];
+	int error = check_table(writer->database, table, message, message_size);
+
+	if (error < 0)
+		return error;
+	sqlite_schema_create_text(table, text, sizeof(text));
+	if (error == 1 && sqlite3_exec(writer->database, text, NULL, NULL, NULL) != SQLITE_OK)
+		goto failed;
+	statements->table = table;
+	sqlite_schema_insert_text(table, text, sizeof(text));
+	if (sqlite3_prepare_v3(writer->database, text, -1, SQLITE_PREPARE_PERSISTENT,
+			       &statements->insert, NULL) != SQLITE_OK)
+		goto failed;
+	if (writer->retain_ns == 0)
+		return 0;
+	snprintf(text, sizeof(text), "DELETE FROM %s WHERE rowid IN (SELECT rowid FROM %s WHERE "
+		 "\"%s\" < ?1 LIMIT %d)", table->name, table->name, table->time_column,
+		 RETAIN_ROWS_PER_BATCH);
+	if (sqlite3_prepare_v3(writer->database, text, -1, SQLITE_PREPARE_PERSISTENT,
+			       &statements->retain, NULL) != SQLITE_OK)
+		goto failed;
+	return 0;
+failed:
+	snprintf(message, message_size, "table %s: %s", table->name,
+		 sqlite3_errmsg(writer->database));
+	return -EIO;
+}
+
+/*
+ * WAL: readers query while the writer writes, and a kill leaves the last
+ * commit whole. synchronous NORMAL: a commit is not fsynced (the WAL is at
+ * checkpoints), so a power loss may lose the last commits, never corrupt;
+ * a killed process loses none.
+ */
+static int
+open_database(struct sqlite_writer *writer, uint64_t retry_ns, char *message, size_t message_size)
+{
+	unsigned count;
+	const struct sqlite_table *tables = sqlite_schema_tables(&count);
+	int error;
+
+	if (sqlite3_open_v2(writer->path, &writer->database,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(writer->database, (int)(retry_ns / NANOSECONDS_PER_MILLISECOND)) ||
+	    sqlite3_exec(writer->database, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+			 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(writer->database, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(message, message_size, "cannot open the database %s: %s", writer->path,
+			 writer->database != NULL ? sqlite3_errmsg(writer->database)
+						  : "out of memory");
+		return -EIO;
+	}
+	/* the tables are checked and created in one transaction: another start sees all or none */
+	for (unsigned t = 0; t < count && t < TABLES; t++)
+		if ((error = prepare_table(writer, &tables[t], &writer->statements[t], message,
+					   message_size)) != 0) {
+			sqlite3_exec(writer->database, "ROLLBACK", NULL, NULL, NULL);
+			return error;
+		}
+	if (sqlite3_exec(writer->database, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(message, message_size, "%s: %s", writer->path,
+			 sqlite3_errmsg(writer->database));
+		return -EIO;
+	}
+	return 0;
+}
+
+static void
+close_database(struct sqlite_writer *writer)
+{
+	for (unsigned t = 0; t < TABLES; t++) {
+		sqlite3_finalize(writer->statements[t].insert);
+		sqlite3_finalize(writer->statements[t].retain);
+	}
+	sqlite3_close(writer->database); /* the last connection: checkpoints the WAL */
+}
+
+/* ---- open and close --------------------------------------------------------------------- */
+
+static int
+start_thread(struct sqlite_writer *writer)
+{
+	pthread_condattr_t attributes;
+	sigset_t all, previous;
+	char name[16];
+	int error;
+
+	pthread_mutex_init(&writer->lock, NULL);
+	pthread_condattr_init(&attributes);
+	pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC); /* the deadlines' clock */
+	pthread_cond_init(&writer->wake, &attributes);
+	pthread_condattr_destroy(&attributes);
+	/* signals are the control thread's (signalfd) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &previous);
+	error = pthread_create(&writer->thread, NULL, writer_thread, writer);
+	pthread_sigmask(SIG_SETMASK, &previous, NULL);
+	if (error == 0) {
+		snprintf(name, sizeof(name), "sink-%s", writer->owner);
+		pthread_setname_np(writer->thread, name);
+	}
+	return -error;
+}
+
+static void
+free_writer(struct sqlite_writer *writer)
+{
+	close_database(writer);
+	munmap(writer->queue, writer->capacity * sizeof(union any_record));
+	free(writer);
+}
+
+int
+sqlite_writer_open(struct sqlite_writer **result, const char *path,
+		   const struct sqlite_writer_settings *settings, char *message,
+		   size_t message_size)
+{
+	struct sqlite_writer *writer = calloc(1, sizeof(*writer));
+	uint64_t capacity = settings->capacity / sizeof(union any_record);
+	int error;
+
+	/* mapped, not malloc'd: only the pages records reach become resident */
+	if (writer == NULL ||
+	    (writer->queue = mmap(NULL, capacity * sizeof(union any_record), PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		snprintf(message, message_size, "cannot allocate a queue of %" PRIu64 " bytes",
+			 settings->capacity);
+		free(writer);
+		return -ENOMEM;
+	}
+	snprintf(writer->owner, sizeof(writer->owner), "%s", settings->owner);
+	snprintf(writer->path, sizeof(writer->path), "%s", path);
+	writer->capacity = capacity;
+	writer->retain_ns = settings->retain_ns;
+	error = open_database(writer, settings->retry_ns, message, message_size);
+	if (error == 0 && (error = start_thread(writer)) != 0)
+		snprintf(message, message_size, "cannot start the writer thread: %s", strerror(-error));
+	if (error != 0) {
+		free_writer(writer);
+		return error;
+	}
+	*result = writer;
+	return 0;
+}
+
+void
+sqlite_writer_close(struct sqlite_writer *writer)
+{
+	if (writer == NULL)
+		return;
+	wake_writer(writer, true, true);
+	pthread_join(writer->thread, NULL);
+	pthread_cond_destroy(&writer->wake);
+	pthread_mutex_destroy(&writer->lock);
+	free_writer(writer);
+}
