@@ -439,8 +439,8 @@ sink_destroy(struct kernel_instance *instance)
 
 const struct kernel_ops sink_kernel = {
 	.name = "sink",
-	.description = "Writes records to a file or stdout, or (`format: null`) discards packets "
-		       "and records",
+	.description = "Writes records to a file, stdout or (`format: sqlite`) a SQLite database, "
+		       "or (`format: null`) discards packets and records",
 	.input_type = STREAM_ANY_RECORD,
 	.output_type = STREAM_NONE,
 	.multiple_inputs = true,

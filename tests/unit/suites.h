@@ -26,5 +26,6 @@ Suite *config_compare_suite(void);
 Suite *metrics_suite(void);
 Suite *notify_suite(void);
 Suite *control_suite(void);
+Suite *sqlite_schema_suite(void);
 
 #endif
