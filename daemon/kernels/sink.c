@@ -10,6 +10,8 @@
  * wait in their rings (backpressure); none is dropped for a slow disk. Only
  * whole lines reach the file (outputs/output_file.h); what cannot be written
  * after the retries is counted as dropped_records, never as records.
+ * Format sqlite queues the records themselves for a writer thread of its
+ * own (outputs/sqlite_writer.h), with the same backpressure.
  *
  * Such a sink is polled off the workers (runs_on_sink_thread): its
  * process() makes no syscall while the buffer has room, but its figures and
@@ -60,12 +62,14 @@ static const struct config_field sink_fields[] = {
 	/* 16k: room for a burst of the longest lines would be 48k; less only means smaller bursts */
 	{.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sink_params, buffer_size),
 	 .default_value = "64M", .minimum = 16 * 1024,
-	 .description = "bytes of formatted records that may wait for the disk; when full, the sink "
-			"stops taking records and they wait in their rings (backpressure)"},
+	 .description = "bytes of formatted records (`sqlite`: of queued records, 240 bytes each) "
+			"that may wait for the disk; when full, the sink stops taking records and "
+			"they wait in their rings (backpressure)"},
 	{.key = "retry", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retry_ns),
 	 .default_value = "10s",
 	 .description = "how long a failed write (a full disk) is retried, backing off from 10ms "
-			"to 1s, before its records are counted as `dropped_records`"},
+			"to 1s, before its records are counted as `dropped_records`; with `sqlite`, "
+			"how long a database locked by another writer is waited for"},
 	{.key = "retain", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retain_ns),
 	 .description = "`sqlite` only: rows whose time is older than the newest record's by more "
 			"are deleted, a bounded number per transaction (default: rows are kept)"},
