@@ -478,6 +478,53 @@ failed:
 	return -EIO;
 }
 
+/* Whether every table is there with the sink's columns (read only: takes no write lock). */
+static bool
+all_tables_match(sqlite3 *database)
+{
+	unsigned count;
+	const struct sqlite_table *tables = sqlite_schema_tables(&count);
+	char message[256];
+
+	for (unsigned t = 0; t < count; t++)
+		if (check_table(database, &tables[t], message, sizeof(message)) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Check the tables, create the missing ones and prepare the statements. A
+ * database whose tables all match takes no write lock here, so a reload that
+ * opens it again while the old sink still writes does not wait on it; else
+ * the tables are checked and created in one transaction, so another start
+ * sees all of them or none.
+ */
+static int
+prepare_tables(struct sqlite_writer *writer, char *message, size_t message_size)
+{
+	unsigned count;
+	const struct sqlite_table *tables = sqlite_schema_tables(&count);
+	bool locked = !all_tables_match(writer->database);
+	int error;
+
+	if (locked && sqlite3_exec(writer->database, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(message, message_size, "%s: %s", writer->path, sqlite3_errmsg(writer->database));
+		return -EIO;
+	}
+	for (unsigned t = 0; t < count && t < TABLES; t++)
+		if ((error = prepare_table(writer, &tables[t], &writer->statements[t], message,
+					   message_size)) != 0) {
+			if (locked)
+				sqlite3_exec(writer->database, "ROLLBACK", NULL, NULL, NULL);
+			return error;
+		}
+	if (locked && sqlite3_exec(writer->database, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(message, message_size, "%s: %s", writer->path, sqlite3_errmsg(writer->database));
+		return -EIO;
+	}
+	return 0;
+}
+
 /*
  * WAL: readers query while the writer writes, and a kill leaves the last
  * commit whole. synchronous NORMAL: a commit is not fsynced (the WAL is at
@@ -487,35 +534,18 @@ failed:
 static int
 open_database(struct sqlite_writer *writer, uint64_t retry_ns, char *message, size_t message_size)
 {
-	unsigned count;
-	const struct sqlite_table *tables = sqlite_schema_tables(&count);
-	int error;
-
 	if (sqlite3_open_v2(writer->path, &writer->database,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(writer->database, (int)(retry_ns / NANOSECONDS_PER_MILLISECOND)) ||
 	    sqlite3_exec(writer->database, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-			 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(writer->database, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+			 NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(message, message_size, "cannot open the database %s: %s", writer->path,
 			 writer->database != NULL ? sqlite3_errmsg(writer->database)
 						  : "out of memory");
 		return -EIO;
 	}
-	/* the tables are checked and created in one transaction: another start sees all or none */
-	for (unsigned t = 0; t < count && t < TABLES; t++)
-		if ((error = prepare_table(writer, &tables[t], &writer->statements[t], message,
-					   message_size)) != 0) {
-			sqlite3_exec(writer->database, "ROLLBACK", NULL, NULL, NULL);
-			return error;
-		}
-	if (sqlite3_exec(writer->database, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(message, message_size, "%s: %s", writer->path,
-			 sqlite3_errmsg(writer->database));
-		return -EIO;
-	}
-	return 0;
+	return prepare_tables(writer, message, message_size);
 }
 
 static void
