@@ -16,6 +16,8 @@ packages=(
 	check                            # unit tests
 	libpcap-dev                      # pcap/pcapng reading in the pcap source
 	libjansson-dev                   # control socket requests and replies (daemon and jetstreamctl)
+	libfixbuf-dev                    # the ipfix sink format (IPFIX export)
+	nfdump libfixbuf-tools           # tests: nfcapd/nfdump and ipfixDump read the IPFIX export
 	tmux                             # jetstreamctl top, driven in a test
 	python3                          # trace generator and test helpers
 	iproute2 tcpreplay               # veth/netns live-capture test
