@@ -72,6 +72,8 @@ ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures sign
 	reload_plugin metrics ctl ctl_hostile
 # the sinks' reopen on SIGUSR1 and SIGHUP, across the writer threads
 ASAN_INTEGRATION_TESTS += logrotate
+# the IPFIX exporter thread and libfixbuf, with a collector down
+ASAN_INTEGRATION_TESTS += ipfix
 
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.

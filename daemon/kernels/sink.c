@@ -49,6 +49,7 @@ struct sink_params {
 	uint32_t transport;           /* enum sink_transport */
 	uint32_t reserved;
 	uint64_t observation_domain;
+	uint64_t template_refresh_ns;
 };
 
 static const char *const format_names[] = {"jsonl", "null", "ipfix", NULL};
@@ -80,16 +81,23 @@ static const struct config_field sink_fields[] = {
 			"address; required)"},
 	{.key = "transport", .type = CONFIG_CHOICE, .offset = offsetof(struct sink_params, transport),
 	 .choices = transport_names, .default_value = "udp",
-	 .description = "format ipfix: `udp` (templates sent again every 30s) or `tcp`"},
+	 .description = "format ipfix: `udp` (templates sent again every `template_refresh`) or "
+			"`tcp` (templates once per connection)"},
 	{.key = "observation_domain", .type = CONFIG_UNSIGNED,
 	 .offset = offsetof(struct sink_params, observation_domain), .default_value = "1",
 	 .maximum = UINT32_MAX,
 	 .description = "format ipfix: the observation domain id of the messages"},
+	{.key = "template_refresh", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct sink_params, template_refresh_ns), .default_value = "30s",
+	 .minimum = 100 * 1000 * 1000ull,
+	 .description = "format ipfix over udp: how often the templates are sent again, so a "
+			"collector that starts later (or restarts) can decode (RFC 7011 section 8.4)"},
 	{.key = NULL},
 };
 
 /* The keys only format ipfix reads. */
-static const char *const ipfix_keys[] = {"collector", "transport", "observation_domain", NULL};
+static const char *const ipfix_keys[] = {"collector", "transport", "observation_domain",
+					 "template_refresh", NULL};
 
 /*
  * Alert records a sink writes are logged too (MESSAGE_ID alert, for
@@ -216,6 +224,7 @@ open_exporter(struct kernel_instance *instance, struct sink_state *state)
 		.tcp = params->transport == SINK_TRANSPORT_TCP,
 		.observation_domain = (uint32_t)params->observation_domain,
 		.capacity = params->buffer_size / sizeof(struct flow_record),
+		.template_refresh_ns = params->template_refresh_ns,
 	};
 
 	split_collector(params->collector, host, sizeof(host), port, sizeof(port)); /* checked */

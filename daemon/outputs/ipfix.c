@@ -86,6 +86,7 @@ struct ipfix_exporter {
 	bool tcp;
 	uint32_t observation_domain;
 	uint64_t capacity;
+	uint64_t template_refresh_ns;
 	pthread_t thread;
 
 	/* the queue: under lock */
@@ -105,7 +106,7 @@ struct ipfix_exporter {
 	fBuf_t *buffer;
 	uint64_t records_in_message;
 	bool message_pending;       /* templates or records wait in the message being built */
-	struct timespec templates_sent;
+	uint64_t templates_sent_ns; /* CLOCK_MONOTONIC */
 	uint64_t reconnect_at_ns;   /* CLOCK_MONOTONIC: no connection attempt before */
 	bool logged_failure;
 };
@@ -117,15 +118,6 @@ monotonic_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
-static uint64_t
-elapsed_seconds(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)(now.tv_sec - since->tv_sec);
 }
 
 static bool
@@ -160,7 +152,7 @@ export_templates(struct ipfix_exporter *exporter, GError **error)
 	exported = fbSessionExportTemplates(fBufGetSession(exporter->buffer), error);
 	fBufSetAutomaticMode(exporter->buffer, FALSE);
 	exporter->message_pending = true;
-	clock_gettime(CLOCK_MONOTONIC, &exporter->templates_sent);
+	exporter->templates_sent_ns = monotonic_ns();
 	return exported;
 }
 
@@ -248,7 +240,7 @@ ensure_connected(struct ipfix_exporter *exporter)
 	GError *error = NULL;
 
 	if (exporter->buffer != NULL && !exporter->tcp &&
-	    elapsed_seconds(&exporter->templates_sent) >= IPFIX_TEMPLATE_REFRESH_SECONDS) {
+	    monotonic_ns() - exporter->templates_sent_ns >= exporter->template_refresh_ns) {
 		if (!emit_message(exporter))
 			return false;
 		if (!export_templates(exporter, &error)) {
@@ -449,6 +441,7 @@ ipfix_exporter_open(struct ipfix_exporter **result, const struct ipfix_exporter_
 	exporter->tcp = settings->tcp;
 	exporter->observation_domain = settings->observation_domain;
 	exporter->capacity = settings->capacity;
+	exporter->template_refresh_ns = settings->template_refresh_ns;
 	exporter->model = fbInfoModelAlloc();
 	pthread_mutex_init(&exporter->lock, NULL);
 	pthread_cond_init(&exporter->wake, NULL);

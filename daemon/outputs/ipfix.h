@@ -14,7 +14,7 @@
  *
  * Each direction of a flow is its own IPFIX record (no RFC 5103 biflow): the
  * initiator's, and the responder's when it sent packets. Over UDP the
- * templates are sent again every IPFIX_TEMPLATE_REFRESH_SECONDS.
+ * templates are sent again every template_refresh_ns (RFC 7011 section 8.4).
  *
  * Threads: space/append/flush from the one producer thread; figures and
  * failure from any thread; open and close from the control thread.
@@ -27,9 +27,6 @@
 #include <stdint.h>
 
 #include "record.h"
-
-/** Over UDP, the templates are sent again at least this often (RFC 7011 section 8.4). */
-#define IPFIX_TEMPLATE_REFRESH_SECONDS 30
 
 /** Template ids of the two data sets. */
 #define IPFIX_TEMPLATE_ID_IPV4 256
@@ -45,6 +42,7 @@ struct ipfix_exporter_settings {
 	bool tcp;                    /**< TCP, else UDP */
 	uint32_t observation_domain; /**< the messages' observation domain id */
 	uint64_t capacity;           /**< flow records the buffer holds */
+	uint64_t template_refresh_ns; /**< UDP: the templates are sent again this often */
 };
 
 /** What an exporter did so far. */

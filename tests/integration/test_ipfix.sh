@@ -132,3 +132,42 @@ grep -q " out  *sink .* records=0 dropped_records=$sent " "$work/stderr" ||
 grep -q "Connection refused; $sent records not sent (dropped_records)" "$work/stderr" ||
 	{ sed 's/^/    /' "$work/stderr"; fail "the exit reason does not give the error and the count"; }
 echo "ok: $sent records counted as dropped, exit status 1 with the reason"
+
+echo "checks: over UDP the templates are sent again every template_refresh (1s here, during a 3 s run)"
+rm -f "$work/port" "$work/datagrams.ipfix"
+python3 "$helper" listen udp "$work/port" "$work/datagrams.ipfix" &
+listener=$!
+at_exit "kill $listener 2>/dev/null"
+for _ in $(seq 50); do
+	[ -s "$work/port" ] && break
+	sleep 0.1
+done
+[ -s "$work/port" ] || fail "the UDP listener did not start"
+cat >"$work/pipeline.yaml" <<EOT
+version: 1
+kernels:
+  rx:
+    type: source
+    synthetic: {packets: 3000, rate_pps: 1000, sources: 16}
+  flows:
+    type: flow_tracker
+    input: rx
+    active_timeout: 500ms
+  out:
+    type: sink
+    input: flows
+    format: ipfix
+    collector: "127.0.0.1:$(cat "$work/port")"
+    template_refresh: 1s
+EOT
+export_ok
+sleep 0.5
+kill "$listener"
+ipfixDump --in "$work/datagrams.ipfix" >"$work/dump.txt" || fail "ipfixDump cannot decode the datagrams"
+template_messages=$(grep -c 'Msg Stats: 2 Template Records' "$work/dump.txt" || true)
+python3 "$helper" ipfixdump "$work/dump.txt" 1 >/dev/null || fail "message headers are wrong (above)"
+packets=$(grep -o 'packetDeltaCount : [0-9]*' "$work/dump.txt" | awk '{sum += $3} END {print sum}')
+[ "$packets" -eq 3000 ] || fail "the records hold $packets packets, expected 3000"
+[ "$template_messages" -ge 3 ] && [ "$template_messages" -le 5 ] ||
+	fail "$template_messages messages with the two templates in a 3 s run, expected 3 to 5"
+echo "ok: $template_messages template messages in 3 s; the records hold the 3000 packets"
