@@ -50,6 +50,7 @@ struct sink_params {
 	uint32_t reserved;
 	uint64_t observation_domain;
 	uint64_t template_refresh_ns;
+	bool biflow;
 };
 
 static const char *const format_names[] = {"jsonl", "null", "ipfix", NULL};
@@ -87,6 +88,10 @@ static const struct config_field sink_fields[] = {
 	 .offset = offsetof(struct sink_params, observation_domain), .default_value = "1",
 	 .maximum = UINT32_MAX,
 	 .description = "format ipfix: the observation domain id of the messages"},
+	{.key = "biflow", .type = CONFIG_BOOL, .offset = offsetof(struct sink_params, biflow),
+	 .default_value = "false",
+	 .description = "format ipfix: `true`: one RFC 5103 record per flow, the responder's "
+			"figures in reverse elements; `false`: one record per direction"},
 	{.key = "template_refresh", .type = CONFIG_DURATION,
 	 .offset = offsetof(struct sink_params, template_refresh_ns), .default_value = "30s",
 	 .minimum = 100 * 1000 * 1000ull,
@@ -97,7 +102,7 @@ static const struct config_field sink_fields[] = {
 
 /* The keys only format ipfix reads. */
 static const char *const ipfix_keys[] = {"collector", "transport", "observation_domain",
-					 "template_refresh", NULL};
+					 "template_refresh", "biflow", NULL};
 
 /*
  * Alert records a sink writes are logged too (MESSAGE_ID alert, for
@@ -222,6 +227,7 @@ open_exporter(struct kernel_instance *instance, struct sink_state *state)
 	struct ipfix_exporter_settings settings = {
 		.owner = instance->name, .host = host, .port = port,
 		.tcp = params->transport == SINK_TRANSPORT_TCP,
+		.biflow = params->biflow,
 		.observation_domain = (uint32_t)params->observation_domain,
 		.capacity = params->buffer_size / sizeof(struct flow_record),
 		.template_refresh_ns = params->template_refresh_ns,

@@ -68,15 +68,45 @@ struct export_ipv6 {
 	{"sourceTransportPort", 2, 0}, {"destinationTransportPort", 2, 0},                         \
 	{"tcpControlBits", 2, 0}, {"protocolIdentifier", 1, 0}, {"flowEndReason", 1, 0}
 
-static fbInfoElementSpec_t ipv4_elements[] = {
-	COMMON_ELEMENTS, {"sourceIPv4Address", 4, 0}, {"destinationIPv4Address", 4, 0},
-	FB_IESPEC_NULL};
-static fbInfoElementSpec_t ipv6_elements[] = {
-	COMMON_ELEMENTS, {"sourceIPv6Address", 16, 0}, {"destinationIPv6Address", 16, 0},
-	FB_IESPEC_NULL};
+#define IPV4_ELEMENTS {"sourceIPv4Address", 4, 0}, {"destinationIPv4Address", 4, 0}
+#define IPV6_ELEMENTS {"sourceIPv6Address", 16, 0}, {"destinationIPv6Address", 16, 0}
+
+/* Elements with this flag are in the internal templates only (padding of the structs). */
+#define INTERNAL_ONLY 1u
+
+/* RFC 5103: the reverse direction's figures (libfixbuf's reverse elements, PEN 29305). */
+struct export_reverse {
+	uint64_t reverse_packet_delta_count;
+	uint64_t reverse_layer2_octet_delta_count;
+	uint16_t reverse_tcp_control_bits;
+	uint8_t padding[6];
+};
+
+#define REVERSE_ELEMENTS                                                                           \
+	{"reversePacketDeltaCount", 8, 0}, {"reverseLayer2OctetDeltaCount", 8, 0},                 \
+	{"reverseTcpControlBits", 2, 0}, {"paddingOctets", 6, INTERNAL_ONLY}
+
+struct export_biflow_ipv4 {
+	struct export_ipv4 forward;
+	struct export_reverse reverse;
+};
+
+struct export_biflow_ipv6 {
+	struct export_ipv6 forward;
+	struct export_reverse reverse;
+};
+
+static fbInfoElementSpec_t ipv4_elements[] = {COMMON_ELEMENTS, IPV4_ELEMENTS, FB_IESPEC_NULL};
+static fbInfoElementSpec_t ipv6_elements[] = {COMMON_ELEMENTS, IPV6_ELEMENTS, FB_IESPEC_NULL};
+static fbInfoElementSpec_t biflow_ipv4_elements[] = {COMMON_ELEMENTS, IPV4_ELEMENTS,
+						     REVERSE_ELEMENTS, FB_IESPEC_NULL};
+static fbInfoElementSpec_t biflow_ipv6_elements[] = {COMMON_ELEMENTS, IPV6_ELEMENTS,
+						     REVERSE_ELEMENTS, FB_IESPEC_NULL};
 
 _Static_assert(sizeof(struct export_ipv4) == 48, "export_ipv4 must match ipv4_elements");
 _Static_assert(sizeof(struct export_ipv6) == 72, "export_ipv6 must match ipv6_elements");
+_Static_assert(sizeof(struct export_biflow_ipv4) == 72, "must match biflow_ipv4_elements");
+_Static_assert(sizeof(struct export_biflow_ipv6) == 96, "must match biflow_ipv6_elements");
 
 struct ipfix_exporter {
 	/* set at open, read-only after */
@@ -84,6 +114,7 @@ struct ipfix_exporter {
 	char host[256];
 	char port[16];
 	bool tcp;
+	bool biflow;
 	uint32_t observation_domain;
 	uint64_t capacity;
 	uint64_t template_refresh_ns;
@@ -120,20 +151,33 @@ monotonic_ns(void)
 	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
+/* The internal template (the struct, padding included) or the external one (the wire). */
 static bool
 add_template(fbSession_t *session, fbInfoModel_t *model, fbInfoElementSpec_t *elements,
-	     uint16_t id, GError **error)
+	     uint16_t id, bool internal, GError **error)
 {
 	fbTemplate_t *template = fbTemplateAlloc(model);
 
-	if (!fbTemplateAppendSpecArray(template, elements, 0, error)) {
+	if (!fbTemplateAppendSpecArray(template, elements, internal ? INTERNAL_ONLY : 0, error)) {
 		fbTemplateFreeUnused(template);
 		return false;
 	}
-	/* the same template serves as internal (the struct) and external (the wire) */
-	if (fbSessionAddTemplate(session, TRUE, id, template, error) == 0 ||
-	    fbSessionAddTemplate(session, FALSE, id, template, error) == 0)
-		return false;
+	return fbSessionAddTemplate(session, internal, id, template, error) != 0;
+}
+
+/* The two templates (IPv4, IPv6) of the exporter's kind of record, internal and external. */
+static bool
+add_templates(struct ipfix_exporter *exporter, fbSession_t *session, GError **error)
+{
+	fbInfoElementSpec_t *ipv4 = exporter->biflow ? biflow_ipv4_elements : ipv4_elements;
+	fbInfoElementSpec_t *ipv6 = exporter->biflow ? biflow_ipv6_elements : ipv6_elements;
+	uint16_t ipv4_id = exporter->biflow ? IPFIX_TEMPLATE_ID_BIFLOW_IPV4 : IPFIX_TEMPLATE_ID_IPV4;
+	uint16_t ipv6_id = exporter->biflow ? IPFIX_TEMPLATE_ID_BIFLOW_IPV6 : IPFIX_TEMPLATE_ID_IPV6;
+
+	for (int internal = 0; internal < 2; internal++)
+		if (!add_template(session, exporter->model, ipv4, ipv4_id, internal, error) ||
+		    !add_template(session, exporter->model, ipv6, ipv6_id, internal, error))
+			return false;
 	return true;
 }
 
@@ -168,8 +212,7 @@ connect_collector(struct ipfix_exporter *exporter, GError **error)
 	spec.host = exporter->host;
 	spec.svc = exporter->port;
 	fbSessionSetDomain(session, exporter->observation_domain); /* templates belong to a domain */
-	if (!add_template(session, exporter->model, ipv4_elements, IPFIX_TEMPLATE_ID_IPV4, error) ||
-	    !add_template(session, exporter->model, ipv6_elements, IPFIX_TEMPLATE_ID_IPV6, error)) {
+	if (!add_templates(exporter, session, error)) {
 		fbSessionFree(session);
 		return false;
 	}
@@ -324,9 +367,15 @@ ipfix_end_reason(uint8_t reason)
 	}
 }
 
-/* Exporter thread: one direction of @p flow (reverse: responder -> initiator). */
-static void
-export_direction(struct ipfix_exporter *exporter, const struct flow_record *flow, bool reverse)
+/* One direction of a flow, in either family's layout. */
+union export_direction {
+	struct export_ipv4 ipv4;
+	struct export_ipv6 ipv6;
+};
+
+/* One direction of @p flow (reverse: responder -> initiator). @return whether it is IPv4. */
+static bool
+fill_direction(const struct flow_record *flow, bool reverse, union export_direction *record)
 {
 	const uint8_t *source = reverse ? flow->destination_address : flow->source_address;
 	const uint8_t *destination = reverse ? flow->source_address : flow->destination_address;
@@ -343,23 +392,58 @@ export_direction(struct ipfix_exporter *exporter, const struct flow_record *flow
 	};
 
 	if (is_ipv4_mapped(source)) {
-		struct export_ipv4 record = {.common = common,
-					     .source_ipv4_address = ipv4_from_mapped(source),
-					     .destination_ipv4_address = ipv4_from_mapped(destination)};
+		record->ipv4 = (struct export_ipv4){.common = common,
+						    .source_ipv4_address = ipv4_from_mapped(source),
+						    .destination_ipv4_address =
+							    ipv4_from_mapped(destination)};
+		return true;
+	}
+	record->ipv6 = (struct export_ipv6){.common = common};
+	memcpy(record->ipv6.source_ipv6_address, source, 16);
+	memcpy(record->ipv6.destination_ipv6_address, destination, 16);
+	return false;
+}
 
-		append_record(exporter, IPFIX_TEMPLATE_ID_IPV4, &record, sizeof(record));
+static void
+export_direction(struct ipfix_exporter *exporter, const struct flow_record *flow, bool reverse)
+{
+	union export_direction record;
+
+	if (fill_direction(flow, reverse, &record))
+		append_record(exporter, IPFIX_TEMPLATE_ID_IPV4, &record.ipv4, sizeof(record.ipv4));
+	else
+		append_record(exporter, IPFIX_TEMPLATE_ID_IPV6, &record.ipv6, sizeof(record.ipv6));
+}
+
+/* RFC 5103: the initiator's direction, with the responder's figures as reverse elements. */
+static void
+export_biflow(struct ipfix_exporter *exporter, const struct flow_record *flow)
+{
+	struct export_reverse reverse = {
+		.reverse_packet_delta_count = flow->reverse_packets,
+		.reverse_layer2_octet_delta_count = flow->reverse_bytes,
+		.reverse_tcp_control_bits = flow->reverse_tcp_flags,
+	};
+	union export_direction forward;
+
+	if (fill_direction(flow, false, &forward)) {
+		struct export_biflow_ipv4 record = {.forward = forward.ipv4, .reverse = reverse};
+
+		append_record(exporter, IPFIX_TEMPLATE_ID_BIFLOW_IPV4, &record, sizeof(record));
 	} else {
-		struct export_ipv6 record = {.common = common};
+		struct export_biflow_ipv6 record = {.forward = forward.ipv6, .reverse = reverse};
 
-		memcpy(record.source_ipv6_address, source, 16);
-		memcpy(record.destination_ipv6_address, destination, 16);
-		append_record(exporter, IPFIX_TEMPLATE_ID_IPV6, &record, sizeof(record));
+		append_record(exporter, IPFIX_TEMPLATE_ID_BIFLOW_IPV6, &record, sizeof(record));
 	}
 }
 
 static void
 export_flow(struct ipfix_exporter *exporter, const struct flow_record *flow)
 {
+	if (exporter->biflow) {
+		export_biflow(exporter, flow);
+		return;
+	}
 	if (flow->packets > 0)
 		export_direction(exporter, flow, false);
 	if (flow->reverse_packets > 0)
@@ -439,6 +523,7 @@ ipfix_exporter_open(struct ipfix_exporter **result, const struct ipfix_exporter_
 	snprintf(exporter->host, sizeof(exporter->host), "%s", settings->host);
 	snprintf(exporter->port, sizeof(exporter->port), "%s", settings->port);
 	exporter->tcp = settings->tcp;
+	exporter->biflow = settings->biflow;
 	exporter->observation_domain = settings->observation_domain;
 	exporter->capacity = settings->capacity;
 	exporter->template_refresh_ns = settings->template_refresh_ns;

@@ -12,8 +12,9 @@
  * could not be sent are counted as dropped; the connection is then reopened
  * and the templates sent again before the next message.
  *
- * Each direction of a flow is its own IPFIX record (no RFC 5103 biflow): the
- * initiator's, and the responder's when it sent packets. Over UDP the
+ * Each direction of a flow is its own IPFIX record: the initiator's, and the
+ * responder's when it sent packets; or, with biflow, one RFC 5103 record per
+ * flow, the responder's figures in reverse elements. Over UDP the
  * templates are sent again every template_refresh_ns (RFC 7011 section 8.4).
  *
  * Threads: space/append/flush from the one producer thread; figures and
@@ -28,9 +29,11 @@
 
 #include "record.h"
 
-/** Template ids of the two data sets. */
+/** Template ids: one record per direction, or (biflow) per flow. */
 #define IPFIX_TEMPLATE_ID_IPV4 256
 #define IPFIX_TEMPLATE_ID_IPV6 257
+#define IPFIX_TEMPLATE_ID_BIFLOW_IPV4 258
+#define IPFIX_TEMPLATE_ID_BIFLOW_IPV6 259
 
 struct ipfix_exporter;
 
@@ -40,6 +43,7 @@ struct ipfix_exporter_settings {
 	const char *host;            /**< collector host (copied) */
 	const char *port;            /**< collector port (copied) */
 	bool tcp;                    /**< TCP, else UDP */
+	bool biflow;                 /**< one RFC 5103 record per flow, else one per direction */
 	uint32_t observation_domain; /**< the messages' observation domain id */
 	uint64_t capacity;           /**< flow records the buffer holds */
 	uint64_t template_refresh_ns; /**< UDP: the templates are sent again this often */

@@ -45,14 +45,15 @@ def listen(transport, port_file, output):
             stream.flush()
 
 
-def add(sums, source, source_port, destination, destination_port, protocol, counts):
-    """Sum one direction's counts into its bidirectional row."""
+def add(sums, source, source_port, destination, destination_port, protocol, counts,
+        reverse_counts=None):
+    """Sum one direction's counts (and a biflow's reverse ones) into the bidirectional row."""
     if protocol not in (6, 17) or (source_port == 0 and destination_port == 0):
         return
     a = endpoint(source, source_port)
     b = endpoint(destination, destination_port)
     width = len(counts)
-    forward = list(counts) + [0] * width
+    forward = list(counts) + (list(reverse_counts) if reverse_counts else [0] * width)
     if a[0] > b[0]:
         a, b = b, a
         forward = forward[width:] + forward[:width]
@@ -89,7 +90,8 @@ def normal_address(text):
 
 
 def from_ipfixdump(path, domain):
-    """Rows with packets and layer-2 bytes; exits 1 when a header is wrong."""
+    """Rows with packets and layer-2 bytes; exits 1 when a header is wrong. A biflow
+    record (RFC 5103 reverse elements) gives both directions."""
     sums = {}
     records_before = 0
     errors = []
@@ -107,13 +109,16 @@ def from_ipfixdump(path, domain):
             add(sums, normal_address(record["source"]), int(record["sourceTransportPort"]),
                 normal_address(record["destination"]), int(record["destinationTransportPort"]),
                 int(record["protocolIdentifier"]),
-                [int(record["packetDeltaCount"]), int(record["layer2OctetDeltaCount"])])
+                [int(record["packetDeltaCount"]), int(record["layer2OctetDeltaCount"])],
+                [int(record["reversePacketDeltaCount"]),
+                 int(record["reverseLayer2OctetDeltaCount"])]
+                if "reversePacketDeltaCount" in record else None)
             record = None
         if line.startswith("--- data record"):
             record = {}
             records_before += 1
             continue
-        field = re.match(r"\s*\(\d+\)\s+(\w+) : (.*)$", line)
+        field = re.match(r"\s*\([\d/]+\)\s+(\w+) : (.*)$", line)
         if record is not None and field:
             name, value = field.group(1), field.group(2).strip()
             if name.startswith("source") and name.endswith("Address"):

@@ -3,7 +3,8 @@
 # real collectors: over UDP by nfcapd (nfdump), whose records give per 5-tuple
 # and direction exactly the packets of X.flows.tsv; over TCP into a file that
 # libfixbuf's ipfixDump decodes: packets and layer-2 bytes (frame.len) per
-# direction exactly as X.flows.tsv, each message in observation domain 7 with
+# direction exactly as X.flows.tsv, one record per direction and as RFC 5103
+# biflow records (one per flow, reverse elements); each message in observation domain 7 with
 # the sequence number RFC 7011 asks (data records sent before it).
 # nfdump shows no bytes: it reads octetDeltaCount, which is not exported
 # (flow records carry frame lengths only; see README "IPFIX export").
@@ -12,12 +13,12 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 [ -d "$traces" ] || skip "$traces not found (the shared test captures are not part of a fresh clone)"
-for tool in nfcapd nfdump ipfixDump; do
+for tool in nfcapd nfdump ipfixDump ss; do
 	command -v "$tool" >/dev/null || skip "$tool not installed (scripts/deps.sh installs nfdump and libfixbuf-tools)"
 done
 helper="$integration_directory/ipfix_flows.py"
 
-# write_pipeline CAPTURE COLLECTOR TRANSPORT: flow_tracker into an ipfix sink.
+# write_pipeline CAPTURE COLLECTOR TRANSPORT [BIFLOW]: flow_tracker into an ipfix sink.
 write_pipeline() {
 	cat >"$work/pipeline.yaml" <<EOT
 version: 1
@@ -37,6 +38,7 @@ kernels:
     collector: "$2"
     transport: $3
     observation_domain: 7
+    biflow: ${4:-false}
 EOT
 }
 
@@ -66,11 +68,13 @@ over_udp() {
 	nfcapd -b 127.0.0.1 -p "$port" -w "$directory" -t 3600 -B 4194304 >"$work/nfcapd.log" 2>&1 &
 	pid=$!
 	at_exit "kill $pid 2>/dev/null"
-	for _ in $(seq 50); do
-		grep -q 'Startup' "$work/nfcapd.log" && break
+	# ready once its port is bound (its own log may stay in a stdio buffer)
+	for _ in $(seq 100); do
+		[ -n "$(ss -Huln "sport = :$port")" ] && break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	grep -q 'Startup' "$work/nfcapd.log" || fail "nfcapd did not start: $(cat "$work/nfcapd.log")"
+	[ -n "$(ss -Huln "sport = :$port")" ] || fail "nfcapd did not start: $(cat "$work/nfcapd.log")"
 	write_pipeline "$1" "127.0.0.1:$port" udp
 	export_ok
 	sleep 0.5 # the last datagrams reach nfcapd
@@ -82,7 +86,7 @@ over_udp() {
 	compare "$work/oracle_packets.tsv" "$work/udp.tsv"
 }
 
-# over_tcp CAPTURE ORACLE: a TCP listener keeps the stream; ipfixDump decodes it.
+# over_tcp CAPTURE ORACLE [BIFLOW]: a TCP listener keeps the stream; ipfixDump decodes it.
 over_tcp() {
 	local pid
 	rm -f "$work/port" "$work/stream.ipfix"
@@ -94,25 +98,37 @@ over_tcp() {
 		sleep 0.1
 	done
 	[ -s "$work/port" ] || fail "the TCP listener did not start"
-	write_pipeline "$1" "127.0.0.1:$(cat "$work/port")" tcp
+	write_pipeline "$1" "127.0.0.1:$(cat "$work/port")" tcp "${3:-false}"
 	export_ok
 	wait "$pid" || fail "the TCP listener failed" # it ends when the exporter closes
 	ipfixDump --in "$work/stream.ipfix" >"$work/dump.txt" || fail "ipfixDump cannot decode the stream"
 	python3 "$helper" ipfixdump "$work/dump.txt" 7 >"$work/tcp.tsv" ||
 		fail "message headers are wrong (above)"
-	compare "$2" "$work/tcp.tsv"
+	compare "$2" "$work/tcp.tsv" || return 1
+	[ "${3:-false}" = false ] || biflow_one_record_per_flow
+}
+
+# biflow_one_record_per_flow: as many IPFIX records in the dump as flow_tracker made flows.
+biflow_one_record_per_flow() {
+	local flows records
+	flows=$(sed -n 's/^ *flows  *flow_tracker .* records=\([0-9]*\) .*/\1/p' "$work/stderr")
+	records=$(grep -c '^--- data record' "$work/dump.txt" || true)
+	[ "$records" -eq "$flows" ] || { echo "    $records biflow records for $flows flows"; return 1; }
 }
 
 echo "checks: per 5-tuple and direction, nfcapd/nfdump (UDP) get the packets of X.flows.tsv,"
-echo "        ipfixDump (TCP) gets packets and frame.len bytes; domain 7, sequence numbers right"
+echo "        ipfixDump (TCP) gets packets and frame.len bytes, also from biflow records (RFC 5103"
+echo "        reverse elements, one per flow); domain 7, sequence numbers right"
 mismatches=0
 for oracle in "$traces"/*.flows.tsv; do
 	capture="${oracle%.flows.tsv}"
 	results=""
 	if over_udp "$capture" "$oracle"; then results+="udp/nfdump: match; "; else
 		results+="udp/nfdump: MISMATCH; "; mismatches=$((mismatches + 1)); fi
-	if over_tcp "$capture" "$oracle"; then results+="tcp/ipfixDump: match"; else
-		results+="tcp/ipfixDump: MISMATCH"; mismatches=$((mismatches + 1)); fi
+	if over_tcp "$capture" "$oracle"; then results+="tcp/ipfixDump: match; "; else
+		results+="tcp/ipfixDump: MISMATCH; "; mismatches=$((mismatches + 1)); fi
+	if over_tcp "$capture" "$oracle" true; then results+="biflow: match"; else
+		results+="biflow: MISMATCH"; mismatches=$((mismatches + 1)); fi
 	printf '  %-45s %s\n' "$(basename "$capture")" "$results"
 done
 [ "$mismatches" -eq 0 ] || fail "$mismatches exports differ from their oracle"
