@@ -67,7 +67,8 @@ over_udp() {
 	port=$(python3 -c 'import socket; s = socket.socket(type=socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	nfcapd -b 127.0.0.1 -p "$port" -w "$directory" -t 3600 -B 4194304 >"$work/nfcapd.log" 2>&1 &
 	pid=$!
-	at_exit "kill $pid 2>/dev/null"
+	# KILL: a SIGTERM nfcapd gets while it starts up can be lost, leaving it running
+	at_exit "kill -KILL $pid 2>/dev/null"
 	# ready once its port is bound (its own log may stay in a stdio buffer)
 	for _ in $(seq 100); do
 		[ -n "$(ss -Huln "sport = :$port")" ] && break
@@ -78,8 +79,13 @@ over_udp() {
 	write_pipeline "$1" "127.0.0.1:$port" udp
 	export_ok
 	sleep 0.5 # the last datagrams reach nfcapd
-	kill -TERM "$pid"
-	wait "$pid" || true # nfcapd writes its file on SIGTERM
+	kill -TERM "$pid" # nfcapd writes its file on SIGTERM
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && fail "nfcapd did not stop within 10 s of SIGTERM"
+	wait "$pid" || true
 	nfdump -R "$directory" -o csv >"$work/nfdump.csv" || fail "nfdump cannot read $directory"
 	python3 "$helper" nfdump "$work/nfdump.csv" >"$work/udp.tsv"
 	cut -f1-6,8 "$2" >"$work/oracle_packets.tsv"
