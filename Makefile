@@ -2,7 +2,7 @@
 # dependencies, builds, and runs every test (unit tests twice: plain and under
 # ASan+UBSan); `make demo` runs the demo pipeline on a generated trace.
 
-PKGS := libdpdk yaml-0.1 libsystemd check libpcap libmicrohttpd jansson sqlite3
+PKGS := libdpdk yaml-0.1 libsystemd check libpcap libmicrohttpd jansson sqlite3 libfixbuf
 CC ?= cc
 # Error messages are cut to their buffers on purpose, hence -Wno-format-truncation.
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-address-of-packed-member -Wno-format-truncation
@@ -74,6 +74,8 @@ ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures sign
 ASAN_INTEGRATION_TESTS += logrotate
 # the sqlite sink's writer thread, its kill -9 and SIGTERM
 ASAN_INTEGRATION_TESTS += sqlite
+# the IPFIX exporter thread and libfixbuf, with a collector down
+ASAN_INTEGRATION_TESTS += ipfix
 
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.

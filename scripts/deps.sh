@@ -17,6 +17,8 @@ packages=(
 	libpcap-dev                      # pcap/pcapng reading in the pcap source
 	libjansson-dev                   # control socket requests and replies (daemon and jetstreamctl)
 	libsqlite3-dev sqlite3           # the sqlite sink format; tests query its database
+	libfixbuf-dev                    # the ipfix sink format (IPFIX export)
+	nfdump libfixbuf-tools           # tests: nfcapd/nfdump and ipfixDump read the IPFIX export
 	tmux                             # jetstreamctl top, driven in a test
 	python3                          # trace generator and test helpers
 	iproute2 tcpreplay               # veth/netns live-capture test

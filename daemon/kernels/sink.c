@@ -33,11 +33,14 @@
 
 #include "kernel.h"
 #include "log_journal.h"
+#include "outputs/ipfix.h"
 #include "outputs/jsonl.h"
 #include "outputs/line_writer.h"
 #include "outputs/sqlite_writer.h"
 
-enum sink_format { SINK_FORMAT_JSONL = 0, SINK_FORMAT_NULL, SINK_FORMAT_SQLITE };
+enum sink_format { SINK_FORMAT_JSONL = 0, SINK_FORMAT_NULL, SINK_FORMAT_SQLITE, SINK_FORMAT_IPFIX };
+
+enum sink_transport { SINK_TRANSPORT_UDP = 0, SINK_TRANSPORT_TCP };
 
 struct sink_params {
 	uint32_t format; /* enum sink_format */
@@ -45,16 +48,25 @@ struct sink_params {
 	uint64_t buffer_size;
 	uint64_t retry_ns;
 	uint64_t retain_ns; /* sqlite: 0 keeps every row */
+	/* format ipfix */
+	char collector[272];          /* HOST:PORT */
+	uint32_t transport;           /* enum sink_transport */
+	uint32_t reserved;
+	uint64_t observation_domain;
+	uint64_t template_refresh_ns;
+	bool biflow;
 };
 
-static const char *const format_names[] = {"jsonl", "null", "sqlite", NULL};
+static const char *const format_names[] = {"jsonl", "null", "sqlite", "ipfix", NULL};
+static const char *const transport_names[] = {"udp", "tcp", NULL};
 
 static const struct config_field sink_fields[] = {
 	{.key = "format", .type = CONFIG_CHOICE, .offset = offsetof(struct sink_params, format),
 	 .choices = format_names, .default_value = "jsonl",
 	 .description = "record encoding: `jsonl` (one JSON object per line), or `null`: discard "
-			"packets and records, only counting them (no `path`; runs on a worker lcore), or "
-			"`sqlite`: rows of a SQLite database, one table per record type"},
+			"packets and records, only counting them (no `path`; runs on a worker lcore), "
+			"`sqlite`: rows of a SQLite database, one table per record type, or `ipfix`: "
+			"flow records to an IPFIX collector"},
 	{.key = "path", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, path),
 	 .size = sizeof(((struct sink_params *)0)->path),
 	 .description = "file to append records to, or `-` for standard output (required with "
@@ -62,9 +74,10 @@ static const struct config_field sink_fields[] = {
 	/* 16k: room for a burst of the longest lines would be 48k; less only means smaller bursts */
 	{.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sink_params, buffer_size),
 	 .default_value = "64M", .minimum = 16 * 1024,
-	 .description = "bytes of formatted records (`sqlite`: of queued records, 240 bytes each) "
-			"that may wait for the disk; when full, the sink stops taking records and "
-			"they wait in their rings (backpressure)"},
+	 .description = "bytes of formatted records (`sqlite`: of queued records, 240 bytes each; "
+			"`ipfix`: of flow records, 96 bytes each, for the collector) that may wait for "
+			"the disk or the network; when full, the sink stops taking records and they "
+			"wait in their rings (backpressure)"},
 	{.key = "retry", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retry_ns),
 	 .default_value = "10s",
 	 .description = "how long a failed write (a full disk) is retried, backing off from 10ms "
@@ -73,8 +86,33 @@ static const struct config_field sink_fields[] = {
 	{.key = "retain", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retain_ns),
 	 .description = "`sqlite` only: rows whose time is older than the newest record's by more "
 			"are deleted, a bounded number per transaction (default: rows are kept)"},
+	{.key = "collector", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, collector),
+	 .size = sizeof(((struct sink_params *)0)->collector),
+	 .description = "format ipfix: the collector's `HOST:PORT` (`[IPV6]:PORT` for an IPv6 "
+			"address; required)"},
+	{.key = "transport", .type = CONFIG_CHOICE, .offset = offsetof(struct sink_params, transport),
+	 .choices = transport_names, .default_value = "udp",
+	 .description = "format ipfix: `udp` (templates sent again every `template_refresh`) or "
+			"`tcp` (templates once per connection)"},
+	{.key = "observation_domain", .type = CONFIG_UNSIGNED,
+	 .offset = offsetof(struct sink_params, observation_domain), .default_value = "1",
+	 .maximum = UINT32_MAX,
+	 .description = "format ipfix: the observation domain id of the messages"},
+	{.key = "biflow", .type = CONFIG_BOOL, .offset = offsetof(struct sink_params, biflow),
+	 .default_value = "false",
+	 .description = "format ipfix: `true`: one RFC 5103 record per flow, the responder's "
+			"figures in reverse elements; `false`: one record per direction"},
+	{.key = "template_refresh", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct sink_params, template_refresh_ns), .default_value = "30s",
+	 .minimum = 100 * 1000 * 1000ull,
+	 .description = "format ipfix over udp: how often the templates are sent again, so a "
+			"collector that starts later (or restarts) can decode (RFC 7011 section 8.4)"},
 	{.key = NULL},
 };
+
+/* The keys only format ipfix reads. */
+static const char *const ipfix_keys[] = {"collector", "transport", "observation_domain",
+					 "template_refresh", "biflow", NULL};
 
 /*
  * Alert records a sink writes are logged too (MESSAGE_ID alert, for
@@ -89,6 +127,7 @@ static const struct config_field sink_fields[] = {
 struct sink_state {
 	struct line_writer *writer;     /* format jsonl only */
 	struct sqlite_writer *database; /* format sqlite only */
+	struct ipfix_exporter *exporter; /* format ipfix only */
 	uint64_t packets;               /* format null only: polling thread: wo, cp: ro */
 	uint64_t records;               /* format null only: polling thread: wo, cp: ro */
 	_Atomic uint64_t format_failures; /* polling thread: wo, cp: ro. Records no line could hold */
@@ -99,20 +138,73 @@ struct sink_state {
 	char staging[SINK_STAGING_SIZE]; /* polling thread only */
 };
 
+/*
+ * Split "HOST:PORT" or "[IPV6]:PORT" into @p host and @p port.
+ * @return false when it is not of that form.
+ */
+static bool
+split_collector(const char *collector, char *host, size_t host_size, char *port,
+		size_t port_size)
+{
+	const char *colon = strrchr(collector, ':');
+	const char *host_start = collector;
+	size_t host_length;
+
+	if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return false;
+	host_length = (size_t)(colon - collector);
+	if (collector[0] == '[') {
+		if (host_length < 2 || colon[-1] != ']')
+			return false;
+		host_start++;
+		host_length -= 2;
+	}
+	if (host_length == 0 || host_length >= host_size || strlen(colon + 1) >= port_size ||
+	    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
+		return false;
+	snprintf(host, host_size, "%.*s", (int)host_length, host_start);
+	snprintf(port, port_size, "%s", colon + 1);
+	return true;
+}
+
+static void
+check_ipfix(const struct sink_params *params, struct config_check_context *context)
+{
+	char host[sizeof(params->collector)], port[8];
+
+	if (config_check_key_set(context, "path"))
+		config_check_error(context, "path",
+				   "'path' does not apply with format ipfix (records go to 'collector')");
+	if (!config_check_key_set(context, "collector"))
+		config_check_error(context, NULL, "'collector' is required with format ipfix");
+	else if (!split_collector(params->collector, host, sizeof(host), port, sizeof(port)))
+		config_check_error(context, "collector",
+				   "'%s' is not HOST:PORT (a port from 1 to 65535)", params->collector);
+}
+
 static void
 sink_check(const void *params_pointer, struct config_check_context *context)
 {
 	const struct sink_params *params = params_pointer;
 	char directory[PATH_MAX];
 
+	if (params->format != SINK_FORMAT_IPFIX)
+		for (const char *const *key = ipfix_keys; *key != NULL; key++)
+			if (config_check_key_set(context, *key))
+				config_check_error(context, *key, "'%s' applies to format ipfix only",
+						   *key);
+	if (params->format != SINK_FORMAT_SQLITE && config_check_key_set(context, "retain"))
+		config_check_error(context, "retain", "'retain' applies with format sqlite only");
+	if (params->format == SINK_FORMAT_IPFIX) {
+		check_ipfix(params, context);
+		return;
+	}
 	if (params->format == SINK_FORMAT_NULL) {
 		if (config_check_key_set(context, "path"))
 			config_check_error(context, "path",
 					   "'path' does not apply with format null (nothing is written)");
 		return;
 	}
-	if (params->format != SINK_FORMAT_SQLITE && config_check_key_set(context, "retain"))
-		config_check_error(context, "retain", "'retain' applies with format sqlite only");
 	if (!config_check_key_set(context, "path")) {
 		config_check_error(context, NULL, "'path' is required with format %s",
 				   format_names[params->format]);
@@ -140,6 +232,27 @@ sink_properties(const void *params_pointer, struct kernel_properties *properties
 
 	properties->runs_on_sink_thread = params->format != SINK_FORMAT_NULL;
 	properties->input_type = params->format == SINK_FORMAT_NULL ? STREAM_ANY : STREAM_ANY_RECORD;
+	if (params->format == SINK_FORMAT_IPFIX)
+		properties->input_type = STREAM_FLOW; /* the templates are for flow records */
+}
+
+static int
+open_exporter(struct kernel_instance *instance, struct sink_state *state)
+{
+	const struct sink_params *params = instance->params;
+	char host[sizeof(params->collector)], port[8];
+	struct ipfix_exporter_settings settings = {
+		.owner = instance->name, .host = host, .port = port,
+		.tcp = params->transport == SINK_TRANSPORT_TCP,
+		.biflow = params->biflow,
+		.observation_domain = (uint32_t)params->observation_domain,
+		.capacity = params->buffer_size / sizeof(struct flow_record),
+		.template_refresh_ns = params->template_refresh_ns,
+	};
+
+	split_collector(params->collector, host, sizeof(host), port, sizeof(port)); /* checked */
+	return ipfix_exporter_open(&state->exporter, &settings, instance->error,
+				   sizeof(instance->error));
 }
 
 /* A table whose columns differ is the configured path's fault: the start exits 78 at `path:`. */
@@ -176,6 +289,8 @@ sink_init(struct kernel_instance *instance)
 					 sizeof(instance->error));
 	else if (params->format == SINK_FORMAT_SQLITE)
 		error = open_database(instance, state);
+	else if (params->format == SINK_FORMAT_IPFIX)
+		error = open_exporter(instance, state);
 	else
 		error = 0;
 	if (error != 0) {
@@ -307,7 +422,6 @@ insert_records(struct kernel_instance *instance)
 	size_t space = sqlite_writer_space(state->database);
 	unsigned room = space < KERNEL_BURST ? (unsigned)space : KERNEL_BURST, received;
 	enum stream_type type;
-
 	if (room == 0) {
 		instance->counters.backpressure++; /* the records wait in their rings */
 		return 0;
@@ -317,6 +431,27 @@ insert_records(struct kernel_instance *instance)
 		return 0;
 	log_alerts(state, records, received, stream_element_size(type));
 	sqlite_writer_append(state->database, records, received, stream_element_size(type));
+	return received;
+}
+
+/* Format ipfix: hand flow records to the exporter thread, as many as its buffer takes. */
+static unsigned
+sink_export(struct kernel_instance *instance)
+{
+	struct sink_state *state = instance->state;
+	struct flow_record records[KERNEL_BURST];
+	unsigned room = ipfix_exporter_space(state->exporter);
+	enum stream_type type;
+	unsigned received;
+
+	if (room == 0) {
+		instance->counters.backpressure++; /* the records wait in their rings */
+		return 0;
+	}
+	received = kernel_receive(instance, records, room < KERNEL_BURST ? room : KERNEL_BURST,
+				  &type);
+	if (received > 0)
+		ipfix_exporter_append(state->exporter, records, received);
 	return received;
 }
 
@@ -334,6 +469,8 @@ sink_process(struct kernel_instance *instance)
 		return sink_discard(instance);
 	if (params->format == SINK_FORMAT_SQLITE)
 		return insert_records(instance);
+	if (params->format == SINK_FORMAT_IPFIX)
+		return sink_export(instance);
 	room = records_with_room(state);
 	if (room == 0) {
 		instance->counters.backpressure++; /* the records wait in their rings */
@@ -377,6 +514,12 @@ sink_flush(struct kernel_instance *instance)
 {
 	struct sink_state *state = instance->state;
 
+	if (state->exporter != NULL) {
+		if (!ipfix_exporter_flush(state->exporter))
+			return false;
+		ipfix_exporter_failure(state->exporter, instance->failure, sizeof(instance->failure));
+		return true;
+	}
 	if (state->writer == NULL && state->database == NULL)
 		return true; /* format null: nothing is ever buffered */
 	if (state->writer != NULL && !line_writer_flush(state->writer))
@@ -403,6 +546,21 @@ database_stats(const struct sink_state *state, struct kernel_stat *stats)
 	return 5;
 }
 
+/* Format ipfix: records are IPFIX records, one per direction of a flow. */
+static unsigned
+exporter_stats(struct ipfix_exporter *exporter, struct kernel_stat *stats)
+{
+	struct ipfix_exporter_figures figures;
+
+	ipfix_exporter_figures(exporter, &figures);
+	stats[0] = (struct kernel_stat){"records", figures.records_sent};
+	stats[1] = (struct kernel_stat){"dropped_records", figures.records_dropped};
+	stats[2] = (struct kernel_stat){"messages", figures.messages_sent};
+	stats[3] = (struct kernel_stat){"send_errors", figures.send_errors};
+	stats[4] = (struct kernel_stat){"buffer_records", figures.buffer_records};
+	return 5;
+}
+
 static unsigned
 sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 {
@@ -411,6 +569,8 @@ sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 
 	if (state->database != NULL)
 		return database_stats(state, stats);
+	if (state->exporter != NULL)
+		return exporter_stats(state->exporter, stats);
 	if (state->writer == NULL) {
 		stats[0] = (struct kernel_stat){"packets", state->packets};
 		stats[1] = (struct kernel_stat){"records", state->records};
@@ -437,6 +597,7 @@ sink_destroy(struct kernel_instance *instance)
 		return;
 	line_writer_close(state->writer); /* writes out what still waits */
 	sqlite_writer_close(state->database); /* commits what still waits */
+	ipfix_exporter_close(state->exporter); /* sends what still waits */
 	free(state);
 	instance->state = NULL;
 }
