@@ -75,11 +75,12 @@ static const struct config_field sink_fields[] = {
 	{.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sink_params, buffer_size),
 	 .default_value = "64M", .minimum = 16 * 1024,
 	 .description = "bytes of formatted records (`sqlite`: of queued records, 240 bytes each; "
-			"`ipfix`: of flow records, 96 bytes each, for the collector) that may wait for "
+			"`ipfix`: of flow records, 104 bytes each, for the collector) that may wait for "
 			"the disk or the network; when full, the sink stops taking records and they "
 			"wait in their rings (backpressure)"},
+	/* at most a day: sqlite's busy timeout takes it as an int of milliseconds */
 	{.key = "retry", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retry_ns),
-	 .default_value = "10s",
+	 .default_value = "10s", .maximum = 86400ull * 1000000000ull,
 	 .description = "how long a failed write (a full disk) is retried, backing off from 10ms "
 			"to 1s, before its records are counted as `dropped_records`; with `sqlite`, "
 			"how long a database locked by another writer is waited for"},
@@ -153,6 +154,9 @@ split_collector(const char *collector, char *host, size_t host_size, char *port,
 	if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
 		return false;
 	host_length = (size_t)(colon - collector);
+	/* `2001:db8::1` would read as host `2001:db8:`, port 1: an IPv6 address needs brackets */
+	if (collector[0] != '[' && memchr(collector, ':', host_length) != NULL)
+		return false;
 	if (collector[0] == '[') {
 		if (host_length < 2 || colon[-1] != ']')
 			return false;
@@ -175,11 +179,20 @@ check_ipfix(const struct sink_params *params, struct config_check_context *conte
 	if (config_check_key_set(context, "path"))
 		config_check_error(context, "path",
 				   "'path' does not apply with format ipfix (records go to 'collector')");
+	if (config_check_key_set(context, "retry"))
+		config_check_error(context, "retry",
+				   "'retry' does not apply with format ipfix (a failed message is counted "
+				   "as dropped_records and the next one reconnects)");
+	if (params->transport == SINK_TRANSPORT_TCP && config_check_key_set(context, "template_refresh"))
+		config_check_error(context, "template_refresh",
+				   "'template_refresh' applies over udp only (over tcp the templates go "
+				   "once per connection)");
 	if (!config_check_key_set(context, "collector"))
 		config_check_error(context, NULL, "'collector' is required with format ipfix");
 	else if (!split_collector(params->collector, host, sizeof(host), port, sizeof(port)))
 		config_check_error(context, "collector",
-				   "'%s' is not HOST:PORT (a port from 1 to 65535)", params->collector);
+				   "'%s' is not HOST:PORT (a port from 1 to 65535; an IPv6 address in "
+				   "brackets, [2001:db8::1]:4739)", params->collector);
 }
 
 static void
@@ -531,7 +544,7 @@ sink_flush(struct kernel_instance *instance)
 	return true;
 }
 
-/* The jsonl sink's figures, from the database's writer. */
+/* Format sqlite: the jsonl sink's statistic names, from the database's writer. */
 static unsigned
 database_stats(const struct sink_state *state, struct kernel_stat *stats)
 {
@@ -605,7 +618,8 @@ sink_destroy(struct kernel_instance *instance)
 const struct kernel_ops sink_kernel = {
 	.name = "sink",
 	.description = "Writes records to a file, stdout or (`format: sqlite`) a SQLite database, "
-		       "or (`format: null`) discards packets and records",
+		       "sends flow records (`format: ipfix`, which takes flow records only) to an "
+		       "IPFIX collector, or (`format: null`) discards packets and records",
 	.input_type = STREAM_ANY_RECORD,
 	.output_type = STREAM_NONE,
 	.multiple_inputs = true,

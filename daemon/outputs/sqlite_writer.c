@@ -27,7 +27,11 @@
 #define WAKE_INTERVAL_NS (100 * NANOSECONDS_PER_MILLISECOND)
 /* "per window or per second, whichever comes first" */
 #define TRANSACTION_MAX_NS NANOSECONDS_PER_SECOND
-/* The producer wakes the thread when this many records wait, rather than at its interval. */
+/*
+ * The producer wakes the thread when this many records wait, rather than at
+ * its interval; half the queue when that is smaller (a small `buffer:` would
+ * otherwise fill before the count is reached and wait for the interval).
+ */
 #define WAKE_RECORDS 4096
 /* Rows `retain:` deletes per table and transaction: the work a batch adds stays bounded. */
 #define RETAIN_ROWS_PER_BATCH 1000
@@ -104,6 +108,12 @@ wake_writer(struct sqlite_writer *writer, bool write_now, bool closing)
 /* ---- the producer ------------------------------------------------------------ */
 
 static uint64_t
+wake_records(const struct sqlite_writer *writer)
+{
+	return writer->capacity / 2 < WAKE_RECORDS ? writer->capacity / 2 : WAKE_RECORDS;
+}
+
+static uint64_t
 queued(const struct sqlite_writer *writer)
 {
 	return atomic_load_explicit(&writer->appended, memory_order_relaxed) -
@@ -130,7 +140,7 @@ sqlite_writer_append(struct sqlite_writer *writer, const void *records, unsigned
 	atomic_store_explicit(&writer->appended, appended + count, memory_order_release);
 	if (waiting > atomic_load_explicit(&writer->buffer_max, memory_order_relaxed))
 		atomic_store_explicit(&writer->buffer_max, waiting, memory_order_relaxed);
-	if (waiting >= WAKE_RECORDS && waiting - count < WAKE_RECORDS)
+	if (waiting >= wake_records(writer) && waiting - count < wake_records(writer))
 		wake_writer(writer, false, false);
 }
 
@@ -361,7 +371,7 @@ wait_for_records(struct sqlite_writer *writer, bool *write_now, bool *closing)
 	while (!writer->closing && !writer->write_now &&
 	       atomic_load_explicit(&writer->appended, memory_order_acquire) -
 			       atomic_load_explicit(&writer->consumed, memory_order_relaxed) <
-		       WAKE_RECORDS)
+		       wake_records(writer))
 		if (pthread_cond_timedwait(&writer->wake, &writer->lock, &deadline) == ETIMEDOUT)
 			break;
 	*closing = writer->closing;
