@@ -200,6 +200,15 @@ struct config *config_load_limited(const char *settings_path, const char *const 
 unsigned config_pipeline_file_count(const struct config *config);
 
 /**
+ * Split a network address `HOST:PORT`, or `[IPV6]:PORT` (an IPv6 address
+ * needs the brackets), into @p host (brackets removed) and @p port: the one
+ * reading of the `metrics:` setting and a sink's `collector:`.
+ * @return false when it is not of that form or the port is not 1-65535.
+ */
+bool config_split_host_port(const char *address, char *host, size_t host_size, char *port,
+			    size_t port_size);
+
+/**
  * Load the settings file (NULL = defaults) and the plugins it lists, but no
  * pipeline: what --describe needs to list plugin kernel types.
  * @return a config with no kernels, to free with config_free(), or NULL

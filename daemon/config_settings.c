@@ -358,22 +358,14 @@ is_power_of_two(uint64_t value)
 static void
 check_listen_address(const char *address, struct config_check_context *context)
 {
-	const char *colon = strrchr(address, ':');
-	char *end;
-	unsigned long port;
+	char host[sizeof(((struct daemon_settings *)0)->metrics)], port[8];
 
-	if (strcmp(address, "off") == 0)
-		return;
-	if (colon == NULL || colon == address || colon[1] == '\0') {
+	if (strcmp(address, "off") != 0 &&
+	    !config_split_host_port(address, host, sizeof(host), port, sizeof(port)))
 		config_check_error(context, "metrics",
-				   "metrics '%s': expected HOST:PORT (such as 127.0.0.1:9470) or off",
+				   "metrics '%s': expected HOST:PORT with a port from 1 to 65535 "
+				   "(127.0.0.1:9470, [::1]:9470), or off",
 				   address);
-		return;
-	}
-	port = strtoul(colon + 1, &end, 10);
-	if (*end != '\0' || port == 0 || port > 65535)
-		config_check_error(context, "metrics", "metrics '%s': port '%s' is not 1-65535",
-				   address, colon + 1);
 }
 
 /* What the settings table cannot say by itself; same contract as a kernel's check(). */

@@ -320,3 +320,33 @@ config_parse_value(const struct config_field *field, const char *text, void *par
 	snprintf(message, message_size, "'%s' has an unknown type in its key table", field->key);
 	return -EINVAL;
 }
+
+bool
+config_split_host_port(const char *address, char *host, size_t host_size, char *port,
+		       size_t port_size)
+{
+	const char *colon = strrchr(address, ':');
+	const char *host_start = address;
+	size_t host_length;
+	unsigned long number;
+
+	if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return false;
+	host_length = (size_t)(colon - address);
+	/* `2001:db8::1` would read as host `2001:db8:`, port 1: an IPv6 address needs brackets */
+	if (address[0] != '[' && memchr(address, ':', host_length) != NULL)
+		return false;
+	if (address[0] == '[') {
+		if (host_length < 2 || colon[-1] != ']')
+			return false;
+		host_start++;
+		host_length -= 2;
+	}
+	number = strtoul(colon + 1, NULL, 10);
+	if (host_length == 0 || host_length >= host_size || strlen(colon + 1) >= port_size ||
+	    number < 1 || number > 65535)
+		return false;
+	snprintf(host, host_size, "%.*s", (int)host_length, host_start);
+	snprintf(port, port_size, "%s", colon + 1);
+	return true;
+}

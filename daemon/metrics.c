@@ -40,27 +40,6 @@ static struct {
 	struct MHD_Daemon *daemon;            /* cp only */
 } metrics;
 
-/* HOST:PORT, HOST possibly in brackets (IPv6), into @p host and @p port. */
-static int
-split_address(const char *address, char *host, size_t host_size, char *port, size_t port_size)
-{
-	const char *colon = strrchr(address, ':');
-	size_t length;
-
-	if (colon == NULL || colon == address)
-		return -1;
-	length = (size_t)(colon - address);
-	if (address[0] == '[' && length >= 2 && address[length - 1] == ']') {
-		address++;
-		length -= 2;
-	}
-	if (length == 0 || length >= host_size)
-		return -1;
-	snprintf(host, host_size, "%.*s", (int)length, address);
-	snprintf(port, port_size, "%s", colon + 1);
-	return 0;
-}
-
 static int
 listen_on(const struct addrinfo *where)
 {
@@ -91,7 +70,7 @@ open_listener(const char *address, char *error, size_t error_size)
 	char host[64], port[16];
 	int fd = -1, result, saved = 0;
 
-	if (split_address(address, host, sizeof(host), port, sizeof(port)) != 0) {
+	if (!config_split_host_port(address, host, sizeof(host), port, sizeof(port))) {
 		snprintf(error, error_size, "metrics '%s': expected HOST:PORT", address);
 		return -1;
 	}

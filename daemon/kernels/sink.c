@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "kernel.h"
 #include "log_journal.h"
 #include "outputs/ipfix.h"
@@ -139,38 +140,6 @@ struct sink_state {
 	char staging[SINK_STAGING_SIZE]; /* polling thread only */
 };
 
-/*
- * Split "HOST:PORT" or "[IPV6]:PORT" into @p host and @p port.
- * @return false when it is not of that form.
- */
-static bool
-split_collector(const char *collector, char *host, size_t host_size, char *port,
-		size_t port_size)
-{
-	const char *colon = strrchr(collector, ':');
-	const char *host_start = collector;
-	size_t host_length;
-
-	if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return false;
-	host_length = (size_t)(colon - collector);
-	/* `2001:db8::1` would read as host `2001:db8:`, port 1: an IPv6 address needs brackets */
-	if (collector[0] != '[' && memchr(collector, ':', host_length) != NULL)
-		return false;
-	if (collector[0] == '[') {
-		if (host_length < 2 || colon[-1] != ']')
-			return false;
-		host_start++;
-		host_length -= 2;
-	}
-	if (host_length == 0 || host_length >= host_size || strlen(colon + 1) >= port_size ||
-	    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
-		return false;
-	snprintf(host, host_size, "%.*s", (int)host_length, host_start);
-	snprintf(port, port_size, "%s", colon + 1);
-	return true;
-}
-
 static void
 check_ipfix(const struct sink_params *params, struct config_check_context *context)
 {
@@ -189,7 +158,7 @@ check_ipfix(const struct sink_params *params, struct config_check_context *conte
 				   "once per connection)");
 	if (!config_check_key_set(context, "collector"))
 		config_check_error(context, NULL, "'collector' is required with format ipfix");
-	else if (!split_collector(params->collector, host, sizeof(host), port, sizeof(port)))
+	else if (!config_split_host_port(params->collector, host, sizeof(host), port, sizeof(port)))
 		config_check_error(context, "collector",
 				   "'%s' is not HOST:PORT (a port from 1 to 65535; an IPv6 address in "
 				   "brackets, [2001:db8::1]:4739)", params->collector);
@@ -263,7 +232,7 @@ open_exporter(struct kernel_instance *instance, struct sink_state *state)
 		.template_refresh_ns = params->template_refresh_ns,
 	};
 
-	split_collector(params->collector, host, sizeof(host), port, sizeof(port)); /* checked */
+	config_split_host_port(params->collector, host, sizeof(host), port, sizeof(port)); /* checked */
 	return ipfix_exporter_open(&state->exporter, &settings, instance->error,
 				   sizeof(instance->error));
 }
