@@ -34,7 +34,7 @@
 #include "config.h"
 #include "kernel.h"
 #include "log_journal.h"
-#include "outputs/ipfix.h"
+#include "kernels/sink_ipfix.h"
 #include "outputs/jsonl.h"
 #include "outputs/line_writer.h"
 #include "outputs/sqlite_writer.h"
@@ -158,7 +158,7 @@ format_is_networked(uint32_t format)
 struct sink_state {
 	struct line_writer *writer;     /* format jsonl only */
 	struct sqlite_writer *database; /* format sqlite only */
-	struct ipfix_exporter *exporter; /* format ipfix only */
+	struct sink_ipfix *ipfix;       /* format ipfix only */
 	uint64_t packets;               /* format null only: polling thread: wo, cp: ro */
 	uint64_t records;               /* format null only: polling thread: wo, cp: ro */
 	_Atomic uint64_t format_failures; /* polling thread: wo, cp: ro. Records no line could hold */
@@ -169,28 +169,17 @@ struct sink_state {
 	char staging[SINK_STAGING_SIZE]; /* polling thread only */
 };
 
-static void
-check_ipfix(const struct sink_params *params, struct config_check_context *context)
+/* The keys format ipfix reads, from the sink's. */
+static struct sink_ipfix_config
+ipfix_config(const struct sink_params *params)
 {
-	char host[sizeof(params->collector)], port[8];
-
-	if (config_check_key_set(context, "path"))
-		config_check_error(context, "path",
-				   "'path' does not apply with format ipfix (records go to 'collector')");
-	if (config_check_key_set(context, "retry"))
-		config_check_error(context, "retry",
-				   "'retry' does not apply with format ipfix (a failed message is counted "
-				   "as dropped_records and the next one reconnects)");
-	if (params->transport == SINK_TRANSPORT_TCP && config_check_key_set(context, "template_refresh"))
-		config_check_error(context, "template_refresh",
-				   "'template_refresh' applies over udp only (over tcp the templates go "
-				   "once per connection)");
-	if (!config_check_key_set(context, "collector"))
-		config_check_error(context, NULL, "'collector' is required with format ipfix");
-	else if (!config_split_host_port(params->collector, host, sizeof(host), port, sizeof(port)))
-		config_check_error(context, "collector",
-				   "'%s' is not HOST:PORT (a port from 1 to 65535; an IPv6 address in "
-				   "brackets, [2001:db8::1]:4739)", params->collector);
+	return (struct sink_ipfix_config){
+		.collector = params->collector, .tcp = params->transport == SINK_TRANSPORT_TCP,
+		.biflow = params->biflow, .drop_when_full = params->when_full == SINK_WHEN_FULL_DROP,
+		.observation_domain = (uint32_t)params->observation_domain,
+		.buffer_size = params->buffer_size, .template_refresh_ns = params->template_refresh_ns,
+		.drain_timeout_ns = params->drain_timeout_ns,
+	};
 }
 
 static void
@@ -213,7 +202,9 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 	if (params->format != SINK_FORMAT_SQLITE && config_check_key_set(context, "retain"))
 		config_check_error(context, "retain", "'retain' applies with format sqlite only");
 	if (params->format == SINK_FORMAT_IPFIX) {
-		check_ipfix(params, context);
+		struct sink_ipfix_config config = ipfix_config(params);
+
+		sink_ipfix_check(&config, context);
 		return;
 	}
 	if (params->format == SINK_FORMAT_NULL) {
@@ -254,22 +245,11 @@ sink_properties(const void *params_pointer, struct kernel_properties *properties
 }
 
 static int
-open_exporter(struct kernel_instance *instance, struct sink_state *state)
+open_ipfix(struct kernel_instance *instance, struct sink_state *state)
 {
-	const struct sink_params *params = instance->params;
-	char host[sizeof(params->collector)], port[8];
-	struct ipfix_exporter_settings settings = {
-		.owner = instance->name, .host = host, .port = port,
-		.tcp = params->transport == SINK_TRANSPORT_TCP,
-		.biflow = params->biflow,
-		.observation_domain = (uint32_t)params->observation_domain,
-		.capacity = params->buffer_size / sizeof(struct flow_record),
-		.template_refresh_ns = params->template_refresh_ns,
-	};
+	struct sink_ipfix_config config = ipfix_config(instance->params);
 
-	config_split_host_port(params->collector, host, sizeof(host), port, sizeof(port)); /* checked */
-	return ipfix_exporter_open(&state->exporter, &settings, instance->error,
-				   sizeof(instance->error));
+	return sink_ipfix_open(instance, &config, &state->ipfix);
 }
 
 /* A table whose columns differ is the configured path's fault: the start exits 78 at `path:`. */
@@ -307,7 +287,7 @@ sink_init(struct kernel_instance *instance)
 	else if (params->format == SINK_FORMAT_SQLITE)
 		error = open_database(instance, state);
 	else if (params->format == SINK_FORMAT_IPFIX)
-		error = open_exporter(instance, state);
+		error = open_ipfix(instance, state);
 	else
 		error = 0;
 	if (error != 0) {
@@ -451,27 +431,6 @@ insert_records(struct kernel_instance *instance)
 	return received;
 }
 
-/* Format ipfix: hand flow records to the exporter thread, as many as its buffer takes. */
-static unsigned
-sink_export(struct kernel_instance *instance)
-{
-	struct sink_state *state = instance->state;
-	struct flow_record records[KERNEL_BURST];
-	unsigned room = ipfix_exporter_space(state->exporter);
-	enum stream_type type;
-	unsigned received;
-
-	if (room == 0) {
-		instance->counters.backpressure++; /* the records wait in their rings */
-		return 0;
-	}
-	received = kernel_receive(instance, records, room < KERNEL_BURST ? room : KERNEL_BURST,
-				  &type);
-	if (received > 0)
-		ipfix_exporter_append(state->exporter, records, received);
-	return received;
-}
-
 static unsigned
 sink_process(struct kernel_instance *instance)
 {
@@ -487,7 +446,7 @@ sink_process(struct kernel_instance *instance)
 	if (params->format == SINK_FORMAT_SQLITE)
 		return insert_records(instance);
 	if (params->format == SINK_FORMAT_IPFIX)
-		return sink_export(instance);
+		return sink_ipfix_process(instance, state->ipfix);
 	room = records_with_room(state);
 	if (room == 0) {
 		instance->counters.backpressure++; /* the records wait in their rings */
@@ -531,12 +490,8 @@ sink_flush(struct kernel_instance *instance)
 {
 	struct sink_state *state = instance->state;
 
-	if (state->exporter != NULL) {
-		if (!ipfix_exporter_flush(state->exporter))
-			return false;
-		ipfix_exporter_failure(state->exporter, instance->failure, sizeof(instance->failure));
-		return true;
-	}
+	if (state->ipfix != NULL)
+		return sink_ipfix_flush(instance, state->ipfix);
 	if (state->writer == NULL && state->database == NULL)
 		return true; /* format null: nothing is ever buffered */
 	if (state->writer != NULL && !line_writer_flush(state->writer))
@@ -563,21 +518,6 @@ database_stats(const struct sink_state *state, struct kernel_stat *stats)
 	return 5;
 }
 
-/* Format ipfix: records are IPFIX records, one per direction of a flow. */
-static unsigned
-exporter_stats(struct ipfix_exporter *exporter, struct kernel_stat *stats)
-{
-	struct ipfix_exporter_figures figures;
-
-	ipfix_exporter_figures(exporter, &figures);
-	stats[0] = (struct kernel_stat){"records", figures.records_sent};
-	stats[1] = (struct kernel_stat){"dropped_records", figures.records_dropped};
-	stats[2] = (struct kernel_stat){"messages", figures.messages_sent};
-	stats[3] = (struct kernel_stat){"send_errors", figures.send_errors};
-	stats[4] = (struct kernel_stat){"buffer_records", figures.buffer_records};
-	return 5;
-}
-
 static unsigned
 sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 {
@@ -586,8 +526,8 @@ sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 
 	if (state->database != NULL)
 		return database_stats(state, stats);
-	if (state->exporter != NULL)
-		return exporter_stats(state->exporter, stats);
+	if (state->ipfix != NULL)
+		return sink_ipfix_stats(state->ipfix, stats);
 	if (state->writer == NULL) {
 		stats[0] = (struct kernel_stat){"packets", state->packets};
 		stats[1] = (struct kernel_stat){"records", state->records};
@@ -614,7 +554,7 @@ sink_destroy(struct kernel_instance *instance)
 		return;
 	line_writer_close(state->writer); /* writes out what still waits */
 	sqlite_writer_close(state->database); /* commits what still waits */
-	ipfix_exporter_close(state->exporter); /* sends what still waits */
+	sink_ipfix_close(state->ipfix); /* what still waits was sent by the flush, or is counted */
 	free(state);
 	instance->state = NULL;
 }
