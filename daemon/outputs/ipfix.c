@@ -405,6 +405,8 @@ note_failure(struct ipfix_exporter *exporter, const char *text)
 	uint64_t now = clock_monotonic_ns();
 
 	close_socket(exporter);
+	if (drain_expired(exporter))
+		return; /* not a failure of the collector's, and nothing is retried */
 	atomic_fetch_add(&exporter->retries, 1);
 	atomic_store(&exporter->last_error_seconds, (uint64_t)time(NULL));
 	pthread_mutex_lock(&exporter->lock);
