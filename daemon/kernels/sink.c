@@ -83,9 +83,9 @@ static const struct config_field sink_fields[] = {
 	{.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sink_params, buffer_size),
 	 .default_value = "64M", .minimum = 16 * 1024,
 	 .description = "bytes of formatted records (`sqlite`: of queued records, 240 bytes each; "
-			"`ipfix`: of flow records, 104 bytes each, for the collector) that may wait for "
+			"`ipfix`: of flow records, 120 bytes each, for the collector) that may wait for "
 			"the disk or the network; when full, the sink stops taking records and they "
-			"wait in their rings (backpressure)"},
+			"wait in their rings (backpressure; a networked format does as `when_full` says)"},
 	/* at most a day: sqlite's busy timeout takes it as an int of milliseconds */
 	{.key = "retry", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retry_ns),
 	 .default_value = "10s", .maximum = 86400ull * 1000000000ull,
