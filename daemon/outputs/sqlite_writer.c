@@ -328,6 +328,10 @@ commit(struct sqlite_writer *writer)
 	}
 	settle(writer, writer->transaction.records, &writer->records_written);
 	writer->transaction = (struct transaction){0};
+	if (retrying(writer) || writer->retries.given_up)
+		log_kernel(LOG_LEVEL_INFO, writer->owner,
+			   "writing to %s again (%" PRIu64 " records dropped so far)", writer->path,
+			   atomic_load_explicit(&writer->records_dropped, memory_order_relaxed));
 	writer->retries = (struct retries){0};
 	return true;
 }
