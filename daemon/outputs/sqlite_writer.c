@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "log.h"
 #include "log_journal.h"
+#include "outputs/output_thread.h"
 #include "outputs/sqlite_schema.h"
 #include "outputs/sqlite_writer.h"
 
@@ -117,11 +118,8 @@ struct sqlite_writer {
 	_Atomic bool has_first_error;      /* writer thread: wo (release) once first_error is set */
 	char first_error[256];
 
-	/* Wake-ups of the writer thread, under `lock`. */
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool write_now;                    /* lock. A flush asks for a commit */
-	bool closing;                      /* lock */
+	/* Wake-ups of the writer thread: the producer (a batch), flush (a commit now) and close */
+	struct output_wakeup wakeup;
 
 	/* Writer thread only (open uses them before the thread starts). */
 	sqlite3 *database;
@@ -132,16 +130,6 @@ struct sqlite_writer {
 	uint64_t last_report_ns;
 	uint64_t unreported_failures;
 };
-
-static void
-wake_writer(struct sqlite_writer *writer, bool write_now, bool closing)
-{
-	pthread_mutex_lock(&writer->lock);
-	writer->write_now |= write_now;
-	writer->closing |= closing;
-	pthread_cond_signal(&writer->wake);
-	pthread_mutex_unlock(&writer->lock);
-}
 
 /* ---- the producer ------------------------------------------------------------ */
 
@@ -179,7 +167,7 @@ sqlite_writer_append(struct sqlite_writer *writer, const void *records, unsigned
 	if (waiting > atomic_load_explicit(&writer->buffer_max, memory_order_relaxed))
 		atomic_store_explicit(&writer->buffer_max, waiting, memory_order_relaxed);
 	if (waiting >= wake_records(writer) && waiting - count < wake_records(writer))
-		wake_writer(writer, false, false);
+		output_wakeup_signal(&writer->wakeup, false, false);
 }
 
 bool
@@ -189,7 +177,7 @@ sqlite_writer_flush(struct sqlite_writer *writer)
 
 	if (atomic_load_explicit(&writer->consumed, memory_order_acquire) == appended)
 		return true;
-	wake_writer(writer, true, false);
+	output_wakeup_signal(&writer->wakeup, true, false);
 	return false;
 }
 
@@ -448,25 +436,16 @@ insert_record(struct sqlite_writer *writer, const union any_record *record)
 
 /* ---- the writer thread: the loop ----------------------------------------------------- */
 
-/* Sleep until records wait, a flush or close asks, or the interval is up. @return the requests. */
-static void
-wait_for_records(struct sqlite_writer *writer, bool *write_now, bool *closing)
+/* Whether the writer thread has work before its interval is up: records, or a retry. */
+static bool
+work_waits(const void *context)
 {
-	uint64_t deadline_ns = clock_monotonic_ns() + WAKE_INTERVAL_NS;
-	struct timespec deadline = {(time_t)(deadline_ns / NANOSECONDS_PER_SECOND),
-				    (long)(deadline_ns % NANOSECONDS_PER_SECOND)};
+	const struct sqlite_writer *writer = context;
 
-	pthread_mutex_lock(&writer->lock);
-	while (!writer->closing && !writer->write_now && !retrying(writer) &&
+	return retrying(writer) ||
 	       atomic_load_explicit(&writer->appended, memory_order_acquire) -
-			       atomic_load_explicit(&writer->consumed, memory_order_relaxed) <
-		       wake_records(writer))
-		if (pthread_cond_timedwait(&writer->wake, &writer->lock, &deadline) == ETIMEDOUT)
-			break;
-	*closing = writer->closing;
-	*write_now = writer->write_now;
-	writer->write_now = false;
-	pthread_mutex_unlock(&writer->lock);
+			       atomic_load_explicit(&writer->consumed, memory_order_relaxed) >=
+		       wake_records(writer);
 }
 
 /* Sleep before the failed records are tried again (the writer thread; close waits, bounded by retry:). */
@@ -508,18 +487,19 @@ writer_thread(void *argument)
 	struct sqlite_writer *writer = argument;
 
 	for (;;) {
-		bool write_now, closing, inserted;
+		struct output_requests requests;
+		bool inserted;
 
 		if (retrying(writer))
 			wait_to_retry(writer);
-		wait_for_records(writer, &write_now, &closing);
+		requests = output_wakeup_wait(&writer->wakeup, WAKE_INTERVAL_NS, work_waits, writer);
 		inserted = insert_queued(writer,
 					 atomic_load_explicit(&writer->appended, memory_order_acquire));
-		if (inserted && (write_now || closing || retrying(writer) ||
+		if (inserted && (requests.write_now || requests.closing || retrying(writer) ||
 				 clock_monotonic_ns() - writer->transaction.opened_ns >=
 					 TRANSACTION_MAX_NS))
 			commit(writer);
-		if (closing && atomic_load_explicit(&writer->appended, memory_order_acquire) ==
+		if (requests.closing && atomic_load_explicit(&writer->appended, memory_order_acquire) ==
 				       atomic_load_explicit(&writer->consumed, memory_order_relaxed))
 			break;
 	}
@@ -696,31 +676,6 @@ close_database(struct sqlite_writer *writer)
 
 /* ---- open and close --------------------------------------------------------------------- */
 
-static int
-start_thread(struct sqlite_writer *writer)
-{
-	pthread_condattr_t attributes;
-	sigset_t all, previous;
-	char name[16];
-	int error;
-
-	pthread_mutex_init(&writer->lock, NULL);
-	pthread_condattr_init(&attributes);
-	pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC); /* the deadlines' clock */
-	pthread_cond_init(&writer->wake, &attributes);
-	pthread_condattr_destroy(&attributes);
-	/* signals are the control thread's (signalfd) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &previous);
-	error = pthread_create(&writer->thread, NULL, writer_thread, writer);
-	pthread_sigmask(SIG_SETMASK, &previous, NULL);
-	if (error == 0) {
-		snprintf(name, sizeof(name), "sink-%s", writer->owner);
-		pthread_setname_np(writer->thread, name);
-	}
-	return -error;
-}
-
 static void
 free_writer(struct sqlite_writer *writer)
 {
@@ -753,8 +708,11 @@ sqlite_writer_open(struct sqlite_writer **result, const char *path,
 	writer->retain_ns = settings->retain_ns;
 	writer->retry_ns = settings->retry_ns;
 	error = open_database(writer, settings->retry_ns, message, message_size);
-	if (error == 0 && (error = start_thread(writer)) != 0)
+	if (error == 0 && (error = output_wakeup_init(&writer->wakeup)) == 0 &&
+	    (error = output_thread_start(&writer->thread, writer_thread, writer, writer->owner)) != 0) {
+		output_wakeup_destroy(&writer->wakeup);
 		snprintf(message, message_size, "cannot start the writer thread: %s", strerror(-error));
+	}
 	if (error != 0) {
 		free_writer(writer);
 		return error;
@@ -768,9 +726,8 @@ sqlite_writer_close(struct sqlite_writer *writer)
 {
 	if (writer == NULL)
 		return;
-	wake_writer(writer, true, true);
+	output_wakeup_signal(&writer->wakeup, true, true);
 	pthread_join(writer->thread, NULL);
-	pthread_cond_destroy(&writer->wake);
-	pthread_mutex_destroy(&writer->lock);
+	output_wakeup_destroy(&writer->wakeup);
 	free_writer(writer);
 }
