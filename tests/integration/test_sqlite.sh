@@ -87,7 +87,9 @@ else
 	echo "  skipped: $traces not found (the shared captures are not part of a fresh clone)"
 fi
 
-sources=5000
+# every window must hold every source: 1000 a 100ms window is 10k packets a second, which even a
+# sanitized build on a busy machine makes (5000 was not, once)
+sources=1000
 live_source="synthetic: {packets: 0, sources: $sources, seed: 7}"
 echo "checks: a concurrent reader sees the counts grow; kill -9 leaves a sound database of whole windows"
 window=100ms inputs=count write_pipeline live.yaml "$live_source" "path: \"$work/live.db\""
@@ -145,7 +147,9 @@ for mode in sigterm retain; do
 	else
 		span="$(query stop.db "SELECT max(end_ns) - min(end_ns) FROM src_count")"
 		[ "$rows" -lt "$written" ] || fail "retain: no row deleted ($rows rows of $written)"
-		[ "$span" -le 1000000000 ] || fail "retain: rows span $span ns, more than 1s"
+		# each transaction deletes what it inserts and 1000 more: the last, small one (the
+		# stop's partial window) may leave part of the window that just became too old
+		[ "$span" -le 1100000000 ] || fail "retain: rows span $span ns, more than 1s and a window"
 		echo "  ok: retain: $rows of $written rows kept, spanning $span ns"
 	fi
 done
