@@ -90,8 +90,9 @@ static const struct config_field sink_fields[] = {
 	{.key = "retry", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retry_ns),
 	 .default_value = "10s", .maximum = 86400ull * 1000000000ull,
 	 .description = "how long a failed write (a full disk) is retried, backing off from 10ms "
-			"to 1s, before its records are counted as `dropped_records`; with `sqlite`, "
-			"how long a database locked by another writer is waited for"},
+			"to 1s, before its records are counted as `dropped_records`; with `sqlite`, the "
+			"write is a transaction (a database locked by another writer fails one too) "
+			"and what is dropped is its whole window"},
 	{.key = "retain", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retain_ns),
 	 .description = "`sqlite` only: rows whose time is older than the newest record's by more "
 			"are deleted, a bounded number per transaction (default: rows are kept)"},

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "log_journal.h"
 #include "outputs/ipfix.h"
+#include "outputs/output_thread.h"
 #include "packet.h"
 
 /* Flow records the exporter thread takes out of the queue at a time. */
@@ -1016,14 +1017,14 @@ ipfix_exporter_open(struct ipfix_exporter **result, const struct ipfix_exporter_
 		return -EINVAL;
 	}
 	init_lock(exporter);
-	error = pthread_create(&exporter->thread, NULL, exporter_thread, exporter);
+	error = output_thread_start(&exporter->thread, exporter_thread, exporter, exporter->owner);
 	if (error != 0) {
 		snprintf(message, message_size, "cannot start the IPFIX exporter thread: %s",
-			 strerror(error));
+			 strerror(-error));
 		pthread_mutex_destroy(&exporter->lock);
 		pthread_cond_destroy(&exporter->wake);
 		free_exporter(exporter);
-		return -error;
+		return error;
 	}
 	*result = exporter;
 	return 0;
