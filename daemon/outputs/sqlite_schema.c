@@ -28,7 +28,7 @@ static const struct sqlite_column alert_columns[] = {
 static const struct sqlite_column flow_columns[] = {
 	TEXT("kernel"), TEXT("src"), TEXT("dst"), INTEGER("sport"), INTEGER("dport"),
 	INTEGER("proto"), INTEGER("pkts"), INTEGER("bytes"), INTEGER("rev_pkts"),
-	INTEGER("rev_bytes"), INTEGER("ip_bytes"), INTEGER("reverse_ip_bytes"), TIME("first"),
+	INTEGER("rev_bytes"), INTEGER("ip_bytes"), INTEGER("rev_ip_bytes"), TIME("first"),
 	TIME("last"), TEXT("tcp_flags"),
 	TEXT("rev_tcp_flags"), TEXT("end_reason"),
 };

@@ -3,7 +3,7 @@
 """Sum flow records per bidirectional 5-tuple in the oracle's form.
 
     flows_oracle.py RECORDS.jsonl > flows.tsv
-    flows_oracle.py --ip-bytes RECORDS.jsonl > rows.tsv   # bytes: ip_bytes, reverse_ip_bytes
+    flows_oracle.py --ip-bytes RECORDS.jsonl > rows.tsv   # bytes: ip_bytes, rev_ip_bytes
 
 Rows as in ../shared/traces/X.flows.tsv: endpoint a is the smaller of the two
 by (IP version, address as an integer, port); TCP and UDP flows with ports only
@@ -48,6 +48,6 @@ def main(path, bytes_field="bytes", reverse_bytes_field="rev_bytes"):
 
 if __name__ == "__main__":
     if sys.argv[1] == "--ip-bytes":
-        main(sys.argv[2], "ip_bytes", "reverse_ip_bytes")
+        main(sys.argv[2], "ip_bytes", "rev_ip_bytes")
     else:
         main(sys.argv[1])

@@ -8,7 +8,7 @@
 # octetDeltaCount per direction exactly, one record per direction and as
 # RFC 5103 biflow records (one per flow, reverse elements); each message in
 # observation domain 7 with the sequence number RFC 7011 asks (data records
-# sent before it). The jsonl flow lines' ip_bytes/reverse_ip_bytes are
+# sent before it). The jsonl flow lines' ip_bytes/rev_ip_bytes are
 # checked against the same tshark figures.
 # Then the delivery contract: a TCP collector that accepts and never reads
 # (the daemon still stops within drain_timeout, counting what it could not
@@ -146,7 +146,7 @@ biflow_one_record_per_flow() {
 	[ "$records" -eq "$flows" ] || { echo "    $records biflow records for $flows flows"; return 1; }
 }
 
-# jsonl_ip_bytes CAPTURE: the jsonl flow lines' ip_bytes and reverse_ip_bytes per 5-tuple and direction.
+# jsonl_ip_bytes CAPTURE: the jsonl flow lines' ip_bytes and rev_ip_bytes per 5-tuple and direction.
 jsonl_ip_bytes() {
 	cat >"$work/jsonl.yaml" <<EOT
 version: 1

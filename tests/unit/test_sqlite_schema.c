@@ -126,7 +126,7 @@ START_TEST(test_flow_and_proto_stats_values)
 
 	check_types(&flow, values);
 	ck_assert_int_eq(values[10].integer, 40); /* ip_bytes */
-	ck_assert_int_eq(values[11].integer, 52); /* reverse_ip_bytes */
+	ck_assert_int_eq(values[11].integer, 52); /* rev_ip_bytes */
 	ck_assert_str_eq(values[16].text, "SA");
 	ck_assert_str_eq(values[17].text, "");
 	ck_assert_str_eq(values[18].text, "rst");
