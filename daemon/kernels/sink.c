@@ -33,13 +33,22 @@
 
 #include "config.h"
 #include "kernel.h"
+#include "kernels/sink_clickhouse.h"
 #include "log_journal.h"
 #include "outputs/ipfix.h"
 #include "outputs/jsonl.h"
 #include "outputs/line_writer.h"
 #include "outputs/sqlite_writer.h"
 
-enum sink_format { SINK_FORMAT_JSONL = 0, SINK_FORMAT_NULL, SINK_FORMAT_SQLITE, SINK_FORMAT_IPFIX };
+enum sink_format {
+	SINK_FORMAT_JSONL = 0,
+	SINK_FORMAT_NULL,
+	SINK_FORMAT_SQLITE,
+	SINK_FORMAT_IPFIX,
+	SINK_FORMAT_CLICKHOUSE,
+};
+
+enum sink_when_full { SINK_WHEN_FULL_BLOCK = 0, SINK_WHEN_FULL_DROP };
 
 enum sink_transport { SINK_TRANSPORT_UDP = 0, SINK_TRANSPORT_TCP };
 
@@ -56,9 +65,14 @@ struct sink_params {
 	uint64_t observation_domain;
 	uint64_t template_refresh_ns;
 	bool biflow;
+	/* networked sinks (format clickhouse) */
+	uint32_t when_full; /* enum sink_when_full */
+	uint64_t drain_timeout_ns;
+	struct sink_clickhouse_params clickhouse;
 };
 
-static const char *const format_names[] = {"jsonl", "null", "sqlite", "ipfix", NULL};
+static const char *const format_names[] = {"jsonl", "null", "sqlite", "ipfix", "clickhouse", NULL};
+static const char *const when_full_names[] = {"block", "drop", NULL};
 static const char *const transport_names[] = {"udp", "tcp", NULL};
 
 static const struct config_field sink_fields[] = {
@@ -66,8 +80,9 @@ static const struct config_field sink_fields[] = {
 	 .choices = format_names, .default_value = "jsonl",
 	 .description = "record encoding: `jsonl` (one JSON object per line), or `null`: discard "
 			"packets and records, only counting them (no `path`; runs on a worker lcore), "
-			"`sqlite`: rows of a SQLite database, one table per record type, or `ipfix`: "
-			"flow records to an IPFIX collector"},
+			"`sqlite`: rows of a SQLite database, one table per record type, `ipfix`: "
+			"flow records to an IPFIX collector, or `clickhouse`: rows of ClickHouse "
+			"tables over its HTTP interface"},
 	{.key = "path", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, path),
 	 .size = sizeof(((struct sink_params *)0)->path),
 	 .description = "file to append records to, or `-` for standard output (required with "
@@ -109,6 +124,44 @@ static const struct config_field sink_fields[] = {
 	 .minimum = 100 * 1000 * 1000ull,
 	 .description = "format ipfix over udp: how often the templates are sent again, so a "
 			"collector that starts later (or restarts) can decode (RFC 7011 section 8.4)"},
+	{.key = "when_full", .type = CONFIG_CHOICE, .offset = offsetof(struct sink_params, when_full),
+	 .choices = when_full_names, .default_value = "block",
+	 .description = "format clickhouse: with the buffer full, `block`: the sink stops taking "
+			"records and they wait in their rings (backpressure), or `drop`: the newest "
+			"records are dropped (`dropped_sink_full`)"},
+	{.key = "drain_timeout", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct sink_params, drain_timeout_ns), .default_value = "10s",
+	 .description = "format clickhouse: at stop, and when a reload retires the sink, how long "
+			"the buffered records may take to be delivered; what is left is counted as "
+			"`dropped_drain_timeout`"},
+	{.key = "url", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, clickhouse.url),
+	 .size = sizeof(((struct sink_params *)0)->clickhouse.url),
+	 .default_value = "http://127.0.0.1:8123",
+	 .description = "format clickhouse: the server's HTTP interface (user and password, if "
+			"any, as `http://USER:PASSWORD@HOST:8123`)"},
+	{.key = "table", .type = CONFIG_STRING,
+	 .offset = offsetof(struct sink_params, clickhouse.table),
+	 .size = sizeof(((struct sink_params *)0)->clickhouse.table), .default_value = "{type}",
+	 .description = "format clickhouse: the table records go to; `{type}` is the record type "
+			"(`flow`, `src_count`, `alert`, `proto_stats`)"},
+	{.key = "database", .type = CONFIG_STRING,
+	 .offset = offsetof(struct sink_params, clickhouse.database),
+	 .size = sizeof(((struct sink_params *)0)->clickhouse.database),
+	 .default_value = "default", .description = "format clickhouse: the tables' database"},
+	{.key = "batch_rows", .type = CONFIG_UNSIGNED,
+	 .offset = offsetof(struct sink_params, clickhouse.batch_rows), .default_value = "10000",
+	 .minimum = 1, .maximum = 1000000,
+	 .description = "format clickhouse: an INSERT carries at most this many records of one "
+			"table (ClickHouse prefers few large inserts)"},
+	{.key = "batch_delay", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct sink_params, clickhouse.batch_delay_ns), .default_value = "1s",
+	 .minimum = 1000 * 1000ull, .maximum = 3600ull * 1000000000ull,
+	 .description = "format clickhouse: a batch is sent at most this long after its first "
+			"record, full or not"},
+	{.key = "create_table", .type = CONFIG_BOOL,
+	 .offset = offsetof(struct sink_params, clickhouse.create_table), .default_value = "false",
+	 .description = "format clickhouse: `true`: each table is created (MergeTree, README) "
+			"before its first insert, if absent"},
 	{.key = NULL},
 };
 
@@ -130,6 +183,7 @@ struct sink_state {
 	struct line_writer *writer;     /* format jsonl only */
 	struct sqlite_writer *database; /* format sqlite only */
 	struct ipfix_exporter *exporter; /* format ipfix only */
+	struct clickhouse *clickhouse;  /* format clickhouse only */
 	uint64_t packets;               /* format null only: polling thread: wo, cp: ro */
 	uint64_t records;               /* format null only: polling thread: wo, cp: ro */
 	_Atomic uint64_t format_failures; /* polling thread: wo, cp: ro. Records no line could hold */
@@ -177,6 +231,9 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 						   *key);
 	if (params->format != SINK_FORMAT_SQLITE && config_check_key_set(context, "retain"))
 		config_check_error(context, "retain", "'retain' applies with format sqlite only");
+	sink_clickhouse_check(&params->clickhouse, params->format == SINK_FORMAT_CLICKHOUSE, context);
+	if (params->format == SINK_FORMAT_CLICKHOUSE)
+		return;
 	if (params->format == SINK_FORMAT_IPFIX) {
 		check_ipfix(params, context);
 		return;
@@ -262,6 +319,10 @@ sink_init(struct kernel_instance *instance)
 	struct line_writer_settings settings = {
 		.owner = instance->name, .capacity = params->buffer_size, .retry_ns = params->retry_ns,
 	};
+	struct sink_delivery_params delivery = {
+		.buffer_size = params->buffer_size, .drain_timeout_ns = params->drain_timeout_ns,
+		.drop_when_full = params->when_full == SINK_WHEN_FULL_DROP,
+	};
 	int error;
 
 	if (state == NULL)
@@ -273,6 +334,8 @@ sink_init(struct kernel_instance *instance)
 		error = open_database(instance, state);
 	else if (params->format == SINK_FORMAT_IPFIX)
 		error = open_exporter(instance, state);
+	else if (params->format == SINK_FORMAT_CLICKHOUSE)
+		error = sink_clickhouse_open(instance, &params->clickhouse, &delivery, &state->clickhouse);
 	else
 		error = 0;
 	if (error != 0) {
@@ -453,7 +516,10 @@ sink_process(struct kernel_instance *instance)
 		return insert_records(instance);
 	if (params->format == SINK_FORMAT_IPFIX)
 		return sink_export(instance);
-	room = records_with_room(state);
+	room = state->clickhouse != NULL
+		       ? sink_clickhouse_room(state->clickhouse,
+					      params->when_full == SINK_WHEN_FULL_DROP)
+		       : records_with_room(state);
 	if (room == 0) {
 		instance->counters.backpressure++; /* the records wait in their rings */
 		return 0;
@@ -462,7 +528,9 @@ sink_process(struct kernel_instance *instance)
 	if (received == 0)
 		return 0;
 	length = format_records(state, records, received, stream_element_size(type));
-	if (length > 0)
+	if (length > 0 && state->clickhouse != NULL)
+		clickhouse_append(state->clickhouse, type, state->staging, length);
+	else if (length > 0)
 		line_writer_append(state->writer, state->staging, length);
 	return received;
 }
@@ -502,7 +570,9 @@ sink_flush(struct kernel_instance *instance)
 		ipfix_exporter_failure(state->exporter, instance->failure, sizeof(instance->failure));
 		return true;
 	}
-	if (state->writer == NULL && state->database == NULL)
+	if (state->clickhouse != NULL && !clickhouse_flush(state->clickhouse))
+		return false;
+	if (state->writer == NULL && state->database == NULL && state->clickhouse == NULL)
 		return true; /* format null: nothing is ever buffered */
 	if (state->writer != NULL && !line_writer_flush(state->writer))
 		return false;
@@ -553,6 +623,8 @@ sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 		return database_stats(state, stats);
 	if (state->exporter != NULL)
 		return exporter_stats(state->exporter, stats);
+	if (state->clickhouse != NULL)
+		return sink_clickhouse_stats(state->clickhouse, stats);
 	if (state->writer == NULL) {
 		stats[0] = (struct kernel_stat){"packets", state->packets};
 		stats[1] = (struct kernel_stat){"records", state->records};
@@ -580,6 +652,7 @@ sink_destroy(struct kernel_instance *instance)
 	line_writer_close(state->writer); /* writes out what still waits */
 	sqlite_writer_close(state->database); /* commits what still waits */
 	ipfix_exporter_close(state->exporter); /* sends what still waits */
+	clickhouse_close(state->clickhouse); /* delivers what still waits, within drain_timeout */
 	free(state);
 	instance->state = NULL;
 }
