@@ -76,6 +76,8 @@ ASAN_INTEGRATION_TESTS += logrotate
 ASAN_INTEGRATION_TESTS += sqlite
 # the IPFIX exporter thread and libfixbuf, with a collector down
 ASAN_INTEGRATION_TESTS += ipfix
+# the delivery thread, libcurl, a ClickHouse server stopped and resumed
+ASAN_INTEGRATION_TESTS += clickhouse
 
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.

@@ -344,6 +344,28 @@ code_refused(long code)
 	return false;
 }
 
+/*
+ * A parse error quotes the lines where it stopped (`expected " before:
+ * .0.0.19","pkts":403...: (while read the value of key src)`): the quote
+ * is cut, so the text says what is wrong in the same words for every batch
+ * and is logged once, not once per batch.
+ */
+static void
+cut_data_excerpt(char *text)
+{
+	char *excerpt = strstr(text, " before: "), *rest;
+
+	if (excerpt == NULL)
+		return;
+	rest = strstr(excerpt, ": (while read");
+	if (rest == NULL)
+		rest = strstr(excerpt, ": (at row");
+	if (rest == NULL)
+		*excerpt = '\0';
+	else
+		memmove(excerpt, rest, strlen(rest) + 1);
+}
+
 /* "HTTP 404: Code: 60, e.displayText() = ..." on one line; refused or retry by the Code. */
 static int
 server_error(struct clickhouse *clickhouse, long status, char *error, size_t error_size)
@@ -353,6 +375,7 @@ server_error(struct clickhouse *clickhouse, long status, char *error, size_t err
 	for (char *c = clickhouse->response; *c != '\0'; c++)
 		if (*c == '\n' || *c == '\r')
 			*c = ' ';
+	cut_data_excerpt(clickhouse->response);
 	sscanf(clickhouse->response, "Code: %ld", &code);
 	snprintf(error, error_size, "HTTP %ld: %s", status, clickhouse->response);
 	return code_refused(code) ? DELIVERY_REFUSED : DELIVERY_RETRY;
