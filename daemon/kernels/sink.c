@@ -570,8 +570,11 @@ sink_flush(struct kernel_instance *instance)
 		ipfix_exporter_failure(state->exporter, instance->failure, sizeof(instance->failure));
 		return true;
 	}
-	if (state->clickhouse != NULL && !clickhouse_flush(state->clickhouse))
-		return false;
+	if (state->clickhouse != NULL) {
+		if (!clickhouse_flush(state->clickhouse))
+			return false;
+		sink_clickhouse_note_failure(instance, state->clickhouse);
+	}
 	if (state->writer == NULL && state->database == NULL && state->clickhouse == NULL)
 		return true; /* format null: nothing is ever buffered */
 	if (state->writer != NULL && !line_writer_flush(state->writer))

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "kernels/sink_clickhouse.h"
@@ -76,6 +77,19 @@ sink_clickhouse_room(struct clickhouse *clickhouse, bool drop_when_full)
 	if (drop_when_full)
 		return KERNEL_BURST;
 	return room < KERNEL_BURST ? (unsigned)room : KERNEL_BURST;
+}
+
+void
+sink_clickhouse_note_failure(struct kernel_instance *instance, struct clickhouse *clickhouse)
+{
+	struct delivery_figures figures;
+
+	clickhouse_figures(clickhouse, &figures);
+	if (figures.dropped_refused + figures.dropped_drain_timeout > 0)
+		kernel_fail(instance,
+			    "%" PRIu64 " records refused by the server, %" PRIu64 " not delivered "
+			    "within drain_timeout (dropped_records; the log says why)",
+			    figures.dropped_refused, figures.dropped_drain_timeout);
 }
 
 unsigned

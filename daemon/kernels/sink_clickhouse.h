@@ -49,6 +49,13 @@ int sink_clickhouse_open(struct kernel_instance *instance,
  */
 unsigned sink_clickhouse_room(struct clickhouse *clickhouse, bool drop_when_full);
 
+/**
+ * flush, once drained: records the server refused or that the drain timeout
+ * left make the output incomplete (kernel_fail: exit status 1). Records
+ * dropped by when_full: drop were the configuration's choice, and are not.
+ */
+void sink_clickhouse_note_failure(struct kernel_instance *instance, struct clickhouse *clickhouse);
+
 /** stats: the networked sink's statistics (delivery.h). @return how many. */
 unsigned sink_clickhouse_stats(struct clickhouse *clickhouse, struct kernel_stat *stats);
 

@@ -332,10 +332,9 @@ log_retry(struct delivery *delivery, const struct batch *batch, const char *erro
 		return;
 	snprintf(failure->logged_text, sizeof(failure->logged_text), "%s", error);
 	failure->logged_ns = now;
-	log_warning("%s: sending to %s failed (retried every %" PRIu64 " ms at most, %" PRIu64
+	log_warning("%s: sending to %s failed, retried in %" PRIu64 " ms (backing off to 5 s; %" PRIu64
 		    " attempts failed so far): %s", delivery->owner,
-		    delivery->names[batch->destination],
-		    (failure->backoff_ns > 0 ? failure->backoff_ns : BACKOFF_FIRST_NS) / 1000000,
+		    delivery->names[batch->destination], failure->backoff_ns / 1000000,
 		    failure->failed_attempts, error);
 }
 

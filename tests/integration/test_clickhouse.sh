@@ -120,7 +120,7 @@ for capture in "$traces"/*.src.tsv; do
 	database="trace$database_number"
 	query "CREATE DATABASE $database"
 	write_pipeline trace.yaml "pcap: \"$capture\"" total \
-		"database: $database"$'\n'"create_table: true"$'\n'"batch_rows: 5000"
+		"database: $database"$'\n'"create_table: true"$'\n'"batch_rows: 5000"$'\n'"drain_timeout: 60s"
 	run_ok trace.stderr -p trace.yaml
 	table_rows "$database" src_count src_count >src_count.jsonl
 	records_tool totals src_count.jsonl >src.tsv
@@ -223,11 +223,33 @@ query "CREATE TABLE default.src_count (kernel String, src UInt32) ENGINE = Merge
 write_pipeline refused.yaml "synthetic: {packets: 20000, sources: 50, seed: 5}" 100ms \
 	"table: src_count"$'\n'"batch_rows: 10"
 sed -i 's/input: \[count, alarm, flows, stats\]/input: count/' refused.yaml
-run_ok refused.stderr -p refused.yaml
+status=0
+run_jetstreamd refused.stderr -p refused.yaml || status=$?
+[ "$status" = 1 ] || { cat refused.stderr; fail "exit $status with records refused, expected 1"; }
 made="$(figure refused.stderr count.records)"
+grep -q "error: kernel 'out' (replica 0): $made records refused by the server, 0 not delivered within drain_timeout" refused.stderr ||
+	{ cat refused.stderr; fail "the exit does not say the refused records"; }
 [ "$(figure refused.stderr out.dropped_refused)" = "$made" ] ||
 	fail "dropped_refused=$(figure refused.stderr out.dropped_refused), $made records made"
 [ "$(grep -c 'refused .* records (dropped_refused' refused.stderr)" = 1 ] ||
 	{ cat refused.stderr; fail "the refusal is not logged exactly once"; }
 grep -q 'Code: 27' refused.stderr || { cat refused.stderr; fail "the log does not give the server's Code: 27"; }
-echo "  ok: $made records dropped_refused; logged once: $(grep -o 'Code: 27[^,]*' refused.stderr | head -n 1)"
+echo "  ok: exit 1, $made records dropped_refused; logged once: $(grep -o 'Code: 27[^,]*' refused.stderr | head -n 1)"
+
+echo "checks: the server stopped at SIGTERM time: drain_timeout 1s ends the run, the rest counted"
+query "CREATE DATABASE draining"
+write_pipeline drain.yaml "pcap: \"$traces/pcapplusplus_tls2.pcap\"" total \
+	"database: draining"$'\n'"create_table: true"$'\n'"drain_timeout: 1s"
+kill -STOP "$server_pid"
+start=$SECONDS
+status=0
+run_jetstreamd drain.stderr -p drain.yaml || status=$?
+elapsed=$((SECONDS - start))
+kill -CONT "$server_pid"
+[ "$status" = 1 ] || { cat drain.stderr; fail "exit $status with records left at drain_timeout, expected 1"; }
+[ "$elapsed" -le 4 ] || fail "the run took $elapsed s with drain_timeout: 1s"
+made=$(($(figure drain.stderr count.records) + $(figure drain.stderr alarm.alerts) + $(figure drain.stderr flows.records) + $(figure drain.stderr stats.records)))
+[ "$(figure drain.stderr out.dropped_drain_timeout)" = "$made" ] ||
+	fail "dropped_drain_timeout=$(figure drain.stderr out.dropped_drain_timeout), $made records made"
+[ "$(figure drain.stderr out.records)" = 0 ] || fail "records were delivered to a stopped server"
+echo "  ok: exit 1 within $elapsed s, $made records dropped_drain_timeout"
