@@ -73,7 +73,7 @@ ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures sign
 # the sinks' reopen on SIGUSR1 and SIGHUP, across the writer threads
 ASAN_INTEGRATION_TESTS += logrotate
 # the sqlite sink's writer thread, its kill -9 and SIGTERM
-ASAN_INTEGRATION_TESTS += sqlite
+ASAN_INTEGRATION_TESTS += sqlite sqlite_full_disk
 # the IPFIX exporter thread and libfixbuf, with a collector down
 ASAN_INTEGRATION_TESTS += ipfix
 # the delivery thread, libcurl, a ClickHouse server stopped and resumed

@@ -48,9 +48,10 @@ enum sink_format {
 	SINK_FORMAT_CLICKHOUSE,
 };
 
-enum sink_when_full { SINK_WHEN_FULL_BLOCK = 0, SINK_WHEN_FULL_DROP };
-
 enum sink_transport { SINK_TRANSPORT_UDP = 0, SINK_TRANSPORT_TCP };
+
+/* What a networked sink does with records its full buffer cannot take. */
+enum sink_when_full { SINK_WHEN_FULL_BLOCK = 0, SINK_WHEN_FULL_DROP };
 
 struct sink_params {
 	uint32_t format; /* enum sink_format */
@@ -65,15 +66,15 @@ struct sink_params {
 	uint64_t observation_domain;
 	uint64_t template_refresh_ns;
 	bool biflow;
-	/* networked sinks (format clickhouse) */
-	uint32_t when_full; /* enum sink_when_full */
+	/* the delivery contract of the networked formats */
+	uint32_t when_full;           /* enum sink_when_full */
 	uint64_t drain_timeout_ns;
-	struct sink_clickhouse_params clickhouse;
+	struct sink_clickhouse_params clickhouse; /* format clickhouse */
 };
 
 static const char *const format_names[] = {"jsonl", "null", "sqlite", "ipfix", "clickhouse", NULL};
-static const char *const when_full_names[] = {"block", "drop", NULL};
 static const char *const transport_names[] = {"udp", "tcp", NULL};
+static const char *const when_full_names[] = {"block", "drop", NULL};
 
 static const struct config_field sink_fields[] = {
 	{.key = "format", .type = CONFIG_CHOICE, .offset = offsetof(struct sink_params, format),
@@ -98,8 +99,9 @@ static const struct config_field sink_fields[] = {
 	{.key = "retry", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retry_ns),
 	 .default_value = "10s", .maximum = 86400ull * 1000000000ull,
 	 .description = "how long a failed write (a full disk) is retried, backing off from 10ms "
-			"to 1s, before its records are counted as `dropped_records`; with `sqlite`, "
-			"how long a database locked by another writer is waited for"},
+			"to 1s, before its records are counted as `dropped_records`; with `sqlite`, the "
+			"write is a transaction (a database locked by another writer fails one too) "
+			"and what is dropped is its whole window"},
 	{.key = "retain", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retain_ns),
 	 .description = "`sqlite` only: rows whose time is older than the newest record's by more "
 			"are deleted, a bounded number per transaction (default: rows are kept)"},
@@ -126,13 +128,15 @@ static const struct config_field sink_fields[] = {
 			"collector that starts later (or restarts) can decode (RFC 7011 section 8.4)"},
 	{.key = "when_full", .type = CONFIG_CHOICE, .offset = offsetof(struct sink_params, when_full),
 	 .choices = when_full_names, .default_value = "block",
-	 .description = "format clickhouse: with the buffer full, `block`: the sink stops taking "
-			"records and they wait in their rings (backpressure), or `drop`: the newest "
-			"records are dropped (`dropped_sink_full`)"},
+	 .description = "networked formats: what a full `buffer` does while the store is slow or "
+			"down: `block` (the sink stops taking records, they wait in their rings and "
+			"any loss is counted at the NIC) or `drop` (the newest records are dropped, "
+			"counted as `dropped_sink_full`)"},
 	{.key = "drain_timeout", .type = CONFIG_DURATION,
 	 .offset = offsetof(struct sink_params, drain_timeout_ns), .default_value = "10s",
-	 .description = "format clickhouse: at stop, and when a reload retires the sink, how long "
-			"the buffered records may take to be delivered; what is left is counted as "
+	 .maximum = 86400ull * 1000000000ull,
+	 .description = "networked formats: at a stop, or when a reload retires the sink, how long "
+			"buffered records may take to be delivered; those left are counted as "
 			"`dropped_drain_timeout`"},
 	{.key = "url", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, clickhouse.url),
 	 .size = sizeof(((struct sink_params *)0)->clickhouse.url),
@@ -168,6 +172,16 @@ static const struct config_field sink_fields[] = {
 /* The keys only format ipfix reads. */
 static const char *const ipfix_keys[] = {"collector", "transport", "observation_domain",
 					 "template_refresh", "biflow", NULL};
+
+/* The keys of the delivery contract, which only the networked formats read. */
+static const char *const delivery_keys[] = {"when_full", "drain_timeout", NULL};
+
+/* Formats that deliver to a store over the network, under the delivery contract. */
+static bool
+format_is_networked(uint32_t format)
+{
+	return format == SINK_FORMAT_IPFIX || format == SINK_FORMAT_CLICKHOUSE;
+}
 
 /*
  * Alert records a sink writes are logged too (MESSAGE_ID alert, for
@@ -228,6 +242,13 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 		for (const char *const *key = ipfix_keys; *key != NULL; key++)
 			if (config_check_key_set(context, *key))
 				config_check_error(context, *key, "'%s' applies to format ipfix only",
+						   *key);
+	if (!format_is_networked(params->format))
+		for (const char *const *key = delivery_keys; *key != NULL; key++)
+			if (config_check_key_set(context, *key))
+				config_check_error(context, *key,
+						   "'%s' applies to the networked formats only (ipfix, "
+						   "clickhouse)",
 						   *key);
 	if (params->format != SINK_FORMAT_SQLITE && config_check_key_set(context, "retain"))
 		config_check_error(context, "retain", "'retain' applies with format sqlite only");
