@@ -11,7 +11,9 @@
  * whole lines reach the file (outputs/output_file.h); what cannot be written
  * after the retries is counted as dropped_records, never as records.
  * Format sqlite queues the records themselves for a writer thread of its
- * own (outputs/sqlite_writer.h), with the same backpressure.
+ * own (outputs/sqlite_writer.h), with the same backpressure. Format
+ * clickhouse (kernels/sink_clickhouse.h) formats jsonl lines as jsonl does,
+ * into the batches of outputs/delivery.h, whose thread inserts them.
  *
  * Such a sink is polled off the workers (runs_on_sink_thread): its
  * process() makes no syscall while the buffer has room, but its figures and
@@ -92,7 +94,8 @@ static const struct config_field sink_fields[] = {
 	{.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sink_params, buffer_size),
 	 .default_value = "64M", .minimum = 16 * 1024,
 	 .description = "bytes of formatted records (`sqlite`: of queued records, 240 bytes each; "
-			"`ipfix`: of flow records, 104 bytes each, for the collector) that may wait for "
+			"`ipfix`: of flow records, 104 bytes each, for the collector; `clickhouse`: of "
+			"jsonl lines for the server) that may wait for "
 			"the disk or the network; when full, the sink stops taking records and they "
 			"wait in their rings (backpressure)"},
 	/* at most a day: sqlite's busy timeout takes it as an int of milliseconds */
@@ -685,7 +688,8 @@ const struct kernel_ops sink_kernel = {
 	.name = "sink",
 	.description = "Writes records to a file, stdout or (`format: sqlite`) a SQLite database, "
 		       "sends flow records (`format: ipfix`, which takes flow records only) to an "
-		       "IPFIX collector, or (`format: null`) discards packets and records",
+		       "IPFIX collector, inserts records into ClickHouse tables (`format: "
+		       "clickhouse`), or (`format: null`) discards packets and records",
 	.input_type = STREAM_ANY_RECORD,
 	.output_type = STREAM_NONE,
 	.multiple_inputs = true,

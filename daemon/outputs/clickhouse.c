@@ -61,6 +61,7 @@ struct destination {
 struct clickhouse {
 	/* Set by open, then read-only. */
 	char url[URL_MAX];
+	char shown_url[URL_MAX];   /* for log lines: the url without a USER:PASSWORD@ */
 	char database[CLICKHOUSE_NAME_MAX + 1];
 	bool create_table;
 	unsigned destination_count;
@@ -397,7 +398,7 @@ post(struct clickhouse *clickhouse, const char *url, const char *body, size_t le
 	curl_easy_setopt(clickhouse->handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)length);
 	result = curl_easy_perform(clickhouse->handle);
 	if (result != CURLE_OK) {
-		snprintf(error, error_size, "%s: %s", clickhouse->url,
+		snprintf(error, error_size, "%s: %s", clickhouse->shown_url,
 			 clickhouse->curl_error[0] != '\0' ? clickhouse->curl_error
 							   : curl_easy_strerror(result));
 		return DELIVERY_RETRY;
@@ -448,6 +449,22 @@ send_batch(void *transport, const char *name, const char *data, size_t length, u
 }
 
 /* ---- open and close --------------------------------------------------------- */
+
+/* `http://USER:PASSWORD@HOST:8123/...` as `http://HOST:8123/...`: a password is not logged. */
+static void
+hide_password(const char *url, char *shown, size_t size)
+{
+	const char *authority = strstr(url, "://");
+	const char *at, *end;
+
+	authority = authority != NULL ? authority + 3 : url;
+	end = authority + strcspn(authority, "/?#");
+	at = memchr(authority, '@', (size_t)(end - authority));
+	if (at == NULL)
+		snprintf(shown, size, "%s", url);
+	else
+		snprintf(shown, size, "%.*s%s", (int)(authority - url), url, at + 1);
+}
 
 static pthread_once_t curl_initialized = PTHREAD_ONCE_INIT;
 
@@ -567,6 +584,7 @@ clickhouse_open(struct clickhouse **clickhouse_out, const struct clickhouse_sett
 		return -ENOMEM;
 	pthread_once(&curl_initialized, initialize_curl);
 	snprintf(clickhouse->url, sizeof(clickhouse->url), "%s", settings->url);
+	hide_password(settings->url, clickhouse->shown_url, sizeof(clickhouse->shown_url));
 	snprintf(clickhouse->database, sizeof(clickhouse->database), "%s", settings->database);
 	clickhouse->create_table = settings->create_table;
 	if (!open_handle(clickhouse)) {

@@ -408,7 +408,11 @@ close_due_batches(struct delivery *delivery, uint64_t now)
 	}
 }
 
-/* lock held. When the thread has something to do next: a batch's delay, a retry, the deadline. */
+/*
+ * lock held. When the thread has something to do next: a batch's delay, a
+ * retry, or the drain deadline while anything waits (with nothing waiting, a
+ * deadline that has passed would be a wait that ends at once, a spin).
+ */
 static uint64_t
 next_event_ns(const struct delivery *delivery)
 {
@@ -420,7 +424,7 @@ next_event_ns(const struct delivery *delivery)
 			next = delivery->open[d]->opened_ns + delivery->batch_delay_ns;
 	if (delivery->ready_head != NULL && delivery->failure.retry_at_ns < next)
 		next = delivery->failure.retry_at_ns;
-	if (deadline != 0 && deadline < next)
+	if (deadline != 0 && deadline < next && load(&delivery->waiting_bytes) > 0)
 		next = deadline;
 	return next;
 }
