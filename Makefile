@@ -2,7 +2,7 @@
 # dependencies, builds, and runs every test (unit tests twice: plain and under
 # ASan+UBSan); `make demo` runs the demo pipeline on a generated trace.
 
-PKGS := libdpdk yaml-0.1 libsystemd check libpcap libmicrohttpd jansson sqlite3 libfixbuf
+PKGS := libdpdk yaml-0.1 libsystemd check libpcap libmicrohttpd jansson sqlite3 libfixbuf libcurl
 CC ?= cc
 # Error messages are cut to their buffers on purpose, hence -Wno-format-truncation.
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-address-of-packed-member -Wno-format-truncation
@@ -76,6 +76,8 @@ ASAN_INTEGRATION_TESTS += logrotate
 ASAN_INTEGRATION_TESTS += sqlite sqlite_full_disk
 # the IPFIX exporter thread and libfixbuf, with a collector down
 ASAN_INTEGRATION_TESTS += ipfix
+# the delivery thread, libcurl, a ClickHouse server stopped and resumed
+ASAN_INTEGRATION_TESTS += clickhouse
 
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.

@@ -11,7 +11,9 @@
  * whole lines reach the file (outputs/output_file.h); what cannot be written
  * after the retries is counted as dropped_records, never as records.
  * Format sqlite queues the records themselves for a writer thread of its
- * own (outputs/sqlite_writer.h), with the same backpressure.
+ * own (outputs/sqlite_writer.h), with the same backpressure. Format
+ * clickhouse (kernels/sink_clickhouse.h) formats jsonl lines as jsonl does,
+ * into the batches of outputs/delivery.h, whose thread inserts them.
  *
  * Such a sink is polled off the workers (runs_on_sink_thread): its
  * process() makes no syscall while the buffer has room, but its figures and
@@ -33,13 +35,20 @@
 
 #include "config.h"
 #include "kernel.h"
+#include "kernels/sink_clickhouse.h"
 #include "log_journal.h"
 #include "kernels/sink_ipfix.h"
 #include "outputs/jsonl.h"
 #include "outputs/line_writer.h"
 #include "outputs/sqlite_writer.h"
 
-enum sink_format { SINK_FORMAT_JSONL = 0, SINK_FORMAT_NULL, SINK_FORMAT_SQLITE, SINK_FORMAT_IPFIX };
+enum sink_format {
+	SINK_FORMAT_JSONL = 0,
+	SINK_FORMAT_NULL,
+	SINK_FORMAT_SQLITE,
+	SINK_FORMAT_IPFIX,
+	SINK_FORMAT_CLICKHOUSE,
+};
 
 enum sink_transport { SINK_TRANSPORT_UDP = 0, SINK_TRANSPORT_TCP };
 
@@ -62,9 +71,10 @@ struct sink_params {
 	/* the delivery contract of the networked formats */
 	uint32_t when_full;           /* enum sink_when_full */
 	uint64_t drain_timeout_ns;
+	struct sink_clickhouse_params clickhouse; /* format clickhouse */
 };
 
-static const char *const format_names[] = {"jsonl", "null", "sqlite", "ipfix", NULL};
+static const char *const format_names[] = {"jsonl", "null", "sqlite", "ipfix", "clickhouse", NULL};
 static const char *const transport_names[] = {"udp", "tcp", NULL};
 static const char *const when_full_names[] = {"block", "drop", NULL};
 
@@ -73,8 +83,9 @@ static const struct config_field sink_fields[] = {
 	 .choices = format_names, .default_value = "jsonl",
 	 .description = "record encoding: `jsonl` (one JSON object per line), or `null`: discard "
 			"packets and records, only counting them (no `path`; runs on a worker lcore), "
-			"`sqlite`: rows of a SQLite database, one table per record type, or `ipfix`: "
-			"flow records to an IPFIX collector"},
+			"`sqlite`: rows of a SQLite database, one table per record type, `ipfix`: "
+			"flow records to an IPFIX collector, or `clickhouse`: rows of ClickHouse "
+			"tables over its HTTP interface"},
 	{.key = "path", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, path),
 	 .size = sizeof(((struct sink_params *)0)->path),
 	 .description = "file to append records to, or `-` for standard output (required with "
@@ -83,7 +94,8 @@ static const struct config_field sink_fields[] = {
 	{.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sink_params, buffer_size),
 	 .default_value = "64M", .minimum = 16 * 1024,
 	 .description = "bytes of formatted records (`sqlite`: of queued records, 240 bytes each; "
-			"`ipfix`: of flow records, 120 bytes each, for the collector) that may wait for "
+			"`ipfix`: of flow records, 120 bytes each, for the collector; `clickhouse`: of "
+			"jsonl lines for the server) that may wait for "
 			"the disk or the network; when full, the sink stops taking records and they "
 			"wait in their rings (backpressure; a networked format does as `when_full` says)"},
 	/* at most a day: sqlite's busy timeout takes it as an int of milliseconds */
@@ -129,6 +141,34 @@ static const struct config_field sink_fields[] = {
 	 .description = "networked formats: at a stop, or when a reload retires the sink, how long "
 			"buffered records may take to be delivered; those left are counted as "
 			"`dropped_drain_timeout`"},
+	{.key = "url", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, clickhouse.url),
+	 .size = sizeof(((struct sink_params *)0)->clickhouse.url),
+	 .default_value = "http://127.0.0.1:8123",
+	 .description = "format clickhouse: the server's HTTP interface (user and password, if "
+			"any, as `http://USER:PASSWORD@HOST:8123`)"},
+	{.key = "table", .type = CONFIG_STRING,
+	 .offset = offsetof(struct sink_params, clickhouse.table),
+	 .size = sizeof(((struct sink_params *)0)->clickhouse.table), .default_value = "{type}",
+	 .description = "format clickhouse: the table records go to; `{type}` is the record type "
+			"(`flow`, `src_count`, `alert`, `proto_stats`)"},
+	{.key = "database", .type = CONFIG_STRING,
+	 .offset = offsetof(struct sink_params, clickhouse.database),
+	 .size = sizeof(((struct sink_params *)0)->clickhouse.database),
+	 .default_value = "default", .description = "format clickhouse: the tables' database"},
+	{.key = "batch_rows", .type = CONFIG_UNSIGNED,
+	 .offset = offsetof(struct sink_params, clickhouse.batch_rows), .default_value = "10000",
+	 .minimum = 1, .maximum = 1000000,
+	 .description = "format clickhouse: an INSERT carries at most this many records of one "
+			"table (ClickHouse prefers few large inserts)"},
+	{.key = "batch_delay", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct sink_params, clickhouse.batch_delay_ns), .default_value = "1s",
+	 .minimum = 1000 * 1000ull, .maximum = 3600ull * 1000000000ull,
+	 .description = "format clickhouse: a batch is sent at most this long after its first "
+			"record, full or not"},
+	{.key = "create_table", .type = CONFIG_BOOL,
+	 .offset = offsetof(struct sink_params, clickhouse.create_table), .default_value = "false",
+	 .description = "format clickhouse: `true`: each table is created (MergeTree, README) "
+			"before its first insert, if absent"},
 	{.key = NULL},
 };
 
@@ -143,7 +183,7 @@ static const char *const delivery_keys[] = {"when_full", "drain_timeout", NULL};
 static bool
 format_is_networked(uint32_t format)
 {
-	return format == SINK_FORMAT_IPFIX;
+	return format == SINK_FORMAT_IPFIX || format == SINK_FORMAT_CLICKHOUSE;
 }
 
 /*
@@ -160,6 +200,7 @@ struct sink_state {
 	struct line_writer *writer;     /* format jsonl only */
 	struct sqlite_writer *database; /* format sqlite only */
 	struct sink_ipfix *ipfix;       /* format ipfix only */
+	struct clickhouse *clickhouse;  /* format clickhouse only */
 	uint64_t packets;               /* format null only: polling thread: wo, cp: ro */
 	uint64_t records;               /* format null only: polling thread: wo, cp: ro */
 	_Atomic uint64_t format_failures; /* polling thread: wo, cp: ro. Records no line could hold */
@@ -198,10 +239,14 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 		for (const char *const *key = delivery_keys; *key != NULL; key++)
 			if (config_check_key_set(context, *key))
 				config_check_error(context, *key,
-						   "'%s' applies to the networked formats only (ipfix)",
+						   "'%s' applies to the networked formats only (ipfix, "
+						   "clickhouse)",
 						   *key);
 	if (params->format != SINK_FORMAT_SQLITE && config_check_key_set(context, "retain"))
 		config_check_error(context, "retain", "'retain' applies with format sqlite only");
+	sink_clickhouse_check(&params->clickhouse, params->format == SINK_FORMAT_CLICKHOUSE, context);
+	if (params->format == SINK_FORMAT_CLICKHOUSE)
+		return;
 	if (params->format == SINK_FORMAT_IPFIX) {
 		struct sink_ipfix_config config = ipfix_config(params);
 
@@ -278,6 +323,10 @@ sink_init(struct kernel_instance *instance)
 	struct line_writer_settings settings = {
 		.owner = instance->name, .capacity = params->buffer_size, .retry_ns = params->retry_ns,
 	};
+	struct sink_delivery_params delivery = {
+		.buffer_size = params->buffer_size, .drain_timeout_ns = params->drain_timeout_ns,
+		.drop_when_full = params->when_full == SINK_WHEN_FULL_DROP,
+	};
 	int error;
 
 	if (state == NULL)
@@ -289,6 +338,8 @@ sink_init(struct kernel_instance *instance)
 		error = open_database(instance, state);
 	else if (params->format == SINK_FORMAT_IPFIX)
 		error = open_ipfix(instance, state);
+	else if (params->format == SINK_FORMAT_CLICKHOUSE)
+		error = sink_clickhouse_open(instance, &params->clickhouse, &delivery, &state->clickhouse);
 	else
 		error = 0;
 	if (error != 0) {
@@ -448,7 +499,10 @@ sink_process(struct kernel_instance *instance)
 		return insert_records(instance);
 	if (params->format == SINK_FORMAT_IPFIX)
 		return sink_ipfix_process(instance, state->ipfix);
-	room = records_with_room(state);
+	room = state->clickhouse != NULL
+		       ? sink_clickhouse_room(state->clickhouse,
+					      params->when_full == SINK_WHEN_FULL_DROP)
+		       : records_with_room(state);
 	if (room == 0) {
 		instance->counters.backpressure++; /* the records wait in their rings */
 		return 0;
@@ -457,7 +511,9 @@ sink_process(struct kernel_instance *instance)
 	if (received == 0)
 		return 0;
 	length = format_records(state, records, received, stream_element_size(type));
-	if (length > 0)
+	if (length > 0 && state->clickhouse != NULL)
+		clickhouse_append(state->clickhouse, type, state->staging, length);
+	else if (length > 0)
 		line_writer_append(state->writer, state->staging, length);
 	return received;
 }
@@ -493,7 +549,12 @@ sink_flush(struct kernel_instance *instance)
 
 	if (state->ipfix != NULL)
 		return sink_ipfix_flush(instance, state->ipfix);
-	if (state->writer == NULL && state->database == NULL)
+	if (state->clickhouse != NULL) {
+		if (!clickhouse_flush(state->clickhouse))
+			return false;
+		sink_clickhouse_note_failure(instance, state->clickhouse);
+	}
+	if (state->writer == NULL && state->database == NULL && state->clickhouse == NULL)
 		return true; /* format null: nothing is ever buffered */
 	if (state->writer != NULL && !line_writer_flush(state->writer))
 		return false;
@@ -529,6 +590,8 @@ sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 		return database_stats(state, stats);
 	if (state->ipfix != NULL)
 		return sink_ipfix_stats(state->ipfix, stats);
+	if (state->clickhouse != NULL)
+		return sink_clickhouse_stats(state->clickhouse, stats);
 	if (state->writer == NULL) {
 		stats[0] = (struct kernel_stat){"packets", state->packets};
 		stats[1] = (struct kernel_stat){"records", state->records};
@@ -556,6 +619,7 @@ sink_destroy(struct kernel_instance *instance)
 	line_writer_close(state->writer); /* writes out what still waits */
 	sqlite_writer_close(state->database); /* commits what still waits */
 	sink_ipfix_close(state->ipfix); /* what still waits was sent by the flush, or is counted */
+	clickhouse_close(state->clickhouse); /* delivers what still waits, within drain_timeout */
 	free(state);
 	instance->state = NULL;
 }
@@ -564,7 +628,8 @@ const struct kernel_ops sink_kernel = {
 	.name = "sink",
 	.description = "Writes records to a file, stdout or (`format: sqlite`) a SQLite database, "
 		       "sends flow records (`format: ipfix`, which takes flow records only) to an "
-		       "IPFIX collector, or (`format: null`) discards packets and records",
+		       "IPFIX collector, inserts records into ClickHouse tables (`format: "
+		       "clickhouse`), or (`format: null`) discards packets and records",
 	.input_type = STREAM_ANY_RECORD,
 	.output_type = STREAM_NONE,
 	.multiple_inputs = true,
