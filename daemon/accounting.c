@@ -18,6 +18,21 @@ static const char *const drop_names[ACCOUNTING_DROP_COUNT] = {
 	[ACCOUNTING_DROP_RING_OVERFLOW] = "ring_overflow",
 };
 
+/* the statistics of the reasons but write_failed, which is a file sink's dropped_records */
+static const char *const record_drop_stats[ACCOUNTING_RECORD_DROP_COUNT] = {
+	[ACCOUNTING_RECORD_DROP_WRITE_FAILED] = NULL,
+	[ACCOUNTING_RECORD_DROP_SINK_FULL] = "dropped_sink_full",
+	[ACCOUNTING_RECORD_DROP_REFUSED] = "dropped_refused",
+	[ACCOUNTING_RECORD_DROP_DRAIN_TIMEOUT] = "dropped_drain_timeout",
+};
+
+static const char *const record_drop_names[ACCOUNTING_RECORD_DROP_COUNT] = {
+	[ACCOUNTING_RECORD_DROP_WRITE_FAILED] = "write_failed",
+	[ACCOUNTING_RECORD_DROP_SINK_FULL] = "sink_full",
+	[ACCOUNTING_RECORD_DROP_REFUSED] = "refused",
+	[ACCOUNTING_RECORD_DROP_DRAIN_TIMEOUT] = "drain_timeout",
+};
+
 struct stat_row {
 	const char *name;
 	enum accounting_stat_kind kind;
@@ -27,7 +42,9 @@ struct stat_row {
 static const struct stat_row stat_rows[] = {
 	/* sources */
 	{"packets", ACCOUNTING_STAT_COUNTER, "Packets a source read, or a null sink discarded."},
-	{"bytes", ACCOUNTING_STAT_COUNTER, "Wire bytes (frame.len) of the packets a source read."},
+	{"bytes", ACCOUNTING_STAT_COUNTER,
+	 "Wire bytes (frame.len) of the packets a source read, or payload bytes a networked sink "
+	 "delivered."},
 	{"non_ip_packets", ACCOUNTING_STAT_COUNTER, "Packets without an IP header."},
 	{"malformed_packets", ACCOUNTING_STAT_COUNTER,
 	 "Packets with a damaged header (processed, not dropped)."},
@@ -55,11 +72,23 @@ static const struct stat_row stat_rows[] = {
 	{"wrap_slices", ACCOUNTING_STAT_COUNTER,
 	 "Flow slices cut before a 32-bit counter would wrap."},
 	/* sinks */
-	{"dropped_records", ACCOUNTING_STAT_COUNTER, "Records a sink could not write."},
+	{"dropped_records", ACCOUNTING_STAT_COUNTER,
+	 "Records a sink could not write or deliver, for every reason (see "
+	 "jetstream_dropped_records_total)."},
 	{"write_errors", ACCOUNTING_STAT_COUNTER, "Failed write calls of a sink."},
-	{"buffer_bytes", ACCOUNTING_STAT_GAUGE, "Bytes of formatted records waiting for the disk now."},
+	{"buffer_bytes", ACCOUNTING_STAT_GAUGE,
+	 "Bytes of records waiting for the disk or the store now."},
 	{"buffer_max_bytes", ACCOUNTING_STAT_GAUGE,
-	 "The most bytes that ever waited for the disk (high-water mark)."},
+	 "The most bytes that ever waited for the disk or the store (high-water mark)."},
+	/* networked sinks (the delivery contract) */
+	{"dropped_sink_full", ACCOUNTING_STAT_RECORD_DROP, NULL},
+	{"dropped_refused", ACCOUNTING_STAT_RECORD_DROP, NULL},
+	{"dropped_drain_timeout", ACCOUNTING_STAT_RECORD_DROP, NULL},
+	{"batches", ACCOUNTING_STAT_COUNTER, "Batches (requests, messages) a networked sink delivered."},
+	{"retries", ACCOUNTING_STAT_COUNTER,
+	 "Failed deliveries of a networked sink that were tried again."},
+	{"last_error_seconds", ACCOUNTING_STAT_GAUGE,
+	 "Unix time of a networked sink's last failed delivery (0: none); the error is logged."},
 };
 
 const char *
@@ -115,6 +144,44 @@ accounting_drop(const struct kernel_totals *totals, enum accounting_drop drop, u
 	snprintf(mark, sizeof(mark), "%s%s", accounting_drop_name(drop), KERNEL_STAT_UNKNOWN_SUFFIX);
 	return accounting_find_stat(totals, mark) != NULL ? ACCOUNTING_UNKNOWN
 							  : ACCOUNTING_NOT_APPLICABLE;
+}
+
+const char *
+accounting_record_drop_name(enum accounting_record_drop reason)
+{
+	return reason < ACCOUNTING_RECORD_DROP_COUNT ? record_drop_names[reason] : "";
+}
+
+bool
+accounting_record_drop(const struct kernel_totals *totals, enum accounting_record_drop reason,
+		       uint64_t *value)
+{
+	const struct kernel_stat *stat;
+	uint64_t named = 0;
+	bool networked = false;
+
+	*value = 0;
+	if (reason >= ACCOUNTING_RECORD_DROP_COUNT)
+		return false;
+	if (reason != ACCOUNTING_RECORD_DROP_WRITE_FAILED) {
+		stat = accounting_find_stat(totals, record_drop_stats[reason]);
+		if (stat != NULL)
+			*value = stat->value;
+		return stat != NULL;
+	}
+	/* a networked sink's dropped_records is the sum of its named reasons: no write_failed */
+	for (unsigned r = 0; r < ACCOUNTING_RECORD_DROP_COUNT; r++) {
+		if (record_drop_stats[r] == NULL)
+			continue;
+		stat = accounting_find_stat(totals, record_drop_stats[r]);
+		networked |= stat != NULL;
+		named += stat != NULL ? stat->value : 0;
+	}
+	stat = accounting_find_stat(totals, "dropped_records");
+	if (stat == NULL || networked)
+		return false;
+	*value = stat->value - named;
+	return true;
 }
 
 uint64_t

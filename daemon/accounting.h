@@ -49,6 +49,31 @@ const char *accounting_drop_name(enum accounting_drop drop);
 enum accounting_report accounting_drop(const struct kernel_totals *totals, enum accounting_drop drop,
 				       uint64_t *value);
 
+/**
+ * The named reasons a sink loses a record: the `reason` label of
+ * jetstream_dropped_records_total. A networked sink reports each but
+ * write_failed as the statistic `dropped_REASON`; a file sink's
+ * `dropped_records` (a write that failed after its retries) is write_failed.
+ */
+enum accounting_record_drop {
+	ACCOUNTING_RECORD_DROP_WRITE_FAILED = 0, /**< a file or database write failed for good */
+	ACCOUNTING_RECORD_DROP_SINK_FULL,        /**< `when_full: drop` and the buffer was full */
+	ACCOUNTING_RECORD_DROP_REFUSED,          /**< the store refused the records outright */
+	ACCOUNTING_RECORD_DROP_DRAIN_TIMEOUT,    /**< still buffered when drain_timeout passed */
+	ACCOUNTING_RECORD_DROP_COUNT,
+};
+
+/** The reason's name, as the `reason` label uses it. */
+const char *accounting_record_drop_name(enum accounting_record_drop reason);
+
+/**
+ * The records @p totals lost for @p reason.
+ * @return false when the kernel has no such figure (not a sink, or a sink
+ *         that cannot lose records that way).
+ */
+bool accounting_record_drop(const struct kernel_totals *totals, enum accounting_record_drop reason,
+			    uint64_t *value);
+
 /** The sum of the known drops of @p totals. */
 uint64_t accounting_known_drops(const struct kernel_totals *totals);
 
@@ -71,6 +96,7 @@ enum accounting_stat_kind {
 	ACCOUNTING_STAT_GAUGE,     /**< a level now (or a high-water mark): may go down */
 	ACCOUNTING_STAT_DROP,      /**< one of the named drops (see enum accounting_drop) */
 	ACCOUNTING_STAT_MARK,      /**< NAME_unknown: the device cannot tell NAME */
+	ACCOUNTING_STAT_RECORD_DROP, /**< a sink's records lost for one named reason (a counter) */
 };
 
 /** Classify statistic @p name (built-in kernels' names; others are OTHER). */

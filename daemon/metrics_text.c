@@ -275,6 +275,34 @@ write_drops(const struct status_snapshot *snapshot, bool known_family, FILE *str
 	}
 }
 
+/* Records a sink lost, by reason, summed over the replicas of a kernel. */
+static void
+write_record_drops(const struct status_snapshot *snapshot, FILE *stream)
+{
+	static const char name[] = "jetstream_dropped_records_total";
+
+	write_family(stream, name, "counter",
+		     "Records a sink lost, by reason: write_failed (a file or database write failed "
+		     "after its retries), sink_full (when_full: drop), refused (the store refused "
+		     "them), drain_timeout (still buffered at the end of drain_timeout).");
+	for (unsigned i = 0; i < snapshot->instance_count; i++) {
+		struct status_kernel_sum kernel;
+
+		if (!status_kernel_sum(snapshot, i, &kernel))
+			continue;
+		for (unsigned r = 0; r < ACCOUNTING_RECORD_DROP_COUNT; r++) {
+			enum accounting_record_drop reason = (enum accounting_record_drop)r;
+			struct label labels[3] = {{"kernel", snapshot->instances[i].kernel},
+						  {"type", snapshot->instances[i].type},
+						  {"reason", accounting_record_drop_name(reason)}};
+			uint64_t value;
+
+			if (accounting_record_drop(&kernel.totals, reason, &value))
+				write_count(stream, name, labels, 3, value);
+		}
+	}
+}
+
 /* ---- each kernel's own statistics ------------------------------------------- */
 
 /* The distinct statistic names of the snapshot, in order of first appearance. */
@@ -386,6 +414,7 @@ metrics_text_render(const struct status_snapshot *snapshot, FILE *stream)
 			       stream);
 	write_drops(snapshot, false, stream);
 	write_drops(snapshot, true, stream);
+	write_record_drops(snapshot, stream);
 	write_ring_fill(snapshot, stream);
 	if (write_stats(snapshot, stream) != 0)
 		return -1;

@@ -43,6 +43,9 @@ enum sink_format { SINK_FORMAT_JSONL = 0, SINK_FORMAT_NULL, SINK_FORMAT_SQLITE, 
 
 enum sink_transport { SINK_TRANSPORT_UDP = 0, SINK_TRANSPORT_TCP };
 
+/* What a networked sink does with records its full buffer cannot take. */
+enum sink_when_full { SINK_WHEN_FULL_BLOCK = 0, SINK_WHEN_FULL_DROP };
+
 struct sink_params {
 	uint32_t format; /* enum sink_format */
 	char path[PATH_MAX];
@@ -56,10 +59,14 @@ struct sink_params {
 	uint64_t observation_domain;
 	uint64_t template_refresh_ns;
 	bool biflow;
+	/* the delivery contract of the networked formats */
+	uint32_t when_full;           /* enum sink_when_full */
+	uint64_t drain_timeout_ns;
 };
 
 static const char *const format_names[] = {"jsonl", "null", "sqlite", "ipfix", NULL};
 static const char *const transport_names[] = {"udp", "tcp", NULL};
+static const char *const when_full_names[] = {"block", "drop", NULL};
 
 static const struct config_field sink_fields[] = {
 	{.key = "format", .type = CONFIG_CHOICE, .offset = offsetof(struct sink_params, format),
@@ -109,12 +116,34 @@ static const struct config_field sink_fields[] = {
 	 .minimum = 100 * 1000 * 1000ull,
 	 .description = "format ipfix over udp: how often the templates are sent again, so a "
 			"collector that starts later (or restarts) can decode (RFC 7011 section 8.4)"},
+	{.key = "when_full", .type = CONFIG_CHOICE, .offset = offsetof(struct sink_params, when_full),
+	 .choices = when_full_names, .default_value = "block",
+	 .description = "networked formats: what a full `buffer` does while the store is slow or "
+			"down: `block` (the sink stops taking records, they wait in their rings and "
+			"any loss is counted at the NIC) or `drop` (the newest records are dropped, "
+			"counted as `dropped_sink_full`)"},
+	{.key = "drain_timeout", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct sink_params, drain_timeout_ns), .default_value = "10s",
+	 .maximum = 86400ull * 1000000000ull,
+	 .description = "networked formats: at a stop, or when a reload retires the sink, how long "
+			"buffered records may take to be delivered; those left are counted as "
+			"`dropped_drain_timeout`"},
 	{.key = NULL},
 };
 
 /* The keys only format ipfix reads. */
 static const char *const ipfix_keys[] = {"collector", "transport", "observation_domain",
 					 "template_refresh", "biflow", NULL};
+
+/* The keys of the delivery contract, which only the networked formats read. */
+static const char *const delivery_keys[] = {"when_full", "drain_timeout", NULL};
+
+/* Formats that deliver to a store over the network, under the delivery contract. */
+static bool
+format_is_networked(uint32_t format)
+{
+	return format == SINK_FORMAT_IPFIX;
+}
 
 /*
  * Alert records a sink writes are logged too (MESSAGE_ID alert, for
@@ -174,6 +203,12 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 		for (const char *const *key = ipfix_keys; *key != NULL; key++)
 			if (config_check_key_set(context, *key))
 				config_check_error(context, *key, "'%s' applies to format ipfix only",
+						   *key);
+	if (!format_is_networked(params->format))
+		for (const char *const *key = delivery_keys; *key != NULL; key++)
+			if (config_check_key_set(context, *key))
+				config_check_error(context, *key,
+						   "'%s' applies to the networked formats only (ipfix)",
 						   *key);
 	if (params->format != SINK_FORMAT_SQLITE && config_check_key_set(context, "retain"))
 		config_check_error(context, "retain", "'retain' applies with format sqlite only");

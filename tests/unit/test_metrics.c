@@ -234,6 +234,48 @@ START_TEST(accounting_of_drops)
 }
 END_TEST
 
+static struct status_instance
+sink_row(const char *kernel, unsigned replica, unsigned stat_count, const struct kernel_stat *stats)
+{
+	struct status_instance row = {.kernel = kernel, .type = "sink", .replica = replica,
+				      .replica_count = 2, .lcore = 0, .on_sink_thread = true};
+
+	row.totals.stat_count = stat_count;
+	memcpy(row.totals.stats, stats, stat_count * sizeof(*stats));
+	return row;
+}
+
+/* A file sink's dropped_records is write_failed; a networked sink's, the sum of its reasons. */
+START_TEST(record_drops_by_reason)
+{
+	const struct kernel_stat file[] = {{"records", 10}, {"dropped_records", 3}};
+	const struct kernel_stat networked[] = {{"records", 10}, {"dropped_records", 6},
+						{"dropped_sink_full", 1}, {"dropped_refused", 2},
+						{"dropped_drain_timeout", 3}};
+	struct status_instance rows[3] = {sink_row("out", 0, 2, file), sink_row("store", 0, 5, networked),
+					  sink_row("store", 1, 5, networked)};
+	char *text = render(rows, 3);
+	uint64_t value;
+
+	assert_line(text, "# TYPE jetstream_dropped_records_total counter");
+	assert_line(text, "jetstream_dropped_records_total{kernel=\"out\",type=\"sink\",reason=\"write_failed\"} 3");
+	assert_no(text, "kernel=\"out\",type=\"sink\",reason=\"sink_full\"");
+	assert_line(text, "jetstream_dropped_records_total{kernel=\"store\",type=\"sink\",reason=\"sink_full\"} 2");
+	assert_line(text, "jetstream_dropped_records_total{kernel=\"store\",type=\"sink\",reason=\"refused\"} 4");
+	assert_line(text, "jetstream_dropped_records_total{kernel=\"store\",type=\"sink\",reason=\"drain_timeout\"} 6");
+	assert_no(text, "kernel=\"store\",type=\"sink\",reason=\"write_failed\"");
+	/* the reasons are not kernel statistics of their own; the total is */
+	assert_no(text, "jetstream_kernel_dropped_sink_full");
+	assert_line(text, "jetstream_kernel_dropped_records_total{kernel=\"store\",type=\"sink\",replica=\"1\"} 6");
+	ck_assert(!accounting_record_drop(&rows[0].totals, ACCOUNTING_RECORD_DROP_REFUSED, &value));
+	ck_assert(accounting_record_drop(&rows[0].totals, ACCOUNTING_RECORD_DROP_WRITE_FAILED, &value));
+	ck_assert_uint_eq(value, 3);
+	ck_assert_int_eq(accounting_stat_kind("last_error_seconds"), ACCOUNTING_STAT_GAUGE);
+	ck_assert_int_eq(accounting_stat_kind("dropped_refused"), ACCOUNTING_STAT_RECORD_DROP);
+	free(text);
+}
+END_TEST
+
 /* A replaced flow tracker: counters add the old instance's, gauges are the new one's. */
 START_TEST(retired_figures_add_counters_not_gauges)
 {
@@ -268,6 +310,7 @@ metrics_suite(void)
 	tcase_add_test(tcase, drops_known_unknown_and_summed_over_replicas);
 	tcase_add_test(tcase, statistics_by_kind);
 	tcase_add_test(tcase, accounting_of_drops);
+	tcase_add_test(tcase, record_drops_by_reason);
 	tcase_add_test(tcase, retired_figures_add_counters_not_gauges);
 	suite_add_tcase(suite, tcase);
 	return suite;
