@@ -19,6 +19,8 @@ packages=(
 	libsqlite3-dev sqlite3           # the sqlite sink format; tests query its database
 	libfixbuf-dev                    # the ipfix sink format (IPFIX export)
 	nfdump libfixbuf-tools           # tests: nfcapd/nfdump and ipfixDump read the IPFIX export
+	librdkafka-dev                   # the kafka sink format (and the tests' mock cluster)
+	kcat                             # tests: read the Kafka topics back
 	tmux                             # jetstreamctl top, driven in a test
 	python3                          # trace generator and test helpers
 	iproute2 tcpreplay               # veth/netns live-capture test

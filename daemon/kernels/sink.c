@@ -33,13 +33,15 @@
 
 #include "config.h"
 #include "kernel.h"
+#include "kernels/sink_kafka.h"
 #include "log_journal.h"
 #include "outputs/ipfix.h"
 #include "outputs/jsonl.h"
 #include "outputs/line_writer.h"
 #include "outputs/sqlite_writer.h"
 
-enum sink_format { SINK_FORMAT_JSONL = 0, SINK_FORMAT_NULL, SINK_FORMAT_SQLITE, SINK_FORMAT_IPFIX };
+enum sink_format { SINK_FORMAT_JSONL = 0, SINK_FORMAT_NULL, SINK_FORMAT_SQLITE, SINK_FORMAT_IPFIX,
+		   SINK_FORMAT_KAFKA };
 
 enum sink_transport { SINK_TRANSPORT_UDP = 0, SINK_TRANSPORT_TCP };
 
@@ -62,9 +64,10 @@ struct sink_params {
 	/* the delivery contract of the networked formats */
 	uint32_t when_full;           /* enum sink_when_full */
 	uint64_t drain_timeout_ns;
+	struct sink_kafka_params kafka; /* format kafka */
 };
 
-static const char *const format_names[] = {"jsonl", "null", "sqlite", "ipfix", NULL};
+static const char *const format_names[] = {"jsonl", "null", "sqlite", "ipfix", "kafka", NULL};
 static const char *const transport_names[] = {"udp", "tcp", NULL};
 static const char *const when_full_names[] = {"block", "drop", NULL};
 
@@ -73,8 +76,9 @@ static const struct config_field sink_fields[] = {
 	 .choices = format_names, .default_value = "jsonl",
 	 .description = "record encoding: `jsonl` (one JSON object per line), or `null`: discard "
 			"packets and records, only counting them (no `path`; runs on a worker lcore), "
-			"`sqlite`: rows of a SQLite database, one table per record type, or `ipfix`: "
-			"flow records to an IPFIX collector"},
+			"`sqlite`: rows of a SQLite database, one table per record type, `ipfix`: "
+			"flow records to an IPFIX collector, or `kafka`: one message per record to "
+			"Kafka brokers"},
 	{.key = "path", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, path),
 	 .size = sizeof(((struct sink_params *)0)->path),
 	 .description = "file to append records to, or `-` for standard output (required with "
@@ -128,6 +132,19 @@ static const struct config_field sink_fields[] = {
 	 .description = "networked formats: at a stop, or when a reload retires the sink, how long "
 			"buffered records may take to be delivered; those left are counted as "
 			"`dropped_drain_timeout`"},
+	{.key = "brokers", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, kafka.brokers),
+	 .size = sizeof(((struct sink_params *)0)->kafka.brokers),
+	 .description = "format kafka: the bootstrap brokers, `HOST:PORT[,HOST:PORT...]` "
+			"(required)"},
+	{.key = "topic", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, kafka.topic),
+	 .size = sizeof(((struct sink_params *)0)->kafka.topic), .default_value = "jetstream.{type}",
+	 .description = "format kafka: the topic; `{type}` becomes the record type (`src_count`, "
+			"`alert`, `flow`, `proto_stats`)"},
+	{.key = "kafka", .type = CONFIG_PROPERTIES,
+	 .offset = offsetof(struct sink_params, kafka.properties),
+	 .size = sizeof(((struct sink_params *)0)->kafka.properties),
+	 .description = "format kafka: librdkafka producer properties passed through, such as "
+			"`{compression.type: lz4, linger.ms: 20}` (not those the sink sets itself)"},
 	{.key = NULL},
 };
 
@@ -142,7 +159,7 @@ static const char *const delivery_keys[] = {"when_full", "drain_timeout", NULL};
 static bool
 format_is_networked(uint32_t format)
 {
-	return format == SINK_FORMAT_IPFIX;
+	return format == SINK_FORMAT_IPFIX || format == SINK_FORMAT_KAFKA;
 }
 
 /*
@@ -159,6 +176,7 @@ struct sink_state {
 	struct line_writer *writer;     /* format jsonl only */
 	struct sqlite_writer *database; /* format sqlite only */
 	struct ipfix_exporter *exporter; /* format ipfix only */
+	struct sink_kafka *kafka;       /* format kafka only */
 	uint64_t packets;               /* format null only: polling thread: wo, cp: ro */
 	uint64_t records;               /* format null only: polling thread: wo, cp: ro */
 	_Atomic uint64_t format_failures; /* polling thread: wo, cp: ro. Records no line could hold */
@@ -208,12 +226,19 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 		for (const char *const *key = delivery_keys; *key != NULL; key++)
 			if (config_check_key_set(context, *key))
 				config_check_error(context, *key,
-						   "'%s' applies to the networked formats only (ipfix)",
+						   "'%s' applies to the networked formats only (ipfix, "
+						   "kafka)",
 						   *key);
 	if (params->format != SINK_FORMAT_SQLITE && config_check_key_set(context, "retain"))
 		config_check_error(context, "retain", "'retain' applies with format sqlite only");
+	if (params->format != SINK_FORMAT_KAFKA)
+		sink_kafka_check_unused(context);
 	if (params->format == SINK_FORMAT_IPFIX) {
 		check_ipfix(params, context);
+		return;
+	}
+	if (params->format == SINK_FORMAT_KAFKA) {
+		sink_kafka_check(&params->kafka, context);
 		return;
 	}
 	if (params->format == SINK_FORMAT_NULL) {
@@ -308,6 +333,12 @@ sink_init(struct kernel_instance *instance)
 		error = open_database(instance, state);
 	else if (params->format == SINK_FORMAT_IPFIX)
 		error = open_exporter(instance, state);
+	else if (params->format == SINK_FORMAT_KAFKA)
+		error = sink_kafka_open(instance, &state->kafka, &params->kafka,
+					&(struct sink_kafka_delivery){
+						.buffer_bytes = params->buffer_size,
+						.drop_when_full = params->when_full == SINK_WHEN_FULL_DROP,
+						.drain_timeout_ns = params->drain_timeout_ns});
 	else
 		error = 0;
 	if (error != 0) {
@@ -488,6 +519,8 @@ sink_process(struct kernel_instance *instance)
 		return insert_records(instance);
 	if (params->format == SINK_FORMAT_IPFIX)
 		return sink_export(instance);
+	if (params->format == SINK_FORMAT_KAFKA)
+		return sink_kafka_process(instance, state->kafka);
 	room = records_with_room(state);
 	if (room == 0) {
 		instance->counters.backpressure++; /* the records wait in their rings */
@@ -531,6 +564,8 @@ sink_flush(struct kernel_instance *instance)
 {
 	struct sink_state *state = instance->state;
 
+	if (state->kafka != NULL)
+		return sink_kafka_flush(instance, state->kafka);
 	if (state->exporter != NULL) {
 		if (!ipfix_exporter_flush(state->exporter))
 			return false;
@@ -588,6 +623,8 @@ sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 		return database_stats(state, stats);
 	if (state->exporter != NULL)
 		return exporter_stats(state->exporter, stats);
+	if (state->kafka != NULL)
+		return sink_kafka_stats(state->kafka, stats);
 	if (state->writer == NULL) {
 		stats[0] = (struct kernel_stat){"packets", state->packets};
 		stats[1] = (struct kernel_stat){"records", state->records};
@@ -615,6 +652,7 @@ sink_destroy(struct kernel_instance *instance)
 	line_writer_close(state->writer); /* writes out what still waits */
 	sqlite_writer_close(state->database); /* commits what still waits */
 	ipfix_exporter_close(state->exporter); /* sends what still waits */
+	sink_kafka_close(state->kafka); /* counts what still waits as dropped_drain_timeout */
 	free(state);
 	instance->state = NULL;
 }

@@ -69,6 +69,23 @@ struct kafka_producer {
 	bool failing;
 };
 
+/*
+ * rd_kafka_conf_set, its message written only on a failure: librdkafka
+ * 2.0.2 writes "No such configuration property" for a topic property
+ * (message.timeout.ms) before it finds it in the topic settings and succeeds.
+ */
+static bool
+conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *message,
+	 size_t message_size)
+{
+	char error[512];
+
+	if (rd_kafka_conf_set(conf, name, value, error, sizeof(error)) == RD_KAFKA_CONF_OK)
+		return true;
+	snprintf(message, message_size, "%s", error);
+	return false;
+}
+
 static bool
 is_owned(const char *name, size_t length)
 {
@@ -103,8 +120,7 @@ set_properties(rd_kafka_conf_t *conf, const char *properties, bool refuse_owned,
 				 "sink's idempotent producer needs it, not '%s'", equals + 1);
 			return -EINVAL;
 		}
-		if (rd_kafka_conf_set(conf, name, equals + 1, message, message_size) !=
-		    RD_KAFKA_CONF_OK)
+		if (!conf_set(conf, name, equals + 1, message, message_size))
 			return -EINVAL;
 	}
 	return 0;
@@ -130,14 +146,6 @@ discard_log(const rd_kafka_t *handle, int level, const char *facility, const cha
 	(void)text;
 }
 
-/* Set @p name to @p value on @p conf; a failure is a bug here, said in @p message. */
-static bool
-set_owned(rd_kafka_conf_t *conf, const char *name, const char *value, char *message,
-	  size_t message_size)
-{
-	return rd_kafka_conf_set(conf, name, value, message, message_size) == RD_KAFKA_CONF_OK;
-}
-
 /*
  * The producer's settings: the delivery contract's, then the file's. The
  * buffer is bounded by kafka_producer_space(); librdkafka's own bound sits a
@@ -150,17 +158,17 @@ build_conf(const struct kafka_producer_settings *settings, char *message, size_t
 	char kbytes[32];
 
 	snprintf(kbytes, sizeof(kbytes), "%" PRIu64, settings->capacity / 1024 + 1024);
-	if (!set_owned(conf, "bootstrap.servers", settings->brokers, message, message_size) ||
+	if (!conf_set(conf, "bootstrap.servers", settings->brokers, message, message_size) ||
 	    /* 0: no timeout, an outage is retried until the buffer fills */
-	    !set_owned(conf, "message.timeout.ms", "0", message, message_size) ||
-	    !set_owned(conf, "enable.idempotence", "true", message, message_size) ||
-	    !set_owned(conf, "retry.backoff.ms", RETRY_BACKOFF_MS, message, message_size) ||
-	    !set_owned(conf, "reconnect.backoff.ms", RETRY_BACKOFF_MS, message, message_size) ||
-	    !set_owned(conf, "reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS, message,
+	    !conf_set(conf, "message.timeout.ms", "0", message, message_size) ||
+	    !conf_set(conf, "enable.idempotence", "true", message, message_size) ||
+	    !conf_set(conf, "retry.backoff.ms", RETRY_BACKOFF_MS, message, message_size) ||
+	    !conf_set(conf, "reconnect.backoff.ms", RETRY_BACKOFF_MS, message, message_size) ||
+	    !conf_set(conf, "reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS, message,
 		       message_size) ||
-	    !set_owned(conf, "queue.buffering.max.kbytes", kbytes, message, message_size) ||
+	    !conf_set(conf, "queue.buffering.max.kbytes", kbytes, message, message_size) ||
 	    /* the most librdkafka 2.0.2 takes: the bytes bound the buffer, not a count */
-	    !set_owned(conf, "queue.buffering.max.messages", "2147483647", message, message_size) ||
+	    !conf_set(conf, "queue.buffering.max.messages", "2147483647", message, message_size) ||
 	    set_properties(conf, settings->properties, false, message, message_size) != 0) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
@@ -428,21 +436,32 @@ kafka_producer_send(struct kafka_producer *producer, enum stream_type type, cons
 }
 
 void
-kafka_producer_count_full(struct kafka_producer *producer, uint64_t count)
+kafka_producer_count_dropped(struct kafka_producer *producer, enum kafka_drop_reason reason,
+			     uint64_t count)
 {
-	atomic_fetch_add_explicit(&producer->dropped_sink_full, count, memory_order_relaxed);
+	_Atomic uint64_t *counter = reason == KAFKA_DROP_SINK_FULL ? &producer->dropped_sink_full
+				    : reason == KAFKA_DROP_REFUSED ? &producer->dropped_refused
+								   : &producer->dropped_drain_timeout;
+
+	atomic_fetch_add_explicit(counter, count, memory_order_relaxed);
+}
+
+bool
+kafka_producer_drain_expired(struct kafka_producer *producer)
+{
+	uint64_t now = clock_monotonic_ns();
+
+	if (producer->drain_deadline_ns == 0)
+		producer->drain_deadline_ns = now + producer->drain_timeout_ns;
+	return now >= producer->drain_deadline_ns;
 }
 
 bool
 kafka_producer_flush(struct kafka_producer *producer)
 {
-	uint64_t now = clock_monotonic_ns();
-
 	if (rd_kafka_outq_len(producer->handle) == 0)
 		return true;
-	if (producer->drain_deadline_ns == 0)
-		producer->drain_deadline_ns = now + producer->drain_timeout_ns;
-	if (now >= producer->drain_deadline_ns && !producer->purged) {
+	if (kafka_producer_drain_expired(producer) && !producer->purged) {
 		/* their delivery reports, error __PURGE_*, count them as dropped_drain_timeout */
 		rd_kafka_purge(producer->handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 		producer->purged = true;

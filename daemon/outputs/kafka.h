@@ -44,7 +44,7 @@ struct kafka_producer_settings {
 /** What a producer did so far (the networked sinks' statistics). */
 struct kafka_producer_figures {
 	uint64_t records;               /**< messages the brokers acknowledged */
-	uint64_t dropped_sink_full;     /**< counted by kafka_producer_count_full() */
+	uint64_t dropped_sink_full;     /**< when_full drop (kafka_producer_count_dropped()) */
 	uint64_t dropped_refused;       /**< refused by librdkafka or a broker outright */
 	uint64_t dropped_drain_timeout; /**< still queued when the drain timeout passed */
 	uint64_t batches;               /**< produce requests acknowledged (per partition) */
@@ -83,8 +83,22 @@ uint64_t kafka_producer_space(const struct kafka_producer *producer);
 int kafka_producer_send(struct kafka_producer *producer, enum stream_type type, const char *key,
 			size_t key_length, const char *value, size_t value_length);
 
-/** Producer thread: count @p count records as dropped_sink_full. */
-void kafka_producer_count_full(struct kafka_producer *producer, uint64_t count);
+/** Why records the producer never took are dropped. */
+enum kafka_drop_reason {
+	KAFKA_DROP_SINK_FULL,     /**< when_full drop */
+	KAFKA_DROP_REFUSED,       /**< no message could hold the record */
+	KAFKA_DROP_DRAIN_TIMEOUT, /**< still held by the sink when the drain timeout passed */
+};
+
+/** Producer thread: count @p count records the producer never took as dropped. */
+void kafka_producer_count_dropped(struct kafka_producer *producer, enum kafka_drop_reason reason,
+				  uint64_t count);
+
+/**
+ * Producer thread, once no more is sent: whether the drain timeout has
+ * passed, counted from the first call (of this or kafka_producer_flush()).
+ */
+bool kafka_producer_drain_expired(struct kafka_producer *producer);
 
 /**
  * Producer thread, once no more is sent: true once every message is
