@@ -238,12 +238,7 @@ build-asan/jetstreamd: $(call objects,build-asan,$(DAEMON_SOURCES)) daemon/kerne
 # Benchmarks (not part of `make check`): `make bench` installs nfdump (and the
 # usual dependencies, dpdk-testpmd among them) when missing, builds the binaries, runs scripts/bench/run.sh (about 6 minutes
 # on 2 cores), prints the table and writes BENCHMARKS.md.
-bench-# tests: librdkafka's mock cluster in a process of its own (no Kafka broker is packaged for Debian 12)
-build/kafka_mock: tests/tools/kafka_mock.c
-	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -o $@ $< $(shell pkg-config --cflags --libs rdkafka 2>/dev/null)
-
-deps:
+bench-deps:
 	./scripts/deps.sh nfdump
 
 # The single-threaded ceiling for offline per-source counting: plain C and libc.
