@@ -10,6 +10,7 @@
  * producer could not take wait here, in the order they came, and go first.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,12 +61,12 @@ check_topic(const char *topic, struct config_check_context *context)
 {
 	static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				      "0123456789._-";
-	size_t length = strlen(topic);
+	size_t length = strlen(topic), expanded = length;
 
 	for (size_t i = 0; i < length; i++) {
 		if (strncmp(topic + i, "{type}", 6) == 0) {
 			i += 5;
-			length += strlen("proto_stats") - 6; /* the longest type name */
+			expanded += strlen("proto_stats") - 6; /* the longest type name */
 		} else if (strchr(allowed, topic[i]) == NULL) {
 			config_check_error(context, "topic",
 					   "topic '%s' has '%c': Kafka topic names are letters, "
@@ -74,7 +75,7 @@ check_topic(const char *topic, struct config_check_context *context)
 			return;
 		}
 	}
-	if (length == 0 || length > TOPIC_NAME_MAX)
+	if (length == 0 || expanded > TOPIC_NAME_MAX)
 		config_check_error(context, "topic", "topic '%s' is %s (Kafka takes 1 to %d "
 				   "characters)", topic, length == 0 ? "empty" : "too long",
 				   TOPIC_NAME_MAX);
@@ -241,6 +242,22 @@ drop_held(struct sink_kafka *sink)
 	sink->held_count = sink->held_next = 0;
 }
 
+/* Once all is delivered or counted: an incomplete output is the instance's failure (exit 1). */
+static void
+note_undelivered(struct kernel_instance *instance, const struct sink_kafka *sink)
+{
+	struct kafka_producer_figures figures;
+
+	kafka_producer_figures(sink->producer, &figures);
+	if (figures.dropped_sink_full + figures.dropped_refused + figures.dropped_drain_timeout > 0)
+		kernel_fail(instance, "%" PRIu64 " records not delivered to Kafka (dropped_records: "
+			    "sink_full %" PRIu64 ", refused %" PRIu64 ", drain_timeout %" PRIu64 ")",
+			    figures.dropped_sink_full + figures.dropped_refused +
+				    figures.dropped_drain_timeout,
+			    figures.dropped_sink_full, figures.dropped_refused,
+			    figures.dropped_drain_timeout);
+}
+
 bool
 sink_kafka_flush(struct kernel_instance *instance, struct sink_kafka *sink)
 {
@@ -251,7 +268,10 @@ sink_kafka_flush(struct kernel_instance *instance, struct sink_kafka *sink)
 			return false;
 		drop_held(sink);
 	}
-	return kafka_producer_flush(sink->producer);
+	if (!kafka_producer_flush(sink->producer))
+		return false;
+	note_undelivered(instance, sink);
+	return true;
 }
 
 unsigned
