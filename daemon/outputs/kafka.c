@@ -102,7 +102,7 @@ set_properties(rd_kafka_conf_t *conf, const char *properties, bool refuse_owned,
 {
 	for (const char *pair = NULL; (pair = config_properties_next(properties, pair)) != NULL;) {
 		const char *equals = strchr(pair, '=');
-		char name[256];
+		char name[256], error[512];
 
 		snprintf(name, sizeof(name), "%.*s", (int)(equals - pair), pair);
 		if (refuse_owned && is_owned(pair, (size_t)(equals - pair))) {
@@ -120,8 +120,10 @@ set_properties(rd_kafka_conf_t *conf, const char *properties, bool refuse_owned,
 				 "sink's idempotent producer needs it, not '%s'", equals + 1);
 			return -EINVAL;
 		}
-		if (!conf_set(conf, name, equals + 1, message, message_size))
+		if (!conf_set(conf, name, equals + 1, error, sizeof(error))) {
+			snprintf(message, message_size, "property '%s': %s", name, error);
 			return -EINVAL;
+		}
 	}
 	return 0;
 }
