@@ -130,14 +130,6 @@ int config_parse_value(const struct config_field *field, const char *text, void 
 		       char *message, size_t message_size);
 
 /**
- * Append `key=value` to the CONFIG_PROPERTIES field @p field of @p params.
- * @return 0, or -EINVAL with a message in @p message (a key with `=`, an
- *         empty key or value, no room left in the field).
- */
-int config_properties_add(const struct config_field *field, void *params, const char *key,
-			  const char *value, char *message, size_t message_size);
-
-/**
  * The pair after @p pair in the properties @p properties (NULL: the first).
  * @return a `key=value` string, or NULL after the last.
  */
