@@ -87,8 +87,8 @@ static const struct config_field sink_fields[] = {
 	{.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sink_params, buffer_size),
 	 .default_value = "64M", .minimum = 16 * 1024,
 	 .description = "bytes of formatted records (`sqlite`: of queued records, 240 bytes each; "
-			"`ipfix`: of flow records, 104 bytes each, for the collector) that may wait for "
-			"the disk or the network; when full, the sink stops taking records and they "
+			"`ipfix`: of flow records, 104 bytes each, for the collector; `kafka`: of message "
+			"values and keys) that may wait for the disk or the network; when full, the sink stops taking records and they "
 			"wait in their rings (backpressure)"},
 	/* at most a day: sqlite's busy timeout takes it as an int of milliseconds */
 	{.key = "retry", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retry_ns),
@@ -661,7 +661,8 @@ const struct kernel_ops sink_kernel = {
 	.name = "sink",
 	.description = "Writes records to a file, stdout or (`format: sqlite`) a SQLite database, "
 		       "sends flow records (`format: ipfix`, which takes flow records only) to an "
-		       "IPFIX collector, or (`format: null`) discards packets and records",
+		       "IPFIX collector, sends records to Kafka (`format: kafka`), or (`format: null`) "
+		       "discards packets and records",
 	.input_type = STREAM_ANY_RECORD,
 	.output_type = STREAM_NONE,
 	.multiple_inputs = true,
