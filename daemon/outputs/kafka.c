@@ -467,9 +467,9 @@ kafka_producer_flush(struct kafka_producer *producer)
 		/* their delivery reports, error __PURGE_*, count them as dropped_drain_timeout */
 		rd_kafka_purge(producer->handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 		producer->purged = true;
-		log_warning("%s: Kafka: %d messages not delivered within the drain timeout "
-			    "(dropped_drain_timeout)", producer->owner,
-			    rd_kafka_outq_len(producer->handle));
+		log_warning("%s: Kafka: the drain timeout passed; the %" PRIu64 " bytes of messages "
+			    "still queued are purged (dropped_drain_timeout)", producer->owner,
+			    atomic_load_explicit(&producer->buffer_bytes, memory_order_relaxed));
 	}
 	return false;
 }

@@ -27,5 +27,6 @@ Suite *metrics_suite(void);
 Suite *notify_suite(void);
 Suite *control_suite(void);
 Suite *sqlite_schema_suite(void);
+Suite *kafka_suite(void);
 
 #endif
