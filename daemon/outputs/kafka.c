@@ -216,6 +216,15 @@ count_refused(struct kafka_producer *producer, rd_kafka_resp_err_t error, const 
 	log_refusal_once(producer, error, topic);
 }
 
+/* The length of @p text before librdkafka's " (after ...)" detail. */
+static size_t
+text_without_detail(const char *text)
+{
+	const char *detail = strstr(text, " (after ");
+
+	return detail == NULL ? strlen(text) + 1 : (size_t)(detail - text);
+}
+
 /* Report thread: a failed attempt librdkafka retries by itself; logged on a change, then rarely. */
 static void
 note_error(struct kafka_producer *producer, const char *text)
@@ -226,7 +235,8 @@ note_error(struct kafka_producer *producer, const char *text)
 	atomic_store_explicit(&producer->last_error_seconds, realtime_seconds(),
 			      memory_order_relaxed);
 	producer->failing = true;
-	if (strcmp(text, producer->error_text) == 0 &&
+	/* "(after 0ms in state CONNECT, 73 identical error(s) suppressed)" changes, the error not */
+	if (strncmp(text, producer->error_text, text_without_detail(text)) == 0 &&
 	    now - producer->error_logged_ns < ERROR_LOG_INTERVAL_NS)
 		return;
 	snprintf(producer->error_text, sizeof(producer->error_text), "%s", text);
