@@ -78,7 +78,7 @@ ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures sign
 # the sinks' reopen on SIGUSR1 and SIGHUP, across the writer threads
 ASAN_INTEGRATION_TESTS += logrotate
 # the sqlite sink's writer thread, its kill -9 and SIGTERM
-ASAN_INTEGRATION_TESTS += sqlite
+ASAN_INTEGRATION_TESTS += sqlite sqlite_full_disk
 # the IPFIX exporter thread and libfixbuf, with a collector down
 ASAN_INTEGRATION_TESTS += ipfix
 # the Kafka producer, librdkafka's threads and its delivery reports, with the brokers down

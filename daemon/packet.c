@@ -196,7 +196,8 @@ parse_ipv4(const struct frame_view *frame, uint32_t offset, struct packet_meta *
 	/* Only a length that cannot hold the header is an error. Captured bytes
 	 * beyond total_length (Ethernet padding) are not, nor is a payload the
 	 * snaplen cut. */
-	if (read_big_endian_16(header + 2) < header_length)
+	meta->ip_length_field = read_big_endian_16(header + 2);
+	if (meta->ip_length_field < header_length)
 		return false;
 
 	fragment = read_big_endian_16(header + 6);
@@ -286,6 +287,7 @@ parse_ipv6(const struct frame_view *frame, uint32_t offset, struct packet_meta *
 		return false;
 	meta->ip_version = 6;
 	meta->l3_offset = (uint16_t)offset;
+	meta->ip_length_field = read_big_endian_16(header + 4);
 	memcpy(meta->source_address, header + 8, 16);
 	memcpy(meta->destination_address, header + 24, 16);
 	return parse_ipv6_extension_headers(frame, offset + IPV6_HEADER_LENGTH, header[6], meta);

@@ -156,6 +156,8 @@ record_flow(struct kernel_instance *instance, uint32_t handle, enum flow_end_rea
 	record->bytes = high_first ? flow->high_bytes : flow->low_bytes;
 	record->reverse_packets = high_first ? flow->low_packets : flow->high_packets;
 	record->reverse_bytes = high_first ? flow->low_bytes : flow->high_bytes;
+	record->ip_bytes = high_first ? flow->high_ip_bytes : flow->low_ip_bytes;
+	record->reverse_ip_bytes = high_first ? flow->low_ip_bytes : flow->high_ip_bytes;
 	record->tcp_flags = high_first ? tail->fields.high_tcp_flags : tail->fields.low_tcp_flags;
 	record->reverse_tcp_flags = high_first ? tail->fields.low_tcp_flags
 					       : tail->fields.high_tcp_flags;
@@ -228,6 +230,7 @@ cut_slice(struct kernel_instance *instance, uint32_t handle)
 	record_flow(instance, handle, FLOW_END_ACTIVE);
 	flow->low_packets = flow->high_packets = 0;
 	flow->low_bytes = flow->high_bytes = 0;
+	flow->low_ip_bytes = flow->high_ip_bytes = 0;
 	flow->first_ns = 0; /* set by the next packet */
 	tail->fields.low_tcp_flags = tail->fields.high_tcp_flags = 0;
 }
@@ -336,9 +339,12 @@ count_packet(struct kernel_instance *instance, uint32_t handle, const struct pac
 	union flow_tail *tail = flow_table_tail(&state->table, handle);
 	uint32_t *packets = sender_is_low ? &flow->low_packets : &flow->high_packets;
 	uint32_t *bytes = sender_is_low ? &flow->low_bytes : &flow->high_bytes;
+	uint32_t *ip_bytes = sender_is_low ? &flow->low_ip_bytes : &flow->high_ip_bytes;
+	uint32_t packet_ip = packet_ip_bytes(meta);
 
-	/* 32-bit counters: cut a slice rather than let one wrap */
-	if (*packets == UINT32_MAX || *bytes > UINT32_MAX - meta->wire_length) {
+	/* 32-bit counters: cut a slice rather than let one wrap (an IP length may exceed the frame's) */
+	if (*packets == UINT32_MAX || *bytes > UINT32_MAX - meta->wire_length ||
+	    *ip_bytes > UINT32_MAX - packet_ip) {
 		cut_slice(instance, handle);
 		state->wrap_slices++;
 	}
@@ -346,6 +352,7 @@ count_packet(struct kernel_instance *instance, uint32_t handle, const struct pac
 		flow->first_ns = meta->timestamp_ns;
 	(*packets)++;
 	*bytes += meta->wire_length;
+	*ip_bytes += packet_ip;
 	if (meta->timestamp_ns > flow->last_ns)
 		flow->last_ns = meta->timestamp_ns;
 	if (tail->fields.protocol != TCP_PROTOCOL) {

@@ -35,7 +35,7 @@
 #include "kernel.h"
 #include "kernels/sink_kafka.h"
 #include "log_journal.h"
-#include "outputs/ipfix.h"
+#include "kernels/sink_ipfix.h"
 #include "outputs/jsonl.h"
 #include "outputs/line_writer.h"
 #include "outputs/sqlite_writer.h"
@@ -87,15 +87,17 @@ static const struct config_field sink_fields[] = {
 	{.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sink_params, buffer_size),
 	 .default_value = "64M", .minimum = 16 * 1024,
 	 .description = "bytes of formatted records (`sqlite`: of queued records, 240 bytes each; "
-			"`ipfix`: of flow records, 104 bytes each, for the collector; `kafka`: of message "
-			"values and keys) that may wait for the disk or the network; when full, the sink stops taking records and they "
-			"wait in their rings (backpressure)"},
+			"`ipfix`: of flow records, 120 bytes each, for the collector; `kafka`: of message "
+			"values and keys) that may wait for the disk or the network; when full, the sink "
+			"stops taking records and they wait in their rings (backpressure; a networked "
+			"format does as `when_full` says)"},
 	/* at most a day: sqlite's busy timeout takes it as an int of milliseconds */
 	{.key = "retry", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retry_ns),
 	 .default_value = "10s", .maximum = 86400ull * 1000000000ull,
 	 .description = "how long a failed write (a full disk) is retried, backing off from 10ms "
-			"to 1s, before its records are counted as `dropped_records`; with `sqlite`, "
-			"how long a database locked by another writer is waited for"},
+			"to 1s, before its records are counted as `dropped_records`; with `sqlite`, the "
+			"write is a transaction (a database locked by another writer fails one too) "
+			"and what is dropped is its whole window"},
 	{.key = "retain", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retain_ns),
 	 .description = "`sqlite` only: rows whose time is older than the newest record's by more "
 			"are deleted, a bounded number per transaction (default: rows are kept)"},
@@ -175,7 +177,7 @@ format_is_networked(uint32_t format)
 struct sink_state {
 	struct line_writer *writer;     /* format jsonl only */
 	struct sqlite_writer *database; /* format sqlite only */
-	struct ipfix_exporter *exporter; /* format ipfix only */
+	struct sink_ipfix *ipfix;       /* format ipfix only */
 	struct sink_kafka *kafka;       /* format kafka only */
 	uint64_t packets;               /* format null only: polling thread: wo, cp: ro */
 	uint64_t records;               /* format null only: polling thread: wo, cp: ro */
@@ -187,28 +189,17 @@ struct sink_state {
 	char staging[SINK_STAGING_SIZE]; /* polling thread only */
 };
 
-static void
-check_ipfix(const struct sink_params *params, struct config_check_context *context)
+/* The keys format ipfix reads, from the sink's. */
+static struct sink_ipfix_config
+ipfix_config(const struct sink_params *params)
 {
-	char host[sizeof(params->collector)], port[8];
-
-	if (config_check_key_set(context, "path"))
-		config_check_error(context, "path",
-				   "'path' does not apply with format ipfix (records go to 'collector')");
-	if (config_check_key_set(context, "retry"))
-		config_check_error(context, "retry",
-				   "'retry' does not apply with format ipfix (a failed message is counted "
-				   "as dropped_records and the next one reconnects)");
-	if (params->transport == SINK_TRANSPORT_TCP && config_check_key_set(context, "template_refresh"))
-		config_check_error(context, "template_refresh",
-				   "'template_refresh' applies over udp only (over tcp the templates go "
-				   "once per connection)");
-	if (!config_check_key_set(context, "collector"))
-		config_check_error(context, NULL, "'collector' is required with format ipfix");
-	else if (!config_split_host_port(params->collector, host, sizeof(host), port, sizeof(port)))
-		config_check_error(context, "collector",
-				   "'%s' is not HOST:PORT (a port from 1 to 65535; an IPv6 address in "
-				   "brackets, [2001:db8::1]:4739)", params->collector);
+	return (struct sink_ipfix_config){
+		.collector = params->collector, .tcp = params->transport == SINK_TRANSPORT_TCP,
+		.biflow = params->biflow, .drop_when_full = params->when_full == SINK_WHEN_FULL_DROP,
+		.observation_domain = (uint32_t)params->observation_domain,
+		.buffer_size = params->buffer_size, .template_refresh_ns = params->template_refresh_ns,
+		.drain_timeout_ns = params->drain_timeout_ns,
+	};
 }
 
 static void
@@ -234,7 +225,9 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 	if (params->format != SINK_FORMAT_KAFKA)
 		sink_kafka_check_unused(context);
 	if (params->format == SINK_FORMAT_IPFIX) {
-		check_ipfix(params, context);
+		struct sink_ipfix_config config = ipfix_config(params);
+
+		sink_ipfix_check(&config, context);
 		return;
 	}
 	if (params->format == SINK_FORMAT_KAFKA) {
@@ -279,22 +272,11 @@ sink_properties(const void *params_pointer, struct kernel_properties *properties
 }
 
 static int
-open_exporter(struct kernel_instance *instance, struct sink_state *state)
+open_ipfix(struct kernel_instance *instance, struct sink_state *state)
 {
-	const struct sink_params *params = instance->params;
-	char host[sizeof(params->collector)], port[8];
-	struct ipfix_exporter_settings settings = {
-		.owner = instance->name, .host = host, .port = port,
-		.tcp = params->transport == SINK_TRANSPORT_TCP,
-		.biflow = params->biflow,
-		.observation_domain = (uint32_t)params->observation_domain,
-		.capacity = params->buffer_size / sizeof(struct flow_record),
-		.template_refresh_ns = params->template_refresh_ns,
-	};
+	struct sink_ipfix_config config = ipfix_config(instance->params);
 
-	config_split_host_port(params->collector, host, sizeof(host), port, sizeof(port)); /* checked */
-	return ipfix_exporter_open(&state->exporter, &settings, instance->error,
-				   sizeof(instance->error));
+	return sink_ipfix_open(instance, &config, &state->ipfix);
 }
 
 /* A table whose columns differ is the configured path's fault: the start exits 78 at `path:`. */
@@ -332,7 +314,7 @@ sink_init(struct kernel_instance *instance)
 	else if (params->format == SINK_FORMAT_SQLITE)
 		error = open_database(instance, state);
 	else if (params->format == SINK_FORMAT_IPFIX)
-		error = open_exporter(instance, state);
+		error = open_ipfix(instance, state);
 	else if (params->format == SINK_FORMAT_KAFKA)
 		error = sink_kafka_open(instance, &state->kafka, &params->kafka,
 					&(struct sink_kafka_delivery){
@@ -482,27 +464,6 @@ insert_records(struct kernel_instance *instance)
 	return received;
 }
 
-/* Format ipfix: hand flow records to the exporter thread, as many as its buffer takes. */
-static unsigned
-sink_export(struct kernel_instance *instance)
-{
-	struct sink_state *state = instance->state;
-	struct flow_record records[KERNEL_BURST];
-	unsigned room = ipfix_exporter_space(state->exporter);
-	enum stream_type type;
-	unsigned received;
-
-	if (room == 0) {
-		instance->counters.backpressure++; /* the records wait in their rings */
-		return 0;
-	}
-	received = kernel_receive(instance, records, room < KERNEL_BURST ? room : KERNEL_BURST,
-				  &type);
-	if (received > 0)
-		ipfix_exporter_append(state->exporter, records, received);
-	return received;
-}
-
 static unsigned
 sink_process(struct kernel_instance *instance)
 {
@@ -518,7 +479,7 @@ sink_process(struct kernel_instance *instance)
 	if (params->format == SINK_FORMAT_SQLITE)
 		return insert_records(instance);
 	if (params->format == SINK_FORMAT_IPFIX)
-		return sink_export(instance);
+		return sink_ipfix_process(instance, state->ipfix);
 	if (params->format == SINK_FORMAT_KAFKA)
 		return sink_kafka_process(instance, state->kafka);
 	room = records_with_room(state);
@@ -566,12 +527,8 @@ sink_flush(struct kernel_instance *instance)
 
 	if (state->kafka != NULL)
 		return sink_kafka_flush(instance, state->kafka);
-	if (state->exporter != NULL) {
-		if (!ipfix_exporter_flush(state->exporter))
-			return false;
-		ipfix_exporter_failure(state->exporter, instance->failure, sizeof(instance->failure));
-		return true;
-	}
+	if (state->ipfix != NULL)
+		return sink_ipfix_flush(instance, state->ipfix);
 	if (state->writer == NULL && state->database == NULL)
 		return true; /* format null: nothing is ever buffered */
 	if (state->writer != NULL && !line_writer_flush(state->writer))
@@ -598,21 +555,6 @@ database_stats(const struct sink_state *state, struct kernel_stat *stats)
 	return 5;
 }
 
-/* Format ipfix: records are IPFIX records, one per direction of a flow. */
-static unsigned
-exporter_stats(struct ipfix_exporter *exporter, struct kernel_stat *stats)
-{
-	struct ipfix_exporter_figures figures;
-
-	ipfix_exporter_figures(exporter, &figures);
-	stats[0] = (struct kernel_stat){"records", figures.records_sent};
-	stats[1] = (struct kernel_stat){"dropped_records", figures.records_dropped};
-	stats[2] = (struct kernel_stat){"messages", figures.messages_sent};
-	stats[3] = (struct kernel_stat){"send_errors", figures.send_errors};
-	stats[4] = (struct kernel_stat){"buffer_records", figures.buffer_records};
-	return 5;
-}
-
 static unsigned
 sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 {
@@ -621,8 +563,8 @@ sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 
 	if (state->database != NULL)
 		return database_stats(state, stats);
-	if (state->exporter != NULL)
-		return exporter_stats(state->exporter, stats);
+	if (state->ipfix != NULL)
+		return sink_ipfix_stats(state->ipfix, stats);
 	if (state->kafka != NULL)
 		return sink_kafka_stats(state->kafka, stats);
 	if (state->writer == NULL) {
@@ -651,7 +593,7 @@ sink_destroy(struct kernel_instance *instance)
 		return;
 	line_writer_close(state->writer); /* writes out what still waits */
 	sqlite_writer_close(state->database); /* commits what still waits */
-	ipfix_exporter_close(state->exporter); /* sends what still waits */
+	sink_ipfix_close(state->ipfix); /* what still waits was sent by the flush, or is counted */
 	sink_kafka_close(state->kafka); /* counts what still waits as dropped_drain_timeout */
 	free(state);
 	instance->state = NULL;

@@ -2,23 +2,38 @@
 /**
  * @file
  * IPFIX (RFC 7011) export of flow records to a collector (the `ipfix` sink
- * format), through libfixbuf.
+ * format): libfixbuf encodes the messages, a socket of our own sends them.
  *
  * The thread that polls the sink (the producer) appends flow records to a
  * bounded buffer; a thread of the exporter's own encodes them and sends them
  * over UDP or TCP, so neither the sink thread nor the workers ever wait on
- * the network. When the buffer is full the sink stops receiving and the
- * records wait in their rings (backpressure). Records in a message that
- * could not be sent are counted as dropped; the connection is then reopened
- * and the templates sent again before the next message.
+ * the network. When the buffer is full the sink either stops receiving (the
+ * records wait in their rings: backpressure) or drops the newest
+ * (ipfix_exporter_count_full()).
+ *
+ * Delivery: the socket is non-blocking and each message has
+ * IPFIX_SEND_DEADLINE_NS to go out. A message that fails (refused, reset,
+ * timed out) is kept and sent again, after a new connection and the
+ * templates, backing off from 100 ms to 5 s, without limit; meanwhile the
+ * buffer fills. What is left when the drain deadline given to
+ * ipfix_exporter_flush() passes is counted as dropped for drain_timeout.
+ *
+ * What "delivered" can mean: a message counts once the kernel took all of
+ * it. Over TCP, bytes still in the socket's buffer when a connection is
+ * dropped are lost unseen. Over UDP (a connected socket) an ICMP port
+ * unreachable for a datagram fails a later send, with ECONNREFUSED: that
+ * later message is retried, but the datagram the ICMP was about was
+ * already counted, and a datagram lost on the way or at a full collector
+ * socket cannot be seen at all.
  *
  * Each direction of a flow is its own IPFIX record: the initiator's, and the
  * responder's when it sent packets; or, with biflow, one RFC 5103 record per
  * flow, the responder's figures in reverse elements. Over UDP the
  * templates are sent again every template_refresh_ns (RFC 7011 section 8.4).
+ * Every figure counts IPFIX records, not flow records.
  *
- * Threads: space/append/flush from the one producer thread; figures and
- * failure from any thread; open and close from the control thread.
+ * Threads: space/append/count_full/flush from the one producer thread;
+ * figures and failure from any thread; open and close from the control thread.
  */
 #ifndef JETSTREAM_OUTPUTS_IPFIX_H
 #define JETSTREAM_OUTPUTS_IPFIX_H
@@ -35,6 +50,9 @@
 #define IPFIX_TEMPLATE_ID_BIFLOW_IPV4 258
 #define IPFIX_TEMPLATE_ID_BIFLOW_IPV6 259
 
+/** How long one message (or a TCP connect) may take before the connection is dropped. */
+#define IPFIX_SEND_DEADLINE_NS (5ull * 1000000000ull)
+
 struct ipfix_exporter;
 
 /** Where and how an exporter sends. */
@@ -49,13 +67,18 @@ struct ipfix_exporter_settings {
 	uint64_t template_refresh_ns; /**< UDP: the templates are sent again this often */
 };
 
-/** What an exporter did so far. */
+/** What an exporter did so far: the delivery contract's figures, in IPFIX records. */
 struct ipfix_exporter_figures {
-	uint64_t records_sent;     /**< IPFIX records (one per direction) in messages sent */
-	uint64_t records_dropped;  /**< IPFIX records in messages that could not be sent */
-	uint64_t messages_sent;    /**< IPFIX messages sent (templates included) */
-	uint64_t send_errors;      /**< failed sends (each drops one message) */
-	uint64_t buffer_records;   /**< flow records waiting now */
+	uint64_t records;               /**< IPFIX records in messages delivered */
+	uint64_t dropped_sink_full;     /**< of flows ipfix_exporter_count_full() was given */
+	uint64_t dropped_refused;       /**< libfixbuf would not encode them (a bug: 0) */
+	uint64_t dropped_drain_timeout; /**< left when the drain deadline passed */
+	uint64_t batches;               /**< IPFIX messages delivered (templates included) */
+	uint64_t retries;               /**< failed connects and sends, each retried */
+	uint64_t bytes;                 /**< message bytes delivered */
+	uint64_t buffer_bytes;          /**< flow records waiting now, in bytes */
+	uint64_t buffer_max_bytes;      /**< the most ever waiting */
+	uint64_t last_error_seconds;    /**< CLOCK_REALTIME of the last failure, 0 if none */
 };
 
 /**
@@ -73,23 +96,32 @@ unsigned ipfix_exporter_space(struct ipfix_exporter *exporter);
 void ipfix_exporter_append(struct ipfix_exporter *exporter, const struct flow_record *records,
 			   unsigned count);
 
+/** Producer: count @p count flow records the full buffer could not take (when_full: drop). */
+void ipfix_exporter_count_full(struct ipfix_exporter *exporter, const struct flow_record *records,
+			       unsigned count);
+
 /**
- * Producer: ask for every appended record to be sent now.
- * @return true once each is sent or counted as dropped.
+ * Producer: ask for every appended record to be sent now, giving up at
+ * @p deadline_ns (CLOCK_MONOTONIC; the first call's deadline holds).
+ * @return true once each is delivered or counted as dropped.
  */
-bool ipfix_exporter_flush(struct ipfix_exporter *exporter);
+bool ipfix_exporter_flush(struct ipfix_exporter *exporter, uint64_t deadline_ns);
 
 /** Any thread: the figures (each read atomically). */
 void ipfix_exporter_figures(struct ipfix_exporter *exporter,
 			    struct ipfix_exporter_figures *figures);
 
 /**
- * Once records were dropped: "send failed: <first error>; N records not
- * sent (dropped_records)" into @p text. @return false when none was dropped.
+ * Once records were dropped: "<last error>; N records not sent
+ * (dropped_records)" into @p text. @return false when none was dropped.
  */
 bool ipfix_exporter_failure(struct ipfix_exporter *exporter, char *text, size_t size);
 
-/** Send what waits, stop the thread, close the connection, free. */
+/**
+ * Stop the thread, close the connection, free. Records still waiting (no
+ * flush ran to its end) are counted as dropped for drain_timeout at once:
+ * a close never waits on the network.
+ */
 void ipfix_exporter_close(struct ipfix_exporter *exporter);
 
 #endif

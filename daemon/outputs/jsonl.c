@@ -249,6 +249,8 @@ format_flow(const struct flow_record *record, struct line *line)
 	put_number_field(line, "bytes", record->bytes);
 	put_number_field(line, "rev_pkts", record->reverse_packets);
 	put_number_field(line, "rev_bytes", record->reverse_bytes);
+	put_number_field(line, "ip_bytes", record->ip_bytes);
+	put_number_field(line, "rev_ip_bytes", record->reverse_ip_bytes);
 	put_seconds_field(line, "first", record->first_ns);
 	put_seconds_field(line, "last", record->last_ns);
 	put_text_field(line, "tcp_flags", flags);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "log_journal.h"
 #include "outputs/line_writer.h"
+#include "outputs/output_thread.h"
 #include "outputs/output_file.h"
 
 #define NANOSECONDS_PER_SECOND UINT64_C(1000000000)
@@ -88,11 +89,8 @@ struct line_writer {
 	_Atomic uint64_t write_errors;
 	_Atomic int first_error;           /* the errno of the first failed write; 0: none */
 
-	/* Wake-ups of the writer thread: producer, flush and close signal `wake` under `lock`. */
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool write_now;                    /* lock. A flush asks for everything, unbatched */
-	bool closing;                      /* lock. Write everything out, then end the thread */
+	/* Wake-ups of the writer thread: the producer (a batch), flush and close */
+	struct output_wakeup wakeup;
 
 	/* Producer only: ring pages of positions before this one have been handed back. */
 	uint64_t released;
@@ -117,16 +115,6 @@ sleep_ns(uint64_t nanoseconds)
 
 	while (nanosleep(&duration, &duration) != 0 && errno == EINTR)
 		;
-}
-
-static void
-wake_writer(struct line_writer *writer, bool write_now, bool closing)
-{
-	pthread_mutex_lock(&writer->lock);
-	writer->write_now |= write_now;
-	writer->closing |= closing;
-	pthread_cond_signal(&writer->wake);
-	pthread_mutex_unlock(&writer->lock);
 }
 
 /* The ring bytes [from, from + length) as one piece, or two where they wrap. */
@@ -198,7 +186,7 @@ line_writer_append(struct line_writer *writer, const char *lines, size_t length)
 		atomic_store_explicit(&writer->buffer_max_bytes, waiting, memory_order_relaxed);
 	/* a batch is ready: wake the writer now rather than at its delay (once per batch) */
 	if (waiting >= writer->batch_bytes && waiting - length < writer->batch_bytes)
-		wake_writer(writer, false, false);
+		output_wakeup_signal(&writer->wakeup, false, false);
 }
 
 bool
@@ -208,7 +196,7 @@ line_writer_flush(struct line_writer *writer)
 
 	if (atomic_load_explicit(&writer->consumed, memory_order_acquire) == appended)
 		return true;
-	wake_writer(writer, true, false);
+	output_wakeup_signal(&writer->wakeup, true, false);
 	return false;
 }
 
@@ -463,26 +451,13 @@ waiting_bytes(const struct line_writer *writer)
 	       atomic_load_explicit(&writer->consumed, memory_order_relaxed);
 }
 
-/*
- * Sleep until a batch waits, a flush or close asks, or the write delay is
- * up. @return true when closing.
- */
+/* Whether a batch waits: the writer thread need not sleep out its write delay. */
 static bool
-wait_for_lines(struct line_writer *writer)
+batch_waits(const void *context)
 {
-	uint64_t deadline_ns = clock_monotonic_ns() + WRITE_DELAY_NS;
-	struct timespec deadline = {(time_t)(deadline_ns / NANOSECONDS_PER_SECOND),
-				    (long)(deadline_ns % NANOSECONDS_PER_SECOND)};
-	bool closing;
+	const struct line_writer *writer = context;
 
-	pthread_mutex_lock(&writer->lock);
-	while (!writer->closing && !writer->write_now && waiting_bytes(writer) < writer->batch_bytes)
-		if (pthread_cond_timedwait(&writer->wake, &writer->lock, &deadline) == ETIMEDOUT)
-			break;
-	closing = writer->closing;
-	writer->write_now = false;
-	pthread_mutex_unlock(&writer->lock);
-	return closing;
+	return waiting_bytes(writer) >= writer->batch_bytes;
 }
 
 static void *
@@ -492,7 +467,8 @@ writer_thread(void *argument)
 	uint64_t next_follow_ns = clock_monotonic_ns() + FOLLOW_PATH_INTERVAL_NS;
 
 	for (;;) {
-		bool closing = wait_for_lines(writer);
+		bool closing =
+			output_wakeup_wait(&writer->wakeup, WRITE_DELAY_NS, batch_waits, writer).closing;
 		uint64_t until = atomic_load_explicit(&writer->appended, memory_order_acquire);
 		uint64_t consumed;
 
@@ -511,39 +487,6 @@ writer_thread(void *argument)
 }
 
 /* ---- open and close ------------------------------------------------------------------- */
-
-static int
-start_thread(struct line_writer *writer)
-{
-	sigset_t all, previous;
-	char name[16];
-	int error;
-
-	/* signals are the control thread's (signalfd); SIGPIPE then never hits this thread either */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &previous);
-	error = pthread_create(&writer->thread, NULL, writer_thread, writer);
-	pthread_sigmask(SIG_SETMASK, &previous, NULL);
-	if (error == 0) {
-		snprintf(name, sizeof(name), "sink-%s", writer->owner);
-		pthread_setname_np(writer->thread, name);
-	}
-	return -error;
-}
-
-static int
-init_wakeups(struct line_writer *writer)
-{
-	pthread_condattr_t attributes;
-	int error;
-
-	pthread_mutex_init(&writer->lock, NULL);
-	pthread_condattr_init(&attributes);
-	pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC); /* the deadlines' clock */
-	error = pthread_cond_init(&writer->wake, &attributes);
-	pthread_condattr_destroy(&attributes);
-	return -error;
-}
 
 int
 line_writer_open(struct line_writer **result, const char *path,
@@ -568,8 +511,11 @@ line_writer_open(struct line_writer **result, const char *path,
 	/* a file opened now is as new as a reopen would make it */
 	writer->reopens_done = atomic_load_explicit(&reopen_requests, memory_order_relaxed);
 	error = output_file_open(&writer->file, path, writer->owner, message, message_size);
-	if (error == 0 && (error = init_wakeups(writer)) == 0 && (error = start_thread(writer)) != 0)
+	if (error == 0 && (error = output_wakeup_init(&writer->wakeup)) == 0 &&
+	    (error = output_thread_start(&writer->thread, writer_thread, writer, writer->owner)) != 0) {
+		output_wakeup_destroy(&writer->wakeup);
 		snprintf(message, message_size, "cannot start the writer thread: %s", strerror(-error));
+	}
 	if (error != 0) {
 		output_file_close(&writer->file);
 		munmap(writer->ring, writer->capacity);
@@ -585,11 +531,10 @@ line_writer_close(struct line_writer *writer)
 {
 	if (writer == NULL)
 		return;
-	wake_writer(writer, true, true);
+	output_wakeup_signal(&writer->wakeup, true, true);
 	pthread_join(writer->thread, NULL);
 	output_file_close(&writer->file);
-	pthread_cond_destroy(&writer->wake);
-	pthread_mutex_destroy(&writer->lock);
+	output_wakeup_destroy(&writer->wakeup);
 	munmap(writer->ring, writer->capacity);
 	free(writer);
 }

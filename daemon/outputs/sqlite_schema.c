@@ -28,7 +28,8 @@ static const struct sqlite_column alert_columns[] = {
 static const struct sqlite_column flow_columns[] = {
 	TEXT("kernel"), TEXT("src"), TEXT("dst"), INTEGER("sport"), INTEGER("dport"),
 	INTEGER("proto"), INTEGER("pkts"), INTEGER("bytes"), INTEGER("rev_pkts"),
-	INTEGER("rev_bytes"), TIME("first"), TIME("last"), TEXT("tcp_flags"),
+	INTEGER("rev_bytes"), INTEGER("ip_bytes"), INTEGER("rev_ip_bytes"), TIME("first"),
+	TIME("last"), TEXT("tcp_flags"),
 	TEXT("rev_tcp_flags"), TEXT("end_reason"),
 };
 
@@ -245,6 +246,8 @@ flow_values(const struct flow_record *record, struct row *row)
 	put_integer(row, record->bytes);
 	put_integer(row, record->reverse_packets);
 	put_integer(row, record->reverse_bytes);
+	put_integer(row, record->ip_bytes);
+	put_integer(row, record->reverse_ip_bytes);
 	put_time(row, record->first_ns);
 	put_time(row, record->last_ns);
 	put_tcp_flags(row, record->tcp_flags);

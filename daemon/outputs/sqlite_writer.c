@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "log.h"
 #include "log_journal.h"
+#include "outputs/output_thread.h"
 #include "outputs/sqlite_schema.h"
 #include "outputs/sqlite_writer.h"
 
@@ -33,8 +34,21 @@
  * otherwise fill before the count is reached and wait for the interval).
  */
 #define WAKE_RECORDS 4096
-/* Rows `retain:` deletes per table and transaction: the work a batch adds stays bounded. */
+/*
+ * Rows `retain:` deletes per table and transaction, besides as many as the
+ * transaction inserts: the work a batch adds stays bounded, and the deletes
+ * keep up with any rate of inserts.
+ */
 #define RETAIN_ROWS_PER_BATCH 1000
+/* A failed transaction is tried again after this, doubling up to the most (as line_writer). */
+#define RETRY_FIRST_NS (10 * NANOSECONDS_PER_MILLISECOND)
+#define RETRY_MOST_NS NANOSECONDS_PER_SECOND
+/*
+ * SQLite's own wait for a lock, per statement, at most: a longer `retry:` is
+ * spent in the writer's retries of the whole transaction, and an open
+ * (on the control thread) waits no longer than this for a locked database.
+ */
+#define BUSY_TIMEOUT_MOST_MS 1000
 /* Failures are logged at most once per this interval per writer (with the count since). */
 #define REPORT_INTERVAL_NS (10 * NANOSECONDS_PER_SECOND)
 #define TABLES 4
@@ -46,13 +60,36 @@ struct table_statements {
 	sqlite3_stmt *retain; /* NULL without `retain:` */
 };
 
-/* The open transaction (writer thread only). */
+/*
+ * The open transaction (writer thread only). Its records stay in the queue,
+ * from `consumed` on, until it commits: a failed transaction is rolled back
+ * and inserted again from the queue, until `retry:` has passed since its
+ * first failure; then its records are dropped.
+ */
 struct transaction {
 	bool open;
 	uint64_t opened_ns;
 	bool has_window;
 	uint64_t window_end_ns; /* the windowed records' end: another end commits first */
 	uint64_t records;       /* inserted in it, not committed yet */
+};
+
+/*
+ * The retries of the records at `consumed` (writer thread only). Once
+ * records were dropped, later transactions are tried once each until one
+ * commits, as line_writer does: a database that stays broken is drained at
+ * once, not at `retry:` per transaction, and writing resumes when it works.
+ */
+struct retries {
+	uint64_t deadline_ns; /* 0: none failed; else when they are dropped */
+	uint64_t wait_ns;     /* the next wait before trying again */
+	bool given_up;        /* records were dropped and none committed since */
+	/*
+	 * The window whose records were dropped: its records still to come are
+	 * dropped too, so no window is in the database in part.
+	 */
+	bool dropped_window;
+	uint64_t dropped_window_end_ns;
 };
 
 struct sqlite_writer {
@@ -62,15 +99,16 @@ struct sqlite_writer {
 	union any_record *queue;
 	uint64_t capacity;      /* records */
 	uint64_t retain_ns;
+	uint64_t retry_ns;
 	pthread_t thread;
 
 	/*
 	 * Record positions since open, never wrapping, as in line_writer:
-	 * [consumed, appended) waits in queue[position % capacity].
+	 * [consumed, appended) waits in queue[position % capacity]; those before
+	 * `consumed` are committed or dropped.
 	 */
 	_Atomic uint64_t appended;         /* producer: wo (release); writer thread: ro (acquire) */
 	_Atomic uint64_t consumed;         /* writer thread: wo (release); producer: ro (acquire) */
-	_Atomic uint64_t settled;          /* writer thread: wo (release). Committed or dropped */
 	_Atomic uint64_t buffer_max;       /* producer: wo; others: ro (relaxed). Records */
 
 	/* Figures: writer thread: wo; others: ro (relaxed). */
@@ -80,30 +118,18 @@ struct sqlite_writer {
 	_Atomic bool has_first_error;      /* writer thread: wo (release) once first_error is set */
 	char first_error[256];
 
-	/* Wake-ups of the writer thread, under `lock`. */
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool write_now;                    /* lock. A flush asks for a commit */
-	bool closing;                      /* lock */
+	/* Wake-ups of the writer thread: the producer (a batch), flush (a commit now) and close */
+	struct output_wakeup wakeup;
 
 	/* Writer thread only (open uses them before the thread starts). */
 	sqlite3 *database;
 	struct table_statements statements[TABLES];
 	struct transaction transaction;
+	struct retries retries;
 	uint64_t newest_ns;                /* the newest record time: what `retain:` counts back from */
 	uint64_t last_report_ns;
 	uint64_t unreported_failures;
 };
-
-static void
-wake_writer(struct sqlite_writer *writer, bool write_now, bool closing)
-{
-	pthread_mutex_lock(&writer->lock);
-	writer->write_now |= write_now;
-	writer->closing |= closing;
-	pthread_cond_signal(&writer->wake);
-	pthread_mutex_unlock(&writer->lock);
-}
 
 /* ---- the producer ------------------------------------------------------------ */
 
@@ -141,7 +167,7 @@ sqlite_writer_append(struct sqlite_writer *writer, const void *records, unsigned
 	if (waiting > atomic_load_explicit(&writer->buffer_max, memory_order_relaxed))
 		atomic_store_explicit(&writer->buffer_max, waiting, memory_order_relaxed);
 	if (waiting >= wake_records(writer) && waiting - count < wake_records(writer))
-		wake_writer(writer, false, false);
+		output_wakeup_signal(&writer->wakeup, false, false);
 }
 
 bool
@@ -149,9 +175,9 @@ sqlite_writer_flush(struct sqlite_writer *writer)
 {
 	uint64_t appended = atomic_load_explicit(&writer->appended, memory_order_relaxed);
 
-	if (atomic_load_explicit(&writer->settled, memory_order_acquire) == appended)
+	if (atomic_load_explicit(&writer->consumed, memory_order_acquire) == appended)
 		return true;
-	wake_writer(writer, true, false);
+	output_wakeup_signal(&writer->wakeup, true, false);
 	return false;
 }
 
@@ -205,28 +231,52 @@ note_failure(struct sqlite_writer *writer, const char *what)
 		return;
 	log_kernel(LOG_LEVEL_ERROR, writer->owner,
 		   "writing to %s: %s: %s (%" PRIu64 " failed statements since the last report); "
-		   "the records of a failed transaction are counted as dropped_records",
-		   writer->path, what, sqlite3_errmsg(writer->database), writer->unreported_failures);
+		   "a failed transaction is tried again for %" PRIu64 " ms, then its records are "
+		   "counted as dropped_records", writer->path, what, sqlite3_errmsg(writer->database),
+		   writer->unreported_failures, writer->retry_ns / NANOSECONDS_PER_MILLISECOND);
 	writer->unreported_failures = 0;
 	writer->last_report_ns = now;
 }
 
-/* Settle the open transaction's records into @p figure and close it. */
+/* Settle @p records at the queue's head into @p figure: their slots are free. */
 static void
-end_transaction(struct sqlite_writer *writer, _Atomic uint64_t *figure)
+settle(struct sqlite_writer *writer, uint64_t records, _Atomic uint64_t *figure)
 {
-	atomic_fetch_add_explicit(figure, writer->transaction.records, memory_order_relaxed);
-	atomic_fetch_add_explicit(&writer->settled, writer->transaction.records,
-				  memory_order_release);
-	writer->transaction = (struct transaction){0};
+	atomic_fetch_add_explicit(figure, records, memory_order_relaxed);
+	atomic_fetch_add_explicit(&writer->consumed, records, memory_order_release);
 }
 
+/*
+ * Roll the open transaction back. Its records (and the one that failed)
+ * stay queued to be tried again, or, once `retry:` has passed since the
+ * first failure, are dropped.
+ */
 static void
-fail_transaction(struct sqlite_writer *writer, const char *what)
+fail_transaction(struct sqlite_writer *writer, const char *what, bool record_failed)
 {
+	uint64_t records = writer->transaction.records + (record_failed ? 1 : 0);
+	uint64_t now = clock_monotonic_ns();
+
+	struct transaction failed = writer->transaction;
+
 	note_failure(writer, what);
 	sqlite3_exec(writer->database, "ROLLBACK", NULL, NULL, NULL); /* fails if none is open */
-	end_transaction(writer, &writer->records_dropped);
+	writer->transaction = (struct transaction){0};
+	if (writer->retries.deadline_ns == 0 && !writer->retries.given_up)
+		writer->retries = (struct retries){.deadline_ns = now + writer->retry_ns,
+						   .wait_ns = RETRY_FIRST_NS};
+	if (!writer->retries.given_up && now < writer->retries.deadline_ns)
+		return;
+	settle(writer, records, &writer->records_dropped);
+	writer->retries = (struct retries){.given_up = true, .dropped_window = failed.has_window,
+					   .dropped_window_end_ns = failed.window_end_ns};
+}
+
+/* Whether records at the queue's head failed and wait to be tried again. */
+static bool
+retrying(const struct sqlite_writer *writer)
+{
+	return writer->retries.deadline_ns != 0;
 }
 
 /* Delete at most RETAIN_ROWS_PER_BATCH rows per table older than `retain:`. @return success. */
@@ -239,6 +289,8 @@ delete_old_rows(struct sqlite_writer *writer)
 		sqlite3_stmt *statement = writer->statements[t].retain;
 
 		sqlite3_bind_int64(statement, 1, (sqlite3_int64)(writer->newest_ns - writer->retain_ns));
+		sqlite3_bind_int64(statement, 2,
+				   (sqlite3_int64)(writer->transaction.records + RETAIN_ROWS_PER_BATCH));
 		if (sqlite3_step(statement) != SQLITE_DONE) {
 			sqlite3_reset(statement);
 			return false;
@@ -248,30 +300,38 @@ delete_old_rows(struct sqlite_writer *writer)
 	return true;
 }
 
-static void
+/* @return false when the transaction failed (see fail_transaction()). */
+static bool
 commit(struct sqlite_writer *writer)
 {
 	if (!writer->transaction.open)
-		return;
+		return true;
 	if (!delete_old_rows(writer)) {
-		fail_transaction(writer, "deleting rows older than retain");
-		return;
+		fail_transaction(writer, "deleting rows older than retain", false);
+		return false;
 	}
 	if (sqlite3_exec(writer->database, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		fail_transaction(writer, "commit");
-		return;
+		fail_transaction(writer, "commit", false);
+		return false;
 	}
-	end_transaction(writer, &writer->records_written);
+	settle(writer, writer->transaction.records, &writer->records_written);
+	writer->transaction = (struct transaction){0};
+	if (retrying(writer) || writer->retries.given_up)
+		log_kernel(LOG_LEVEL_INFO, writer->owner,
+			   "writing to %s again (%" PRIu64 " records dropped so far)", writer->path,
+			   atomic_load_explicit(&writer->records_dropped, memory_order_relaxed));
+	writer->retries = (struct retries){0};
+	return true;
 }
 
 static bool
 begin(struct sqlite_writer *writer)
 {
-	if (sqlite3_exec(writer->database, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		note_failure(writer, "begin");
+	if (sqlite3_exec(writer->database, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return false;
-	}
-	writer->transaction = (struct transaction){.open = true, .opened_ns = clock_monotonic_ns()};
+	/* the window is the first record's, taken before: a failed begin drops that window */
+	writer->transaction.open = true;
+	writer->transaction.opened_ns = clock_monotonic_ns();
 	return true;
 }
 
@@ -308,12 +368,13 @@ is_windowed(const union any_record *record)
 }
 
 /* A windowed record of another window than the open transaction's commits that one first. */
-static void
+static bool
 commit_at_window_change(struct sqlite_writer *writer, const union any_record *record)
 {
 	if (is_windowed(record) && writer->transaction.open && writer->transaction.has_window &&
 	    writer->transaction.window_end_ns != sqlite_record_time_ns(record))
-		commit(writer);
+		return commit(writer);
+	return true;
 }
 
 /* The first windowed record of a transaction sets its window. */
@@ -326,7 +387,16 @@ take_window(struct sqlite_writer *writer, const union any_record *record)
 	}
 }
 
-static void
+/* Whether @p record is of the window whose records were dropped. */
+static bool
+of_dropped_window(const struct sqlite_writer *writer, const union any_record *record)
+{
+	return writer->retries.dropped_window && is_windowed(record) &&
+	       sqlite_record_time_ns(record) == writer->retries.dropped_window_end_ns;
+}
+
+/* Insert @p record into the open transaction (opened if none). @return false when it failed. */
+static bool
 insert_record(struct sqlite_writer *writer, const union any_record *record)
 {
 	struct sqlite_value values[SQLITE_SCHEMA_MAX_COLUMNS];
@@ -334,50 +404,81 @@ insert_record(struct sqlite_writer *writer, const union any_record *record)
 	sqlite3_stmt *statement = insert_statement(writer, (enum stream_type)record->header.type);
 	int result;
 
-	commit_at_window_change(writer, record);
-	if (!writer->transaction.open && !begin(writer)) {
-		writer->transaction.records = 1; /* the record is dropped with its own failure */
-		end_transaction(writer, &writer->records_dropped);
-		return;
+	if (!commit_at_window_change(writer, record))
+		return false;
+	if (of_dropped_window(writer, record)) {
+		if (!commit(writer)) /* the open transaction holds no record of that window */
+			return false;
+		settle(writer, 1, &writer->records_dropped);
+		return true;
 	}
-	take_window(writer, record);
-	writer->transaction.records++;
+	take_window(writer, record); /* a failure of this record drops its window */
+	if (!writer->transaction.open && !begin(writer)) {
+		fail_transaction(writer, "begin", true);
+		return false;
+	}
 	if (statement == NULL) { /* cannot happen: the sink takes only the record types above */
-		fail_transaction(writer, "a record of no table");
-		return;
+		fail_transaction(writer, "a record of no table", true);
+		return false;
 	}
 	bind_values(statement, values, count);
 	result = sqlite3_step(statement);
 	sqlite3_reset(statement);
 	if (result != SQLITE_DONE) {
-		fail_transaction(writer, "insert");
-		return;
+		fail_transaction(writer, "insert", true);
+		return false;
 	}
+	writer->transaction.records++;
 	if (sqlite_record_time_ns(record) > writer->newest_ns)
 		writer->newest_ns = sqlite_record_time_ns(record);
+	return true;
 }
 
 /* ---- the writer thread: the loop ----------------------------------------------------- */
 
-/* Sleep until records wait, a flush or close asks, or the interval is up. @return the requests. */
-static void
-wait_for_records(struct sqlite_writer *writer, bool *write_now, bool *closing)
+/* Whether the writer thread has work before its interval is up: records, or a retry. */
+static bool
+work_waits(const void *context)
 {
-	uint64_t deadline_ns = clock_monotonic_ns() + WAKE_INTERVAL_NS;
-	struct timespec deadline = {(time_t)(deadline_ns / NANOSECONDS_PER_SECOND),
-				    (long)(deadline_ns % NANOSECONDS_PER_SECOND)};
+	const struct sqlite_writer *writer = context;
 
-	pthread_mutex_lock(&writer->lock);
-	while (!writer->closing && !writer->write_now &&
+	return retrying(writer) ||
 	       atomic_load_explicit(&writer->appended, memory_order_acquire) -
-			       atomic_load_explicit(&writer->consumed, memory_order_relaxed) <
-		       wake_records(writer))
-		if (pthread_cond_timedwait(&writer->wake, &writer->lock, &deadline) == ETIMEDOUT)
-			break;
-	*closing = writer->closing;
-	*write_now = writer->write_now;
-	writer->write_now = false;
-	pthread_mutex_unlock(&writer->lock);
+			       atomic_load_explicit(&writer->consumed, memory_order_relaxed) >=
+		       wake_records(writer);
+}
+
+/* Sleep before the failed records are tried again (the writer thread; close waits, bounded by retry:). */
+static void
+wait_to_retry(struct sqlite_writer *writer)
+{
+	uint64_t now = clock_monotonic_ns(), wait = writer->retries.wait_ns;
+	struct timespec pause;
+
+	if (now + wait > writer->retries.deadline_ns)
+		wait = writer->retries.deadline_ns > now ? writer->retries.deadline_ns - now : 0;
+	pause = (struct timespec){(time_t)(wait / NANOSECONDS_PER_SECOND),
+				  (long)(wait % NANOSECONDS_PER_SECOND)};
+	nanosleep(&pause, NULL);
+	writer->retries.wait_ns = writer->retries.wait_ns * 2 < RETRY_MOST_NS
+					  ? writer->retries.wait_ns * 2
+					  : RETRY_MOST_NS;
+}
+
+/*
+ * Insert the queued records after the open transaction's, up to @p until.
+ * @return false when a statement failed (the transaction is rolled back).
+ */
+static bool
+insert_queued(struct sqlite_writer *writer, uint64_t until)
+{
+	uint64_t next;
+
+	while ((next = atomic_load_explicit(&writer->consumed, memory_order_relaxed) +
+		       writer->transaction.records) < until)
+		if (!insert_record(writer, &writer->queue[next % writer->capacity]))
+			return false;
+	return true;
 }
 
 static void *
@@ -386,21 +487,19 @@ writer_thread(void *argument)
 	struct sqlite_writer *writer = argument;
 
 	for (;;) {
-		bool write_now, closing;
-		uint64_t until, consumed;
+		struct output_requests requests;
+		bool inserted;
 
-		wait_for_records(writer, &write_now, &closing);
-		until = atomic_load_explicit(&writer->appended, memory_order_acquire);
-		while ((consumed = atomic_load_explicit(&writer->consumed, memory_order_relaxed)) <
-		       until) {
-			insert_record(writer, &writer->queue[consumed % writer->capacity]);
-			/* the values are bound and stepped (SQLITE_TRANSIENT): the slot is free */
-			atomic_store_explicit(&writer->consumed, consumed + 1, memory_order_release);
-		}
-		if (write_now || closing ||
-		    clock_monotonic_ns() - writer->transaction.opened_ns >= TRANSACTION_MAX_NS)
+		if (retrying(writer))
+			wait_to_retry(writer);
+		requests = output_wakeup_wait(&writer->wakeup, WAKE_INTERVAL_NS, work_waits, writer);
+		inserted = insert_queued(writer,
+					 atomic_load_explicit(&writer->appended, memory_order_acquire));
+		if (inserted && (requests.write_now || requests.closing || retrying(writer) ||
+				 clock_monotonic_ns() - writer->transaction.opened_ns >=
+					 TRANSACTION_MAX_NS))
 			commit(writer);
-		if (closing && atomic_load_explicit(&writer->appended, memory_order_acquire) ==
+		if (requests.closing && atomic_load_explicit(&writer->appended, memory_order_acquire) ==
 				       atomic_load_explicit(&writer->consumed, memory_order_relaxed))
 			break;
 	}
@@ -476,8 +575,7 @@ prepare_table(struct sqlite_writer *writer, const struct sqlite_table *table,
 	if (writer->retain_ns == 0)
 		return 0;
 	snprintf(text, sizeof(text), "DELETE FROM %s WHERE rowid IN (SELECT rowid FROM %s WHERE "
-		 "\"%s\" < ?1 LIMIT %d)", table->name, table->name, table->time_column,
-		 RETAIN_ROWS_PER_BATCH);
+		 "\"%s\" < ?1 LIMIT ?2)", table->name, table->name, table->time_column);
 	if (sqlite3_prepare_v3(writer->database, text, -1, SQLITE_PREPARE_PERSISTENT,
 			       &statements->retain, NULL) != SQLITE_OK)
 		goto failed;
@@ -535,6 +633,14 @@ prepare_tables(struct sqlite_writer *writer, char *message, size_t message_size)
 	return 0;
 }
 
+static int
+busy_timeout_ms(uint64_t retry_ns)
+{
+	uint64_t milliseconds = retry_ns / NANOSECONDS_PER_MILLISECOND;
+
+	return milliseconds < BUSY_TIMEOUT_MOST_MS ? (int)milliseconds : BUSY_TIMEOUT_MOST_MS;
+}
+
 /*
  * WAL: readers query while the writer writes, and a kill leaves the last
  * commit whole. synchronous NORMAL: a commit is not fsynced (the WAL is at
@@ -547,7 +653,7 @@ open_database(struct sqlite_writer *writer, uint64_t retry_ns, char *message, si
 	if (sqlite3_open_v2(writer->path, &writer->database,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(writer->database, (int)(retry_ns / NANOSECONDS_PER_MILLISECOND)) ||
+	    sqlite3_busy_timeout(writer->database, busy_timeout_ms(retry_ns)) ||
 	    sqlite3_exec(writer->database, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(message, message_size, "cannot open the database %s: %s", writer->path,
@@ -569,31 +675,6 @@ close_database(struct sqlite_writer *writer)
 }
 
 /* ---- open and close --------------------------------------------------------------------- */
-
-static int
-start_thread(struct sqlite_writer *writer)
-{
-	pthread_condattr_t attributes;
-	sigset_t all, previous;
-	char name[16];
-	int error;
-
-	pthread_mutex_init(&writer->lock, NULL);
-	pthread_condattr_init(&attributes);
-	pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC); /* the deadlines' clock */
-	pthread_cond_init(&writer->wake, &attributes);
-	pthread_condattr_destroy(&attributes);
-	/* signals are the control thread's (signalfd) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &previous);
-	error = pthread_create(&writer->thread, NULL, writer_thread, writer);
-	pthread_sigmask(SIG_SETMASK, &previous, NULL);
-	if (error == 0) {
-		snprintf(name, sizeof(name), "sink-%s", writer->owner);
-		pthread_setname_np(writer->thread, name);
-	}
-	return -error;
-}
 
 static void
 free_writer(struct sqlite_writer *writer)
@@ -625,9 +706,13 @@ sqlite_writer_open(struct sqlite_writer **result, const char *path,
 	snprintf(writer->path, sizeof(writer->path), "%s", path);
 	writer->capacity = capacity;
 	writer->retain_ns = settings->retain_ns;
+	writer->retry_ns = settings->retry_ns;
 	error = open_database(writer, settings->retry_ns, message, message_size);
-	if (error == 0 && (error = start_thread(writer)) != 0)
+	if (error == 0 && (error = output_wakeup_init(&writer->wakeup)) == 0 &&
+	    (error = output_thread_start(&writer->thread, writer_thread, writer, writer->owner)) != 0) {
+		output_wakeup_destroy(&writer->wakeup);
 		snprintf(message, message_size, "cannot start the writer thread: %s", strerror(-error));
+	}
 	if (error != 0) {
 		free_writer(writer);
 		return error;
@@ -641,9 +726,8 @@ sqlite_writer_close(struct sqlite_writer *writer)
 {
 	if (writer == NULL)
 		return;
-	wake_writer(writer, true, true);
+	output_wakeup_signal(&writer->wakeup, true, true);
 	pthread_join(writer->thread, NULL);
-	pthread_cond_destroy(&writer->wake);
-	pthread_mutex_destroy(&writer->lock);
+	output_wakeup_destroy(&writer->wakeup);
 	free_writer(writer);
 }

@@ -16,8 +16,12 @@
  * of one producer is therefore committed whole, or not at all. The database
  * is in WAL mode, so readers query while the writer writes.
  *
- * A statement that fails (a full disk) rolls its transaction back; the
- * transaction's records are counted as dropped, never as records.
+ * A statement that fails (a locked database, a full disk) rolls its
+ * transaction back; its records stay queued and the transaction is tried
+ * again, backing off, until `retry:` has passed since the first failure.
+ * Then its records, and the rest of their window, are counted as dropped,
+ * never as records: a window is in the database whole or not at all. Until
+ * a transaction commits again, each later one is tried once.
  *
  * Threads: append/space/flush from the producer; figures and failure from
  * any thread; open and close from the control thread.
@@ -36,7 +40,7 @@ struct sqlite_writer;
 struct sqlite_writer_settings {
 	const char *owner;    /**< kernel name, for log lines (copied) */
 	uint64_t capacity;    /**< bytes of queued records (each sizeof(union any_record)) */
-	uint64_t retry_ns;    /**< how long a locked database is waited for (busy timeout) */
+	uint64_t retry_ns;    /**< how long a failed transaction is tried again */
 	uint64_t retain_ns;   /**< rows older than the newest record by more are deleted; 0: kept */
 };
 

@@ -47,10 +47,27 @@ struct packet_meta {
 	uint8_t protocol;                /**< L4 protocol number (after IPv6 extension headers) */
 	uint8_t tcp_flags;               /**< TCP flags byte when protocol == TCP */
 	uint8_t flags;                   /**< enum packet_flag */
-	uint8_t reserved[2];
+	/**
+	 * The outer IP header's own length field as on the wire: IPv4 total
+	 * length, IPv6 payload length (0 when ip_version == 0). From the header,
+	 * not the captured length, so a frame the snaplen cut counts what was
+	 * sent. 16 bits: the IPv6 header's 40 bytes are added by packet_ip_bytes().
+	 */
+	uint16_t ip_length_field;
 };
 
 _Static_assert(sizeof(struct packet_meta) <= 64, "packet_meta must stay in one cache line");
+
+/**
+ * The packet's IP-level bytes, what RFC 7012 octetDeltaCount counts (the IP
+ * header and its payload): IPv4 total length, IPv6 40 + payload length (an
+ * IPv6 jumbogram's payload length is 0: 40 is counted). 0 for a non-IP frame.
+ */
+static inline uint32_t
+packet_ip_bytes(const struct packet_meta *meta)
+{
+	return meta->ip_version == 6 ? 40u + meta->ip_length_field : meta->ip_length_field;
+}
 
 /** Bytes reserved in every mbuf's private area (a multiple of RTE_MBUF_PRIV_ALIGN). */
 #define PACKET_META_PRIVATE_SIZE 64

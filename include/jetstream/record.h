@@ -134,6 +134,14 @@ struct flow_record {
 	uint8_t destination_address[16];
 	uint64_t packets, bytes;         /**< initiator -> responder; bytes are wire lengths */
 	uint64_t reverse_packets, reverse_bytes;
+	/**
+	 * IP-level bytes per direction, what RFC 7012 octetDeltaCount means (the
+	 * IP header and payload): per packet the IPv4 total length, or 40 + the
+	 * IPv6 payload length, read from the header (packet_ip_bytes()). A frame
+	 * the capture truncated counts its header's length field, not the
+	 * captured length, so these are what was sent, like the wire bytes.
+	 */
+	uint64_t ip_bytes, reverse_ip_bytes;
 	uint64_t first_ns, last_ns;      /**< times of the first and last packet */
 	uint16_t source_port, destination_port; /**< 0 where the protocol has none */
 	uint8_t protocol;

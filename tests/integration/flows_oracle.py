@@ -3,6 +3,7 @@
 """Sum flow records per bidirectional 5-tuple in the oracle's form.
 
     flows_oracle.py RECORDS.jsonl > flows.tsv
+    flows_oracle.py --ip-bytes RECORDS.jsonl > rows.tsv   # bytes: ip_bytes, rev_ip_bytes
 
 Rows as in ../shared/traces/X.flows.tsv: endpoint a is the smaller of the two
 by (IP version, address as an integer, port); TCP and UDP flows with ports only
@@ -20,7 +21,7 @@ def endpoint(address, port):
     return (parsed.version, int(parsed), port), address
 
 
-def main(path):
+def main(path, bytes_field="bytes", reverse_bytes_field="rev_bytes"):
     sums = collections.defaultdict(lambda: [0, 0, 0, 0])
     with open(path, encoding="utf-8") as records:
         for line in records:
@@ -31,7 +32,8 @@ def main(path):
                 continue
             source = endpoint(record["src"], record["sport"])
             destination = endpoint(record["dst"], record["dport"])
-            forward = [record["pkts"], record["bytes"], record["rev_pkts"], record["rev_bytes"]]
+            forward = [record["pkts"], record[bytes_field], record["rev_pkts"],
+                       record[reverse_bytes_field]]
             if source[0] > destination[0]:
                 source, destination = destination, source
                 forward = forward[2:] + forward[:2]
@@ -45,4 +47,7 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--ip-bytes":
+        main(sys.argv[2], "ip_bytes", "rev_ip_bytes")
+    else:
+        main(sys.argv[1])

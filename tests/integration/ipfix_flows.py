@@ -4,9 +4,12 @@
 decode into the rows of ../shared/traces/X.flows.tsv (see flows_oracle.py).
 
     ipfix_flows.py listen tcp|udp PORT_FILE OUTPUT   # write the port, then the stream
-    ipfix_flows.py nfdump CSV       # nfdump -o csv -> a, a_port, b, b_port, proto, pkts a->b, pkts b->a
-    ipfix_flows.py ipfixdump TEXT DOMAIN   # ipfixDump output -> the oracle's nine columns;
-                                           # checks each message's domain and sequence number
+    ipfix_flows.py stall PORT_FILE  # a TCP "collector" that accepts every connection, never reads
+    ipfix_flows.py nfdump CSV       # nfdump -o csv -> a, a_port, b, b_port, proto,
+                                    # pkts a->b, bytes a->b, pkts b->a, bytes b->a (ibyt: octetDeltaCount)
+    ipfix_flows.py ipfixdump TEXT DOMAIN [ELEMENT]   # ipfixDump output -> the oracle's nine
+                                    # columns, bytes from layer2OctetDeltaCount (or ELEMENT,
+                                    # octetDeltaCount); checks each message's domain and sequence number
 
 Rows keep TCP and UDP flows with ports only, as the oracle does. Each IPFIX
 record is one direction of a flow. Standard library only.
@@ -45,6 +48,23 @@ def listen(transport, port_file, output):
             stream.flush()
 
 
+def stall(port_file):
+    """Accept connections and hold them unread (a 4 KiB receive buffer), until killed."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # inherited by each connection
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    with open(port_file + ".tmp", "w", encoding="ascii") as port:
+        port.write(str(server.getsockname()[1]))
+    os.rename(port_file + ".tmp", port_file)
+    held = []
+    while True:
+        connection, _ = server.accept()
+        held.append(connection)
+        with open(port_file + ".connections", "w", encoding="ascii") as count:
+            count.write(str(len(held)))
+
+
 def add(sums, source, source_port, destination, destination_port, protocol, counts,
         reverse_counts=None):
     """Sum one direction's counts (and a biflow's reverse ones) into the bidirectional row."""
@@ -81,7 +101,7 @@ def from_nfdump(path):
             if protocol is None:
                 continue
             add(sums, fields[3], int(fields[5]), fields[4], int(fields[6]), protocol,
-                [int(fields[11])])
+                [int(fields[11]), int(fields[12])])
     write_rows(sums)
 
 
@@ -89,9 +109,10 @@ def normal_address(text):
     return str(ipaddress.ip_address(text))
 
 
-def from_ipfixdump(path, domain):
-    """Rows with packets and layer-2 bytes; exits 1 when a header is wrong. A biflow
-    record (RFC 5103 reverse elements) gives both directions."""
+def from_ipfixdump(path, domain, octets="layer2OctetDeltaCount"):
+    """Rows with packets and the bytes of element @octets; exits 1 when a header is
+    wrong. A biflow record (RFC 5103 reverse elements) gives both directions."""
+    reverse_octets = "reverse" + octets[0].upper() + octets[1:]
     sums = {}
     records_before = 0
     errors = []
@@ -109,9 +130,8 @@ def from_ipfixdump(path, domain):
             add(sums, normal_address(record["source"]), int(record["sourceTransportPort"]),
                 normal_address(record["destination"]), int(record["destinationTransportPort"]),
                 int(record["protocolIdentifier"]),
-                [int(record["packetDeltaCount"]), int(record["layer2OctetDeltaCount"])],
-                [int(record["reversePacketDeltaCount"]),
-                 int(record["reverseLayer2OctetDeltaCount"])]
+                [int(record["packetDeltaCount"]), int(record[octets])],
+                [int(record["reversePacketDeltaCount"]), int(record[reverse_octets])]
                 if "reversePacketDeltaCount" in record else None)
             record = None
         if line.startswith("--- data record"):
@@ -137,9 +157,11 @@ if __name__ == "__main__":
     command = sys.argv[1]
     if command == "listen":
         listen(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif command == "stall":
+        stall(sys.argv[2])
     elif command == "nfdump":
         from_nfdump(sys.argv[2])
     elif command == "ipfixdump":
-        from_ipfixdump(sys.argv[2], int(sys.argv[3]))
+        from_ipfixdump(sys.argv[2], int(sys.argv[3]), *sys.argv[4:5])
     else:
         sys.exit("unknown command " + command)

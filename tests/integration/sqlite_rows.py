@@ -26,7 +26,8 @@ FIELDS = {
     "alert": ["kernel", "name", "src", "dst", "sport", "dport", "proto", "metric", "value",
               "previous", "threshold", "start", "end"],
     "flow": ["kernel", "src", "dst", "sport", "dport", "proto", "pkts", "bytes", "rev_pkts",
-             "rev_bytes", "first", "last", "tcp_flags", "rev_tcp_flags", "end_reason"],
+             "rev_bytes", "ip_bytes", "rev_ip_bytes", "first", "last", "tcp_flags",
+             "rev_tcp_flags", "end_reason"],
     "proto_stats": ["kernel", "start", "end"]
     + [f"{c}.{figure}" for c in CLASSES for figure in ("pkts", "bytes")]
     + [f"sizes.{size}" for size in SIZES] + ["malformed"],

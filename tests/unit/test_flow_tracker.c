@@ -93,6 +93,19 @@ flow_rig_run_to_end(struct flow_rig *rig)
 	ck_assert_uint_eq(rig->base.instance.counters.ring_overflow, 0);
 }
 
+/* Ethernet header of the frames the tests describe (no VLAN tag) */
+#define TEST_ETHERNET_LENGTH 14u
+
+/* The IP header's length field of an untagged frame of @p wire_length bytes, as the parser reads it. */
+static uint16_t
+ip_length_field(uint8_t ip_version, uint32_t wire_length)
+{
+	uint32_t before = TEST_ETHERNET_LENGTH + (ip_version == 6 ? 40u : 0u); /* IPv6: the payload's */
+	uint32_t length = wire_length > before ? wire_length - before : 0;
+
+	return length > UINT16_MAX ? UINT16_MAX : (uint16_t)length;
+}
+
 static void
 fill_meta(struct packet_meta *meta, const struct test_packet *packet)
 {
@@ -113,6 +126,8 @@ fill_meta(struct packet_meta *meta, const struct test_packet *packet)
 			meta->flags |= PACKET_FLAG_HAS_PORTS;
 	}
 	meta->wire_length = packet->wire_length;
+	if (packet->source != NULL)
+		meta->ip_length_field = ip_length_field(meta->ip_version, packet->wire_length);
 	meta->timestamp_ns = packet->time_ns;
 }
 
@@ -189,6 +204,9 @@ START_TEST(bidirectional_keeps_initiator_as_source)
 	ck_assert_uint_eq(record->bytes, 200);
 	ck_assert_uint_eq(record->reverse_packets, 1);
 	ck_assert_uint_eq(record->reverse_bytes, 100);
+	/* IP-level: each 100-byte frame less its 14-byte Ethernet header */
+	ck_assert_uint_eq(record->ip_bytes, 2 * 86);
+	ck_assert_uint_eq(record->reverse_ip_bytes, 86);
 	ck_assert_uint_eq(record->tcp_flags, SYN | ACK);
 	ck_assert_uint_eq(record->reverse_tcp_flags, SYN | ACK);
 	ck_assert_uint_eq(record->first_ns, 1 * NS_PER_SECOND);

@@ -118,15 +118,18 @@ START_TEST(test_flow_and_proto_stats_values)
 {
 	union any_record flow = {.flow = {
 		.header = {.type = STREAM_FLOW, .kernel = "flows"}, .protocol = 6,
-		.tcp_flags = 0x12, .end_reason = FLOW_END_RST, .last_ns = 7}};
+		.tcp_flags = 0x12, .end_reason = FLOW_END_RST, .last_ns = 7, .ip_bytes = 40,
+		.reverse_ip_bytes = 52}};
 	union any_record stats = {.proto_stats = {
 		.header = {.type = STREAM_PROTO_STATS, .kernel = "stats"}, .malformed_packets = 3}};
 	struct sqlite_value values[SQLITE_SCHEMA_MAX_COLUMNS];
 
 	check_types(&flow, values);
-	ck_assert_str_eq(values[14].text, "SA");
-	ck_assert_str_eq(values[15].text, "");
-	ck_assert_str_eq(values[16].text, "rst");
+	ck_assert_int_eq(values[10].integer, 40); /* ip_bytes */
+	ck_assert_int_eq(values[11].integer, 52); /* rev_ip_bytes */
+	ck_assert_str_eq(values[16].text, "SA");
+	ck_assert_str_eq(values[17].text, "");
+	ck_assert_str_eq(values[18].text, "rst");
 	ck_assert_uint_eq(sqlite_record_time_ns(&flow), 7);
 	stats.proto_stats.packets[PROTO_STATS_TCP] = 4;
 	stats.proto_stats.size_buckets[PROTO_STATS_SIZE_BUCKETS - 1] = 2;
