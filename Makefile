@@ -2,7 +2,7 @@
 # dependencies, builds, and runs every test (unit tests twice: plain and under
 # ASan+UBSan); `make demo` runs the demo pipeline on a generated trace.
 
-PKGS := libdpdk yaml-0.1 libsystemd check libpcap libmicrohttpd jansson sqlite3 libfixbuf libcurl
+PKGS := libdpdk yaml-0.1 libsystemd check libpcap libmicrohttpd jansson sqlite3 libfixbuf libcurl rdkafka
 CC ?= cc
 # Error messages are cut to their buffers on purpose, hence -Wno-format-truncation.
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-address-of-packed-member -Wno-format-truncation
@@ -24,7 +24,7 @@ define objects
 $(patsubst %.c,$(1)/%.o,$(2))
 endef
 
-all: build/jetstreamd build/jetstreamctl
+all: build/jetstreamd build/jetstreamctl build/kafka_mock
 
 build/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -62,6 +62,11 @@ build/ctl/%.o: ctl/%.c
 build/jetstreamctl: $(call objects,build,$(CTL_SOURCES))
 	$(CC) -o $@ $^ $(CTL_LIBS)
 
+# tests: librdkafka's mock cluster in a process of its own (no Kafka broker is packaged for Debian 12)
+build/kafka_mock: tests/tools/kafka_mock.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -o $@ $< $(shell pkg-config --cflags --libs rdkafka 2>/dev/null)
+
 deps:
 	./scripts/deps.sh
 
@@ -78,11 +83,13 @@ ASAN_INTEGRATION_TESTS += sqlite sqlite_full_disk
 ASAN_INTEGRATION_TESTS += ipfix
 # the delivery thread, libcurl, a ClickHouse server stopped and resumed
 ASAN_INTEGRATION_TESTS += clickhouse
+# the Kafka producer, librdkafka's threads and its delivery reports, with the brokers down
+ASAN_INTEGRATION_TESTS += kafka
 
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.
 check: deps
-	$(MAKE) build/jetstreamd build/jetstreamctl build/unit_tests build-asan/unit_tests build-asan/jetstreamd
+	$(MAKE) build/jetstreamd build/jetstreamctl build/kafka_mock build/unit_tests build-asan/unit_tests build-asan/jetstreamd
 	./build/unit_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/unit_tests
 	JETSTREAMD=$(CURDIR)/build-asan/jetstreamd ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -152,6 +152,31 @@ bind_list(struct file_context *file, const struct config_field *field, const yam
 	}
 }
 
+/* A CONFIG_PROPERTIES value: any keys, each with a single value, kept in file order. */
+static void
+bind_properties(struct file_context *file, const struct config_field *field,
+		const yaml_node_t *mapping, void *params)
+{
+	char message[256];
+
+	memset((char *)params + field->offset, 0, field->size);
+	for (yaml_node_pair_t *pair = mapping->data.mapping.pairs.start;
+	     pair < mapping->data.mapping.pairs.top; pair++) {
+		const yaml_node_t *key = node_at(file, pair->key);
+		const yaml_node_t *value = node_at(file, pair->value);
+
+		if (!key_is_scalar(file, key) || key_is_duplicate(file, mapping, pair))
+			continue;
+		if (value->type != YAML_SCALAR_NODE || scalar_is_missing(value))
+			node_error(file, value, "property '%s' of '%s' takes a single value, not %s",
+				   scalar_text(key), field->key,
+				   value->type == YAML_SCALAR_NODE ? "empty" : node_kind(value));
+		else if (config_properties_add(field, params, scalar_text(key), scalar_text(value),
+					       message, sizeof(message)) != 0)
+			node_error(file, key, "%s", message);
+	}
+}
+
 static void
 bind_field(struct file_context *file, const struct binding *binding, unsigned index,
 	   const yaml_node_t *value)
@@ -165,6 +190,10 @@ bind_field(struct file_context *file, const struct binding *binding, unsigned in
 		bind_fields_of_mapping(file, value, binding, field);
 		return;
 	}
+	if (field->type == CONFIG_PROPERTIES && value->type == YAML_MAPPING_NODE) {
+		bind_properties(file, field, value, binding->params);
+		return;
+	}
 	if (field->type == CONFIG_UNSIGNED_LIST && value->type == YAML_SEQUENCE_NODE) {
 		bind_list(file, field, value, binding->params);
 		return;
@@ -172,7 +201,8 @@ bind_field(struct file_context *file, const struct binding *binding, unsigned in
 	if (value->type != YAML_SCALAR_NODE) {
 		node_error(file, value, "'%s' takes %s, not %s", field->key,
 			   field->type == CONFIG_UNSIGNED_LIST ? "a value or a list of values"
-			   : field->type == CONFIG_MAPPING     ? "a mapping of keys"
+			   : field->type == CONFIG_MAPPING ||
+					   field->type == CONFIG_PROPERTIES ? "a mapping of keys"
 							       : "a single value",
 			   node_kind(value));
 		return;

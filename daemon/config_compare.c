@@ -26,6 +26,8 @@ config_field_changed(const struct config_field *field, const void *old_params,
 	switch (field->type) {
 	case CONFIG_STRING:
 		return strncmp(old_value, new_value, field->size) != 0;
+	case CONFIG_PROPERTIES:
+		return memcmp(old_value, new_value, field->size) != 0;
 	case CONFIG_UNSIGNED:
 	case CONFIG_SIZE:
 	case CONFIG_DURATION:
@@ -104,6 +106,18 @@ format_unsigned_list(const struct config_unsigned_list *list, char *text, size_t
 	return (int)append(text, size, used, "]");
 }
 
+/* `{key: value, ...}`, as a YAML flow mapping. */
+static int
+format_properties(const char *properties, char *text, size_t size)
+{
+	size_t used = append(text, size, 0, "{");
+
+	for (const char *pair = NULL; (pair = config_properties_next(properties, pair)) != NULL;)
+		used = append(text, size, used, "%s%.*s: %s", used > 1 ? ", " : "",
+			      (int)(strchr(pair, '=') - pair), pair, strchr(pair, '=') + 1);
+	return (int)append(text, size, used, "}");
+}
+
 int
 config_field_format(const struct config_field *field, const void *params, char *text,
 		    size_t size)
@@ -134,6 +148,8 @@ config_field_format(const struct config_field *field, const void *params, char *
 		return snprintf(text, size, "%g", *(const double *)value);
 	case CONFIG_UNSIGNED_LIST:
 		return format_unsigned_list(value, text, size);
+	case CONFIG_PROPERTIES:
+		return format_properties(value, text, size);
 	case CONFIG_MAPPING:
 	case CONFIG_NAMES:
 	case CONFIG_STRING_LIST:

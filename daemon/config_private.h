@@ -122,6 +122,14 @@ error_total(const struct loader *loader)
 int config_parse_list_entry(const struct config_field *field, const char *text,
 			    struct config_unsigned_list *list, char *message, size_t size);
 
+/**
+ * Append `key=value` to the CONFIG_PROPERTIES field @p field of @p params.
+ * @return 0, or -EINVAL with a message in @p message (a key with `=`, an
+ *         empty key or value, no room left in the field).
+ */
+int config_properties_add(const struct config_field *field, void *params, const char *key,
+			  const char *value, char *message, size_t message_size);
+
 /* ---- config_yaml.c ---- */
 
 /** Where @p node starts. */

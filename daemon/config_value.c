@@ -306,6 +306,7 @@ config_parse_value(const struct config_field *field, const char *text, void *par
 		memcpy(destination, &list, sizeof(list));
 		return 0;
 	case CONFIG_MAPPING:
+	case CONFIG_PROPERTIES:
 		snprintf(message, message_size, "'%s' takes a mapping of keys, not a single value",
 			 field->key);
 		return -EINVAL;
@@ -319,6 +320,43 @@ config_parse_value(const struct config_field *field, const char *text, void *par
 	}
 	snprintf(message, message_size, "'%s' has an unknown type in its key table", field->key);
 	return -EINVAL;
+}
+
+int
+config_properties_add(const struct config_field *field, void *params, const char *key,
+		      const char *value, char *message, size_t message_size)
+{
+	char *properties = (char *)params + field->offset;
+	size_t used = 0, pair_length = strlen(key) + 1 + strlen(value) + 1;
+
+	if (key[0] == '\0' || strchr(key, '=') != NULL) {
+		snprintf(message, message_size, "'%s' is not a property name (empty, or with '=')",
+			 key);
+		return -EINVAL;
+	}
+	if (value[0] == '\0') {
+		snprintf(message, message_size, "property '%s' of '%s' is empty", key, field->key);
+		return -EINVAL;
+	}
+	for (const char *pair = NULL; (pair = config_properties_next(properties, pair)) != NULL;)
+		used = (size_t)(pair - properties) + strlen(pair) + 1;
+	/* the pair, then the empty string that ends the list */
+	if (used + pair_length + 1 > field->size) {
+		snprintf(message, message_size, "'%s' is too long (at most %zu bytes of "
+			 "key=value pairs)", field->key, field->size - 1);
+		return -EINVAL;
+	}
+	snprintf(properties + used, pair_length, "%s=%s", key, value);
+	properties[used + pair_length] = '\0';
+	return 0;
+}
+
+const char *
+config_properties_next(const char *properties, const char *pair)
+{
+	const char *next = pair == NULL ? properties : pair + strlen(pair) + 1;
+
+	return next[0] == '\0' ? NULL : next;
 }
 
 bool

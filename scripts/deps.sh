@@ -21,6 +21,8 @@ packages=(
 	nfdump libfixbuf-tools           # tests: nfcapd/nfdump and ipfixDump read the IPFIX export
 	libcurl4-openssl-dev             # the clickhouse sink format (HTTP interface)
 	clickhouse-server clickhouse-client  # tests: a real ClickHouse (18.16) takes the inserts
+	librdkafka-dev                   # the kafka sink format (and the tests' mock cluster)
+	kcat                             # tests: read the Kafka topics back
 	tmux                             # jetstreamctl top, driven in a test
 	python3                          # trace generator and test helpers
 	iproute2 tcpreplay               # veth/netns live-capture test

@@ -36,6 +36,7 @@
 #include "config.h"
 #include "kernel.h"
 #include "kernels/sink_clickhouse.h"
+#include "kernels/sink_kafka.h"
 #include "log_journal.h"
 #include "kernels/sink_ipfix.h"
 #include "outputs/jsonl.h"
@@ -48,6 +49,7 @@ enum sink_format {
 	SINK_FORMAT_SQLITE,
 	SINK_FORMAT_IPFIX,
 	SINK_FORMAT_CLICKHOUSE,
+	SINK_FORMAT_KAFKA,
 };
 
 enum sink_transport { SINK_TRANSPORT_UDP = 0, SINK_TRANSPORT_TCP };
@@ -72,9 +74,11 @@ struct sink_params {
 	uint32_t when_full;           /* enum sink_when_full */
 	uint64_t drain_timeout_ns;
 	struct sink_clickhouse_params clickhouse; /* format clickhouse */
+	struct sink_kafka_params kafka; /* format kafka */
 };
 
-static const char *const format_names[] = {"jsonl", "null", "sqlite", "ipfix", "clickhouse", NULL};
+static const char *const format_names[] = {"jsonl",      "null",  "sqlite", "ipfix",
+					   "clickhouse", "kafka", NULL};
 static const char *const transport_names[] = {"udp", "tcp", NULL};
 static const char *const when_full_names[] = {"block", "drop", NULL};
 
@@ -84,8 +88,9 @@ static const struct config_field sink_fields[] = {
 	 .description = "record encoding: `jsonl` (one JSON object per line), or `null`: discard "
 			"packets and records, only counting them (no `path`; runs on a worker lcore), "
 			"`sqlite`: rows of a SQLite database, one table per record type, `ipfix`: "
-			"flow records to an IPFIX collector, or `clickhouse`: rows of ClickHouse "
-			"tables over its HTTP interface"},
+			"flow records to an IPFIX collector, `clickhouse`: rows of ClickHouse "
+			"tables over its HTTP interface, or `kafka`: one message per record to "
+			"Kafka brokers"},
 	{.key = "path", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, path),
 	 .size = sizeof(((struct sink_params *)0)->path),
 	 .description = "file to append records to, or `-` for standard output (required with "
@@ -95,8 +100,8 @@ static const struct config_field sink_fields[] = {
 	 .default_value = "64M", .minimum = 16 * 1024,
 	 .description = "bytes of formatted records (`sqlite`: of queued records, 240 bytes each; "
 			"`ipfix`: of flow records, 120 bytes each, for the collector; `clickhouse`: of "
-			"jsonl lines for the server) that may wait for "
-			"the disk or the network; when full, the sink stops taking records and they "
+			"jsonl lines for the server; `kafka`: of message values and keys) that may wait "
+			"for the disk or the network; when full, the sink stops taking records and they "
 			"wait in their rings (backpressure; a networked format does as `when_full` says)"},
 	/* at most a day: sqlite's busy timeout takes it as an int of milliseconds */
 	{.key = "retry", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retry_ns),
@@ -169,6 +174,19 @@ static const struct config_field sink_fields[] = {
 	 .offset = offsetof(struct sink_params, clickhouse.create_table), .default_value = "false",
 	 .description = "format clickhouse: `true`: each table is created (MergeTree, README) "
 			"before its first insert, if absent"},
+	{.key = "brokers", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, kafka.brokers),
+	 .size = sizeof(((struct sink_params *)0)->kafka.brokers),
+	 .description = "format kafka: the bootstrap brokers, `HOST:PORT[,HOST:PORT...]` "
+			"(required)"},
+	{.key = "topic", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, kafka.topic),
+	 .size = sizeof(((struct sink_params *)0)->kafka.topic), .default_value = "jetstream.{type}",
+	 .description = "format kafka: the topic; `{type}` becomes the record type (`src_count`, "
+			"`alert`, `flow`, `proto_stats`)"},
+	{.key = "kafka", .type = CONFIG_PROPERTIES,
+	 .offset = offsetof(struct sink_params, kafka.properties),
+	 .size = sizeof(((struct sink_params *)0)->kafka.properties),
+	 .description = "format kafka: librdkafka producer properties passed through, such as "
+			"`{compression.type: lz4, linger.ms: 20}` (not those the sink sets itself)"},
 	{.key = NULL},
 };
 
@@ -183,7 +201,8 @@ static const char *const delivery_keys[] = {"when_full", "drain_timeout", NULL};
 static bool
 format_is_networked(uint32_t format)
 {
-	return format == SINK_FORMAT_IPFIX || format == SINK_FORMAT_CLICKHOUSE;
+	return format == SINK_FORMAT_IPFIX || format == SINK_FORMAT_CLICKHOUSE ||
+	       format == SINK_FORMAT_KAFKA;
 }
 
 /*
@@ -201,6 +220,7 @@ struct sink_state {
 	struct sqlite_writer *database; /* format sqlite only */
 	struct sink_ipfix *ipfix;       /* format ipfix only */
 	struct clickhouse *clickhouse;  /* format clickhouse only */
+	struct sink_kafka *kafka;       /* format kafka only */
 	uint64_t packets;               /* format null only: polling thread: wo, cp: ro */
 	uint64_t records;               /* format null only: polling thread: wo, cp: ro */
 	_Atomic uint64_t format_failures; /* polling thread: wo, cp: ro. Records no line could hold */
@@ -240,10 +260,12 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 			if (config_check_key_set(context, *key))
 				config_check_error(context, *key,
 						   "'%s' applies to the networked formats only (ipfix, "
-						   "clickhouse)",
+						   "clickhouse, kafka)",
 						   *key);
 	if (params->format != SINK_FORMAT_SQLITE && config_check_key_set(context, "retain"))
 		config_check_error(context, "retain", "'retain' applies with format sqlite only");
+	if (params->format != SINK_FORMAT_KAFKA)
+		sink_kafka_check_unused(context);
 	sink_clickhouse_check(&params->clickhouse, params->format == SINK_FORMAT_CLICKHOUSE, context);
 	if (params->format == SINK_FORMAT_CLICKHOUSE)
 		return;
@@ -251,6 +273,10 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 		struct sink_ipfix_config config = ipfix_config(params);
 
 		sink_ipfix_check(&config, context);
+		return;
+	}
+	if (params->format == SINK_FORMAT_KAFKA) {
+		sink_kafka_check(&params->kafka, context);
 		return;
 	}
 	if (params->format == SINK_FORMAT_NULL) {
@@ -340,6 +366,12 @@ sink_init(struct kernel_instance *instance)
 		error = open_ipfix(instance, state);
 	else if (params->format == SINK_FORMAT_CLICKHOUSE)
 		error = sink_clickhouse_open(instance, &params->clickhouse, &delivery, &state->clickhouse);
+	else if (params->format == SINK_FORMAT_KAFKA)
+		error = sink_kafka_open(instance, &state->kafka, &params->kafka,
+					&(struct sink_kafka_delivery){
+						.buffer_bytes = params->buffer_size,
+						.drop_when_full = params->when_full == SINK_WHEN_FULL_DROP,
+						.drain_timeout_ns = params->drain_timeout_ns});
 	else
 		error = 0;
 	if (error != 0) {
@@ -499,6 +531,8 @@ sink_process(struct kernel_instance *instance)
 		return insert_records(instance);
 	if (params->format == SINK_FORMAT_IPFIX)
 		return sink_ipfix_process(instance, state->ipfix);
+	if (params->format == SINK_FORMAT_KAFKA)
+		return sink_kafka_process(instance, state->kafka);
 	room = state->clickhouse != NULL
 		       ? sink_clickhouse_room(state->clickhouse,
 					      params->when_full == SINK_WHEN_FULL_DROP)
@@ -547,6 +581,8 @@ sink_flush(struct kernel_instance *instance)
 {
 	struct sink_state *state = instance->state;
 
+	if (state->kafka != NULL)
+		return sink_kafka_flush(instance, state->kafka);
 	if (state->ipfix != NULL)
 		return sink_ipfix_flush(instance, state->ipfix);
 	if (state->clickhouse != NULL) {
@@ -592,6 +628,8 @@ sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 		return sink_ipfix_stats(state->ipfix, stats);
 	if (state->clickhouse != NULL)
 		return sink_clickhouse_stats(state->clickhouse, stats);
+	if (state->kafka != NULL)
+		return sink_kafka_stats(state->kafka, stats);
 	if (state->writer == NULL) {
 		stats[0] = (struct kernel_stat){"packets", state->packets};
 		stats[1] = (struct kernel_stat){"records", state->records};
@@ -620,6 +658,7 @@ sink_destroy(struct kernel_instance *instance)
 	sqlite_writer_close(state->database); /* commits what still waits */
 	sink_ipfix_close(state->ipfix); /* what still waits was sent by the flush, or is counted */
 	clickhouse_close(state->clickhouse); /* delivers what still waits, within drain_timeout */
+	sink_kafka_close(state->kafka); /* counts what still waits as dropped_drain_timeout */
 	free(state);
 	instance->state = NULL;
 }
@@ -629,7 +668,8 @@ const struct kernel_ops sink_kernel = {
 	.description = "Writes records to a file, stdout or (`format: sqlite`) a SQLite database, "
 		       "sends flow records (`format: ipfix`, which takes flow records only) to an "
 		       "IPFIX collector, inserts records into ClickHouse tables (`format: "
-		       "clickhouse`), or (`format: null`) discards packets and records",
+		       "clickhouse`), sends records to Kafka (`format: kafka`), or (`format: null`) "
+		       "discards packets and records",
 	.input_type = STREAM_ANY_RECORD,
 	.output_type = STREAM_NONE,
 	.multiple_inputs = true,

@@ -28,6 +28,13 @@ enum config_type {
 	 * keys are the fields named `key.subkey` in the same table.
 	 */
 	CONFIG_MAPPING,
+	/**
+	 * char[size]: a mapping of any keys to single values, passed through to
+	 * a library (librdkafka's properties), stored as `key=value\0` pairs one
+	 * after the other and an empty string after the last; the bytes past it
+	 * are zero, so a reload compares the whole buffer.
+	 */
+	CONFIG_PROPERTIES,
 	/*
 	 * The types below only document a key the loader binds by its own code
 	 * (the keys every kernel shares, the settings' lists), and
@@ -121,5 +128,11 @@ bool config_check_key_set(const struct config_check_context *context, const char
  */
 int config_parse_value(const struct config_field *field, const char *text, void *params,
 		       char *message, size_t message_size);
+
+/**
+ * The pair after @p pair in the properties @p properties (NULL: the first).
+ * @return a `key=value` string, or NULL after the last.
+ */
+const char *config_properties_next(const char *properties, const char *pair);
 
 #endif

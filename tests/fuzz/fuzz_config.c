@@ -222,6 +222,10 @@ check_field(const struct config_field *field, const void *params)
 			   field->key, (unsigned long)number);
 		break;
 	}
+	case CONFIG_PROPERTIES:
+		FUZZ_CHECK(((const char *)value)[field->size - 1] == '\0',
+			   "'%s' does not end in NUL", field->key);
+		break;
 	case CONFIG_BOOL:
 	case CONFIG_MAPPING:
 		FUZZ_CHECK(*(const uint8_t *)value <= 1, "'%s' is not a bool", field->key);

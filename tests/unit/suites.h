@@ -28,5 +28,6 @@ Suite *notify_suite(void);
 Suite *control_suite(void);
 Suite *sqlite_schema_suite(void);
 Suite *delivery_suite(void);
+Suite *kafka_suite(void);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <check.h>
 
+#include "config_compare.h"
 #include "config_private.h"
 #include "suites.h"
 #include "test_directory.h"
@@ -18,6 +19,7 @@ struct bind_params {
 	uint64_t nested_count;
 	char name[8];
 	uint64_t needed;
+	char props[40];
 };
 
 static const struct config_field bind_fields[] = {
@@ -30,6 +32,8 @@ static const struct config_field bind_fields[] = {
 	 .size = sizeof(((struct bind_params *)0)->name)},
 	{.key = "needed", .type = CONFIG_UNSIGNED, .offset = offsetof(struct bind_params, needed),
 	 .required = true},
+	{.key = "props", .type = CONFIG_PROPERTIES, .offset = offsetof(struct bind_params, props),
+	 .size = sizeof(((struct bind_params *)0)->props)},
 	{.key = NULL},
 };
 
@@ -166,11 +170,54 @@ START_TEST(test_key_positions_and_code_bound_rows)
 			 "fallback");
 	ck_assert_str_eq(config_key_position(bind_fields, NULL, "needed", fallback).file,
 			 "fallback");
-	ck_assert_uint_eq(field_count(bind_fields), 5);
+	ck_assert_uint_eq(field_count(bind_fields), 6);
 	ck_assert_int_eq(find_field(bind_fields, "nested.count"), 2);
 	ck_assert_int_eq(find_field(bind_fields, "count"), -1);
 	ck_assert(field_is_bound_by_code(&(struct config_field){.type = CONFIG_NAMES}));
 	ck_assert(!field_is_bound_by_code(&(struct config_field){.type = CONFIG_UNSIGNED_LIST}));
+}
+END_TEST
+
+/* Properties: any keys, in file order, packed as key=value pairs, read back and compared whole. */
+START_TEST(test_properties_bound_in_order)
+{
+	static const char expected[] = "acks=all\0linger.ms=5\0";
+	struct bind_params other;
+	const struct config_field *field = &bind_fields[find_field(bind_fields, "props")];
+	const char *pair;
+	char text[64];
+
+	bind_text("needed: 1\nprops: {acks: all, linger.ms: 5}\n");
+	ck_assert_uint_eq(errors.count, 0);
+	ck_assert_mem_eq(params.props, expected, sizeof(expected));
+	ck_assert_uint_eq(params.props[sizeof(expected)], 0);
+	pair = config_properties_next(params.props, NULL);
+	ck_assert_str_eq(pair, "acks=all");
+	pair = config_properties_next(params.props, pair);
+	ck_assert_str_eq(pair, "linger.ms=5");
+	ck_assert_ptr_null(config_properties_next(params.props, pair));
+	config_field_format(field, &params, text, sizeof(text));
+	ck_assert_str_eq(text, "{acks: all, linger.ms: 5}");
+	other = params;
+	ck_assert(!config_field_changed(field, &params, &other));
+	other.props[5] = 'b'; /* acks=bll */
+	ck_assert(config_field_changed(field, &params, &other));
+}
+END_TEST
+
+START_TEST(test_properties_errors)
+{
+	bind_text("needed: 1\nprops: {a: [1], b: '', \"=c\": 1, a: 2, "
+		  "long.property.name: 0123456789abcdefghij}\n");
+	ck_assert_uint_eq(errors.count, 5);
+	assert_error_is(0, 2, 12, "property 'a' of 'props' takes a single value, not a list");
+	assert_error_is(1, 2, 17, "property 'b' of 'props' is empty");
+	assert_error_is(2, 2, 24, "'=c' is not a property name (empty, or with '=')");
+	assert_error_is(3, 2, 33, "duplicate key 'a' (first at line 2, column 9)");
+	assert_error_is(4, 2, 39, "'props' is too long (at most 39 bytes of key=value pairs)");
+	memset(&errors, 0, sizeof(errors));
+	bind_text("needed: 1\nprops: 5\n");
+	assert_error_is(0, 2, 8, "'props' takes a mapping of keys, not a single value");
 }
 END_TEST
 
@@ -185,6 +232,8 @@ config_bind_suite(void)
 	tcase_add_test(binder, test_unknown_duplicate_and_required);
 	tcase_add_test(binder, test_check_context);
 	tcase_add_test(binder, test_key_positions_and_code_bound_rows);
+	tcase_add_test(binder, test_properties_bound_in_order);
+	tcase_add_test(binder, test_properties_errors);
 	suite_add_tcase(suite, binder);
 	return suite;
 }
