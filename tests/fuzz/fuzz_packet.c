@@ -107,6 +107,7 @@ check_no_ip(const struct packet_meta *meta)
 	FUZZ_CHECK(meta->l3_offset == 0 && meta->l4_offset == 0, "offsets %u/%u without IP",
 		   meta->l3_offset, meta->l4_offset);
 	FUZZ_CHECK(meta->protocol == 0, "protocol %u without IP", meta->protocol);
+	FUZZ_CHECK(meta->ip_length_field == 0, "IP length %u without IP", meta->ip_length_field);
 	FUZZ_CHECK(!(meta->flags & (PACKET_FLAG_FRAGMENT | PACKET_FLAG_LATER_FRAGMENT |
 				    PACKET_FLAG_HAS_PORTS)),
 		   "flags %#x without IP", meta->flags);
@@ -130,6 +131,8 @@ check_ipv4(const uint8_t *frame, uint32_t length, const struct packet_meta *meta
 		   "IPv4 destination is not the header's, IPv4-mapped");
 	FUZZ_CHECK(meta->protocol == header[9], "protocol %u, header says %u", meta->protocol,
 		   header[9]);
+	FUZZ_CHECK(meta->ip_length_field == (header[2] << 8 | header[3]),
+		   "IPv4 length %u is not the header's total length", meta->ip_length_field);
 	FUZZ_CHECK(meta->l4_offset == 0 ||
 			   meta->l4_offset == meta->l3_offset + (header[0] & 0x0f) * 4u,
 		   "IPv4 L4 offset %u is not after the IHL", meta->l4_offset);
@@ -146,6 +149,8 @@ check_ipv6(const uint8_t *frame, uint32_t length, const struct packet_meta *meta
 	FUZZ_CHECK(memcmp(meta->source_address, header + 8, 16) == 0 &&
 			   memcmp(meta->destination_address, header + 24, 16) == 0,
 		   "IPv6 addresses are not the header's");
+	FUZZ_CHECK(meta->ip_length_field == (header[4] << 8 | header[5]),
+		   "IPv6 length %u is not the header's payload length", meta->ip_length_field);
 	FUZZ_CHECK(meta->l4_offset == 0 || meta->l4_offset >= meta->l3_offset + IPV6_HEADER_LENGTH,
 		   "IPv6 L4 offset %u inside the fixed header", meta->l4_offset);
 }
@@ -202,7 +207,6 @@ check_meta(const uint8_t *frame, uint32_t length, const struct packet_meta *meta
 			   meta->wire_length == PLANTED_WIRE_LENGTH,
 		   "timestamp_ns or wire_length not kept");
 	FUZZ_CHECK((meta->flags & ~KNOWN_FLAGS) == 0, "unknown flags %#x", meta->flags);
-	FUZZ_CHECK(meta->reserved[0] == 0 && meta->reserved[1] == 0, "reserved bytes set");
 	check_ethernet(frame, length, meta);
 	if (meta->ip_version == 0) {
 		check_no_ip(meta);
