@@ -852,7 +852,13 @@ wait_locked(struct ipfix_exporter *exporter, uint64_t until_ns)
 {
 	struct timespec deadline;
 
-	if (exporter->drain_deadline_ns != 0 && exporter->drain_deadline_ns < until_ns)
+	/*
+	 * The drain deadline cuts a wait only while records are held: once it
+	 * has passed with nothing held (a finished sink not closed yet), a wait
+	 * cut to it would return at once, and the thread would spin.
+	 */
+	if (exporter->drain_deadline_ns != 0 && exporter->drain_deadline_ns < until_ns &&
+	    (holds_records(exporter) || exporter->head != exporter->tail))
 		until_ns = exporter->drain_deadline_ns;
 	if (until_ns <= clock_monotonic_ns())
 		return;
