@@ -31,8 +31,11 @@
  * A plugin records the version it was built with (struct jetstream_plugin)
  * and the daemon loads only plugins of its own version. Raised on any change
  * a plugin built earlier would misread.
+ *
+ * 2: flow records carry IP-level bytes (ip_bytes, reverse_ip_bytes), and
+ * config types gained CONFIG_PROPERTIES.
  */
-#define JETSTREAM_KERNEL_ABI_VERSION 1
+#define JETSTREAM_KERNEL_ABI_VERSION 2
 
 /** Items moved per poll: a burst, as DPDK drivers use. */
 #define KERNEL_BURST 32

@@ -38,12 +38,12 @@ static const char plugin_source[] =
 	"};\n"
 	"JETSTREAM_PLUGIN(\"%1$s\", &kernel);\n";
 
-/* The export written by hand, with an ABI version no daemon has. */
+/* The export written by hand, with version 1: built before flow records carried IP bytes. */
 static const char wrong_abi_source[] =
 	"#include \"kernel.h\"\n"
 	"static const struct kernel_ops *const kernels[] = {NULL};\n"
 	"static const struct jetstream_plugin plugin = {\n"
-	"	.abi_version = 999, .name = \"future\", .kernels = kernels,\n"
+	"	.abi_version = 1, .name = \"old\", .kernels = kernels,\n"
 	"};\n"
 	"const struct jetstream_plugin *jetstream_plugin(void);\n"
 	"const struct jetstream_plugin *jetstream_plugin(void) { return &plugin; }\n";
@@ -192,8 +192,8 @@ END_TEST
 
 START_TEST(test_wrong_abi_refused)
 {
-	assert_refused(build("plugins/future.so", wrong_abi_source),
-		       "built for kernel API version 999, this daemon has 1");
+	assert_refused(build("plugins/old.so", wrong_abi_source),
+		       "built for kernel API version 1, this daemon has 2");
 }
 END_TEST
 
