@@ -85,10 +85,13 @@ sink_clickhouse_note_failure(struct kernel_instance *instance, struct clickhouse
 	struct delivery_figures figures;
 
 	clickhouse_figures(clickhouse, &figures);
-	if (figures.dropped_refused + figures.dropped_drain_timeout > 0)
+	/* as with every format: a record lost for any reason makes the output incomplete */
+	if (figures.dropped_records > 0)
 		kernel_fail(instance,
-			    "%" PRIu64 " records refused by the server, %" PRIu64 " not delivered "
-			    "within drain_timeout (dropped_records; the log says why)",
+			    "%" PRIu64 " records not delivered to ClickHouse (dropped_records: "
+			    "sink_full %" PRIu64 ", refused %" PRIu64 ", drain_timeout %" PRIu64
+			    "; the log says why)",
+			    figures.dropped_records, figures.dropped_sink_full,
 			    figures.dropped_refused, figures.dropped_drain_timeout);
 }
 

@@ -204,7 +204,10 @@ kill -STOP "$server_pid"
 sleep 2
 kill -CONT "$server_pid"
 wait_exit 60
-[ "$exit_status" -eq 0 ] || { cat drop.stderr; fail "jetstreamd exited $exit_status"; }
+# a record dropped for any reason makes the output incomplete: exit 1, as with every format
+[ "$exit_status" -eq 1 ] || { cat drop.stderr; fail "jetstreamd exited $exit_status, expected 1"; }
+grep -q "records not delivered to ClickHouse (dropped_records: sink_full [1-9]" drop.stderr ||
+	{ cat drop.stderr; fail "the exit reason does not name the sink_full drops"; }
 made=$(($(figure drop.stderr count.records) + $(figure drop.stderr alarm.alerts) + $(figure drop.stderr flows.records) + $(figure drop.stderr stats.records)))
 sent="$(figure drop.stderr out.records)"
 dropped="$(figure drop.stderr out.dropped_sink_full)"
@@ -227,7 +230,7 @@ status=0
 run_jetstreamd refused.stderr -p refused.yaml || status=$?
 [ "$status" = 1 ] || { cat refused.stderr; fail "exit $status with records refused, expected 1"; }
 made="$(figure refused.stderr count.records)"
-grep -q "error: kernel 'out' (replica 0): $made records refused by the server, 0 not delivered within drain_timeout" refused.stderr ||
+grep -q "error: kernel 'out' (replica 0): $made records not delivered to ClickHouse (dropped_records: sink_full 0, refused $made, drain_timeout 0" refused.stderr ||
 	{ cat refused.stderr; fail "the exit does not say the refused records"; }
 [ "$(figure refused.stderr out.dropped_refused)" = "$made" ] ||
 	fail "dropped_refused=$(figure refused.stderr out.dropped_refused), $made records made"
