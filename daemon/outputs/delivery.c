@@ -44,7 +44,8 @@ struct failure_state {
 	char logged_text[ERROR_TEXT_SIZE];
 	uint64_t logged_ns;
 	uint64_t refusals[REFUSALS_REMEMBERED]; /* hashes of the refusal texts logged */
-	unsigned refusal_count;
+	unsigned refusal_count;       /* of refusals[] in use */
+	unsigned refusal_next;        /* the slot the next new text takes: the oldest, once full */
 };
 
 struct delivery {
@@ -178,34 +179,45 @@ batch_with_room(struct delivery *delivery, unsigned destination, size_t length)
 	while (allocated < batch->length + length)
 		allocated *= 2;
 	data = realloc(batch->data, allocated);
-	if (data == NULL)
+	if (data == NULL) {
+		if (batch->length == 0) { /* a batch opened for these lines: it must not go out empty */
+			delivery->open[destination] = NULL;
+			free(batch->data);
+			free(batch);
+		}
 		return NULL;
+	}
 	batch->data = data;
 	batch->allocated = allocated;
 	return batch;
 }
 
-/* lock held. Add lines to open batches of @p destination, closing each at batch_rows lines. */
-static bool
+/*
+ * lock held. Add lines to open batches of @p destination, closing each at
+ * batch_rows lines. @return the bytes added: less than @p length (whole
+ * lines) when memory ran out.
+ */
+static size_t
 append_lines(struct delivery *delivery, unsigned destination, const char *lines, size_t length)
 {
-	while (length > 0) {
+	size_t added = 0;
+
+	while (added < length) {
 		const struct batch *open = delivery->open[destination];
 		unsigned room = delivery->batch_rows - (open != NULL ? open->rows : 0), rows;
-		size_t piece = first_lines(lines, length, room, &rows);
+		size_t piece = first_lines(lines + added, length - added, room, &rows);
 		struct batch *batch = batch_with_room(delivery, destination, piece);
 
 		if (batch == NULL)
-			return false;
-		memcpy(batch->data + batch->length, lines, piece);
+			break;
+		memcpy(batch->data + batch->length, lines + added, piece);
 		batch->length += piece;
 		batch->rows += rows;
 		if (batch->rows >= delivery->batch_rows)
 			close_batch(delivery, destination);
-		lines += piece;
-		length -= piece;
+		added += piece;
 	}
-	return true;
+	return added;
 }
 
 static unsigned
@@ -222,21 +234,25 @@ delivery_append(struct delivery *delivery, unsigned destination, const char *lin
 		size_t length)
 {
 	uint64_t waiting;
+	size_t added = 0;
 
 	if (length == 0)
 		return;
 	pthread_mutex_lock(&delivery->lock);
-	waiting = load(&delivery->waiting_bytes) + length;
-	/* out of memory is the same as out of room: the lines are the newest, and counted */
-	if (waiting > delivery->capacity || !append_lines(delivery, destination, lines, length)) {
-		pthread_mutex_unlock(&delivery->lock);
-		add(&delivery->dropped_sink_full, count_lines(lines, length));
-		return;
-	}
+	waiting = load(&delivery->waiting_bytes);
+	/*
+	 * Out of memory is the same as out of room: the lines not added are the
+	 * newest, and counted; those added wait like any other.
+	 */
+	if (waiting + length <= delivery->capacity)
+		added = append_lines(delivery, destination, lines, length);
+	waiting += added;
 	atomic_store_explicit(&delivery->waiting_bytes, waiting, memory_order_relaxed);
 	if (waiting > load(&delivery->buffer_max_bytes))
 		atomic_store_explicit(&delivery->buffer_max_bytes, waiting, memory_order_relaxed);
 	pthread_mutex_unlock(&delivery->lock);
+	if (added < length)
+		add(&delivery->dropped_sink_full, count_lines(lines + added, length - added));
 }
 
 /* lock held. From the first call on, batches close at once and the drain timeout runs. */
@@ -313,9 +329,10 @@ log_refusal(struct delivery *delivery, const struct batch *batch, const char *er
 	for (unsigned r = 0; r < failure->refusal_count; r++)
 		if (failure->refusals[r] == hash)
 			return;
-	failure->refusals[failure->refusal_count++ % REFUSALS_REMEMBERED] = hash;
-	if (failure->refusal_count > REFUSALS_REMEMBERED)
-		failure->refusal_count = REFUSALS_REMEMBERED;
+	failure->refusals[failure->refusal_next] = hash;
+	failure->refusal_next = (failure->refusal_next + 1) % REFUSALS_REMEMBERED;
+	if (failure->refusal_count < REFUSALS_REMEMBERED)
+		failure->refusal_count++;
 	log_error("%s: %s refused %u records (dropped_refused; each distinct refusal is logged "
 		  "once): %s", delivery->owner, delivery->names[batch->destination], batch->rows,
 		  error);
@@ -475,7 +492,7 @@ attempt_head(struct delivery *delivery)
 		note_success(delivery, batch);
 	else if (result == DELIVERY_REFUSED)
 		log_refusal(delivery, batch, error);
-	else
+	else if (!delivery_past_deadline(delivery)) /* else abandoned at drain_timeout: no retry */
 		back_off(delivery, batch, error);
 	if (result == DELIVERY_REFUSED) {
 		add(&delivery->dropped_refused, batch->rows);
@@ -583,6 +600,13 @@ delivery_close(struct delivery *delivery)
 		return;
 	pthread_mutex_lock(&delivery->lock);
 	start_drain(delivery);
+	/*
+	 * The flush, on the polling thread, is where a drain waits; a close (the
+	 * control thread) never waits on the store: what is left now, after a
+	 * failed start or a graph released unfinished, is drain_timeout's.
+	 */
+	atomic_store_explicit(&delivery->drain_deadline_ns, clock_monotonic_ns(),
+			      memory_order_relaxed);
 	delivery->closing = true;
 	pthread_cond_signal(&delivery->wake);
 	pthread_mutex_unlock(&delivery->lock);

@@ -14,6 +14,7 @@
 #include "config_map.h"
 #include "log.h"
 #include "outputs/kafka.h"
+#include "outputs/output_thread.h"
 
 /*
  * The properties the producer sets itself, for the delivery contract: a
@@ -393,7 +394,8 @@ kafka_producer_open(struct kafka_producer **result, const struct kafka_producer_
 	producer->events = rd_kafka_queue_get_main(producer->handle);
 	error = create_topics(producer, settings->topic, message, message_size);
 	if (error == 0)
-		error = -pthread_create(&producer->thread, NULL, report_thread, producer);
+		error = output_thread_start(&producer->thread, report_thread, producer,
+					    producer->owner);
 	if (error != 0) {
 		if (message[0] == '\0')
 			snprintf(message, message_size, "cannot start the Kafka report thread: %s",

@@ -32,6 +32,7 @@ struct fake_transport {
 	char destinations[MAX_CALLS][32];
 	char data[MAX_CALLS][256];
 	unsigned rows[MAX_CALLS];
+	uint64_t call_ns[MAX_CALLS]; /* CLOCK_MONOTONIC of each call */
 	bool always_retry;
 };
 
@@ -43,7 +44,13 @@ fake_send(void *transport, const char *destination, const char *data, size_t len
 	int result;
 
 	pthread_mutex_lock(&fake->lock);
-	ck_assert_uint_lt(fake->calls, MAX_CALLS);
+	/* no ck_assert here: this is the delivery thread; the test checks calls <= MAX_CALLS */
+	if (fake->calls >= MAX_CALLS) {
+		fake->calls++;
+		pthread_mutex_unlock(&fake->lock);
+		return DELIVERY_SENT;
+	}
+	fake->call_ns[fake->calls] = clock_monotonic_ns();
 	snprintf(fake->destinations[fake->calls], sizeof(fake->destinations[0]), "%s", destination);
 	snprintf(fake->data[fake->calls], sizeof(fake->data[0]), "%.*s", (int)length, data);
 	fake->rows[fake->calls] = rows;
@@ -82,6 +89,23 @@ sleep_ms(unsigned milliseconds)
 	nanosleep(&duration, NULL);
 }
 
+/* Wait (at most 5 s) until the delivery thread has made @p calls calls. @return the calls made. */
+static unsigned
+wait_calls(struct fake_transport *fake, unsigned calls)
+{
+	unsigned made = 0;
+
+	for (unsigned i = 0; i < 500; i++) {
+		pthread_mutex_lock(&fake->lock);
+		made = fake->calls;
+		pthread_mutex_unlock(&fake->lock);
+		if (made >= calls)
+			break;
+		sleep_ms(10);
+	}
+	return made;
+}
+
 /* Flush until done (at most 5 s). */
 static void
 drain(struct delivery *delivery)
@@ -100,10 +124,8 @@ START_TEST(test_batches_by_rows_and_destination)
 	delivery_append(delivery, 0, "a\nb\n", 4);
 	delivery_append(delivery, 1, "x\n", 2);
 	delivery_append(delivery, 0, "c\nd\ne\nf\ng\n", 10);
-	sleep_ms(100); /* the two full batches go without a flush */
-	pthread_mutex_lock(&fake.lock);
-	ck_assert_uint_eq(fake.calls, 2);
-	pthread_mutex_unlock(&fake.lock);
+	/* the two full batches go without a flush; the third has a row of 3 and an hour's delay */
+	ck_assert_uint_eq(wait_calls(&fake, 2), 2);
 	drain(delivery);
 	ck_assert_uint_eq(fake.calls, 4);
 	ck_assert_str_eq(fake.destinations[0], "first");
@@ -131,14 +153,12 @@ START_TEST(test_batch_delay)
 	struct fake_transport fake = {0};
 	struct delivery *delivery = open_delivery(&fake, 1000, 50 * 1000000ull, 1 << 20, DRAIN_LONG);
 
+	uint64_t appended_ns = clock_monotonic_ns();
+
 	delivery_append(delivery, 1, "late\n", 5);
-	sleep_ms(20);
+	ck_assert_uint_eq(wait_calls(&fake, 1), 1); /* without a flush: at its delay */
 	pthread_mutex_lock(&fake.lock);
-	ck_assert_uint_eq(fake.calls, 0); /* not before its delay */
-	pthread_mutex_unlock(&fake.lock);
-	sleep_ms(200);
-	pthread_mutex_lock(&fake.lock);
-	ck_assert_uint_eq(fake.calls, 1);
+	ck_assert_uint_ge(fake.call_ns[0] - appended_ns, 50 * 1000000ull); /* not before it */
 	ck_assert_str_eq(fake.data[0], "late\n");
 	pthread_mutex_unlock(&fake.lock);
 	delivery_close(delivery);
