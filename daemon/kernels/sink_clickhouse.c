@@ -99,20 +99,7 @@ unsigned
 sink_clickhouse_stats(struct clickhouse *clickhouse, struct kernel_stat *stats)
 {
 	struct delivery_figures figures;
-	unsigned count = 0;
 
 	clickhouse_figures(clickhouse, &figures);
-	stats[count++] = (struct kernel_stat){"records", figures.records};
-	stats[count++] = (struct kernel_stat){"dropped_records", figures.dropped_records};
-	stats[count++] = (struct kernel_stat){"dropped_sink_full", figures.dropped_sink_full};
-	stats[count++] = (struct kernel_stat){"dropped_refused", figures.dropped_refused};
-	stats[count++] = (struct kernel_stat){"dropped_drain_timeout",
-					      figures.dropped_drain_timeout};
-	stats[count++] = (struct kernel_stat){"batches", figures.batches};
-	stats[count++] = (struct kernel_stat){"retries", figures.retries};
-	stats[count++] = (struct kernel_stat){"bytes", figures.bytes};
-	stats[count++] = (struct kernel_stat){"buffer_bytes", figures.buffer_bytes};
-	stats[count++] = (struct kernel_stat){"buffer_max_bytes", figures.buffer_max_bytes};
-	stats[count++] = (struct kernel_stat){"last_error_seconds", figures.last_error_seconds};
-	return count;
+	return delivery_figures_stats(&figures, stats);
 }

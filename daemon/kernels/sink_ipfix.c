@@ -109,23 +109,10 @@ sink_ipfix_flush(struct kernel_instance *instance, struct sink_ipfix *sink)
 unsigned
 sink_ipfix_stats(const struct sink_ipfix *sink, struct kernel_stat *stats)
 {
-	struct ipfix_exporter_figures figures;
+	struct delivery_figures figures;
 
 	ipfix_exporter_figures(sink->exporter, &figures);
-	stats[0] = (struct kernel_stat){"records", figures.records};
-	stats[1] = (struct kernel_stat){"dropped_records", figures.dropped_sink_full +
-								   figures.dropped_refused +
-								   figures.dropped_drain_timeout};
-	stats[2] = (struct kernel_stat){"dropped_sink_full", figures.dropped_sink_full};
-	stats[3] = (struct kernel_stat){"dropped_refused", figures.dropped_refused};
-	stats[4] = (struct kernel_stat){"dropped_drain_timeout", figures.dropped_drain_timeout};
-	stats[5] = (struct kernel_stat){"batches", figures.batches};
-	stats[6] = (struct kernel_stat){"retries", figures.retries};
-	stats[7] = (struct kernel_stat){"bytes", figures.bytes};
-	stats[8] = (struct kernel_stat){"buffer_bytes", figures.buffer_bytes};
-	stats[9] = (struct kernel_stat){"buffer_max_bytes", figures.buffer_max_bytes};
-	stats[10] = (struct kernel_stat){"last_error_seconds", figures.last_error_seconds};
-	return 11;
+	return delivery_figures_stats(&figures, stats);
 }
 
 void

@@ -246,14 +246,13 @@ drop_held(struct sink_kafka *sink)
 static void
 note_undelivered(struct kernel_instance *instance, const struct sink_kafka *sink)
 {
-	struct kafka_producer_figures figures;
+	struct delivery_figures figures;
 
 	kafka_producer_figures(sink->producer, &figures);
-	if (figures.dropped_sink_full + figures.dropped_refused + figures.dropped_drain_timeout > 0)
+	if (figures.dropped_records > 0)
 		kernel_fail(instance, "%" PRIu64 " records not delivered to Kafka (dropped_records: "
 			    "sink_full %" PRIu64 ", refused %" PRIu64 ", drain_timeout %" PRIu64 ")",
-			    figures.dropped_sink_full + figures.dropped_refused +
-				    figures.dropped_drain_timeout,
+			    figures.dropped_records,
 			    figures.dropped_sink_full, figures.dropped_refused,
 			    figures.dropped_drain_timeout);
 }
@@ -277,23 +276,10 @@ sink_kafka_flush(struct kernel_instance *instance, struct sink_kafka *sink)
 unsigned
 sink_kafka_stats(const struct sink_kafka *sink, struct kernel_stat *stats)
 {
-	struct kafka_producer_figures figures;
+	struct delivery_figures figures;
 
 	kafka_producer_figures(sink->producer, &figures);
-	stats[0] = (struct kernel_stat){"records", figures.records};
-	stats[1] = (struct kernel_stat){"dropped_records", figures.dropped_sink_full +
-								   figures.dropped_refused +
-								   figures.dropped_drain_timeout};
-	stats[2] = (struct kernel_stat){"dropped_sink_full", figures.dropped_sink_full};
-	stats[3] = (struct kernel_stat){"dropped_refused", figures.dropped_refused};
-	stats[4] = (struct kernel_stat){"dropped_drain_timeout", figures.dropped_drain_timeout};
-	stats[5] = (struct kernel_stat){"batches", figures.batches};
-	stats[6] = (struct kernel_stat){"retries", figures.retries};
-	stats[7] = (struct kernel_stat){"bytes", figures.bytes};
-	stats[8] = (struct kernel_stat){"buffer_bytes", figures.buffer_bytes};
-	stats[9] = (struct kernel_stat){"buffer_max_bytes", figures.buffer_max_bytes};
-	stats[10] = (struct kernel_stat){"last_error_seconds", figures.last_error_seconds};
-	return 11;
+	return delivery_figures_stats(&figures, stats);
 }
 
 void

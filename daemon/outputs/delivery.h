@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "outputs/delivery_figures.h"
+
 /** Destinations a delivery may have (one per record type, with room). */
 #define DELIVERY_MAX_DESTINATIONS 8
 
@@ -64,21 +66,6 @@ struct delivery_settings {
 	const char *const *destinations; /**< their names, as send receives them (copied) */
 	delivery_send_fn send;
 	void *transport;            /**< send's first argument */
-};
-
-/** What a delivery did so far: the statistics of a networked sink, in their order. */
-struct delivery_figures {
-	uint64_t records;               /**< lines the store took */
-	uint64_t dropped_records;       /**< the three below together */
-	uint64_t dropped_sink_full;
-	uint64_t dropped_refused;
-	uint64_t dropped_drain_timeout;
-	uint64_t batches;               /**< batches the store took */
-	uint64_t retries;               /**< failed attempts, each retried */
-	uint64_t bytes;                 /**< bytes of lines the store took */
-	uint64_t buffer_bytes;          /**< bytes waiting now */
-	uint64_t buffer_max_bytes;      /**< the most that ever waited */
-	uint64_t last_error_seconds;    /**< CLOCK_REALTIME of the last failed attempt; 0: none */
 };
 
 struct delivery;

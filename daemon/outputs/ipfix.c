@@ -1090,7 +1090,7 @@ ipfix_exporter_flush(struct ipfix_exporter *exporter, uint64_t deadline_ns)
 }
 
 void
-ipfix_exporter_figures(struct ipfix_exporter *exporter, struct ipfix_exporter_figures *figures)
+ipfix_exporter_figures(struct ipfix_exporter *exporter, struct delivery_figures *figures)
 {
 	figures->records = atomic_load(&exporter->records);
 	figures->dropped_sink_full = atomic_load(&exporter->dropped_sink_full);
@@ -1100,6 +1100,8 @@ ipfix_exporter_figures(struct ipfix_exporter *exporter, struct ipfix_exporter_fi
 	figures->retries = atomic_load(&exporter->retries);
 	figures->bytes = atomic_load(&exporter->bytes);
 	figures->last_error_seconds = atomic_load(&exporter->last_error_seconds);
+	figures->dropped_records = figures->dropped_sink_full + figures->dropped_refused +
+				   figures->dropped_drain_timeout;
 	pthread_mutex_lock(&exporter->lock);
 	figures->buffer_bytes =
 		(exporter->tail - exporter->head + exporter->batch_left) * sizeof(struct flow_record);
@@ -1110,11 +1112,11 @@ ipfix_exporter_figures(struct ipfix_exporter *exporter, struct ipfix_exporter_fi
 bool
 ipfix_exporter_failure(struct ipfix_exporter *exporter, char *text, size_t size)
 {
-	struct ipfix_exporter_figures figures;
+	struct delivery_figures figures;
 	uint64_t dropped;
 
 	ipfix_exporter_figures(exporter, &figures);
-	dropped = figures.dropped_sink_full + figures.dropped_refused + figures.dropped_drain_timeout;
+	dropped = figures.dropped_records;
 	if (dropped == 0)
 		return false;
 	pthread_mutex_lock(&exporter->lock);

@@ -42,6 +42,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "outputs/delivery_figures.h"
+
 #include "record.h"
 
 /** Template ids: one record per direction, or (biflow) per flow. */
@@ -65,20 +67,6 @@ struct ipfix_exporter_settings {
 	uint32_t observation_domain; /**< the messages' observation domain id */
 	uint64_t capacity;           /**< flow records the buffer holds */
 	uint64_t template_refresh_ns; /**< UDP: the templates are sent again this often */
-};
-
-/** What an exporter did so far: the delivery contract's figures, in IPFIX records. */
-struct ipfix_exporter_figures {
-	uint64_t records;               /**< IPFIX records in messages delivered */
-	uint64_t dropped_sink_full;     /**< of flows ipfix_exporter_count_full() was given */
-	uint64_t dropped_refused;       /**< libfixbuf would not encode them (a bug: 0) */
-	uint64_t dropped_drain_timeout; /**< left when the drain deadline passed */
-	uint64_t batches;               /**< IPFIX messages delivered (templates included) */
-	uint64_t retries;               /**< failed connects and sends, each retried */
-	uint64_t bytes;                 /**< message bytes delivered */
-	uint64_t buffer_bytes;          /**< flow records waiting now, in bytes */
-	uint64_t buffer_max_bytes;      /**< the most ever waiting */
-	uint64_t last_error_seconds;    /**< CLOCK_REALTIME of the last failure, 0 if none */
 };
 
 /**
@@ -109,7 +97,7 @@ bool ipfix_exporter_flush(struct ipfix_exporter *exporter, uint64_t deadline_ns)
 
 /** Any thread: the figures (each read atomically). */
 void ipfix_exporter_figures(struct ipfix_exporter *exporter,
-			    struct ipfix_exporter_figures *figures);
+			    struct delivery_figures *figures);
 
 /**
  * Once records were dropped: "<last error>; N records not sent

@@ -488,9 +488,9 @@ kafka_producer_flush(struct kafka_producer *producer)
 
 void
 kafka_producer_figures(const struct kafka_producer *producer,
-		       struct kafka_producer_figures *figures)
+		       struct delivery_figures *figures)
 {
-	*figures = (struct kafka_producer_figures){
+	*figures = (struct delivery_figures){
 		.records = atomic_load_explicit(&producer->records, memory_order_relaxed),
 		.dropped_sink_full = atomic_load_explicit(&producer->dropped_sink_full,
 							  memory_order_relaxed),
@@ -507,6 +507,8 @@ kafka_producer_figures(const struct kafka_producer *producer,
 		.last_error_seconds = atomic_load_explicit(&producer->last_error_seconds,
 							   memory_order_relaxed),
 	};
+	figures->dropped_records = figures->dropped_sink_full + figures->dropped_refused +
+				   figures->dropped_drain_timeout;
 }
 
 void

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "outputs/delivery_figures.h"
+
 #include "record.h"
 
 struct kafka_producer;
@@ -39,20 +41,6 @@ struct kafka_producer_settings {
 	const char *properties; /**< librdkafka properties, config_properties_next() pairs */
 	uint64_t capacity;      /**< bytes of messages (value and key) that may wait */
 	uint64_t drain_timeout_ns; /**< at flush, how long queued messages are waited for */
-};
-
-/** What a producer did so far (the networked sinks' statistics). */
-struct kafka_producer_figures {
-	uint64_t records;               /**< messages the brokers acknowledged */
-	uint64_t dropped_sink_full;     /**< when_full drop (kafka_producer_count_dropped()) */
-	uint64_t dropped_refused;       /**< refused by librdkafka or a broker outright */
-	uint64_t dropped_drain_timeout; /**< still queued when the drain timeout passed */
-	uint64_t batches;               /**< produce requests acknowledged (per partition) */
-	uint64_t retries;               /**< failed attempts librdkafka reported and retries */
-	uint64_t bytes;                 /**< value bytes acknowledged */
-	uint64_t buffer_bytes;          /**< bytes queued now */
-	uint64_t buffer_max_bytes;      /**< the most bytes ever queued */
-	uint64_t last_error_seconds;    /**< CLOCK_REALTIME of the last error, 0 if none */
 };
 
 /**
@@ -109,7 +97,7 @@ bool kafka_producer_flush(struct kafka_producer *producer);
 
 /** Any thread: the figures (each read atomically). */
 void kafka_producer_figures(const struct kafka_producer *producer,
-			    struct kafka_producer_figures *figures);
+			    struct delivery_figures *figures);
 
 /** Purge what is still queued (dropped_drain_timeout), stop the thread, free. */
 void kafka_producer_close(struct kafka_producer *producer);

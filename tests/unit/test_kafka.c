@@ -40,7 +40,7 @@ START_TEST(kafka_buffer_bound_and_drain_timeout)
 		.capacity = 1000, .drain_timeout_ns = 0,
 	};
 	struct kafka_producer *producer;
-	struct kafka_producer_figures figures;
+	struct delivery_figures figures;
 	char message[512] = "", value[450];
 
 	memset(value, 'x', sizeof(value));
