@@ -102,6 +102,11 @@ struct kernel_spec {
 	unsigned input_count;
 	char inputs[CONFIG_MAX_INPUTS][CONFIG_NAME_MAX];
 	struct config_position input_positions[CONFIG_MAX_INPUTS];
+	/**
+	 * The key that named input i: NULL for `input:`, else the kernel's own
+	 * CONFIG_NAMES row (a history's `trigger:`), whose producers give records.
+	 */
+	const char *input_keys[CONFIG_MAX_INPUTS];
 	unsigned replicas;               /**< >= 1 */
 	unsigned core_count;             /**< 0 = placed by the daemon */
 	unsigned cores[CONFIG_MAX_CORES];

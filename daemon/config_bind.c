@@ -185,6 +185,10 @@ bind_field(struct file_context *file, const struct binding *binding, unsigned in
 	char message[256];
 
 	binding->field_positions[index] = node_position(file, value);
+	if (field->type == CONFIG_NAMES && binding->bind_names != NULL) {
+		binding->bind_names(file, field, value, binding->target);
+		return;
+	}
 	if (field->type == CONFIG_MAPPING && value->type == YAML_MAPPING_NODE) {
 		*(bool *)((char *)binding->params + field->offset) = true;
 		bind_fields_of_mapping(file, value, binding, field);

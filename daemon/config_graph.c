@@ -4,6 +4,7 @@
  * kernels, stream types that match, no cycle, and a source.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "config_private.h"
 #include "kernel.h"
@@ -35,6 +36,56 @@ unknown_input_error(struct loader *loader, const struct kernel_spec *spec, unsig
 				  sizeof(hint)));
 }
 
+/* The row of @p spec's table named @p key (a CONFIG_NAMES row that named an input). */
+static const struct config_field *
+names_row(const struct kernel_spec *spec, const char *key)
+{
+	for (const struct config_field *field = spec->ops->config_map; field->key != NULL; field++)
+		if (field->key == key || strcmp(field->key, key) == 0)
+			return field;
+	return NULL;
+}
+
+/*
+ * An input named by a CONFIG_NAMES row (`trigger:`) gives records, of one of
+ * the types the row's choices list when it lists any.
+ */
+static bool
+names_row_accepts(const struct config_field *row, enum stream_type output)
+{
+	if (output == STREAM_NONE || output == STREAM_PACKET)
+		return false;
+	if (row == NULL || row->choices == NULL)
+		return true;
+	for (const char *const *choice = row->choices; *choice != NULL; choice++)
+		if (strcmp(*choice, stream_type_name(output)) == 0)
+			return true;
+	return false;
+}
+
+static void
+check_named_input(struct loader *loader, const struct kernel_spec *spec, unsigned input,
+		  const struct kernel_spec *producer)
+{
+	const struct config_field *row = names_row(spec, spec->input_keys[input]);
+	char accepted[96] = "records";
+	size_t used = 0;
+
+	if (names_row_accepts(row, producer->ops->output_type))
+		return;
+	if (row != NULL && row->choices != NULL)
+		for (const char *const *choice = row->choices; *choice != NULL; choice++)
+			used += (size_t)snprintf(accepted + used, sizeof(accepted) - used, "%s%s",
+						 used > 0 ? " or " : "", *choice);
+	config_error(loader->errors, spec->input_positions[input],
+		     "'%s' of '%s' names '%s', which gives %s; it takes %s%s", row->key, spec->name,
+		     producer->name,
+		     producer->ops->output_type == STREAM_NONE
+			     ? "nothing"
+			     : stream_type_name(producer->ops->output_type),
+		     accepted, row->choices != NULL ? " records" : "");
+}
+
 static void
 check_input(struct loader *loader, const struct kernel_spec *spec, unsigned input)
 {
@@ -46,6 +97,8 @@ check_input(struct loader *loader, const struct kernel_spec *spec, unsigned inpu
 		unknown_input_error(loader, spec, input);
 	} else if (producer->ops == NULL) {
 		return; /* its unknown type was reported */
+	} else if (spec->input_keys[input] != NULL) {
+		check_named_input(loader, spec, input, producer);
 	} else if (producer->ops->output_type == STREAM_NONE) {
 		config_error(loader->errors, position,
 			     "input '%s' of '%s' has no output (kernel type '%s' produces nothing)",

@@ -37,7 +37,8 @@ struct instance {
 };
 
 static void
-add_input(struct file_context *file, struct kernel_spec *spec, const yaml_node_t *node)
+add_input(struct file_context *file, struct kernel_spec *spec, const yaml_node_t *node,
+	  const char *key)
 {
 	const char *name = scalar_text(node);
 
@@ -61,6 +62,7 @@ add_input(struct file_context *file, struct kernel_spec *spec, const yaml_node_t
 		return;
 	}
 	snprintf(spec->inputs[spec->input_count], CONFIG_NAME_MAX, "%s", name);
+	spec->input_keys[spec->input_count] = key;
 	spec->input_positions[spec->input_count++] = node_position(file, node);
 }
 
@@ -74,7 +76,7 @@ bind_input(struct file_context *file, yaml_node_t *value, void *target)
 	if (ops->input_type == STREAM_NONE) {
 		node_error(file, value, "kernel type '%s' takes no input", ops->name);
 	} else if (value->type == YAML_SCALAR_NODE) {
-		add_input(file, instance->spec, value);
+		add_input(file, instance->spec, value, NULL);
 	} else if (value->type != YAML_SEQUENCE_NODE) {
 		node_error(file, value, "'input' takes a kernel name or a list of names, not %s",
 			   node_kind(value));
@@ -91,8 +93,41 @@ bind_input(struct file_context *file, yaml_node_t *value, void *target)
 				node_error(file, entry, "inputs are kernel names, not %s",
 					   node_kind(entry));
 			else
-				add_input(file, instance->spec, entry);
+				add_input(file, instance->spec, entry, NULL);
 		}
+	}
+}
+
+/*
+ * A CONFIG_NAMES row of the kernel's own table (a history's `trigger:`): the
+ * kernels named are further inputs, whose records the kernel receives
+ * beside its `input:`; config_graph.c checks what they give.
+ */
+static void
+bind_input_names(struct file_context *file, const struct config_field *field,
+		 const yaml_node_t *value, void *target)
+{
+	struct instance *instance = target;
+
+	if (value->type == YAML_SCALAR_NODE) {
+		add_input(file, instance->spec, value, field->key);
+		return;
+	}
+	if (value->type != YAML_SEQUENCE_NODE || sequence_length(value) == 0) {
+		node_error(file, value, "'%s' takes a kernel name or a list of names, not %s",
+			   field->key, value->type == YAML_SEQUENCE_NODE ? "an empty list"
+									: node_kind(value));
+		return;
+	}
+	for (yaml_node_item_t *item = value->data.sequence.items.start;
+	     item < value->data.sequence.items.top; item++) {
+		yaml_node_t *entry = node_at(file, *item);
+
+		if (entry->type != YAML_SCALAR_NODE)
+			node_error(file, entry, "'%s' lists kernel names, not %s", field->key,
+				   node_kind(entry));
+		else
+			add_input(file, instance->spec, entry, field->key);
 	}
 }
 
@@ -318,6 +353,7 @@ bind_kernel(struct file_context *file, struct kernel_spec *spec, const yaml_node
 		.special_keys = instance_keys,
 		.target = &instance,
 		.fields = ops->config_map,
+		.bind_names = bind_input_names,
 	};
 
 	snprintf(owner, sizeof(owner), " for kernel type '%s'", ops->name);

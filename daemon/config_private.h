@@ -62,6 +62,9 @@ struct binding {
 	const struct config_field *fields;        /**< NULL-key terminated, or NULL */
 	void *params;
 	struct config_position *field_positions;  /**< of each field's value; line 0 = not written */
+	/** Binds a CONFIG_NAMES row of the table (kernel inputs); NULL: refused like any list. */
+	void (*bind_names)(struct file_context *file, const struct config_field *field,
+			   const yaml_node_t *value, void *target);
 };
 
 /** Defined here, opaque to kernels (config_map.h). */

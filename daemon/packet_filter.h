@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * tcpdump-syntax filters: the one place an expression is compiled.
+ *
+ * libpcap's pcap_compile() turns the expression into classic BPF for
+ * Ethernet; DPDK's rte_bpf_convert() makes eBPF of it, rte_bpf_load() checks
+ * and loads it, and the JIT (rte_bpf_get_jit) runs it where the target has
+ * one, the interpreter elsewhere. Held bytes that are not in an mbuf (the
+ * history ring) are matched with libpcap's own pcap_offline_filter() on the
+ * same classic program.
+ *
+ * Threads: compile and free on the control thread (they allocate); the
+ * match functions on any thread, concurrently (the programs are read only).
+ */
+#ifndef JETSTREAM_PACKET_FILTER_H
+#define JETSTREAM_PACKET_FILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+struct packet_filter;
+
+/** How packet_filter_match_burst() runs the eBPF program. */
+enum packet_filter_engine {
+	PACKET_FILTER_JIT = 0,     /**< the JIT where available, else the interpreter (logged once) */
+	PACKET_FILTER_INTERPRETER, /**< always rte_bpf's interpreter (tests compare the two) */
+};
+
+/**
+ * Compile @p expression (tcpdump syntax, Ethernet link type).
+ * @param[out] filter  the compiled filter, to free with packet_filter_free()
+ * @param error        on failure, libpcap's or DPDK's message ("syntax error", ...)
+ * @return 0; -EINVAL for an expression libpcap refuses; -ENOTSUP when DPDK
+ *         cannot convert or load the program; -ENOMEM.
+ */
+int packet_filter_compile(const char *expression, enum packet_filter_engine engine,
+			  struct packet_filter **filter, char *error, size_t error_size);
+
+/** true when packet_filter_match_burst() runs JIT-compiled code. */
+bool packet_filter_uses_jit(const struct packet_filter *filter);
+
+/**
+ * Run the filter over @p count packets: @p matched[i] is true when packet i
+ * passes. Packet data is read through the mbuf (chained segments too).
+ */
+void packet_filter_match_burst(const struct packet_filter *filter, struct rte_mbuf **packets,
+			       bool *matched, unsigned count);
+
+/**
+ * Match bytes held outside an mbuf: @p captured_length bytes at @p frame of
+ * a frame of @p wire_length bytes on the wire (tcpdump's `len`, `greater`
+ * and `less` see the wire length).
+ */
+bool packet_filter_match_bytes(const struct packet_filter *filter, const uint8_t *frame,
+			       uint32_t captured_length, uint32_t wire_length);
+
+/** The expression as given. */
+const char *packet_filter_expression(const struct packet_filter *filter);
+
+void packet_filter_free(struct packet_filter *filter);
+
+#endif
