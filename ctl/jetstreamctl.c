@@ -36,6 +36,10 @@ usage(FILE *out)
 	      "  check [-c CONF] [-p FILE]... validate against the running daemon: 0 valid, 78 not\n"
 	      "  sources KERNEL [-n N] [--json]  top N keys (default 10, at most 100) of the last\n"
 	      "                               closed window of a per_src_counter\n"
+	      "  dump [--kernel K] [--filter EXPR] [--before 10s] [--after 10s] [--out FILE]\n"
+	      "       [--wait] [--json]       write a history kernel's packets matching EXPR from\n"
+	      "                               BEFORE ago to AFTER from now to pcapng; prints the\n"
+	      "                               file, with --wait once complete, with its packet count\n"
 	      "options:\n"
 	      "  -s, --socket SOCKET          control socket (default " CTL_DEFAULT_SOCKET ")\n"
 	      "  -h, --help                   this help\n"
@@ -304,6 +308,162 @@ command_sources(const char *socket_path, int argc, char **argv)
 			     QUICK_TIMEOUT_MS, print_sources, &options);
 }
 
+/* ---- dump ---- */
+
+/* Between two questions of `dump --wait`: the dump's packets are written as they arrive. */
+#define DUMP_POLL_INTERVAL_MS 100
+
+struct dump_options {
+	const char *kernel, *filter, *before, *after, *out;
+	bool wait, json;
+};
+
+static int
+parse_dump_options(int argc, char **argv, struct dump_options *options)
+{
+	static const struct option long_options[] = {
+		{"kernel", required_argument, NULL, 'k'}, {"filter", required_argument, NULL, 'f'},
+		{"before", required_argument, NULL, 'b'}, {"after", required_argument, NULL, 'a'},
+		{"out", required_argument, NULL, 'o'},    {"wait", no_argument, NULL, 'w'},
+		{"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	int option;
+
+	optind = 0;
+	while ((option = getopt_long(argc, argv, "hk:f:b:a:o:w", long_options, NULL)) != -1) {
+		switch (option) {
+		case 'k':
+			options->kernel = optarg;
+			break;
+		case 'f':
+			options->filter = optarg;
+			break;
+		case 'b':
+			options->before = optarg;
+			break;
+		case 'a':
+			options->after = optarg;
+			break;
+		case 'o':
+			options->out = optarg;
+			break;
+		case 'w':
+			options->wait = true;
+			break;
+		case 'j':
+			options->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(CTL_EXIT_OK);
+		default:
+			usage(stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "jetstreamctl: dump: unexpected '%s' (give the filter with --filter)\n",
+			argv[optind]);
+		return CTL_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static json_t *
+dump_request(const struct dump_options *options)
+{
+	json_t *request = json_pack("{s:s}", "command", "dump");
+
+	if (request == NULL)
+		return NULL;
+	if (options->kernel != NULL)
+		json_object_set_new(request, "kernel", json_string(options->kernel));
+	if (options->filter != NULL)
+		json_object_set_new(request, "filter", json_string(options->filter));
+	if (options->before != NULL)
+		json_object_set_new(request, "before", json_string(options->before));
+	if (options->after != NULL)
+		json_object_set_new(request, "after", json_string(options->after));
+	if (options->out != NULL)
+		json_object_set_new(request, "out", absolute_path(options->out));
+	return request;
+}
+
+/* Ask for the dump's status until it is no longer running. @return the last reply, or NULL. */
+static json_t *
+wait_for_dump(const char *socket_path, const json_t *started, int *status)
+{
+	const struct timespec interval = {0, DUMP_POLL_INTERVAL_MS * 1000000L};
+	json_t *request = json_pack("{s:s, s:O, s:O}", "command", "dump_status", "kernel",
+				    json_object_get(started, "kernel"), "dump",
+				    json_object_get(started, "dump"));
+	json_t *reply = NULL;
+
+	while (request != NULL) {
+		json_decref(reply);
+		reply = ctl_ask_once(socket_path, request, QUICK_TIMEOUT_MS, status);
+		if (reply == NULL || !json_is_true(json_object_get(reply, "ok")) ||
+		    strcmp(json_string_value(json_object_get(reply, "state")), "running") != 0)
+			break;
+		nanosleep(&interval, NULL);
+	}
+	json_decref(request);
+	return reply;
+}
+
+static int
+print_dump(const json_t *reply, const struct dump_options *options)
+{
+	const char *state = json_string_value(json_object_get(reply, "state"));
+	const char *reason = json_string_value(json_object_get(reply, "reason"));
+
+	if (options->json) {
+		json_dumpf(reply, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else if (state == NULL) {
+		printf("%s\n", json_string_value(json_object_get(reply, "path")));
+	} else {
+		printf("%s: %s, %" JSON_INTEGER_FORMAT " packets\n",
+		       json_string_value(json_object_get(reply, "path")), state,
+		       json_integer_value(json_object_get(reply, "packets")));
+		if (reason != NULL)
+			fprintf(stderr, "jetstreamctl: dump %s: %s\n", state, reason);
+	}
+	return state == NULL || strcmp(state, "done") == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+}
+
+static int
+command_dump(const char *socket_path, int argc, char **argv)
+{
+	struct dump_options options = {0};
+	int status = parse_dump_options(argc, argv, &options);
+	json_t *request, *started, *finished;
+
+	if (status != 0)
+		return status;
+	request = dump_request(&options);
+	if (request == NULL)
+		return CTL_EXIT_FAILED;
+	started = ctl_ask_once(socket_path, request, QUICK_TIMEOUT_MS, &status);
+	json_decref(request);
+	if (started == NULL)
+		return status;
+	if (!json_is_true(json_object_get(started, "ok"))) {
+		status = report_refusal("dump", started);
+	} else if (!options.wait) {
+		status = print_dump(started, &options);
+	} else {
+		finished = wait_for_dump(socket_path, started, &status);
+		if (finished != NULL)
+			status = json_is_true(json_object_get(finished, "ok"))
+					 ? print_dump(finished, &options)
+					 : report_refusal("dump", finished);
+		json_decref(finished);
+	}
+	json_decref(started);
+	return status;
+}
+
 /* ---- main ---- */
 
 static const struct {
@@ -311,7 +471,7 @@ static const struct {
 	int (*run)(const char *socket_path, int argc, char **argv);
 } commands[] = {
 	{"status", command_status}, {"reload", command_reload}, {"check", command_check},
-	{"sources", command_sources},
+	{"sources", command_sources}, {"dump", command_dump},
 };
 
 int

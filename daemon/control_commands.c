@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "control_commands.h"
+#include "control_dump.h"
 #include "control_protocol.h"
 #include "graph.h"
 #include "kernels/per_src_counter.h"
@@ -368,9 +369,13 @@ dispatch(json_t *request, const char *command, bool check_allowed,
 		if (json_unpack_ex(request, &error, JSON_STRICT, "{s:s, s:s, s?I}", "command",
 				   &command, "kernel", &kernel, "n", &wanted) == 0)
 			return run_sources(kernel, wanted);
+	} else if (strcmp(command, "dump") == 0) {
+		return control_dump_start(request);
+	} else if (strcmp(command, "dump_status") == 0) {
+		return control_dump_status(request);
 	} else {
 		return control_commands_error("unknown command '%s' (commands: status, reload, "
-					      "check, sources)", command);
+					      "check, sources, dump, dump_status)", command);
 	}
 	return control_commands_error("%s: %s", command, error.text);
 }
