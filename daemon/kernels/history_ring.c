@@ -288,23 +288,27 @@ struct history_read
 history_ring_read(struct history_ring *ring, struct history_cursor *cursor, uint8_t *buffer,
 		  uint32_t size)
 {
-	struct history_chunk *chunk = chunk_of(ring, cursor->serial);
 	struct history_read result = {0};
-	uint64_t head = atomic_load_explicit(&ring->head_serial, memory_order_acquire);
-	uint64_t level;
+	struct history_chunk *chunk;
+	uint64_t head, level;
 	uint32_t length;
 
-	if (cursor->serial > head)
-		return result;
-	if (atomic_load_explicit(&chunk->serial, memory_order_acquire) != cursor->serial) {
-		result.lost = skip_overwritten(ring, cursor);
-		return result;
-	}
-	level = atomic_load_explicit(&chunk->level, memory_order_acquire);
-	if (cursor->offset >= LEVEL_FILL(level)) {
-		if (head > cursor->serial)
-			*cursor = (struct history_cursor){cursor->serial + 1, 0, cursor->index};
-		return result;
+	for (;;) {
+		chunk = chunk_of(ring, cursor->serial);
+		head = atomic_load_explicit(&ring->head_serial, memory_order_acquire);
+		if (cursor->serial > head)
+			return result;
+		if (atomic_load_explicit(&chunk->serial, memory_order_acquire) != cursor->serial) {
+			result.lost = skip_overwritten(ring, cursor);
+			return result;
+		}
+		level = atomic_load_explicit(&chunk->level, memory_order_acquire);
+		if (cursor->offset < LEVEL_FILL(level))
+			break;
+		if (head == cursor->serial)
+			return result; /* at the newest record: nothing new yet */
+		/* this chunk is complete (the head moved on after its last record): the next one */
+		*cursor = (struct history_cursor){cursor->serial + 1, 0, cursor->index};
 	}
 	length = LEVEL_FILL(level) - cursor->offset;
 	if (length > size)

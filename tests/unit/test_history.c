@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The history kernel's ring (kernels/history_ring.h): wrap-around, records
+ * that do not fit at a chunk's end, finding a time, overwrites counted, and a
+ * reader racing the appender (recycles detected, never a torn record). And
+ * the pcapng writer (outputs/pcapng_writer.h), read back with libpcap at
+ * nanosecond precision.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <pcap/pcap.h>
+
+#include "kernels/history_ring.h"
+#include "outputs/pcapng_writer.h"
+#include "suites.h"
+
+/* The bytes of packet @p number: a pattern a torn copy would break. */
+static void
+fill_pattern(uint64_t number, uint8_t *data, uint32_t length)
+{
+	for (uint32_t i = 0; i < length; i++)
+		data[i] = (uint8_t)(number * 31 + i);
+}
+
+static bool
+pattern_holds(uint64_t number, const uint8_t *data, uint32_t length)
+{
+	for (uint32_t i = 0; i < length; i++)
+		if (data[i] != (uint8_t)(number * 31 + i))
+			return false;
+	return true;
+}
+
+/* Append packet @p number: time 1000 * number, wire length 1000 + number, @p length bytes. */
+static void
+append_numbered(struct history_ring *ring, uint64_t number, uint32_t length)
+{
+	uint8_t data[256];
+
+	fill_pattern(number, data, length);
+	history_ring_append(ring, 1000 * number, 1000 + (uint32_t)number, data, length);
+}
+
+/* A ring of 8 chunks of 128 bytes (snaplen 64: its largest record is 80 bytes). */
+static void
+small_ring(struct history_ring *ring)
+{
+	char error[256];
+
+	ck_assert_int_eq(history_ring_create(ring, 1024, 64, error, sizeof(error)), 0);
+	ck_assert_uint_eq(ring->chunk_size, 128);
+	ck_assert_uint_eq(ring->chunk_count, 8);
+}
+
+/*
+ * Read everything after @p cursor; check each record is whole and numbered
+ * one after the other. @return records read; *first: the first one's number.
+ */
+static uint64_t
+read_all(struct history_ring *ring, struct history_cursor *cursor, uint64_t *first, uint64_t *lost)
+{
+	uint8_t buffer[128];
+	uint64_t count = 0, expected = 0;
+
+	*lost = 0;
+	for (;;) {
+		struct history_read read = history_ring_read(ring, cursor, buffer, sizeof(buffer));
+
+		*lost += read.lost;
+		if (read.length == 0 && read.lost == 0)
+			return count;
+		for (uint32_t offset = 0; offset < read.length;) {
+			const struct history_record *record = history_record_at(buffer, offset);
+			uint64_t number = record->timestamp_ns / 1000;
+
+			if (count == 0)
+				*first = expected = number;
+			ck_assert_uint_eq(number, expected);
+			ck_assert_uint_eq(record->wire_length, 1000 + number);
+			ck_assert(pattern_holds(number, record->data, record->captured_length));
+			offset += history_record_size(record->captured_length);
+			expected++;
+			count++;
+		}
+	}
+}
+
+START_TEST(wrap_around_keeps_the_newest_and_counts_the_overwritten)
+{
+	struct history_ring ring;
+	struct history_cursor cursor;
+	struct history_seek seek;
+	uint64_t first = 0, lost = 0, read;
+
+	small_ring(&ring);
+	/* 20 captured bytes: 40-byte records, 3 a chunk */
+	for (uint64_t number = 0; number < 100; number++)
+		append_numbered(&ring, number, 20);
+	ck_assert_uint_eq(atomic_load(&ring.appended), 100);
+	ck_assert_uint_eq(atomic_load(&ring.held_packets) + atomic_load(&ring.overwritten), 100);
+	/* 100 records fill 34 chunks; the 8 newest are held: 7 whole (21) and 1 record */
+	ck_assert_uint_eq(atomic_load(&ring.held_packets), 22);
+	ck_assert_uint_eq(atomic_load(&ring.overwritten), 78);
+	ck_assert_uint_eq(atomic_load(&ring.held_bytes), 22 * 40);
+	history_ring_seek(&ring, 0, &cursor, &seek);
+	ck_assert(seek.start_lost);
+	ck_assert_uint_eq(seek.oldest_ns, 78 * 1000);
+	ck_assert_uint_eq(history_ring_oldest_ns(&ring), 78 * 1000);
+	read = read_all(&ring, &cursor, &first, &lost);
+	ck_assert_uint_eq(first, 78);
+	ck_assert_uint_eq(read, 22);
+	ck_assert_uint_eq(lost, 0);
+	history_ring_free(&ring);
+}
+END_TEST
+
+START_TEST(records_that_do_not_fit_start_the_next_chunk)
+{
+	struct history_ring ring;
+	struct history_cursor cursor;
+	struct history_seek seek;
+	uint64_t first = 0, lost = 0;
+	/* 56-, 80- and 24-byte records: most chunks end with a gap (10 records in 6 chunks) */
+	static const uint32_t lengths[] = {40, 64, 8, 64, 64, 1, 33};
+
+	small_ring(&ring);
+	for (uint64_t number = 0; number < 10; number++)
+		append_numbered(&ring, number, lengths[number % 7]);
+	ck_assert_uint_eq(atomic_load(&ring.overwritten), 0);
+	for (uint32_t chunk = 0; chunk < ring.chunk_count; chunk++)
+		ck_assert_uint_le((uint32_t)atomic_load(&ring.chunks[chunk].level), ring.chunk_size);
+	history_ring_seek(&ring, 0, &cursor, &seek);
+	ck_assert(!seek.start_lost);
+	ck_assert_uint_eq(read_all(&ring, &cursor, &first, &lost), 10);
+	ck_assert_uint_eq(first, 0);
+	/* a frame longer than the snaplen keeps snaplen bytes and its wire length */
+	ck_assert_uint_eq(history_ring_captured_length(&ring, 1500), 64);
+	history_ring_free(&ring);
+}
+END_TEST
+
+START_TEST(seek_finds_the_chunk_of_a_time)
+{
+	struct history_ring ring;
+	struct history_cursor cursor;
+	struct history_seek seek;
+	uint64_t first = 0, lost = 0;
+
+	small_ring(&ring);
+	for (uint64_t number = 0; number < 20; number++)
+		append_numbered(&ring, number, 20);
+	/* packet 10 (time 10000) is the second of chunk 3 (packets 9, 10, 11) */
+	history_ring_seek(&ring, 10000, &cursor, &seek);
+	ck_assert(!seek.start_lost);
+	ck_assert_uint_eq(cursor.serial, 3);
+	ck_assert_uint_eq(cursor.index, 9);
+	ck_assert_uint_eq(read_all(&ring, &cursor, &first, &lost), 11);
+	ck_assert_uint_eq(first, 9);
+	/* after the newest: the head, nothing to read yet; then the next packet */
+	history_ring_seek(&ring, 50000, &cursor, &seek);
+	ck_assert_uint_eq(cursor.serial, 6);
+	ck_assert_uint_eq(read_all(&ring, &cursor, &first, &lost), 2);
+	ck_assert_uint_eq(first, 18);
+	append_numbered(&ring, 20, 20);
+	ck_assert_uint_eq(read_all(&ring, &cursor, &first, &lost), 1);
+	ck_assert_uint_eq(first, 20);
+	history_ring_free(&ring);
+}
+END_TEST
+
+START_TEST(a_recycled_chunk_is_skipped_and_its_packets_counted)
+{
+	struct history_ring ring;
+	struct history_cursor cursor;
+	struct history_seek seek;
+	uint64_t first = 0, lost = 0;
+
+	small_ring(&ring);
+	for (uint64_t number = 0; number < 6; number++)
+		append_numbered(&ring, number, 20);
+	history_ring_seek(&ring, 0, &cursor, &seek);
+	ck_assert_uint_eq(cursor.serial, 0);
+	/* the reader waits at chunk 0 while 8 more chunks are filled: 0 and 1 are recycled */
+	for (uint64_t number = 6; number < 30; number++)
+		append_numbered(&ring, number, 20);
+	ck_assert_uint_eq(atomic_load(&ring.overwritten), 6);
+	ck_assert_uint_eq(read_all(&ring, &cursor, &first, &lost), 24);
+	ck_assert_uint_eq(lost, 6);
+	ck_assert_uint_eq(first, 6);
+	history_ring_free(&ring);
+}
+END_TEST
+
+struct race {
+	struct history_ring ring;
+	atomic_bool done;
+	uint64_t packets;
+};
+
+static void *
+append_fast(void *argument)
+{
+	struct race *race = argument;
+
+	for (uint64_t number = 0; number < race->packets; number++)
+		append_numbered(&race->ring, number, (uint32_t)(number % 64) + 1);
+	atomic_store(&race->done, true);
+	return NULL;
+}
+
+/*
+ * The appender runs flat out while the reader copies: every record the reader
+ * gets is whole (its pattern holds), numbers run on, and what it missed is
+ * exactly what it was told was lost.
+ */
+START_TEST(a_reader_racing_the_appender_never_gets_a_torn_record)
+{
+	struct race race = {.packets = 2000000};
+	struct history_cursor cursor;
+	struct history_seek seek;
+	uint8_t *buffer;
+	uint64_t expected = 0, got = 0, lost = 0;
+	pthread_t appender;
+	char error[256];
+
+	ck_assert_int_eq(history_ring_create(&race.ring, 64 * 1024, 64, error, sizeof(error)), 0);
+	buffer = malloc(race.ring.chunk_size);
+	history_ring_seek(&race.ring, 0, &cursor, &seek);
+	ck_assert_int_eq(pthread_create(&appender, NULL, append_fast, &race), 0);
+	for (;;) {
+		bool finished = atomic_load(&race.done);
+		struct history_read read =
+			history_ring_read(&race.ring, &cursor, buffer, race.ring.chunk_size);
+
+		lost += read.lost;
+		expected += read.lost;
+		for (uint32_t offset = 0; offset < read.length;) {
+			const struct history_record *record = history_record_at(buffer, offset);
+			uint64_t number = record->timestamp_ns / 1000;
+
+			ck_assert_uint_eq(number, expected);
+			ck_assert_uint_eq(record->captured_length, number % 64 + 1);
+			ck_assert(pattern_holds(number, record->data, record->captured_length));
+			offset += history_record_size(record->captured_length);
+			expected++;
+			got++;
+		}
+		if (finished && read.length == 0 && read.lost == 0)
+			break;
+	}
+	pthread_join(appender, NULL);
+	ck_assert_uint_eq(got + lost, race.packets);
+	ck_assert_uint_gt(got, 0);
+	free(buffer);
+	history_ring_free(&race.ring);
+}
+END_TEST
+
+START_TEST(create_refuses_memory_below_two_chunks)
+{
+	struct history_ring ring;
+	char error[256];
+
+	ck_assert_int_eq(history_ring_create(&ring, 100000, 0, error, sizeof(error)), -EINVAL);
+	ck_assert_str_eq(error, "100000 bytes cannot hold two chunks of 65600 bytes (the largest "
+				"record with snaplen 65535); give at least 131200");
+	ck_assert_uint_eq(history_ring_minimum_memory(0), 131200);
+	ck_assert_uint_eq(history_ring_minimum_memory(64), 256);
+}
+END_TEST
+
+START_TEST(pcapng_files_read_back_with_nanosecond_times)
+{
+	char directory[] = "/tmp/jetstream-pcapng.XXXXXX";
+	char path[256], part[300], error[512];
+	struct pcapng_writer writer;
+	uint8_t frame[60];
+	struct pcap_pkthdr *header;
+	const u_char *data;
+	char pcap_error[PCAP_ERRBUF_SIZE];
+	pcap_t *pcap;
+
+	ck_assert_ptr_nonnull(mkdtemp(directory));
+	snprintf(path, sizeof(path), "%s/dump.pcapng", directory);
+	snprintf(part, sizeof(part), "%s.part", path);
+	ck_assert_int_eq(pcapng_writer_open(&writer, path, 128, "opening", error, sizeof(error)), 0);
+	ck_assert_int_eq(access(part, F_OK), 0);
+	for (uint32_t i = 0; i < 3; i++) {
+		fill_pattern(i, frame, sizeof(frame));
+		ck_assert_int_eq(pcapng_writer_packet(&writer, 1451606403000000000ull + 123456789 * i,
+						      1500 + i, frame, sizeof(frame) - i),
+				 0);
+	}
+	ck_assert_int_eq(pcapng_writer_close(&writer, "outcome: done", error, sizeof(error)), 0);
+	ck_assert_int_eq(access(part, F_OK), -1);
+
+	pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, pcap_error);
+	ck_assert_msg(pcap != NULL, "%s", pcap_error);
+	ck_assert_int_eq(pcap_datalink(pcap), DLT_EN10MB);
+	ck_assert_int_eq(pcap_snapshot(pcap), 128);
+	for (uint32_t i = 0; i < 3; i++) {
+		uint64_t time = 1451606403000000000ull + 123456789 * i;
+
+		ck_assert_int_eq(pcap_next_ex(pcap, &header, &data), 1);
+		ck_assert_uint_eq((uint64_t)header->ts.tv_sec, time / 1000000000);
+		ck_assert_uint_eq((uint64_t)header->ts.tv_usec, time % 1000000000); /* ns here */
+		ck_assert_uint_eq(header->len, 1500 + i);
+		ck_assert_uint_eq(header->caplen, sizeof(frame) - i);
+		ck_assert(pattern_holds(i, data, header->caplen));
+	}
+	ck_assert_int_eq(pcap_next_ex(pcap, &header, &data), PCAP_ERROR_BREAK);
+	pcap_close(pcap);
+
+	/* an existing file is never overwritten */
+	ck_assert_int_eq(pcapng_writer_open(&writer, path, 0, "again", error, sizeof(error)), -EEXIST);
+	ck_assert_int_eq(access(part, F_OK), -1);
+	unlink(path);
+	rmdir(directory);
+}
+END_TEST
+
+/* The closing comment replaces the opening one in place: read the SHB's comment option. */
+START_TEST(pcapng_comment_is_rewritten_at_close)
+{
+	char directory[] = "/tmp/jetstream-pcapng.XXXXXX";
+	char path[256], error[512], comment[64] = {0};
+	struct pcapng_writer writer;
+	uint16_t option[2];
+	FILE *file;
+
+	ck_assert_ptr_nonnull(mkdtemp(directory));
+	snprintf(path, sizeof(path), "%s/dump.pcapng", directory);
+	ck_assert_int_eq(pcapng_writer_open(&writer, path, 0, "outcome: still being written",
+					    error, sizeof(error)),
+			 0);
+	ck_assert_int_eq(pcapng_writer_close(&writer, "outcome: cut", error, sizeof(error)), 0);
+	file = fopen(path, "rb");
+	ck_assert_ptr_nonnull(file);
+	ck_assert_int_eq(fseek(file, 24, SEEK_SET), 0);
+	ck_assert_uint_eq(fread(option, sizeof(option), 1, file), 1);
+	ck_assert_uint_eq(option[0], 1); /* opt_comment */
+	ck_assert_uint_eq(option[1], strlen("outcome: cut"));
+	ck_assert_uint_eq(fread(comment, 1, option[1], file), option[1]);
+	ck_assert_str_eq(comment, "outcome: cut");
+	fclose(file);
+	unlink(path);
+	rmdir(directory);
+}
+END_TEST
+
+Suite *
+history_suite(void)
+{
+	Suite *suite = suite_create("history");
+	TCase *ring = tcase_create("ring");
+	TCase *pcapng = tcase_create("pcapng");
+
+	tcase_add_test(ring, wrap_around_keeps_the_newest_and_counts_the_overwritten);
+	tcase_add_test(ring, records_that_do_not_fit_start_the_next_chunk);
+	tcase_add_test(ring, seek_finds_the_chunk_of_a_time);
+	tcase_add_test(ring, a_recycled_chunk_is_skipped_and_its_packets_counted);
+	tcase_add_test(ring, a_reader_racing_the_appender_never_gets_a_torn_record);
+	tcase_add_test(ring, create_refuses_memory_below_two_chunks);
+	tcase_set_timeout(ring, 60);
+	tcase_add_test(pcapng, pcapng_files_read_back_with_nanosecond_times);
+	tcase_add_test(pcapng, pcapng_comment_is_rewritten_at_close);
+	suite_add_tcase(suite, ring);
+	suite_add_tcase(suite, pcapng);
+	return suite;
+}
