@@ -815,9 +815,9 @@ close_dump(struct history_state *state, struct dump *dump, enum history_dump_sta
 
 	state->dumps_short += shorter;
 	log_kernel(outcome == HISTORY_DUMP_DONE && !shorter ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
-		   state->name, "dump %" PRIu64 " %s%s%s: %s, %" PRIu64 " packets%s%s", dump->id,
+		   state->name, "dump %" PRIu64 " %s%s%s%s: %s, %" PRIu64 " packets%s%s", dump->id,
 		   outcome == HISTORY_DUMP_DONE ? "done" : outcome == HISTORY_DUMP_CUT ? "cut" : "failed",
-		   reason[0] != '\0' ? " (" : "", reason[0] != '\0' ? ")" : "", dump->file.path,
+		   reason[0] != '\0' ? " (" : "", reason, reason[0] != '\0' ? ")" : "", dump->file.path,
 		   dump->file.packets, note[0] != '\0' ? "; " : "", note);
 	pthread_mutex_lock(&state->lock);
 	dump->status.state = outcome;
