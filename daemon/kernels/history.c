@@ -92,8 +92,8 @@ static const struct config_field history_fields[] = {
 	{.key = "seconds", .type = CONFIG_DURATION,
 	 .offset = offsetof(struct history_params, seconds_ns), .default_value = NULL,
 	 .change = CONFIG_CHANGE_REPLACE,
-	 .description = "dumps reach back at most this far before the newest packet; 0 = as far as "
-			"the memory holds"},
+	 .description = "dumps reach back at most this far before the newest packet; unset = as "
+			"far as the memory holds"},
 	{.key = "trigger", .type = CONFIG_NAMES,
 	 .choices = (const char *const[]){"alert", "flow", NULL},
 	 .description = "kernels whose alert or flow records open a dump of their key"},
