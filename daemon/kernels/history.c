@@ -165,6 +165,7 @@ struct dump {
 	uint64_t oldest_ns;              /* where the held packets began then */
 	uint64_t lost;                   /* ring packets overwritten before the writer read them */
 	uint64_t merged;                 /* further triggers for this key while it was open */
+	uint64_t opened_ns;              /* wall clock when the file was opened, for the log */
 	/* lock: the writer thread writes, the control thread reads */
 	struct history_dump_status status;
 };
@@ -466,6 +467,7 @@ static void
 publish_dump(struct history_state *state, struct dump *dump)
 {
 	dump->status.state = HISTORY_DUMP_RUNNING;
+	dump->opened_ns = kernel_now_ns();
 	snprintf(dump->status.path, sizeof(dump->status.path), "%s", dump->file.path);
 	dump->next = state->dumps;
 	state->dumps = dump;
@@ -815,10 +817,11 @@ close_dump(struct history_state *state, struct dump *dump, enum history_dump_sta
 
 	state->dumps_short += shorter;
 	log_kernel(outcome == HISTORY_DUMP_DONE && !shorter ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
-		   state->name, "dump %" PRIu64 " %s%s%s%s: %s, %" PRIu64 " packets%s%s", dump->id,
+		   state->name, "dump %" PRIu64 " %s%s%s%s: %s, %" PRIu64 " packets in %.3f s%s%s", dump->id,
 		   outcome == HISTORY_DUMP_DONE ? "done" : outcome == HISTORY_DUMP_CUT ? "cut" : "failed",
 		   reason[0] != '\0' ? " (" : "", reason, reason[0] != '\0' ? ")" : "", dump->file.path,
-		   dump->file.packets, note[0] != '\0' ? "; " : "", note);
+		   dump->file.packets, (double)(kernel_now_ns() - dump->opened_ns) / 1e9,
+		   note[0] != '\0' ? "; " : "", note);
 	pthread_mutex_lock(&state->lock);
 	dump->status.state = outcome;
 	dump->status.packets = dump->file.packets;
