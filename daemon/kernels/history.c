@@ -1039,7 +1039,9 @@ describe_request(const struct history_state *state, const struct history_dump_re
 	snprintf(dump->description, sizeof(dump->description),
 		 "jetstream history dump by kernel '%s'\ntrigger: the control socket (dump %" PRIu64
 		 ")\nfilter: %s\n%s",
-		 state->name, dump->id, request->filter[0] != '\0' ? request->filter : "(every packet)",
+		 state->name, dump->id,
+		 request->filter != NULL && request->filter[0] != '\0' ? request->filter
+									 : "(every packet)",
 		 range);
 }
 
