@@ -308,18 +308,23 @@ trigger_of(const union any_record *record, enum dump_key configured,
 	return false; /* the graph lets only alert and flow records in: never reached */
 }
 
+/* @p records: @p count records of @p type, packed at the ring's element size. */
 static void
-hand_over_triggers(struct kernel_instance *instance, const union any_record *records,
+hand_over_triggers(struct kernel_instance *instance, const void *records, enum stream_type type,
 		   unsigned count)
 {
 	struct history_state *state = instance->state;
 	const struct history_params *params = instance->params;
 	struct history_trigger triggers[KERNEL_BURST];
-	unsigned made = 0, enqueued;
+	unsigned element_size = stream_element_size(type), made = 0, enqueued;
 
-	for (unsigned i = 0; i < count; i++)
-		if (trigger_of(&records[i], (enum dump_key)params->dump_key, &triggers[made]))
+	for (unsigned i = 0; i < count; i++) {
+		union any_record record;
+
+		memcpy(&record, (const uint8_t *)records + (size_t)i * element_size, element_size);
+		if (trigger_of(&record, (enum dump_key)params->dump_key, &triggers[made]))
 			made++;
+	}
 	enqueued = rte_ring_sp_enqueue_burst_elem(state->triggers, triggers, sizeof(triggers[0]),
 						  made, NULL);
 	state->triggers_received += made;
@@ -344,7 +349,7 @@ history_process(struct kernel_instance *instance)
 	if (received == 0)
 		return 0;
 	if (type != STREAM_PACKET) {
-		hand_over_triggers(instance, items.records, received);
+		hand_over_triggers(instance, items.records, type, received);
 		return received;
 	}
 	for (unsigned i = 0; i < received; i++)

@@ -17,9 +17,12 @@
 #include <check.h>
 #include <pcap/pcap.h>
 
+#include "kernels/history.h"
 #include "kernels/history_ring.h"
 #include "outputs/pcapng_writer.h"
+#include "packet.h"
 #include "suites.h"
+#include "test_rig.h"
 
 /* The bytes of packet @p number: a pattern a torn copy would break. */
 static void
@@ -355,12 +358,263 @@ START_TEST(pcapng_comment_is_rewritten_at_close)
 }
 END_TEST
 
+/* ---- the kernel, through the test rig ------------------------------------ */
+
+/* An Ethernet + IPv4 + UDP frame of @p length bytes from @p source to @p destination. */
+static void
+make_frame(uint8_t *frame, uint32_t length, const char *source, const char *destination,
+	   uint8_t tag)
+{
+	uint8_t address[16];
+
+	memset(frame, tag, length);
+	frame[12] = 0x08, frame[13] = 0x00;                       /* IPv4 */
+	frame[14] = 0x45, frame[15] = 0;                          /* version 4, IHL 5 */
+	frame[16] = (uint8_t)((length - 14) >> 8), frame[17] = (uint8_t)(length - 14);
+	frame[20] = frame[21] = 0;                                /* not a fragment */
+	frame[22] = 64, frame[23] = 17;                           /* TTL, UDP */
+	test_address(source, address);
+	memcpy(frame + 26, address + 12, 4);
+	test_address(destination, address);
+	memcpy(frame + 30, address + 12, 4);
+	frame[34] = 0x30, frame[35] = 0x39, frame[36] = 0, frame[37] = 53; /* ports 12345 -> 53 */
+	frame[38] = (uint8_t)((length - 34) >> 8), frame[39] = (uint8_t)(length - 34);
+}
+
+/*
+ * Send one frame at @p time_ns, in two chained segments when @p chained (the
+ * history copies both), with its metadata parsed as a source would.
+ */
+static void
+send_frame(struct test_rig *rig, const uint8_t *frame, uint32_t length, uint64_t time_ns,
+	   bool chained)
+{
+	struct rte_mbuf *packet = test_rig_new_packet(rig);
+	uint32_t first = chained ? length / 2 : length;
+
+	memcpy(rte_pktmbuf_append(packet, (uint16_t)first), frame, first);
+	if (chained) {
+		struct rte_mbuf *tail = test_rig_new_packet(rig);
+
+		memcpy(rte_pktmbuf_append(tail, (uint16_t)(length - first)), frame + first,
+		       length - first);
+		ck_assert_int_eq(rte_pktmbuf_chain(packet, tail), 0);
+	}
+	packet_parse(frame, length, packet_meta(packet));
+	packet_meta(packet)->timestamp_ns = time_ns;
+	packet_meta(packet)->wire_length = length;
+	test_rig_send(rig, packet);
+}
+
+/* What history emitted: packets, freed here (counted in rig_output_packets). */
+static unsigned rig_output_packets;
+
+static void
+free_output(struct test_rig *rig)
+{
+	struct rte_mbuf *packets[32];
+	unsigned count;
+
+	while ((count = rte_ring_dequeue_burst(rig->output.ring, (void **)packets, 32, NULL)) > 0) {
+		rig_output_packets += count;
+		rte_pktmbuf_free_bulk(packets, count);
+	}
+}
+
+/* Close the inputs and poll until the instance (and its writer thread) finished. */
+static void
+run_until_finished(struct test_rig *rig)
+{
+	test_rig_close_inputs(rig);
+	for (unsigned round = 0; round < 5000 && !test_rig_poll(rig); round++) {
+		free_output(rig);
+		usleep(1000);
+	}
+	free_output(rig);
+	ck_assert(kernel_is_finished(&rig->instance));
+}
+
+static uint64_t
+stat_of(struct test_rig *rig, const char *name)
+{
+	struct kernel_stat stats[KERNEL_MAX_STATS];
+	unsigned count = rig->instance.ops->stats(&rig->instance, stats);
+
+	for (unsigned i = 0; i < count; i++)
+		if (strcmp(stats[i].name, name) == 0)
+			return stats[i].value;
+	ck_abort_msg("no statistic %s", name);
+	return 0;
+}
+
+/* The frames of a pcapng file, in order: their times, lengths and first bytes. */
+static unsigned
+read_dump(const char *path, uint64_t *times, uint32_t *lengths, uint8_t (*bytes)[128],
+	  unsigned most)
+{
+	char error[PCAP_ERRBUF_SIZE];
+	pcap_t *pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO,
+								error);
+	struct pcap_pkthdr *header;
+	const u_char *data;
+	unsigned count = 0;
+
+	ck_assert_msg(pcap != NULL, "%s", error);
+	while (count < most && pcap_next_ex(pcap, &header, &data) == 1) {
+		times[count] = (uint64_t)header->ts.tv_sec * 1000000000 + (uint64_t)header->ts.tv_usec;
+		lengths[count] = header->len;
+		ck_assert_uint_eq(header->caplen, header->len);
+		memcpy(bytes[count], data, header->caplen < 128 ? header->caplen : 128);
+		count++;
+	}
+	pcap_close(pcap);
+	return count;
+}
+
+/*
+ * Packets pass through unchanged and are held (chained ones whole); a dump
+ * asked by the control thread holds the held packets its filter takes, with
+ * their times and lengths, and is DONE once the input ended.
+ */
+START_TEST(a_control_dump_writes_the_held_packets_its_filter_takes)
+{
+	char directory[] = "/tmp/jetstream-history.XXXXXX";
+	char setting[128], path[4096], error[256], file[4200];
+	const char *settings[] = {setting, "memory=1M", NULL};
+	struct history_dump_request request = {.filter = "udp and dst host 192.0.2.9",
+					       .before_ns = 5000, .after_ns = 0};
+	struct history_dump_status status;
+	uint64_t times[8], dump_id = 0;
+	uint32_t lengths[8];
+	uint8_t bytes[8][128], frame[120];
+	struct test_rig rig;
+
+	ck_assert_ptr_nonnull(mkdtemp(directory));
+	snprintf(setting, sizeof(setting), "dump_dir=%s", directory);
+	test_rig_open(&rig, &history_kernel, "cap", STREAM_PACKET, settings, 64);
+	rig_output_packets = 0;
+	for (unsigned i = 0; i < 6; i++) {
+		make_frame(frame, 100 + i, "198.51.100.1", i % 2 ? "192.0.2.9" : "192.0.2.7",
+			   (uint8_t)i);
+		send_frame(&rig, frame, 100 + i, 10000 + 1000 * i, i == 3);
+	}
+	test_rig_consume_input(&rig, true);
+	free_output(&rig);
+	ck_assert_uint_eq(rig_output_packets, 6);
+	ck_assert_uint_eq(stat_of(&rig, "held_packets"), 6);
+	ck_assert_uint_eq(stat_of(&rig, "held_span_ns"), 5000);
+
+	/* T = the newest held packet (15000): [10000, 15000]; the odd ones go to 192.0.2.9 */
+	ck_assert_int_eq(history_dump_start(&rig.instance, &request, &dump_id, path, sizeof(path),
+					    error, sizeof(error)),
+			 0);
+	ck_assert_uint_eq(dump_id, 1);
+	snprintf(file, sizeof(file), "%s/cap-19700101T000000.000015000Z-dump1.pcapng", directory);
+	ck_assert_str_eq(path, file);
+	ck_assert_int_eq(history_dump_status(&rig.instance, 1, &status), 0);
+	ck_assert_int_eq(history_dump_status(&rig.instance, 2, &status), -ENOENT);
+
+	/* a bad filter, a path that exists */
+	request.filter = "udp and and";
+	ck_assert_int_eq(history_dump_start(&rig.instance, &request, &dump_id, path, sizeof(path),
+					    error, sizeof(error)),
+			 -EINVAL);
+	request.filter = "";
+	request.path = file;
+	ck_assert_int_eq(history_dump_start(&rig.instance, &request, &dump_id, path, sizeof(path),
+					    error, sizeof(error)),
+			 -EEXIST);
+
+	run_until_finished(&rig);
+	ck_assert_int_eq(history_dump_status(&rig.instance, 1, &status), 0);
+	ck_assert_int_eq(status.state, HISTORY_DUMP_DONE);
+	ck_assert_uint_eq(status.packets, 3);
+	ck_assert_uint_eq(status.overwritten, 0);
+	ck_assert_str_eq(status.reason, "the input ended");
+	ck_assert_uint_eq(read_dump(file, times, lengths, bytes, 8), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		unsigned sent = 2 * i + 1;
+
+		make_frame(frame, 100 + sent, "198.51.100.1", "192.0.2.9", (uint8_t)sent);
+		ck_assert_uint_eq(times[i], 10000 + 1000 * sent);
+		ck_assert_uint_eq(lengths[i], 100 + sent);
+		ck_assert_mem_eq(bytes[i], frame, 100 + sent); /* packet 3 came in two segments */
+	}
+	test_rig_close(&rig);
+	unlink(file);
+	rmdir(directory);
+}
+END_TEST
+
+static void
+send_alert(struct kernel_ring *ring, const char *destination, uint64_t end_ns)
+{
+	struct alert_record alert = {.header = {.type = STREAM_ALERT, .kernel = "alarm"},
+				     .key = COUNT_KEY_DESTINATION, .value = 99, .end_ns = end_ns};
+
+	test_address(destination, alert.destination_address);
+	ck_assert_uint_eq(rte_ring_sp_enqueue_bulk_elem(ring->ring, &alert, ring->element_size, 1,
+							NULL),
+			  1);
+}
+
+/*
+ * Alert records open a dump of their key (the destination): the packets to it
+ * in [T - before, T + after]; a second alert for that key while the dump is
+ * open is merged; max_dumps refuses a third key.
+ */
+START_TEST(alerts_open_one_dump_per_key_within_the_limits)
+{
+	char directory[] = "/tmp/jetstream-history.XXXXXX";
+	char setting[128], file[4200];
+	const char *settings[] = {setting, "memory=1M", "before=2us", "after=2us",
+				  "max_dumps=1", NULL};
+	uint64_t times[16];
+	uint32_t lengths[16];
+	uint8_t bytes[16][128], frame[100];
+	struct kernel_ring *alerts;
+	struct test_rig rig;
+
+	ck_assert_ptr_nonnull(mkdtemp(directory));
+	snprintf(setting, sizeof(setting), "dump_dir=%s", directory);
+	test_rig_open(&rig, &history_kernel, "cap", STREAM_PACKET, settings, 64);
+	alerts = test_rig_add_input(&rig, STREAM_ALERT, 64);
+	rig_output_packets = 0;
+	/* one packet a microsecond, 0..9 us, alternately to .9 and .7 */
+	for (unsigned i = 0; i < 10; i++) {
+		make_frame(frame, 80, "198.51.100.1", i % 2 ? "192.0.2.9" : "192.0.2.7", (uint8_t)i);
+		send_frame(&rig, frame, 80, 1000 * i, false);
+	}
+	test_rig_consume_input(&rig, true);
+	send_alert(alerts, "192.0.2.9", 5000); /* [3000, 7000]: packets 3, 5, 7 */
+	send_alert(alerts, "192.0.2.9", 6000); /* merged */
+	send_alert(alerts, "192.0.2.7", 6000); /* refused: max_dumps 1 */
+	test_rig_consume_input(&rig, true);
+	run_until_finished(&rig);
+	ck_assert_uint_eq(stat_of(&rig, "triggers"), 3);
+	ck_assert_uint_eq(stat_of(&rig, "triggers_merged"), 1);
+	ck_assert_uint_eq(stat_of(&rig, "triggers_refused"), 1);
+	ck_assert_uint_eq(stat_of(&rig, "dumps_done"), 1);
+	ck_assert_uint_eq(stat_of(&rig, "dump_packets"), 3);
+	snprintf(file, sizeof(file), "%s/cap-19700101T000000.000005000Z-dst-192.0.2.9.pcapng",
+		 directory);
+	ck_assert_uint_eq(read_dump(file, times, lengths, bytes, 16), 3);
+	ck_assert_uint_eq(times[0], 3000);
+	ck_assert_uint_eq(times[1], 5000);
+	ck_assert_uint_eq(times[2], 7000);
+	test_rig_close(&rig);
+	unlink(file);
+	rmdir(directory);
+}
+END_TEST
+
 Suite *
 history_suite(void)
 {
 	Suite *suite = suite_create("history");
 	TCase *ring = tcase_create("ring");
 	TCase *pcapng = tcase_create("pcapng");
+	TCase *kernel = tcase_create("kernel");
 
 	tcase_add_test(ring, wrap_around_keeps_the_newest_and_counts_the_overwritten);
 	tcase_add_test(ring, records_that_do_not_fit_start_the_next_chunk);
@@ -371,7 +625,11 @@ history_suite(void)
 	tcase_set_timeout(ring, 60);
 	tcase_add_test(pcapng, pcapng_files_read_back_with_nanosecond_times);
 	tcase_add_test(pcapng, pcapng_comment_is_rewritten_at_close);
+	tcase_add_test(kernel, a_control_dump_writes_the_held_packets_its_filter_takes);
+	tcase_add_test(kernel, alerts_open_one_dump_per_key_within_the_limits);
+	tcase_set_timeout(kernel, 30);
 	suite_add_tcase(suite, ring);
 	suite_add_tcase(suite, pcapng);
+	suite_add_tcase(suite, kernel);
 	return suite;
 }
