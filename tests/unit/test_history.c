@@ -608,6 +608,56 @@ START_TEST(alerts_open_one_dump_per_key_within_the_limits)
 }
 END_TEST
 
+/* A flow record opens a dump of its 5-tuple, both directions (dump_key auto). */
+START_TEST(a_flow_record_dumps_both_directions_of_its_flow)
+{
+	char directory[] = "/tmp/jetstream-history.XXXXXX";
+	char setting[128], file[4200];
+	const char *settings[] = {setting, "memory=1M", "before=10us", "after=0s", NULL};
+	struct flow_record flow = {.header = {.type = STREAM_FLOW, .kernel = "flows"},
+				   .source_port = 12345, .destination_port = 53, .protocol = 17,
+				   .packets = 2, .reverse_packets = 1, .last_ns = 4000};
+	uint64_t times[8];
+	uint32_t lengths[8];
+	uint8_t bytes[8][128], frame[80];
+	struct kernel_ring *flows;
+	struct test_rig rig;
+
+	ck_assert_ptr_nonnull(mkdtemp(directory));
+	snprintf(setting, sizeof(setting), "dump_dir=%s", directory);
+	test_rig_open(&rig, &history_kernel, "cap", STREAM_PACKET, settings, 64);
+	flows = test_rig_add_input(&rig, STREAM_FLOW, 64);
+	rig_output_packets = 0;
+	make_frame(frame, 80, "198.51.100.1", "192.0.2.9", 0); /* the flow */
+	send_frame(&rig, frame, 80, 1000, false);
+	make_frame(frame, 80, "192.0.2.9", "198.51.100.1", 1); /* its reverse: ports swapped */
+	frame[34] = 0, frame[35] = 53, frame[36] = 0x30, frame[37] = 0x39;
+	send_frame(&rig, frame, 80, 2000, false);
+	make_frame(frame, 80, "198.51.100.1", "192.0.2.8", 2); /* another flow */
+	send_frame(&rig, frame, 80, 3000, false);
+	make_frame(frame, 80, "198.51.100.1", "192.0.2.9", 3);
+	send_frame(&rig, frame, 80, 4000, false);
+	test_rig_consume_input(&rig, true);
+	test_address("198.51.100.1", flow.source_address);
+	test_address("192.0.2.9", flow.destination_address);
+	ck_assert_uint_eq(rte_ring_sp_enqueue_bulk_elem(flows->ring, &flow, flows->element_size, 1,
+							NULL),
+			  1);
+	test_rig_consume_input(&rig, true);
+	run_until_finished(&rig);
+	snprintf(file, sizeof(file),
+		 "%s/cap-19700101T000000.000004000Z-flow-198.51.100.1.12345-192.0.2.9.53-17.pcapng",
+		 directory);
+	ck_assert_uint_eq(read_dump(file, times, lengths, bytes, 8), 3);
+	ck_assert_uint_eq(times[0], 1000);
+	ck_assert_uint_eq(times[1], 2000);
+	ck_assert_uint_eq(times[2], 4000);
+	test_rig_close(&rig);
+	unlink(file);
+	rmdir(directory);
+}
+END_TEST
+
 Suite *
 history_suite(void)
 {
@@ -627,6 +677,7 @@ history_suite(void)
 	tcase_add_test(pcapng, pcapng_comment_is_rewritten_at_close);
 	tcase_add_test(kernel, a_control_dump_writes_the_held_packets_its_filter_takes);
 	tcase_add_test(kernel, alerts_open_one_dump_per_key_within_the_limits);
+	tcase_add_test(kernel, a_flow_record_dumps_both_directions_of_its_flow);
 	tcase_set_timeout(kernel, 30);
 	suite_add_tcase(suite, ring);
 	suite_add_tcase(suite, pcapng);
