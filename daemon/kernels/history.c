@@ -788,8 +788,12 @@ describe_outcome(const struct dump *dump, enum history_dump_state outcome, const
 					 "overwritten before they were written; ",
 					 dump->lost);
 	if (dump->merged > 0 && used < note_size)
-		snprintf(note + used, note_size - used,
-			 "%" PRIu64 " further triggers for this key were merged into it.", dump->merged);
+		used += (size_t)snprintf(note + used, note_size - used,
+					 "%" PRIu64 " further triggers for this key were merged into it; ",
+					 dump->merged);
+	used = strlen(note);
+	if (used >= 2 && strcmp(note + used - 2, "; ") == 0)
+		note[used - 2] = '\0'; /* each part ends with "; ": not the last */
 	snprintf(text, size, "outcome: %s%s%s\npackets written: %" PRIu64
 		 "\npackets overwritten before written: %" PRIu64 "\n%s%s",
 		 outcome == HISTORY_DUMP_DONE ? "done" : outcome == HISTORY_DUMP_CUT ? "cut" : "failed",

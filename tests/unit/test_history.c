@@ -608,6 +608,49 @@ START_TEST(alerts_open_one_dump_per_key_within_the_limits)
 }
 END_TEST
 
+/* `seconds:` keeps a dump from reaching back further; its status says so. */
+START_TEST(the_seconds_bound_clips_a_dump_and_says_so)
+{
+	char directory[] = "/tmp/jetstream-history.XXXXXX";
+	char setting[128], path[4096], error[256];
+	const char *settings[] = {setting, "memory=1M", "seconds=3us", NULL};
+	struct history_dump_request request = {.filter = "", .before_ns = 10000, .after_ns = 0};
+	struct history_dump_status status;
+	uint64_t times[16], dump_id;
+	uint32_t lengths[16];
+	uint8_t bytes[16][128], frame[80];
+	struct test_rig rig;
+
+	ck_assert_ptr_nonnull(mkdtemp(directory));
+	snprintf(setting, sizeof(setting), "dump_dir=%s", directory);
+	test_rig_open(&rig, &history_kernel, "cap", STREAM_PACKET, settings, 64);
+	rig_output_packets = 0;
+	for (unsigned i = 0; i < 10; i++) {
+		make_frame(frame, 80, "198.51.100.1", "192.0.2.9", (uint8_t)i);
+		send_frame(&rig, frame, 80, 1000 * i, false);
+	}
+	test_rig_consume_input(&rig, true);
+	/* T = 9000: [0, 9000] asked, [6000, 9000] allowed */
+	ck_assert_int_eq(history_dump_start(&rig.instance, &request, &dump_id, path, sizeof(path),
+					    error, sizeof(error)),
+			 0);
+	run_until_finished(&rig);
+	ck_assert_int_eq(history_dump_status(&rig.instance, dump_id, &status), 0);
+	ck_assert_int_eq(status.state, HISTORY_DUMP_DONE);
+	ck_assert_uint_eq(status.packets, 4);
+	ck_assert_str_eq(status.reason,
+			 "the input ended; cut by the seconds: bound: the packets held began at "
+			 "1970-01-01T00:00:00.000006000Z (6000 ns), after the range's start; the "
+			 "dump holds the newest part of the range");
+	ck_assert_uint_eq(read_dump(path, times, lengths, bytes, 16), 4);
+	ck_assert_uint_eq(times[0], 6000);
+	ck_assert_uint_eq(stat_of(&rig, "dumps_short"), 1);
+	test_rig_close(&rig);
+	unlink(path);
+	rmdir(directory);
+}
+END_TEST
+
 /* A flow record opens a dump of its 5-tuple, both directions (dump_key auto). */
 START_TEST(a_flow_record_dumps_both_directions_of_its_flow)
 {
@@ -678,6 +721,7 @@ history_suite(void)
 	tcase_add_test(kernel, a_control_dump_writes_the_held_packets_its_filter_takes);
 	tcase_add_test(kernel, alerts_open_one_dump_per_key_within_the_limits);
 	tcase_add_test(kernel, a_flow_record_dumps_both_directions_of_its_flow);
+	tcase_add_test(kernel, the_seconds_bound_clips_a_dump_and_says_so);
 	tcase_set_timeout(kernel, 30);
 	suite_add_tcase(suite, ring);
 	suite_add_tcase(suite, pcapng);
