@@ -303,6 +303,12 @@ history_ring_read(struct history_ring *ring, struct history_cursor *cursor, uint
 			return result;
 		}
 		level = atomic_load_explicit(&chunk->level, memory_order_acquire);
+		rte_smp_rmb();
+		if (atomic_load_explicit(&chunk->serial, memory_order_relaxed) != cursor->serial) {
+			/* recycled between the two loads: the level is the new content's */
+			result.lost = skip_overwritten(ring, cursor);
+			return result;
+		}
 		if (cursor->offset < LEVEL_FILL(level))
 			break;
 		if (head == cursor->serial)
