@@ -18,6 +18,7 @@ SECTIONS = (
     ("agent", "6. Agent mode (`idle: sleep`) over af_packet"),
     ("plugin", "7. A plugin kernel against the same kernel built in"),
     ("metrics", "8. Serving Prometheus metrics while the datapath runs"),
+    ("history", "9. history kernel: packets into the ring, dumps out of it"),
 )
 
 
@@ -138,6 +139,15 @@ def main(results_path, markdown_path):
             out.append("")
             out.append(pipeline_block("build/bench/metrics_settings.yaml"))
             out.append(pipeline_block("build/bench/metrics.yaml"))
+        if section == "history":
+            out.append("Every kernel on worker lcore 1 (`cores: 1`), the synthetic source included, so a "
+                       "row's rate is that of generating, holding (copying each frame into the ring) "
+                       "and freeing. Passthrough and history run alternately in the same loop of runs. "
+                       "The 10-second dump's time is what the daemon logs when it renames the file. The "
+                       "64-byte history pipeline (snaplen 0) and the dump's:")
+            out.append("")
+            out.append(pipeline_block("build/bench/history_64_0.yaml"))
+            out.append(pipeline_block("build/bench/history_dump.yaml"))
     with open(markdown_path, "w", encoding="utf-8") as stream:
         stream.write("\n".join(out))
     print(f"wrote {markdown_path}")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: run the benchmark rows, print the table and write BENCHMARKS.md.
 #
-#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics]
+#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [history]
 #   (default: all)
 #
 # Expects build/jetstreamd, build/flow_tracker_bench, build/reference_counter and
@@ -16,12 +16,12 @@ set -euo pipefail
 cd "$repo_root"
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker handoff reload agent plugin metrics)
+[ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker handoff reload agent plugin metrics history)
 for section in "${sections[@]}"; do
 	case "$section" in
-	offline | live | flow_tracker | handoff | reload | agent | plugin | metrics) ;;
+	offline | live | flow_tracker | handoff | reload | agent | plugin | metrics | history) ;;
 	*)
-		echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics]" >&2
+		echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [history]" >&2
 		exit 64
 		;;
 	esac
