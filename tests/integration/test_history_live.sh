@@ -64,8 +64,10 @@ ip netns exec "$replay_namespace" tcpreplay --intf1="$replay_interface" --pps=20
 replay_pid=$!
 sleep 1
 status=0
-ctl dump --filter "host $host" --before 60s --after 4s --out "$work/host.pcapng" --wait \
-	>"$work/dump.out" 2>"$work/dump.err" || status=$?
+# The range ends 4 s after the request: --wait must return soon after, even with no later packet.
+timeout 20 "$jetstreamctl" -s "$socket" dump --filter "host $host" --before 60s --after 4s \
+	--out "$work/host.pcapng" --wait >"$work/dump.out" 2>"$work/dump.err" || status=$?
+[ "$status" -ne 124 ] || fail "jetstreamctl dump --wait did not return within 20 s (the range ended after 4 s)"
 wait "$replay_pid" || { cat "$work/tcpreplay.log"; fail "tcpreplay failed"; }
 grep -Eq "Successful packets: +$frames\$" "$work/tcpreplay.log" ||
 	{ cat "$work/tcpreplay.log"; fail "tcpreplay did not send all $frames frames"; }
