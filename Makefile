@@ -74,7 +74,7 @@ deps:
 # window edges, the sink and writer threads, full disks, stalls, bad configs.
 ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures signals incomplete_output synthetic \
 	window_edge control_stall sink_full_disk sink_sigkill accounting_af_packet_stall bad_configs start_errors \
-	reload_plugin metrics ctl ctl_hostile
+	reload_plugin metrics ctl ctl_hostile filter_reload
 # the sinks' reopen on SIGUSR1 and SIGHUP, across the writer threads
 ASAN_INTEGRATION_TESTS += logrotate
 # the sqlite sink's writer thread, its kill -9 and SIGTERM

@@ -27,6 +27,7 @@ packages=(
 	python3                          # trace generator and test helpers
 	iproute2 tcpreplay               # veth/netns live-capture test
 	tshark                           # cross-checks in tests
+	tcpdump                          # tests: the filter kernel must select exactly what tcpdump selects
 	clang libclang-rt-14-dev         # `make fuzz`: libFuzzer and the sanitizer runtimes for clang
 	systemd man-db                   # the unit's tests: systemd-analyze verify/security (man pages)
 	dpkg-dev util-linux              # `make deb` (dpkg-shlibdeps); setpriv, unshare for the sandbox test
