@@ -29,5 +29,6 @@ Suite *control_suite(void);
 Suite *sqlite_schema_suite(void);
 Suite *delivery_suite(void);
 Suite *kafka_suite(void);
+Suite *packet_filter_suite(void);
 
 #endif
