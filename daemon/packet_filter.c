@@ -242,6 +242,15 @@ packet_filter_uses_jit(const struct packet_filter *filter)
 	return filter->jit != NULL;
 }
 
+/*
+ * The JIT is called once per packet in a loop: rte_bpf_exec_burst() runs
+ * the interpreter only (DPDK 22.11 has no burst entry into JIT code).
+ * Measured by build/filter_bench (scripts/bench/filter.sh) on 16384
+ * generated frames, 2-vCPU AMD EPYC VM, ns per packet, JIT loop / JIT one
+ * call per burst of 1 / rte_bpf_exec_burst / pcap_offline_filter:
+ * `tcp` 11.0 / 13.4 / 27.0 / 25.2; `tcp port 443 or udp port 53 or icmp6`
+ * 11.2 / 15.2 / 46.3 / 34.0; the complex row 14.7 / 17.2 / 52.6 / 38.2.
+ */
 void
 packet_filter_match_burst(const struct packet_filter *filter, struct rte_mbuf **packets,
 			  bool *matched, unsigned count)

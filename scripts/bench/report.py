@@ -18,6 +18,7 @@ SECTIONS = (
     ("agent", "6. Agent mode (`idle: sleep`) over af_packet"),
     ("plugin", "7. A plugin kernel against the same kernel built in"),
     ("metrics", "8. Serving Prometheus metrics while the datapath runs"),
+    ("filter", "9. filter kernel: tcpdump expressions, JIT against interpreter and libpcap"),
 )
 
 
