@@ -12,7 +12,8 @@
  *   interpreter     packet_filter_match_burst(), interpreter engine
  *                   (rte_bpf_exec_burst), bursts of 32
  *   libpcap         pcap_offline_filter() on the bytes (packet_filter_match_bytes)
- * and prints one line per pair: "EXPRESSION_LABEL ENGINE NS_PER_PACKET MATCHED".
+ * and prints "expression LABEL TEXT" for each expression, then one line per
+ * pair: "EXPRESSION_LABEL ENGINE NS_PER_PACKET MATCHED".
  * The matched counts must agree, or it exits 1.
  */
 #include <stdio.h>
@@ -133,6 +134,7 @@ bench_expression(const char *label, const char *expression, const struct frames 
 		fprintf(stderr, "filter_bench: %s: %s\n", expression, error);
 		return -1;
 	}
+	printf("expression %s %s\n", label, expression);
 	for (enum way way = 0; way < WAY_COUNT; way++) {
 		const struct packet_filter *filter = way == INTERPRETER ? interpreter : jit;
 		uint64_t passes = BENCH_MIN_PACKETS_TIMED / frames->count + 1, matched = 0;

@@ -245,11 +245,12 @@ packet_filter_uses_jit(const struct packet_filter *filter)
 /*
  * The JIT is called once per packet in a loop: rte_bpf_exec_burst() runs
  * the interpreter only (DPDK 22.11 has no burst entry into JIT code).
- * Measured by build/filter_bench (scripts/bench/filter.sh) on 16384
- * generated frames, 2-vCPU AMD EPYC VM, ns per packet, JIT loop / JIT one
- * call per burst of 1 / rte_bpf_exec_burst / pcap_offline_filter:
- * `tcp` 11.0 / 13.4 / 27.0 / 25.2; `tcp port 443 or udp port 53 or icmp6`
- * 11.2 / 15.2 / 46.3 / 34.0; the complex row 14.7 / 17.2 / 52.6 / 38.2.
+ * Measured by build/filter_bench (scripts/bench/filter.sh, BENCHMARKS.md
+ * row 9) on 16384 generated frames, 2-vCPU AMD EPYC VM, medians of 5 runs,
+ * ns per packet, JIT in this loop / JIT one packet per call /
+ * rte_bpf_exec_burst / pcap_offline_filter: `tcp` 10.6 / 10.7 / 19.4 / 21.6;
+ * `tcp port 443 or udp port 53 or icmp6` 14.2 / 16.8 / 47.7 / 34.8; a
+ * complex expression 13.5 / 16.1 / 52.3 / 39.4.
  */
 void
 packet_filter_match_burst(const struct packet_filter *filter, struct rte_mbuf **packets,

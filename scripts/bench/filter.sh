@@ -28,7 +28,7 @@ for ((run = 1; run <= runs; run++)); do
 	echo "filter: filter_bench run $run/$runs"
 done
 for label in simple medium complex; do
-	expression="$(sed -n "s/.*{\"$label\", \"\\(.*\\)\"},*/\\1/p" bench/filter_bench.c | head -n 1)"
+	expression="$(sed -n "s/^expression $label //p" build/bench/filter_bench.1.txt)"
 	result=""
 	for way in jit_burst jit_single interpreter libpcap; do
 		values=()
@@ -87,4 +87,4 @@ record filter "9d synthetic -> passthrough -> sink(null), one lcore" "$passthrou
 record filter "9d synthetic -> filter(JIT) -> sink(null), one lcore" "$filter_median Mpps (min-max $(range "${filter_rates[@]}"))" "$runs" \
 	"expression '$medium'; per run: $(joined "${filter_rates[@]}")" "build/jetstreamd -p $filter_pipeline"
 record filter "9d ratio passthrough / filter (target <= 1.2)" "$(ratio "$passthrough_median" "$filter_median")x" "-" \
-	"the filter's cost over the framework's own, on the same traffic" "-"
+	"the filter's cost over the framework's own on the same traffic: the JIT's ~11-15 ns per packet (9a-c) against the framework's ~30" "-"
