@@ -87,7 +87,7 @@ def write_oracles(capture, directory, expressions):
         sys.exit(f"filter_oracle: tshark reads {len(frames)} frames, tcpdump wrote {len(all_records)}")
     for index, expression in enumerate(expressions):
         selected = os.path.join(directory, "selected.pcap")
-        subprocess.run(["tcpdump", "-r", capture, "-w", selected, expression], check=True,
+        subprocess.run(["tcpdump", "-r", capture, "-w", selected, "--", expression], check=True,
                        stderr=subprocess.DEVNULL)
         indexes = list(selected_indexes(all_records, selected))
         with open(os.path.join(directory, f"{index}.tsv"), "w") as out:

@@ -38,6 +38,10 @@ expressions=(
 	"udp[8:2] != 0"
 	"ip6 and ip6[6] == 58"
 	"arp"
+	"ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2) != 0"
+	"(ip[2:2] - 20) % 7 == 3 or ip6[4:2] / 100 == 3"
+	"-ip[8] + 300 > 250"
+	"ip[12:4] > 0x80000000 and ip[2:2] * 3 > 1000"
 )
 
 # write_pipeline CAPTURE TOP_SOURCE PIPELINE: every expression plus `host TOP_SOURCE`, both engines.

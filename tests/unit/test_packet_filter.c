@@ -125,6 +125,12 @@ static const struct expectation expectations[] = {
 	{"ether[12:2] == 0x800 or ether[12:2] == 0x86dd", true, true, false},
 	{"vlan", false, false, false},
 	{"udp or port 53", false, false, false},
+	/* arithmetic: TCP payload length, modulo, division, negation, multiplication */
+	{"ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2) == 0", true, false, false},
+	{"(ip[2:2] - 20) % 7 == 3", true, false, false},
+	{"ip6[4:2] / 4 == 2", false, true, false},
+	{"-ip[8] + 300 == 236", true, false, false},
+	{"ip[16:4] * 2 == 0x8c66c80e", true, false, false}, /* wraps at 32 bits */
 };
 
 START_TEST(crafted_frames)
