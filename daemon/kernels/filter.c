@@ -98,11 +98,19 @@ filter_process(struct kernel_instance *instance)
 	if (received == 0)
 		return 0;
 	packet_filter_match_burst(state->filter, packets, matched, received);
+	/*
+	 * Branch-free split: whether a packet passes is as good as random to the
+	 * branch predictor; with an if/else here filter_process took 6.4 % of
+	 * the cycles of `synthetic -> filter -> sink(null)` (perf), most of them
+	 * on mispredicted jumps.
+	 */
 	for (unsigned i = 0; i < received; i++) {
-		if (matched[i] != params->invert)
-			passed[passed_count++] = packets[i];
-		else
-			filtered[filtered_count++] = packets[i];
+		bool passes = matched[i] != params->invert;
+
+		passed[passed_count] = packets[i];
+		filtered[filtered_count] = packets[i];
+		passed_count += passes;
+		filtered_count += !passes;
 	}
 	/* The one place this kernel drops: counted as filtered_packets. */
 	rte_pktmbuf_free_bulk(filtered, filtered_count);
