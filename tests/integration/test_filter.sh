@@ -7,6 +7,8 @@
 # equals the capture's frames, and the per-source totals equal those tshark
 # reads from tcpdump's output (filter_oracle.py, whose rules are first checked
 # against the capture's X.src.tsv). The JIT must run where the target has one.
+# The first expression also runs with `invert: true` on two replicas, which
+# must pass what it filters and filter what it passes.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -59,6 +61,10 @@ write_pipeline() {
 			done
 			index=$((index + 1))
 		done
+		# the first expression inverted, on two replicas: passes what the JIT filters
+		printf '  inverted:\n    type: filter\n    input: rx\n    invert: true\n    replicas: 2\n'
+		printf '    expression: "%s"\n' "${expressions[0]}"
+		printf '  inverted_out:\n    type: sink\n    input: inverted\n    format: null\n'
 		# a sink takes at most 16 inputs: one sink per 8 expressions, all into one file
 		for ((i = 0; i < index; i++)); do
 			[ $((i % 8)) -eq 0 ] &&
@@ -125,6 +131,9 @@ EOF_PYTHON
 		done
 		index=$((index + 1))
 	done
+	[ "${figures[inverted.passed_packets]}" = "${figures[f0_jit.filtered_packets]}" ] &&
+		[ "${figures[inverted.filtered_packets]}" = "${figures[f0_jit.passed_packets]}" ] ||
+		fail "$name: invert: true on 2 replicas passed ${figures[inverted.passed_packets]}, filtered ${figures[inverted.filtered_packets]}"
 	[ "${figures[f0_interpreter.jit]}" = 0 ] || fail "$name: engine: interpreter runs the JIT"
 	[ "${figures[f0_jit.jit]}" = 1 ] || [ "$(uname -m)" != x86_64 ] ||
 		fail "$name: the JIT does not run on x86_64"
