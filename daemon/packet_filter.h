@@ -6,9 +6,11 @@
  * libpcap's pcap_compile() turns the expression into classic BPF for
  * Ethernet; DPDK's rte_bpf_convert() makes eBPF of it, rte_bpf_load() checks
  * and loads it, and the JIT (rte_bpf_get_jit) runs it where the target has
- * one, the interpreter elsewhere. Held bytes that are not in an mbuf (the
- * history ring) are matched with libpcap's own pcap_offline_filter() on the
- * same classic program.
+ * one, the interpreter elsewhere. The converted program is repaired first
+ * where DPDK 22.11 would answer differently from tcpdump (packet_filter.c
+ * says how), so the answers are tcpdump's. Held bytes that are not in an
+ * mbuf (the history ring) are matched with libpcap's own
+ * pcap_offline_filter() on the same classic program.
  *
  * Threads: compile and free on the control thread (they allocate); the
  * match functions on any thread, concurrently (the programs are read only).
