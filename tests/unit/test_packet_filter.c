@@ -5,10 +5,12 @@
  * the same, expected answer; also on chained mbufs, on frames shorter than
  * what the program reads, and with `len` on frames a snap length cut.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "packet.h"
 #include "packet_filter.h"
@@ -211,6 +213,81 @@ START_TEST(compile_errors)
 }
 END_TEST
 
+extern const struct kernel_ops filter_kernel;
+
+/* The statistic @p name of the instance under test. */
+static uint64_t
+filter_stat(const struct test_rig *rig, const char *name)
+{
+	struct kernel_stat stats[KERNEL_MAX_STATS];
+	unsigned count = rig->instance.ops->stats(&rig->instance, stats);
+
+	for (unsigned i = 0; i < count; i++)
+		if (strcmp(stats[i].name, name) == 0)
+			return stats[i].value;
+	ck_abort_msg("no statistic %s", name);
+	return 0;
+}
+
+/*
+ * The kernel: of 100 packets alternating TCP SYN and ICMPv6, `tcp` passes the
+ * 50 TCP ones, in order, and frees the others back to the pool (counted as
+ * filtered_packets); `invert: true` passes the other half.
+ */
+static void
+run_filter_kernel(const char *invert, unsigned expected_version)
+{
+	enum { COUNT = 100 };
+	const char *const settings[] = {"expression=tcp", invert, NULL};
+	struct rte_mbuf *sent[COUNT], *received[COUNT];
+	struct rte_mempool *pool = test_mempool();
+	unsigned available = rte_mempool_avail_count(pool), count;
+	struct test_rig rig;
+
+	test_rig_open(&rig, &filter_kernel, "under_test", STREAM_PACKET, settings, 256);
+	for (unsigned i = 0; i < COUNT; i++) {
+		sent[i] = i % 2 == 0 ? make_packet(ipv4_tcp_syn, sizeof(ipv4_tcp_syn), 58)
+				     : make_packet(ipv6_icmp6, sizeof(ipv6_icmp6), 70);
+		packet_meta(sent[i])->ip_version = i % 2 == 0 ? 4 : 6; /* a mark read back below */
+		test_rig_send(&rig, sent[i]);
+	}
+	test_rig_run_to_end(&rig);
+	count = rte_ring_dequeue_burst(rig.output.ring, (void **)received, COUNT, NULL);
+	ck_assert_uint_eq(count, COUNT / 2);
+	for (unsigned i = 0; i < count; i++) {
+		ck_assert_ptr_eq(received[i], sent[2 * i + (expected_version == 6)]);
+		ck_assert_uint_eq(packet_meta(received[i])->ip_version, expected_version);
+	}
+	ck_assert_uint_eq(filter_stat(&rig, "passed_packets"), COUNT / 2);
+	ck_assert_uint_eq(filter_stat(&rig, "filtered_packets"), COUNT / 2);
+	ck_assert_uint_eq(rig.instance.counters.items_in, COUNT);
+	ck_assert_uint_eq(rig.instance.counters.items_out, COUNT / 2);
+	rte_pktmbuf_free_bulk(received, count);
+	test_rig_close(&rig);
+	ck_assert_uint_eq(rte_mempool_avail_count(pool), available); /* every mbuf back */
+}
+
+START_TEST(kernel_passes_and_frees)
+{
+	run_filter_kernel("invert=false", 4);
+	run_filter_kernel("invert=true", 6);
+}
+END_TEST
+
+/* init() does the whole compile; a bad expression fails with the key at fault. */
+START_TEST(kernel_bad_expression)
+{
+	const char *const settings[] = {"expression=tcp port", NULL};
+	struct kernel_instance instance = {.ops = &filter_kernel, .name = "under_test"};
+
+	instance.params = test_params(&filter_kernel, settings);
+	ck_assert_int_eq(filter_kernel.init(&instance), -EINVAL);
+	ck_assert_str_eq(instance.error, "can't parse filter expression: syntax error");
+	ck_assert_str_eq(instance.error_key, "expression");
+	free(instance.params);
+}
+END_TEST
+
 Suite *
 packet_filter_suite(void)
 {
@@ -223,6 +300,8 @@ packet_filter_suite(void)
 	tcase_add_test(matching, chained_segments);
 	tcase_add_test(matching, short_frame);
 	tcase_add_test(errors, compile_errors);
+	tcase_add_test(matching, kernel_passes_and_frees);
+	tcase_add_test(errors, kernel_bad_expression);
 	suite_add_tcase(suite, matching);
 	suite_add_tcase(suite, errors);
 	return suite;
