@@ -49,6 +49,10 @@ build-asan/unit_tests: $(call objects,build-asan,$(LIBRARY_SOURCES) $(UNIT_TEST_
 build/flow_tracker_bench: $(call objects,build,$(LIBRARY_SOURCES) bench/flow_tracker_bench.c)
 	$(CC) -o $@ $^ $(PKG_LIBS)
 
+# The cost of a tcpdump filter per packet: JIT, interpreter, libpcap (not part of `make check`).
+build/filter_bench: $(call objects,build,$(LIBRARY_SOURCES) bench/filter_bench.c)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
 # jetstreamctl: libc and jansson only (no DPDK), so it is small and starts at once.
 CTL_SOURCES := $(wildcard ctl/*.c)
 CTL_CFLAGS = $(shell pkg-config --cflags jansson 2>/dev/null)
@@ -74,7 +78,7 @@ deps:
 # window edges, the sink and writer threads, full disks, stalls, bad configs.
 ASAN_INTEGRATION_TESTS := reload reload_live reload_finished reload_figures signals incomplete_output synthetic \
 	window_edge control_stall sink_full_disk sink_sigkill accounting_af_packet_stall bad_configs start_errors \
-	reload_plugin metrics ctl ctl_hostile
+	reload_plugin metrics ctl ctl_hostile filter_reload
 # the sinks' reopen on SIGUSR1 and SIGHUP, across the writer threads
 ASAN_INTEGRATION_TESTS += logrotate
 # the sqlite sink's writer thread, its kill -9 and SIGTERM
@@ -266,7 +270,7 @@ build/bench/per_src_counter_plugin.so: $(call objects,build/bench/plugin,$(PLUGI
 	$(CC) -shared -o $@ $^
 
 bench: bench-deps
-	$(MAKE) build/jetstreamd build/flow_tracker_bench build/reference_counter \
+	$(MAKE) build/jetstreamd build/flow_tracker_bench build/filter_bench build/reference_counter \
 		build/bench/per_src_counter_plugin.so
 	./scripts/bench/run.sh
 

@@ -6,9 +6,11 @@
  * libpcap's pcap_compile() turns the expression into classic BPF for
  * Ethernet; DPDK's rte_bpf_convert() makes eBPF of it, rte_bpf_load() checks
  * and loads it, and the JIT (rte_bpf_get_jit) runs it where the target has
- * one, the interpreter elsewhere. Held bytes that are not in an mbuf (the
- * history ring) are matched with libpcap's own pcap_offline_filter() on the
- * same classic program.
+ * one, the interpreter elsewhere. The converted program is repaired first
+ * where DPDK 22.11 would answer differently from tcpdump (packet_filter.c
+ * says how), so the answers are tcpdump's. Held bytes that are not in an
+ * mbuf (the history ring) are matched with libpcap's own
+ * pcap_offline_filter() on the same classic program.
  *
  * Threads: compile and free on the control thread (they allocate); the
  * match functions on any thread, concurrently (the programs are read only).
@@ -23,6 +25,9 @@
 #include <rte_mbuf.h>
 
 struct packet_filter;
+
+/** Room for an error message of packet_filter_check() and packet_filter_compile(). */
+#define PACKET_FILTER_ERROR_SIZE 512
 
 /** How packet_filter_match_burst() runs the eBPF program. */
 enum packet_filter_engine {
@@ -40,12 +45,23 @@ enum packet_filter_engine {
 int packet_filter_compile(const char *expression, enum packet_filter_engine engine,
 			  struct packet_filter **filter, char *error, size_t error_size);
 
+/**
+ * Check @p expression with libpcap alone (the classic program, no DPDK): for
+ * a pure configuration check, which may run before EAL memory exists.
+ * @param error  on failure, libpcap's message
+ * @return 0; -EINVAL for an expression libpcap refuses; -ENOMEM.
+ */
+int packet_filter_check(const char *expression, char *error, size_t error_size);
+
 /** true when packet_filter_match_burst() runs JIT-compiled code. */
 bool packet_filter_uses_jit(const struct packet_filter *filter);
 
 /**
  * Run the filter over @p count packets: @p matched[i] is true when packet i
- * passes. Packet data is read through the mbuf (chained segments too).
+ * passes. Packet data is read through the mbuf (chained segments too), up
+ * to pkt_len, the captured length: a program that reads past it does not
+ * match, as in tcpdump. `len` is packet_meta.wire_length, so every mbuf
+ * must carry struct packet_meta in its private area (the daemon's pool does).
  */
 void packet_filter_match_burst(const struct packet_filter *filter, struct rte_mbuf **packets,
 			       bool *matched, unsigned count);

@@ -27,7 +27,7 @@ packages=(
 	python3                          # trace generator and test helpers
 	iproute2 tcpreplay               # veth/netns live-capture test
 	tshark                           # cross-checks in tests
-	wireshark-common tcpdump         # tests: capinfos reads the history dumps' comments, tcpdump selects packets
+	wireshark-common tcpdump         # tests: tcpdump selects packets (the filter kernel must select exactly what it selects; the history dumps' oracle), capinfos reads the dumps' comments
 	clang libclang-rt-14-dev         # `make fuzz`: libFuzzer and the sanitizer runtimes for clang
 	systemd man-db                   # the unit's tests: systemd-analyze verify/security (man pages)
 	dpkg-dev util-linux              # `make deb` (dpkg-shlibdeps); setpriv, unshare for the sandbox test

@@ -14,6 +14,7 @@ extern const struct kernel_ops threshold_kernel;
 extern const struct kernel_ops flow_tracker_kernel;
 extern const struct kernel_ops proto_stats_kernel;
 extern const struct kernel_ops passthrough_kernel;
+extern const struct kernel_ops filter_kernel;
 extern const struct kernel_ops history_kernel;
 extern const struct kernel_ops sink_kernel;
 
@@ -24,6 +25,7 @@ const struct kernel_ops *const kernel_registry[] = {
 	&flow_tracker_kernel,
 	&proto_stats_kernel,
 	&passthrough_kernel,
+	&filter_kernel,
 	&history_kernel,
 	&sink_kernel,
 	NULL,

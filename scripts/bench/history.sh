@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Row 9: the history kernel on one worker lcore.
-#   9a-9f synthetic -> passthrough -> sink(null) against synthetic -> history -> sink(null),
+#   10a-10f synthetic -> passthrough -> sink(null) against synthetic -> history -> sink(null),
 #         in the same run, at 64-byte and 1500-byte frames, history with snaplen 0 (whole
 #         frames) and 128. Mpps = packets / elapsed of the daemon's exit summary. The
 #         seconds of 10 Gbit/s line rate 1 GiB holds follow from the record size (16 bytes
 #         + the captured length rounded up to 8) and the line rate (frame + 20 bytes of
 #         preamble and gap): what a ring of `memory: 1G` looks back at such traffic.
-#   9g the time to write a 10-second dump: a generated trace of 1,000,000 64-byte frames
+#   10g the time to write a 10-second dump: a generated trace of 1,000,000 64-byte frames
 #      over 10 s from one source; a `window: total` counter and `above: 0` threshold
 #      trigger once, at the last packet, so the dump of [T - 10s, T] is written wholly
 #      from the ring: from the file's opening to its rename, as the daemon logs it.
@@ -79,17 +79,17 @@ for size in 64 1500; do
 		echo "history: ${size}-byte frames, run $run/$runs: passthrough ${pass[-1]}, history ${whole[-1]} (snaplen 0), ${cut[-1]} (snaplen 128) Mpps"
 	done
 	range() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd '-' -; }
-	record history "9$row synthetic ${size}B -> passthrough -> sink(null), one lcore" \
+	record history "10$row synthetic ${size}B -> passthrough -> sink(null), one lcore" \
 		"$(two_decimals "$(median "${pass[@]}")") Mpps" "$runs" \
 		"the same run's baseline; min-max $(range "${pass[@]}")" \
 		"build/jetstreamd -p build/bench/history_pass_$size.yaml"
 	row=$(echo "$row" | tr 'a-e' 'b-f')
-	record history "9$row synthetic ${size}B -> history (snaplen 0) -> sink(null)" \
+	record history "10$row synthetic ${size}B -> history (snaplen 0) -> sink(null)" \
 		"$(two_decimals "$(median "${whole[@]}")") Mpps" "$runs" \
 		"1 GiB holds $(seconds_per_gib "$size" 0) s of 10 Gbit/s; min-max $(range "${whole[@]}")" \
 		"build/jetstreamd -p build/bench/history_${size}_0.yaml"
 	row=$(echo "$row" | tr 'a-e' 'b-f')
-	record history "9$row synthetic ${size}B -> history (snaplen 128) -> sink(null)" \
+	record history "10$row synthetic ${size}B -> history (snaplen 128) -> sink(null)" \
 		"$(two_decimals "$(median "${cut[@]}")") Mpps" "$runs" \
 		"1 GiB holds $(seconds_per_gib "$size" 128) s of 10 Gbit/s; min-max $(range "${cut[@]}")" \
 		"build/jetstreamd -p build/bench/history_${size}_128.yaml"
@@ -102,7 +102,7 @@ trace=build/bench/history_10s.pcap
 	--heavy-share 1.0 --arp-share 0 --vlan-share 0 --output "$trace" >/dev/null
 dump_pipeline=build/bench/history_dump.yaml
 cat >"$dump_pipeline" <<YAML
-# make bench, row 9g: written by scripts/bench; run from the repository root.
+# make bench, row 10g: written by scripts/bench; run from the repository root.
 version: 1
 kernels:
   rx:
@@ -138,7 +138,7 @@ for ((run = 1; run <= runs; run++)); do
 	times+=("$(sed -E 's/.*, ([0-9]+) packets in ([0-9.]+) s.*/\2/' <<<"$line")")
 	echo "history: 10-second dump, run $run/$runs: ${times[-1]} s"
 done
-record history "9g time to write a 10-second dump (1,000,000 64B packets, 80 MB file)" \
+record history "10g time to write a 10-second dump (1,000,000 64B packets, 80 MB file)" \
 	"$(median "${times[@]}") s" "$runs" \
 	"from the ring to a renamed pcapng file on the writer thread; min-max $(printf '%s\n' "${times[@]}" | sort -g | sed -n '1p;$p' | paste -sd '-' -)" \
 	"build/jetstreamd -p $dump_pipeline"

@@ -18,7 +18,8 @@ SECTIONS = (
     ("agent", "6. Agent mode (`idle: sleep`) over af_packet"),
     ("plugin", "7. A plugin kernel against the same kernel built in"),
     ("metrics", "8. Serving Prometheus metrics while the datapath runs"),
-    ("history", "9. history kernel: packets into the ring, dumps out of it"),
+    ("filter", "9. filter kernel: tcpdump expressions, JIT against interpreter and libpcap"),
+    ("history", "10. history kernel: packets into the ring, dumps out of it"),
 )
 
 

@@ -30,5 +30,6 @@ Suite *sqlite_schema_suite(void);
 Suite *delivery_suite(void);
 Suite *kafka_suite(void);
 Suite *history_suite(void);
+Suite *packet_filter_suite(void);
 
 #endif

@@ -813,7 +813,7 @@ START_TEST(test_unknown_kernel_type)
 				      "    type: foo\n");
 	assert_error("p.yaml", 14, 11, "unknown kernel type 'treshold' (did you mean 'threshold'?)");
 	assert_error("p.yaml", 17, 11,
-		     "unknown kernel type 'foo' (known types: source, per_src_counter, threshold, flow_tracker, proto_stats, passthrough, history, sink)");
+		     "unknown kernel type 'foo' (known types: source, per_src_counter, threshold, flow_tracker, proto_stats, passthrough, filter, history, sink)");
 	assert_error_count(2);
 }
 END_TEST
@@ -1503,7 +1503,7 @@ START_TEST(test_invisible_and_empty_values)
 		load_pipeline(text);
 		assert_error("p.yaml", 7, **empty == '\0' ? 10 : 11,
 			     "'type' is empty: give a kernel type (known types: source, per_src_counter, "
-			     "threshold, flow_tracker, proto_stats, passthrough, history, sink)");
+			     "threshold, flow_tracker, proto_stats, passthrough, filter, history, sink)");
 		assert_error_count(1);
 	}
 	load_pipeline(COUNTER_PIPELINE("") "    window: ~\n");
