@@ -83,7 +83,7 @@ python3 "$integration_directory/pcap_packets.py" "$work/expected.pcap" --no-time
 python3 "$integration_directory/pcap_packets.py" "$work/host.pcapng" --no-time >"$work/actual.txt"
 diff -u "$work/expected.txt" "$work/actual.txt" >"$work/diff" ||
 	{ head -n 20 "$work/diff"; fail "the dump's frames differ from tcpdump's selection (diff expected actual)"; }
-python3 "$integration_directory/pcap_packets.py" "$work/host.pcapng" | sort -c -n -k1,1 ||
+python3 "$integration_directory/pcap_packets.py" "$work/host.pcapng" | sort -c -s -n -k1,1 ||
 	fail "the dump's timestamps are not in order"
 tshark -r "$work/host.pcapng" -T fields -e frame.len >"$work/tshark.txt" 2>"$work/tshark.err" ||
 	{ cat "$work/tshark.err"; fail "tshark cannot read the dump"; }
