@@ -313,8 +313,15 @@ command_sources(const char *socket_path, int argc, char **argv)
 /* Between two questions of `dump --wait`: the dump's packets are written as they arrive. */
 #define DUMP_POLL_INTERVAL_MS 100
 
+/* The options of `dump` that the request carries under their own names. */
+enum dump_value { DUMP_KERNEL, DUMP_FILTER, DUMP_BEFORE, DUMP_AFTER, DUMP_OUT, DUMP_VALUES };
+static const char *const dump_value_names[DUMP_VALUES] = {"kernel", "filter", "before", "after",
+							  "out"};
+/* getopt values of those options: past every character */
+#define DUMP_OPTION_BASE 256
+
 struct dump_options {
-	const char *kernel, *filter, *before, *after, *out;
+	const char *values[DUMP_VALUES]; /**< NULL: not given (the daemon's default) */
 	bool wait, json;
 };
 
@@ -322,41 +329,29 @@ static int
 parse_dump_options(int argc, char **argv, struct dump_options *options)
 {
 	static const struct option long_options[] = {
-		{"kernel", required_argument, NULL, 'k'}, {"filter", required_argument, NULL, 'f'},
-		{"before", required_argument, NULL, 'b'}, {"after", required_argument, NULL, 'a'},
-		{"out", required_argument, NULL, 'o'},    {"wait", no_argument, NULL, 'w'},
-		{"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+		{"kernel", required_argument, NULL, DUMP_OPTION_BASE + DUMP_KERNEL},
+		{"filter", required_argument, NULL, DUMP_OPTION_BASE + DUMP_FILTER},
+		{"before", required_argument, NULL, DUMP_OPTION_BASE + DUMP_BEFORE},
+		{"after", required_argument, NULL, DUMP_OPTION_BASE + DUMP_AFTER},
+		{"out", required_argument, NULL, DUMP_OPTION_BASE + DUMP_OUT},
+		{"wait", no_argument, NULL, 'w'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	int option;
 
 	optind = 0;
-	while ((option = getopt_long(argc, argv, "hk:f:b:a:o:w", long_options, NULL)) != -1) {
-		switch (option) {
-		case 'k':
-			options->kernel = optarg;
-			break;
-		case 'f':
-			options->filter = optarg;
-			break;
-		case 'b':
-			options->before = optarg;
-			break;
-		case 'a':
-			options->after = optarg;
-			break;
-		case 'o':
-			options->out = optarg;
-			break;
-		case 'w':
+	while ((option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		if (option >= DUMP_OPTION_BASE && option < DUMP_OPTION_BASE + DUMP_VALUES) {
+			options->values[option - DUMP_OPTION_BASE] = optarg;
+		} else if (option == 'w') {
 			options->wait = true;
-			break;
-		case 'j':
+		} else if (option == 'j') {
 			options->json = true;
-			break;
-		case 'h':
+		} else if (option == 'h') {
 			usage(stdout);
 			exit(CTL_EXIT_OK);
-		default:
+		} else {
 			usage(stderr);
 			return CTL_EXIT_USAGE;
 		}
@@ -374,18 +369,13 @@ dump_request(const struct dump_options *options)
 {
 	json_t *request = json_pack("{s:s}", "command", "dump");
 
-	if (request == NULL)
-		return NULL;
-	if (options->kernel != NULL)
-		json_object_set_new(request, "kernel", json_string(options->kernel));
-	if (options->filter != NULL)
-		json_object_set_new(request, "filter", json_string(options->filter));
-	if (options->before != NULL)
-		json_object_set_new(request, "before", json_string(options->before));
-	if (options->after != NULL)
-		json_object_set_new(request, "after", json_string(options->after));
-	if (options->out != NULL)
-		json_object_set_new(request, "out", absolute_path(options->out));
+	for (unsigned i = 0; request != NULL && i < DUMP_VALUES; i++) {
+		const char *value = options->values[i];
+
+		if (value != NULL)
+			json_object_set_new(request, dump_value_names[i],
+					    i == DUMP_OUT ? absolute_path(value) : json_string(value));
+	}
 	return request;
 }
 

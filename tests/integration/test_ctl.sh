@@ -120,6 +120,18 @@ status=0
 ctl sources live_total 2>error.txt || status=$?
 [ "$status" -eq 1 ] && [ "$(cat error.txt)" = "jetstreamctl: sources: kernel 'live_total' counts with window: total: its only window closes at the end of input" ] ||
 	fail "sources live_total: exit $status, stderr: $(cat error.txt)"
+# dump: refused where no history kernel runs, or where the kernel named is another type
+for request in "dump --filter tcp|jetstreamctl: dump: no history kernel runs: a dump needs one" \
+	"dump --kernel rx|jetstreamctl: dump: kernel 'rx' is a source, not a history" \
+	"dump --kernel nothing|jetstreamctl: dump: no kernel named 'nothing'" \
+	"dump --kernel rx --before soon|jetstreamctl: dump: kernel 'rx' is a source, not a history"; do
+	status=0
+	# shellcheck disable=SC2086 # the request's words
+	ctl ${request%%|*} 2>error.txt || status=$?
+	[ "$status" -eq 1 ] && [ "$(cat error.txt)" = "${request#*|}" ] ||
+		fail "${request%%|*}: exit $status, stderr: $(cat error.txt), expected 1 and '${request#*|}'"
+done
+echo "  ok: dump is refused without a history kernel, naming why"
 status=0
 ctl sources live_count -n 101 2>error.txt || status=$?
 [ "$status" -eq 64 ] || fail "sources -n 101: exit $status, expected 64"

@@ -104,6 +104,12 @@ ctl dump --filter "host 192.0.2.999" >/dev/null 2>"$work/bad.err" || status=$?
 [ "$status" -eq 1 ] && grep -q "192.0.2.999" "$work/bad.err" ||
 	{ cat "$work/bad.err"; fail "a bad expression: exit $status, expected 1 with libpcap's message"; }
 echo "  ok: a bad expression is refused: $(cat "$work/bad.err")"
+# A range written wrong: the pipeline files' duration parser refuses it.
+status=0
+ctl dump --before soon >/dev/null 2>"$work/duration.err" || status=$?
+[ "$status" -eq 1 ] && grep -q "'soon'" "$work/duration.err" ||
+	{ cat "$work/duration.err"; fail "--before soon: exit $status, expected 1 naming the value"; }
+echo "  ok: a bad duration is refused: $(cat "$work/duration.err")"
 
 stop_live_capture
 read_live_summary
