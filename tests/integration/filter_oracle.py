@@ -27,19 +27,15 @@ import struct
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tshark_fields  # noqa: E402
+
 FIELDS = ["frame.protocols", "frame.len", "ip.src", "ipv6.src"]
 
 
 def frame_sources(capture):
     """(source or None, frame.len) of each frame of @capture, by tshark's fields."""
-    command = ["tshark", "-r", capture, "-n", "-o", "ip.defragment:FALSE",
-               "-o", "ipv6.defragment:FALSE", "-T", "fields", "-E", "occurrence=f",
-               "-E", "separator=\t"]
-    for field in FIELDS:
-        command += ["-e", field]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    for line in output.splitlines():
-        frame = dict(zip(FIELDS, line.split("\t")))
+    for frame in tshark_fields.frames(capture, FIELDS):
         layers = frame["frame.protocols"].split(":")
         outer = next((layer for layer in layers if layer in ("ip", "ipv6")), None)
         source = frame["ip.src"] if outer == "ip" else frame.get("ipv6.src") if outer else None

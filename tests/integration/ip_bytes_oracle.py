@@ -16,11 +16,11 @@ the packets must equal FLOWS_TSV's, or this exits 1 saying where they differ.
 """
 import collections
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from flows_oracle import endpoint  # noqa: E402 (the oracle's order of endpoints)
+import tshark_fields  # noqa: E402
 
 FIELDS = ["frame.protocols", "ip.src", "ip.dst", "ip.len", "ipv6.src", "ipv6.dst", "ipv6.plen",
           "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport"]
@@ -29,14 +29,7 @@ PROTOCOLS = {"tcp": 6, "udp": 17}
 
 def frames(capture):
     """Yield each frame's fields (the first occurrence: the outermost header's)."""
-    command = ["tshark", "-r", capture, "-n", "-o", "ip.defragment:FALSE",
-               "-o", "ipv6.defragment:FALSE", "-T", "fields", "-E", "occurrence=f",
-               "-E", "separator=\t"]
-    for field in FIELDS:
-        command += ["-e", field]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    for line in output.splitlines():
-        yield dict(zip(FIELDS, line.split("\t")))
+    return tshark_fields.frames(capture, FIELDS)
 
 
 def counted(frame):
