@@ -390,10 +390,13 @@ wait_for_dump(const char *socket_path, const json_t *started, int *status)
 	json_t *reply = NULL;
 
 	while (request != NULL) {
+		const char *state;
+
 		json_decref(reply);
 		reply = ctl_ask_once(socket_path, request, QUICK_TIMEOUT_MS, status);
-		if (reply == NULL || !json_is_true(json_object_get(reply, "ok")) ||
-		    strcmp(json_string_value(json_object_get(reply, "state")), "running") != 0)
+		state = json_string_value(json_object_get(reply, "state"));
+		if (reply == NULL || !json_is_true(json_object_get(reply, "ok")) || state == NULL ||
+		    strcmp(state, "running") != 0)
 			break;
 		nanosleep(&interval, NULL);
 	}

@@ -73,6 +73,8 @@ check_named_input(struct loader *loader, const struct kernel_spec *spec, unsigne
 
 	if (names_row_accepts(row, producer->ops->output_type))
 		return;
+	if (row == NULL) /* input_keys come from the rows: never */
+		return;
 	if (row != NULL && row->choices != NULL)
 		for (const char *const *choice = row->choices; *choice != NULL; choice++)
 			used += (size_t)snprintf(accepted + used, sizeof(accepted) - used, "%s%s",

@@ -43,7 +43,8 @@ add_input(struct file_context *file, struct kernel_spec *spec, const yaml_node_t
 	const char *name = scalar_text(node);
 
 	if (scalar_is_missing(node)) {
-		node_error(file, node, "'input' is empty: name the kernel it reads");
+		node_error(file, node, "'%s' is empty: name the kernel it reads",
+			   key != NULL ? key : "input");
 		return;
 	}
 	if (strlen(name) >= CONFIG_NAME_MAX) {

@@ -133,8 +133,11 @@ control_dump_status(const json_t *request)
 	if (instance == NULL)
 		return reply;
 	if (dump_id < 0 || history_dump_status(instance, (uint64_t)dump_id, &status) != 0)
-		return control_commands_error("kernel '%s' has no dump %" JSON_INTEGER_FORMAT,
-					      kernel, dump_id);
+		return control_commands_error(
+			"kernel '%s' has no dump %" JSON_INTEGER_FORMAT ": it ended with an earlier "
+			"instance (a reload replaced or removed the kernel; its file's comment says "
+			"how it ended), or it is older than the 64 finished dumps a kernel remembers",
+			kernel, dump_id);
 	reply = json_pack("{s:b, s:s, s:I, s:I, s:s}", "ok", 1, "state",
 			  dump_state_names[status.state], "packets", (json_int_t)status.packets,
 			  "overwritten", (json_int_t)status.overwritten, "path", status.path);

@@ -53,6 +53,15 @@
 /* The writer thread looks for triggers and new packets this often (the worker never wakes it). */
 #define HISTORY_WRITER_POLL_NS (10ull * 1000 * 1000)
 
+/*
+ * Chunks one dump reads per round of the writer: a dump that cannot keep up
+ * (a slow disk) leaves the others, the triggers and a stop their turn.
+ */
+#define HISTORY_READS_PER_ROUND 8u
+
+/* Finished dumps whose status is kept for the control socket (the newest). */
+#define HISTORY_FINISHED_KEPT 64u
+
 /* Triggers waiting for the writer thread; more in one poll are counted as dropped. */
 #define HISTORY_TRIGGER_RING_SIZE 1024
 
@@ -185,6 +194,13 @@ struct history_state {
 	const char *name;
 	bool live_clock;
 
+	/*
+	 * dp: wo (release), writer: ro (acquire). The wall clock when the worker
+	 * last found every input empty: every packet stamped before it is in the
+	 * ring (live dumps end by it when no later packet comes).
+	 */
+	_Atomic uint64_t input_empty_ns;
+
 	/* dp: wo, cp: ro. */
 	uint64_t triggers_received;
 	uint64_t triggers_dropped;       /* the trigger ring was full: the one place they drop */
@@ -207,13 +223,30 @@ struct history_state {
 	uint64_t refused_logged_ns;      /* writer thread only */
 
 	pthread_mutex_t lock;            /* the dumps list and the limits below */
-	struct dump *dumps;              /* lock: newest first; nodes live until destroy */
+	/*
+	 * lock: newest first. The writer thread walks it without the lock (only
+	 * it unlinks, under the lock, and the control thread only prepends);
+	 * finished dumps beyond HISTORY_FINISHED_KEPT are unlinked and freed.
+	 */
+	struct dump *dumps;
 	uint64_t dumps_started;          /* lock (cp reads it without: a single word) */
 	unsigned open_dumps;             /* lock */
-	uint64_t next_dump_id;           /* lock */
 	uint64_t minute_start_ns;        /* lock: packet time the current minute began */
 	uint64_t minute_dumps;           /* lock: dumps opened in it */
 };
+
+/*
+ * Dump ids are the daemon's, not an instance's: a reload that replaces a
+ * history kernel starts a new instance, and a client waiting on a dump of the
+ * old one must not be answered about another dump with the same number.
+ */
+static _Atomic uint64_t history_last_dump_id;
+
+static uint64_t
+next_dump_id(void)
+{
+	return atomic_fetch_add_explicit(&history_last_dump_id, 1, memory_order_relaxed) + 1;
+}
 
 /* ---- configuration ------------------------------------------------------- */
 
@@ -346,8 +379,12 @@ history_process(struct kernel_instance *instance)
 	if (budget == 0)
 		return 0;
 	received = kernel_receive(instance, &items, budget, &type);
-	if (received == 0)
+	if (received == 0) {
+		if (state->live_clock) /* a TSC read, on idle polls only */
+			atomic_store_explicit(&state->input_empty_ns, kernel_now_ns(),
+					      memory_order_release);
 		return 0;
+	}
 	if (type != STREAM_PACKET) {
 		hand_over_triggers(instance, items.records, type, received);
 		return received;
@@ -456,7 +493,12 @@ admit_dump(struct history_state *state, uint64_t trigger_ns)
 {
 	if (state->open_dumps >= state->params->max_dumps)
 		return "max_dumps dumps are being written";
-	if (trigger_ns >= state->minute_start_ns + NS_PER_MINUTE || trigger_ns < state->minute_start_ns) {
+	/*
+	 * A trigger older than the minute's start (alerts and flows of other
+	 * kernels interleave out of order) counts in the current minute: only a
+	 * later one starts the next, so the limit holds whatever the order.
+	 */
+	if (trigger_ns >= state->minute_start_ns + NS_PER_MINUTE) {
 		state->minute_start_ns = trigger_ns;
 		state->minute_dumps = 0;
 	}
@@ -464,7 +506,6 @@ admit_dump(struct history_state *state, uint64_t trigger_ns)
 		return "dumps_per_minute dumps were opened in the last minute";
 	state->minute_dumps++;
 	state->open_dumps++;
-	state->dumps_started++;
 	return NULL;
 }
 
@@ -476,6 +517,7 @@ publish_dump(struct history_state *state, struct dump *dump)
 	snprintf(dump->status.path, sizeof(dump->status.path), "%s", dump->file.path);
 	dump->next = state->dumps;
 	state->dumps = dump;
+	state->dumps_started++; /* counted once the file is open: a counter never goes down */
 }
 
 /* Give back an admitted slot whose file could not be opened (under the lock). */
@@ -483,8 +525,8 @@ static void
 release_slot(struct history_state *state)
 {
 	state->open_dumps--;
-	state->dumps_started--;
-	state->minute_dumps--;
+	if (state->minute_dumps > 0) /* the minute may have turned since the admission */
+		state->minute_dumps--;
 }
 
 static void
@@ -607,7 +649,7 @@ open_trigger_dump(struct history_state *state, const struct history_trigger *tri
 		free(dump);
 		return;
 	}
-	dump->id = ++state->next_dump_id;
+	dump->id = next_dump_id();
 	pthread_mutex_unlock(&state->lock);
 
 	describe_trigger(state, trigger, dump);
@@ -710,32 +752,46 @@ start_dump(struct history_state *state, struct dump *dump)
 	dump->started = true;
 }
 
-/* Write what the ring holds of the dump's range. @return true once its end has passed. */
-static bool
+/* Where a dump stands after a round of writing. */
+enum dump_progress {
+	DUMP_BEHIND = 0,  /* the round's budget was spent: more is held to read */
+	DUMP_CAUGHT_UP,   /* every packet held was read; the range goes on */
+	DUMP_PASSED,      /* the range's end has passed: every packet of it was written */
+};
+
+/* Write what the ring holds of the dump's range, at most HISTORY_READS_PER_ROUND chunks. */
+static enum dump_progress
 advance_dump(struct history_state *state, struct dump *dump, int *failure)
 {
 	const struct dump_rule *rule = &dump->rule;
 	/*
-	 * Live, packets carry the wall clock: once it is past the range's end
-	 * (and the slack) before this read, every packet of the range is in the
-	 * ring and this read reaches it, even when no later packet comes.
+	 * Live, packets carry the wall clock: once the worker found its inputs
+	 * empty after the range's end (and the slack), every packet of the range
+	 * is in the ring and this read reaches it, even when no later packet
+	 * comes. (The clock alone would not do: packets may wait in a ring
+	 * upstream for longer than the slack.)
 	 */
-	bool passed_by_clock = state->live_clock &&
-			       kernel_now_ns() > rule->end_ns + HISTORY_REORDER_SLACK_NS;
+	bool passed_by_clock =
+		state->live_clock &&
+		atomic_load_explicit(&state->input_empty_ns, memory_order_acquire) >
+			rule->end_ns + HISTORY_REORDER_SLACK_NS;
 	uint64_t written = 0;
-	bool passed = false;
+	bool passed = false, drained = false;
 
 	if (!dump->started)
 		start_dump(state, dump);
-	while (!passed && *failure == 0) {
+	for (unsigned reads = 0; !passed && *failure == 0 && reads < HISTORY_READS_PER_ROUND;
+	     reads++) {
 		struct history_read read = history_ring_read(&state->ring, &dump->cursor,
 							     state->read_buffer,
 							     state->ring.chunk_size);
 
 		dump->lost += read.lost;
 		state->dump_lost += read.lost;
-		if (read.length == 0 && read.lost == 0)
+		if (read.length == 0 && read.lost == 0) {
+			drained = true; /* nothing newer held yet */
 			break;
+		}
 		for (uint32_t offset = 0; offset < read.length && *failure == 0;) {
 			const struct history_record *record =
 				history_record_at(state->read_buffer, offset);
@@ -757,7 +813,9 @@ advance_dump(struct history_state *state, struct dump *dump, int *failure)
 	dump->status.packets = dump->file.packets;
 	dump->status.overwritten = dump->lost;
 	pthread_mutex_unlock(&state->lock);
-	return passed || (passed_by_clock && *failure == 0);
+	if (passed || (passed_by_clock && drained))
+		return DUMP_PASSED;
+	return drained ? DUMP_CAUGHT_UP : DUMP_BEHIND;
 }
 
 static const char *
@@ -817,6 +875,8 @@ close_dump(struct history_state *state, struct dump *dump, enum history_dump_sta
 
 	describe_outcome(dump, outcome, reason, note, sizeof(note), text, sizeof(text));
 	snprintf(comment, sizeof(comment), "%s%s", dump->description, text);
+	packet_filter_free(dump->rule.filter); /* a finished dump keeps only its status */
+	dump->rule.filter = NULL;
 	if (outcome == HISTORY_DUMP_FAILED) {
 		pcapng_writer_abandon(&dump->file);
 	} else if (pcapng_writer_close(&dump->file, comment, error, sizeof(error)) < 0) {
@@ -859,31 +919,60 @@ listed_dumps(struct history_state *state)
 	return first;
 }
 
-/* One round of the writer: new triggers, then every open dump as far as the ring goes. */
+/* Unlink and free the finished dumps beyond the newest HISTORY_FINISHED_KEPT (writer thread). */
 static void
+forget_old_dumps(struct history_state *state)
+{
+	struct dump **link = &state->dumps, *dump;
+	unsigned finished = 0;
+
+	pthread_mutex_lock(&state->lock);
+	while ((dump = *link) != NULL) {
+		if (dump->status.state != HISTORY_DUMP_RUNNING &&
+		    ++finished > HISTORY_FINISHED_KEPT) {
+			*link = dump->next;
+			free(dump);
+			continue;
+		}
+		link = &dump->next;
+	}
+	pthread_mutex_unlock(&state->lock);
+}
+
+/*
+ * One round of the writer: new triggers, then every open dump as far as its
+ * budget goes. @return the dumps still open.
+ */
+static unsigned
 write_round(struct history_state *state, int end)
 {
+	unsigned running = 0;
+
 	take_triggers(state);
 	for (struct dump *dump = listed_dumps(state); dump != NULL; dump = dump->next) {
+		enum dump_progress progress;
 		int failure = 0;
-		bool passed;
 		char reason[256];
 
 		if (dump->status.state != HISTORY_DUMP_RUNNING)
 			continue; /* only this thread changes it: read without the lock */
-		passed = advance_dump(state, dump, &failure);
+		progress = advance_dump(state, dump, &failure);
 		if (failure != 0) {
 			snprintf(reason, sizeof(reason), "cannot write %s: %s", dump->file.part_path,
 				 strerror(-failure));
 			close_dump(state, dump, HISTORY_DUMP_FAILED, reason);
-		} else if (passed) {
+		} else if (progress == DUMP_PASSED) {
 			close_dump(state, dump, HISTORY_DUMP_DONE, "");
-		} else if (end == HISTORY_INPUT_ENDED) {
+		} else if (end == HISTORY_INPUT_ENDED && progress == DUMP_CAUGHT_UP) {
 			close_dump(state, dump, HISTORY_DUMP_DONE, "the input ended");
-		} else if (end != HISTORY_RUNNING) {
+		} else if (end != HISTORY_RUNNING && end != HISTORY_INPUT_ENDED) {
 			close_dump(state, dump, HISTORY_DUMP_CUT, end_reason(end));
+		} else {
+			running++;
 		}
 	}
+	forget_old_dumps(state);
+	return running;
 }
 
 /* The worker never signals (that would be a syscall): the writer polls. */
@@ -904,12 +993,15 @@ writer_main(void *argument)
 			output_wakeup_wait(&state->wakeup, HISTORY_WRITER_POLL_NS, never_ready, NULL);
 		int end = atomic_load_explicit(&state->end, memory_order_acquire);
 
+		unsigned running;
+
 		if (requests.closing && end == HISTORY_RUNNING)
 			end = HISTORY_DESTROYED;
-		write_round(state, end);
-		if (end != HISTORY_RUNNING)
+		running = write_round(state, end);
+		if (end != HISTORY_RUNNING && running == 0)
 			atomic_store_explicit(&state->writer_done, true, memory_order_release);
-		if (requests.closing)
+		/* closing stays set: the waits return at once until the last dump closed */
+		if (requests.closing && running == 0)
 			return NULL;
 	}
 }
@@ -945,7 +1037,7 @@ start_writer(struct kernel_instance *instance, struct history_state *state)
 	snprintf(name, sizeof(name), "history_%p", (void *)state);
 	state->triggers = rte_ring_create_elem(name, sizeof(struct history_trigger),
 					       HISTORY_TRIGGER_RING_SIZE, SOCKET_ID_ANY,
-					       RING_F_SP_ENQ | RING_F_SC_DEQ);
+					       RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	if (state->triggers == NULL) {
 		snprintf(instance->error, sizeof(instance->error),
 			 "cannot create the trigger ring: %s", rte_strerror(rte_errno));
@@ -1092,7 +1184,7 @@ history_dump_start(struct kernel_instance *instance, const struct history_dump_r
 	pthread_mutex_lock(&state->lock);
 	refusal = admit_dump(state, dump->rule.trigger_ns);
 	if (refusal == NULL)
-		dump->id = ++state->next_dump_id;
+		dump->id = next_dump_id();
 	pthread_mutex_unlock(&state->lock);
 	if (refusal != NULL) {
 		snprintf(error, error_size, "%s", refusal);

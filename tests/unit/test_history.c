@@ -6,6 +6,7 @@
  * the pcapng writer (outputs/pcapng_writer.h), read back with libpcap at
  * nanosecond precision.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -516,11 +517,12 @@ START_TEST(a_control_dump_writes_the_held_packets_its_filter_takes)
 	ck_assert_int_eq(history_dump_start(&rig.instance, &request, &dump_id, path, sizeof(path),
 					    error, sizeof(error)),
 			 0);
-	ck_assert_uint_eq(dump_id, 1);
-	snprintf(file, sizeof(file), "%s/cap-19700101T000000.000015000Z-dump1.pcapng", directory);
+	ck_assert_uint_gt(dump_id, 0);
+	snprintf(file, sizeof(file), "%s/cap-19700101T000000.000015000Z-dump%" PRIu64 ".pcapng",
+		 directory, dump_id);
 	ck_assert_str_eq(path, file);
-	ck_assert_int_eq(history_dump_status(&rig.instance, 1, &status), 0);
-	ck_assert_int_eq(history_dump_status(&rig.instance, 2, &status), -ENOENT);
+	ck_assert_int_eq(history_dump_status(&rig.instance, dump_id, &status), 0);
+	ck_assert_int_eq(history_dump_status(&rig.instance, dump_id + 1, &status), -ENOENT);
 
 	/* a bad filter, a path that exists */
 	request.filter = "udp and and";
@@ -534,7 +536,7 @@ START_TEST(a_control_dump_writes_the_held_packets_its_filter_takes)
 			 -EEXIST);
 
 	run_until_finished(&rig);
-	ck_assert_int_eq(history_dump_status(&rig.instance, 1, &status), 0);
+	ck_assert_int_eq(history_dump_status(&rig.instance, dump_id, &status), 0);
 	ck_assert_int_eq(status.state, HISTORY_DUMP_DONE);
 	ck_assert_uint_eq(status.packets, 3);
 	ck_assert_uint_eq(status.overwritten, 0);
@@ -659,6 +661,94 @@ START_TEST(the_seconds_bound_clips_a_dump_and_says_so)
 }
 END_TEST
 
+/* Remove @p directory and the dump files in it. */
+static void
+remove_dumps(const char *directory)
+{
+	DIR *listing = opendir(directory);
+	struct dirent *entry;
+	char path[4200];
+
+	ck_assert_ptr_nonnull(listing);
+	while ((entry = readdir(listing)) != NULL) {
+		if (entry->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", directory, entry->d_name);
+		ck_assert_int_eq(unlink(path), 0);
+	}
+	closedir(listing);
+	ck_assert_int_eq(rmdir(directory), 0);
+}
+
+/* Poll @p rig until dump @p dump_id is no longer running (at most 5 s). */
+static void
+wait_dump_finished(struct test_rig *rig, uint64_t dump_id)
+{
+	struct history_dump_status status = {.state = HISTORY_DUMP_RUNNING};
+
+	for (unsigned round = 0; round < 5000 && status.state == HISTORY_DUMP_RUNNING; round++) {
+		test_rig_poll(rig);
+		free_output(rig);
+		ck_assert_int_eq(history_dump_status(&rig->instance, dump_id, &status), 0);
+		if (status.state == HISTORY_DUMP_RUNNING)
+			usleep(1000);
+	}
+	ck_assert_int_eq(status.state, HISTORY_DUMP_DONE);
+}
+
+/*
+ * Dump ids are the daemon's (a second instance, as a reload makes, never
+ * reuses one), and an instance keeps the status of its newest 64 finished
+ * dumps only: the older ones are forgotten, so a long-running kernel does
+ * not grow.
+ */
+START_TEST(dump_ids_are_unique_and_old_dumps_are_forgotten)
+{
+	char directory[] = "/tmp/jetstream-history.XXXXXX";
+	char setting[128], path[4096], error[256];
+	const char *settings[] = {setting, "memory=1M", "max_dumps=1", "dumps_per_minute=1000",
+				  NULL};
+	struct history_dump_request request = {.filter = "udp", .before_ns = 1, .after_ns = 0};
+	struct history_dump_status status;
+	uint64_t ids[70], other_id;
+	struct test_rig rig, other;
+	uint8_t frame[80];
+
+	ck_assert_ptr_nonnull(mkdtemp(directory));
+	snprintf(setting, sizeof(setting), "dump_dir=%s", directory);
+	test_rig_open(&rig, &history_kernel, "cap", STREAM_PACKET, settings, 64);
+	test_rig_open(&other, &history_kernel, "again", STREAM_PACKET, settings, 64);
+	make_frame(frame, 80, "198.51.100.1", "192.0.2.9", 0);
+	for (unsigned i = 0; i < 70; i++) {
+		/* each dump ends when a packet past its end and the slack (100 ms) is read */
+		send_frame(&rig, frame, 80, (uint64_t)i * 1000000000, false);
+		test_rig_consume_input(&rig, true);
+		ck_assert_int_eq(history_dump_start(&rig.instance, &request, &ids[i], path,
+						    sizeof(path), error, sizeof(error)),
+				 0);
+		ck_assert(i == 0 || ids[i] > ids[i - 1]);
+		send_frame(&rig, frame, 80, (uint64_t)i * 1000000000 + 500000000, false);
+		test_rig_consume_input(&rig, true);
+		wait_dump_finished(&rig, ids[i]);
+	}
+	ck_assert_int_eq(history_dump_start(&other.instance, &request, &other_id, path,
+					    sizeof(path), error, sizeof(error)),
+			 0);
+	ck_assert_uint_gt(other_id, ids[69]);
+	ck_assert_int_eq(history_dump_status(&other.instance, ids[69], &status), -ENOENT);
+	for (unsigned i = 0; i < 70; i++)
+		ck_assert_int_eq(history_dump_status(&rig.instance, ids[i], &status),
+				 i < 70 - 64 ? -ENOENT : 0);
+	ck_assert_uint_eq(stat_of(&rig, "dumps"), 70);
+	ck_assert_uint_eq(stat_of(&rig, "dumps_done"), 70);
+	run_until_finished(&other);
+	test_rig_close(&other);
+	run_until_finished(&rig);
+	test_rig_close(&rig);
+	remove_dumps(directory);
+}
+END_TEST
+
 /* A flow record opens a dump of its 5-tuple, both directions (dump_key auto). */
 START_TEST(a_flow_record_dumps_both_directions_of_its_flow)
 {
@@ -730,6 +820,7 @@ history_suite(void)
 	tcase_add_test(kernel, alerts_open_one_dump_per_key_within_the_limits);
 	tcase_add_test(kernel, a_flow_record_dumps_both_directions_of_its_flow);
 	tcase_add_test(kernel, the_seconds_bound_clips_a_dump_and_says_so);
+	tcase_add_test(kernel, dump_ids_are_unique_and_old_dumps_are_forgotten);
 	tcase_set_timeout(kernel, 30);
 	suite_add_tcase(suite, ring);
 	suite_add_tcase(suite, pcapng);
