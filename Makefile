@@ -90,7 +90,7 @@ ASAN_INTEGRATION_TESTS += clickhouse
 # the Kafka producer, librdkafka's threads and its delivery reports, with the brokers down
 ASAN_INTEGRATION_TESTS += kafka
 # the history kernel's writer thread and its dumps: written whole, cut by memory, by a reload and by a stop
-ASAN_INTEGRATION_TESTS += history history_reload
+ASAN_INTEGRATION_TESTS += history history_reload history_live
 
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,6 +66,18 @@ find_history(const char *kernel, json_t **reply)
 		*reply = control_commands_error("%u history kernels run: name one (--kernel)",
 						histories);
 	return histories == 1 ? found : NULL;
+}
+
+/* Whether an instance named @p kernel runs in the current graph. */
+static bool
+kernel_runs(const char *kernel)
+{
+	const struct graph *graph = runtime_graph();
+
+	for (unsigned i = 0; i < graph->instance_count; i++)
+		if (strcmp(graph->instances[i]->name, kernel) == 0)
+			return true;
+	return false;
 }
 
 /* Parse a duration as a pipeline file writes it ("30s"). @return 0, or -EINVAL with @p reply set. */
@@ -130,6 +143,13 @@ control_dump_status(const json_t *request)
 			   "command", &command, "kernel", &kernel, "dump", &dump_id) != 0)
 		return control_commands_error("dump_status: %s", json_error.text);
 	instance = find_history(kernel, &reply);
+	if (instance == NULL && runtime_graph() != NULL && !kernel_runs(kernel)) {
+		json_decref(reply);
+		return control_commands_error(
+			"no kernel named '%s' runs: dump %" JSON_INTEGER_FORMAT " ended with it (a "
+			"reload removed the kernel; its file's comment says how the dump ended)",
+			kernel, dump_id);
+	}
 	if (instance == NULL)
 		return reply;
 	if (dump_id < 0 || history_dump_status(instance, (uint64_t)dump_id, &status) != 0)

@@ -12,9 +12,16 @@ source "$(dirname "$0")/lib.sh"
 trace="$traces/stopddos_pkt.TCP.synflood.spoofed.pcap"
 [ -f "$trace" ] || skip "$trace is absent (the shared traces directory holds it)"
 
+require_jetstreamctl
 cd "$work"
 start_notify_listener
-mkdir dumps
+mkdir dumps ctl_dumps
+socket="$work/control.sock"
+cat >settings.yaml <<SETTINGS
+version: 1
+control_socket: $socket
+metrics: off
+SETTINGS
 pipeline="$work/history.yaml"
 
 # write_pipeline WITH_HISTORY: the looping source, counter, threshold, sink; and the history kernel when 1
@@ -79,15 +86,31 @@ check_cut_dump() {
 	rm -f dumps/*
 }
 
-echo "checks: a reload that removes the history kernel cuts its open dump, with a note in the file and the log"
+echo "checks: a reload that removes the history kernel cuts its open dumps (a trigger's, and one asked"
+echo "        for with jetstreamctl dump --wait, which then exits 1), with a note in the file and the log"
 write_pipeline 1
-"$jetstreamd" -p "$pipeline" 2>reload.stderr &
+"$jetstreamd" -c settings.yaml -p "$pipeline" 2>reload.stderr &
 running_pid=$!
 wait_ready 30
 wait_for_part 20
+ctl_status=0
+ctl dump --filter "tcp" --before 1s --after 1h --out ctl_dumps/asked.pcapng --wait \
+	>ctl.out 2>ctl.err &
+ctl_pid=$!
+until [ -e ctl_dumps/asked.pcapng.part ]; do
+	kill -0 "$ctl_pid" 2>/dev/null || { cat ctl.out ctl.err; fail "jetstreamctl dump ended before its dump opened"; }
+	sleep 0.05
+done
 write_pipeline 0
 kill -HUP "$running_pid"
 wait_notify READY=1 2 30
+wait "$ctl_pid" || ctl_status=$?
+[ "$ctl_status" -eq 1 ] && grep -q "jetstreamctl: dump: no kernel named 'cap' runs: dump 2 ended with it" ctl.err ||
+	{ cat ctl.out ctl.err; fail "jetstreamctl dump --wait across the reload: exit $ctl_status, expected 1 saying the dump ended with its kernel"; }
+comment="$(capinfos -k ctl_dumps/asked.pcapng)"
+grep -q "outcome: cut: a reload removed or replaced the history kernel" <<<"$comment" ||
+	{ echo "$comment"; fail "the asked-for dump's comment does not say the reload cut it"; }
+echo "  ok: jetstreamctl dump --wait exits 1 once the reload cut its dump; the file says so"
 # the retired instance drains and is destroyed after the grace period
 deadline=$((SECONDS + 20))
 until grep -q "kernel 'cap': dump 1 cut" reload.stderr; do
@@ -104,7 +127,7 @@ echo "  ok: cut by the reload, file complete, exit 0"
 
 echo "checks: the daemon stopping cuts an open dump the same way"
 write_pipeline 1
-"$jetstreamd" -p "$pipeline" 2>stop.stderr &
+"$jetstreamd" -c settings.yaml -p "$pipeline" 2>stop.stderr &
 running_pid=$!
 wait_ready 30
 wait_for_part 20
