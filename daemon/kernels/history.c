@@ -842,9 +842,10 @@ describe_outcome(const struct dump *dump, enum history_dump_state outcome, const
 		format_time(dump->oldest_ns, false, oldest, sizeof(oldest));
 		used += (size_t)snprintf(
 			note + used, note_size - used,
-			"%s: the packets held began at %s (%" PRIu64
+			"%s %s (%" PRIu64
 			" ns), after the range's start; the dump holds the newest part of the range; ",
-			dump->start_clipped ? "cut by the seconds: bound" : "cut by memory",
+			dump->start_lost ? "cut by memory: the packets held began at"
+					 : "cut by the seconds: bound: the dump begins at",
 			oldest, dump->oldest_ns);
 	}
 	if (dump->lost > 0 && used < note_size)

@@ -649,7 +649,7 @@ START_TEST(the_seconds_bound_clips_a_dump_and_says_so)
 	ck_assert_int_eq(status.state, HISTORY_DUMP_DONE);
 	ck_assert_uint_eq(status.packets, 4);
 	ck_assert_str_eq(status.reason,
-			 "the input ended; cut by the seconds: bound: the packets held began at "
+			 "the input ended; cut by the seconds: bound: the dump begins at "
 			 "1970-01-01T00:00:00.000006000Z (6000 ns), after the range's start; the "
 			 "dump holds the newest part of the range");
 	ck_assert_uint_eq(read_dump(path, times, lengths, bytes, 16), 4);
