@@ -294,7 +294,7 @@ start_writer(struct kernel_instance *instance, struct history_state *state)
 	state->read_buffer = malloc(state->ring.chunk_size);
 	if (state->read_buffer == NULL)
 		return -ENOMEM;
-	result = output_thread_start(&state->thread, writer_main, state, instance->name);
+	result = output_thread_start(&state->thread, history_writer_main, state, instance->name);
 	if (result < 0) {
 		snprintf(instance->error, sizeof(instance->error),
 			 "cannot start the writer thread: %s", strerror(-result));

@@ -34,7 +34,7 @@ describe_request(const struct history_state *state, const struct history_dump_re
 {
 	char range[256];
 
-	describe_range(&dump->rule, range, sizeof(range));
+	history_describe_range(&dump->rule, range, sizeof(range));
 	snprintf(dump->description, sizeof(dump->description),
 		 "jetstream history dump by kernel '%s'\ntrigger: the control socket (dump %" PRIu64
 		 ")\nfilter: %s\n%s",
@@ -71,11 +71,11 @@ history_dump_start(struct kernel_instance *instance, const struct history_dump_r
 		free(dump);
 		return result;
 	}
-	rule_range(&dump->rule, control_trigger_time(state), request->before_ns, request->after_ns);
+	history_rule_range(&dump->rule, control_trigger_time(state), request->before_ns, request->after_ns);
 	pthread_mutex_lock(&state->lock);
-	refusal = admit_dump(state, dump->rule.trigger_ns);
+	refusal = history_admit_dump(state, dump->rule.trigger_ns);
 	if (refusal == NULL)
-		dump->id = next_dump_id();
+		dump->id = history_next_dump_id();
 	pthread_mutex_unlock(&state->lock);
 	if (refusal != NULL) {
 		snprintf(error, error_size, "%s", refusal);
@@ -84,18 +84,18 @@ history_dump_start(struct kernel_instance *instance, const struct history_dump_r
 		return -EBUSY;
 	}
 	describe_request(state, request, dump);
-	format_time(dump->rule.trigger_ns, true, time, sizeof(time));
+	history_format_time(dump->rule.trigger_ns, true, time, sizeof(time));
 	if (request->path != NULL)
 		snprintf(file, sizeof(file), "%s", request->path);
 	else
 		snprintf(file, sizeof(file), "%s/%s-%s-dump%" PRIu64 ".pcapng",
 			 state->params->dump_dir, state->name, time, dump->id);
-	result = open_dump_file(state, dump, file, error, error_size);
+	result = history_open_dump_file(state, dump, file, error, error_size);
 	pthread_mutex_lock(&state->lock);
 	if (result < 0)
-		release_slot(state);
+		history_release_slot(state);
 	else
-		publish_dump(state, dump);
+		history_publish_dump(state, dump);
 	pthread_mutex_unlock(&state->lock);
 	if (result < 0) {
 		packet_filter_free(dump->rule.filter);

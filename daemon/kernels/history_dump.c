@@ -60,7 +60,7 @@
 static _Atomic uint64_t history_last_dump_id;
 
 uint64_t
-next_dump_id(void)
+history_next_dump_id(void)
 {
 	return atomic_fetch_add_explicit(&history_last_dump_id, 1, memory_order_relaxed) + 1;
 }
@@ -69,7 +69,7 @@ next_dump_id(void)
 
 /* "2016-01-01T00:00:03.000000000Z", or the compact file-name form without - and :. */
 void
-format_time(uint64_t time_ns, bool compact, char *text, size_t size)
+history_format_time(uint64_t time_ns, bool compact, char *text, size_t size)
 {
 	time_t seconds = (time_t)(time_ns / NS_PER_SECOND);
 	struct tm utc;
@@ -117,7 +117,7 @@ format_key(const struct dump_rule *rule, bool for_name, char *text, size_t size)
 }
 
 void
-rule_range(struct dump_rule *rule, uint64_t trigger_ns, uint64_t before_ns, uint64_t after_ns)
+history_rule_range(struct dump_rule *rule, uint64_t trigger_ns, uint64_t before_ns, uint64_t after_ns)
 {
 	rule->trigger_ns = trigger_ns;
 	rule->start_ns = trigger_ns > before_ns ? trigger_ns - before_ns : 0;
@@ -140,7 +140,7 @@ same_key(const struct dump_rule *a, const struct dump_rule *b)
  * may. @return NULL, or why not.
  */
 const char *
-admit_dump(struct history_state *state, uint64_t trigger_ns)
+history_admit_dump(struct history_state *state, uint64_t trigger_ns)
 {
 	if (state->open_dumps >= state->params->max_dumps)
 		return "max_dumps dumps are being written";
@@ -161,7 +161,7 @@ admit_dump(struct history_state *state, uint64_t trigger_ns)
 }
 
 void
-publish_dump(struct history_state *state, struct dump *dump)
+history_publish_dump(struct history_state *state, struct dump *dump)
 {
 	dump->status.state = HISTORY_DUMP_RUNNING;
 	dump->opened_ns = kernel_now_ns();
@@ -173,7 +173,7 @@ publish_dump(struct history_state *state, struct dump *dump)
 
 /* Give back an admitted slot whose file could not be opened (under the lock). */
 void
-release_slot(struct history_state *state)
+history_release_slot(struct history_state *state)
 {
 	state->open_dumps--;
 	if (state->minute_dumps > 0) /* the minute may have turned since the admission */
@@ -181,13 +181,13 @@ release_slot(struct history_state *state)
 }
 
 void
-describe_range(const struct dump_rule *rule, char *text, size_t size)
+history_describe_range(const struct dump_rule *rule, char *text, size_t size)
 {
 	char trigger[40], start[40], end[40];
 
-	format_time(rule->trigger_ns, false, trigger, sizeof(trigger));
-	format_time(rule->start_ns, false, start, sizeof(start));
-	format_time(rule->end_ns, false, end, sizeof(end));
+	history_format_time(rule->trigger_ns, false, trigger, sizeof(trigger));
+	history_format_time(rule->start_ns, false, start, sizeof(start));
+	history_format_time(rule->end_ns, false, end, sizeof(end));
 	snprintf(text, size,
 		 "trigger time: %s (%" PRIu64 " ns)\nrange: %s to %s (%" PRIu64 " to %" PRIu64
 		 " ns)\n",
@@ -198,7 +198,7 @@ static const char *const outcome_pending = "outcome: still being written (unfini
 
 /* Open the file of @p dump at @p path; its comment says what it is and that it is unfinished. */
 int
-open_dump_file(struct history_state *state, struct dump *dump, const char *path, char *error,
+history_open_dump_file(struct history_state *state, struct dump *dump, const char *path, char *error,
 	       size_t error_size)
 {
 	char comment[PCAPNG_COMMENT_CAPACITY];
@@ -253,7 +253,7 @@ rule_of_trigger(const struct history_state *state, const struct history_trigger 
 		rule->destination_port = trigger->destination_port;
 		rule->protocol = trigger->protocol;
 	}
-	rule_range(rule, trigger->time_ns, state->params->before_ns, state->params->after_ns);
+	history_rule_range(rule, trigger->time_ns, state->params->before_ns, state->params->after_ns);
 }
 
 static void
@@ -263,7 +263,7 @@ describe_trigger(const struct history_state *state, const struct history_trigger
 	char key[160], range[256];
 
 	format_key(&dump->rule, false, key, sizeof(key));
-	describe_range(&dump->rule, range, sizeof(range));
+	history_describe_range(&dump->rule, range, sizeof(range));
 	snprintf(dump->description, sizeof(dump->description),
 		 "jetstream history dump by kernel '%s'\ntrigger: %s record from '%s' (value %" PRIu64
 		 ")\nkey: %s\n%s",
@@ -293,26 +293,26 @@ open_trigger_dump(struct history_state *state, const struct history_trigger *tri
 		free(dump);
 		return;
 	}
-	refusal = admit_dump(state, trigger->time_ns);
+	refusal = history_admit_dump(state, trigger->time_ns);
 	if (refusal != NULL) {
 		pthread_mutex_unlock(&state->lock);
 		log_refused(state, trigger, refusal);
 		free(dump);
 		return;
 	}
-	dump->id = next_dump_id();
+	dump->id = history_next_dump_id();
 	pthread_mutex_unlock(&state->lock);
 
 	describe_trigger(state, trigger, dump);
 	format_key(&dump->rule, true, key, sizeof(key));
-	format_time(trigger->time_ns, true, time, sizeof(time));
+	history_format_time(trigger->time_ns, true, time, sizeof(time));
 	snprintf(path, sizeof(path), "%s/%s-%s-%s.pcapng", state->params->dump_dir, state->name, time,
 		 key);
-	if (open_dump_file(state, dump, path, error, sizeof(error)) < 0) {
+	if (history_open_dump_file(state, dump, path, error, sizeof(error)) < 0) {
 		log_kernel(LOG_LEVEL_ERROR, state->name, "no dump for a trigger from '%s': %s",
 			   trigger->kernel, error);
 		pthread_mutex_lock(&state->lock);
-		release_slot(state);
+		history_release_slot(state);
 		pthread_mutex_unlock(&state->lock);
 		state->dumps_failed++;
 		free(dump);
@@ -320,7 +320,7 @@ open_trigger_dump(struct history_state *state, const struct history_trigger *tri
 	}
 	log_kernel(LOG_LEVEL_INFO, state->name, "dump %" PRIu64 " opened: %s", dump->id, path);
 	pthread_mutex_lock(&state->lock);
-	publish_dump(state, dump);
+	history_publish_dump(state, dump);
 	pthread_mutex_unlock(&state->lock);
 }
 
@@ -498,7 +498,7 @@ describe_outcome(const struct dump *dump, enum history_dump_state outcome, const
 
 	note[0] = '\0';
 	if (dump->start_lost || dump->start_clipped) {
-		format_time(dump->oldest_ns, false, oldest, sizeof(oldest));
+		history_format_time(dump->oldest_ns, false, oldest, sizeof(oldest));
 		used += (size_t)snprintf(
 			note + used, note_size - used,
 			"%s %s (%" PRIu64
@@ -644,7 +644,7 @@ never_ready(const void *context)
 }
 
 void *
-writer_main(void *argument)
+history_writer_main(void *argument)
 {
 	struct history_state *state = argument;
 

@@ -7,15 +7,15 @@
  *   history.c          the configuration check (cp); the worker (dp): process
  *                      and flush; init, stats and destroy (cp), which start
  *                      and join the writer thread
- *   history_dump.c     the writer thread (writer_main): triggers, rules,
+ *   history_dump.c     the writer thread (history_writer_main): triggers, rules,
  *                      matching, reading the ring, the files and their
  *                      outcomes, forgetting old dumps; and the helpers the
  *                      control thread shares with it under the lock
- *                      (admit_dump, publish_dump, release_slot)
+ *                      (history_admit_dump, history_publish_dump, history_release_slot)
  *   history_control.c  the control socket's dumps (cp): history_dump_start,
  *                      history_dump_status (kernels/history.h)
  *
- * The calls go one way: history.c -> history_dump.c (writer_main) and
+ * The calls go one way: history.c -> history_dump.c (history_writer_main) and
  * history_control.c -> history_dump.c; history_dump.c calls neither.
  */
 #ifndef JETSTREAM_KERNELS_HISTORY_PRIVATE_H
@@ -160,31 +160,31 @@ struct history_state {
 };
 
 /** A new dump id, unique in the daemon (any thread). */
-uint64_t next_dump_id(void);
+uint64_t history_next_dump_id(void);
 
 /** Format @p time_ns as UTC, to the nanosecond; @p compact: the file-name form. */
-void format_time(uint64_t time_ns, bool compact, char *text, size_t size);
+void history_format_time(uint64_t time_ns, bool compact, char *text, size_t size);
 
 /** Set @p rule's range: [@p trigger_ns - @p before_ns (at least 0), @p trigger_ns + @p after_ns]. */
-void rule_range(struct dump_rule *rule, uint64_t trigger_ns, uint64_t before_ns, uint64_t after_ns);
+void history_rule_range(struct dump_rule *rule, uint64_t trigger_ns, uint64_t before_ns, uint64_t after_ns);
 
 /** The trigger time and range lines of a file's comment. */
-void describe_range(const struct dump_rule *rule, char *text, size_t size);
+void history_describe_range(const struct dump_rule *rule, char *text, size_t size);
 
 /** Under the lock: admit one more dump at @p trigger_ns. @return NULL, or why not. */
-const char *admit_dump(struct history_state *state, uint64_t trigger_ns);
+const char *history_admit_dump(struct history_state *state, uint64_t trigger_ns);
 
 /** Under the lock: list an admitted dump whose file is open. */
-void publish_dump(struct history_state *state, struct dump *dump);
+void history_publish_dump(struct history_state *state, struct dump *dump);
 
 /** Under the lock: give back an admitted slot whose file could not be opened. */
-void release_slot(struct history_state *state);
+void history_release_slot(struct history_state *state);
 
 /** Open @p dump's file at @p path. @return 0, or -errno with @p error set. */
-int open_dump_file(struct history_state *state, struct dump *dump, const char *path, char *error,
+int history_open_dump_file(struct history_state *state, struct dump *dump, const char *path, char *error,
 		   size_t error_size);
 
 /** The instance's writer thread (started by history_init). */
-void *writer_main(void *argument);
+void *history_writer_main(void *argument);
 
 #endif
