@@ -13,6 +13,7 @@
 #include <pcap/pcap.h>
 #include <bpf_def.h>
 #include <rte_bpf.h>
+#include <rte_debug.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
@@ -27,7 +28,7 @@
 struct packet_filter {
 	char *expression;
 	struct bpf_program classic;   /* for packet_filter_match_bytes() */
-	struct rte_bpf *program;      /* the converted eBPF, loaded */
+	struct rte_bpf *program;      /* the converted eBPF, loaded; NULL: PACKET_FILTER_BYTES_ONLY */
 	uint64_t (*jit)(void *);      /* NULL: run the interpreter */
 };
 
@@ -273,7 +274,7 @@ packet_filter_compile(const char *expression, enum packet_filter_engine engine,
 		return -ENOMEM;
 	}
 	result = compile_classic(expression, &filter->classic, error, error_size);
-	if (result == 0) {
+	if (result == 0 && engine != PACKET_FILTER_BYTES_ONLY) {
 		result = load_extended(filter, engine, error, error_size);
 		if (result != 0)
 			pcap_freecode(&filter->classic);
@@ -320,7 +321,10 @@ packet_filter_match_burst(const struct packet_filter *filter, struct rte_mbuf **
 {
 	uint64_t results[count];
 
-	if (filter->jit != NULL)
+	RTE_ASSERT(filter->program != NULL); /* not PACKET_FILTER_BYTES_ONLY */
+	if (filter->program == NULL)
+		memset(results, 0, sizeof(results));
+	else if (filter->jit != NULL)
 		for (unsigned i = 0; i < count; i++)
 			results[i] = filter->jit(packets[i]);
 	else
@@ -349,7 +353,7 @@ packet_filter_free(struct packet_filter *filter)
 {
 	if (filter == NULL)
 		return;
-	rte_bpf_destroy(filter->program);
+	rte_bpf_destroy(filter->program); /* NULL-safe */
 	pcap_freecode(&filter->classic);
 	free(filter->expression);
 	free(filter);

@@ -294,6 +294,55 @@ START_TEST(jump_to_widened_jset)
 }
 END_TEST
 
+/*
+ * PACKET_FILTER_BYTES_ONLY: the classic program alone answers
+ * packet_filter_match_bytes() as the other engines do; there is no eBPF, so
+ * no JIT, and match_burst (not to be called) matches nothing.
+ */
+START_TEST(bytes_only)
+{
+	const struct {
+		const uint8_t *frame;
+		uint32_t captured_length, wire_length;
+		bool expected;
+	} cases[] = {
+		{ipv4_tcp_syn, sizeof(ipv4_tcp_syn), sizeof(ipv4_tcp_syn), true},
+		{ipv4_tcp_syn, 40, sizeof(ipv4_tcp_syn), false}, /* the flags are past 40 bytes */
+		{ipv6_icmp6, sizeof(ipv6_icmp6), sizeof(ipv6_icmp6), false},
+		{arp_request, sizeof(arp_request), sizeof(arp_request), false},
+	};
+	const char *expression = "tcp[tcpflags] & tcp-syn != 0 and tcp dst port 443";
+	char error[PACKET_FILTER_ERROR_SIZE];
+	struct packet_filter *filter;
+
+	ck_assert_int_eq(packet_filter_compile(expression, PACKET_FILTER_BYTES_ONLY, &filter, error,
+					       sizeof(error)), 0);
+	ck_assert(!packet_filter_uses_jit(filter));
+	ck_assert_str_eq(packet_filter_expression(filter), expression);
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_int_eq(packet_filter_match_bytes(filter, cases[i].frame,
+							   cases[i].captured_length,
+							   cases[i].wire_length),
+				 cases[i].expected);
+#ifndef RTE_ENABLE_ASSERT
+	{
+		struct rte_mbuf *packet = make_packet(ipv4_tcp_syn, sizeof(ipv4_tcp_syn),
+						      sizeof(ipv4_tcp_syn));
+		bool matched = true;
+
+		packet_filter_match_burst(filter, &packet, &matched, 1);
+		ck_assert(!matched);
+		rte_pktmbuf_free(packet);
+	}
+#endif
+	packet_filter_free(filter);
+	ck_assert_int_eq(packet_filter_compile("tcp port", PACKET_FILTER_BYTES_ONLY, &filter, error,
+					       sizeof(error)), -EINVAL);
+	ck_assert_ptr_null(filter);
+	ck_assert_str_eq(error, "can't parse filter expression: syntax error");
+}
+END_TEST
+
 START_TEST(compile_errors)
 {
 	struct packet_filter *filter = (struct packet_filter *)1;
@@ -405,6 +454,7 @@ packet_filter_suite(void)
 			    (int)(sizeof(flag_expressions) / sizeof(flag_expressions[0])));
 	tcase_add_test(matching, chained_segments);
 	tcase_add_test(matching, short_frame);
+	tcase_add_test(matching, bytes_only);
 	tcase_add_test(errors, compile_errors);
 	tcase_add_test(matching, kernel_passes_and_frees);
 	tcase_add_test(errors, kernel_bad_expression);
