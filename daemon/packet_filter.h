@@ -69,18 +69,19 @@ bool packet_filter_uses_jit(const struct packet_filter *filter);
 
 /**
  * Run the filter over @p count packets: @p matched[i] is true when packet i
- * passes. Not for a filter compiled with PACKET_FILTER_BYTES_ONLY. Packet data is read through the mbuf (chained segments too), up
- * to pkt_len, the captured length: a program that reads past it does not
- * match, as in tcpdump. `len` is packet_meta.wire_length, so every mbuf
- * must carry struct packet_meta in its private area (the daemon's pool does).
+ * passes. Not for a filter compiled with PACKET_FILTER_BYTES_ONLY. Packet
+ * data is read through the mbuf (chained segments too), up to pkt_len, the
+ * captured length: a program that reads past it does not match, as in
+ * tcpdump. `len` is packet_meta.wire_length, so every mbuf must carry
+ * struct packet_meta in its private area (the daemon's pool does).
  */
 void packet_filter_match_burst(const struct packet_filter *filter, struct rte_mbuf **packets,
 			       bool *matched, unsigned count);
 
 /**
- * Match bytes held outside an mbuf (with libpcap, whatever the engine): @p captured_length bytes at @p frame of
- * a frame of @p wire_length bytes on the wire (tcpdump's `len`, `greater`
- * and `less` see the wire length).
+ * Match bytes held outside an mbuf, with libpcap whatever the engine:
+ * @p captured_length bytes at @p frame of a frame of @p wire_length bytes on
+ * the wire (tcpdump's `len`, `greater` and `less` see the wire length).
  */
 bool packet_filter_match_bytes(const struct packet_filter *filter, const uint8_t *frame,
 			       uint32_t captured_length, uint32_t wire_length);
