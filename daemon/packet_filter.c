@@ -13,6 +13,7 @@
 #include <pcap/pcap.h>
 #include <bpf_def.h>
 #include <rte_bpf.h>
+#include <rte_branch_prediction.h>
 #include <rte_debug.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
@@ -319,12 +320,15 @@ void
 packet_filter_match_burst(const struct packet_filter *filter, struct rte_mbuf **packets,
 			  bool *matched, unsigned count)
 {
+	RTE_ASSERT(filter->program != NULL); /* not PACKET_FILTER_BYTES_ONLY */
+	if (unlikely(filter->program == NULL)) {
+		memset(matched, 0, count * sizeof(*matched));
+		return;
+	}
+
 	uint64_t results[count];
 
-	RTE_ASSERT(filter->program != NULL); /* not PACKET_FILTER_BYTES_ONLY */
-	if (filter->program == NULL)
-		memset(results, 0, sizeof(results));
-	else if (filter->jit != NULL)
+	if (filter->jit != NULL)
 		for (unsigned i = 0; i < count; i++)
 			results[i] = filter->jit(packets[i]);
 	else
