@@ -29,10 +29,21 @@ struct packet_filter;
 /** Room for an error message of packet_filter_check() and packet_filter_compile(). */
 #define PACKET_FILTER_ERROR_SIZE 512
 
-/** How packet_filter_match_burst() runs the eBPF program. */
+/**
+ * How packet_filter_match_burst() runs the eBPF program. The order is that
+ * of the filter kernel's `engine` choices (kernels/filter.c).
+ */
 enum packet_filter_engine {
 	PACKET_FILTER_JIT = 0,     /**< the JIT where available, else the interpreter (logged once) */
 	PACKET_FILTER_INTERPRETER, /**< always rte_bpf's interpreter (tests compare the two) */
+	/**
+	 * The classic program only, no eBPF (no rte_bpf_convert or load): for
+	 * a user of packet_filter_match_bytes() alone, such as the history
+	 * kernel's dumps of held bytes. packet_filter_match_burst() must not be
+	 * called on such a filter (it asserts where DPDK asserts are on, and
+	 * matches nothing otherwise).
+	 */
+	PACKET_FILTER_BYTES_ONLY,
 };
 
 /**
@@ -58,18 +69,19 @@ bool packet_filter_uses_jit(const struct packet_filter *filter);
 
 /**
  * Run the filter over @p count packets: @p matched[i] is true when packet i
- * passes. Packet data is read through the mbuf (chained segments too), up
- * to pkt_len, the captured length: a program that reads past it does not
- * match, as in tcpdump. `len` is packet_meta.wire_length, so every mbuf
- * must carry struct packet_meta in its private area (the daemon's pool does).
+ * passes. Not for a filter compiled with PACKET_FILTER_BYTES_ONLY. Packet
+ * data is read through the mbuf (chained segments too), up to pkt_len, the
+ * captured length: a program that reads past it does not match, as in
+ * tcpdump. `len` is packet_meta.wire_length, so every mbuf must carry
+ * struct packet_meta in its private area (the daemon's pool does).
  */
 void packet_filter_match_burst(const struct packet_filter *filter, struct rte_mbuf **packets,
 			       bool *matched, unsigned count);
 
 /**
- * Match bytes held outside an mbuf: @p captured_length bytes at @p frame of
- * a frame of @p wire_length bytes on the wire (tcpdump's `len`, `greater`
- * and `less` see the wire length).
+ * Match bytes held outside an mbuf, with libpcap whatever the engine:
+ * @p captured_length bytes at @p frame of a frame of @p wire_length bytes on
+ * the wire (tcpdump's `len`, `greater` and `less` see the wire length).
  */
 bool packet_filter_match_bytes(const struct packet_filter *filter, const uint8_t *frame,
 			       uint32_t captured_length, uint32_t wire_length);

@@ -44,6 +44,14 @@ expressions=(
 	"(ip[2:2] - 20) % 7 == 3 or ip6[4:2] / 100 == 3"
 	"-ip[8] + 300 > 250"
 	"ip[12:4] > 0x80000000 and ip[2:2] * 3 > 1000"
+	# flag tests chained: jumps that land on a JSET widened to `mov32 r8, imm; jset r0, r8`
+	"tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack != 0"
+	"(tcp[13] & 2 != 0 or not tcp[13] & 4 != 0) and tcp[13] & 1 != 0"
+	"(tcp[13] & 16 != 0 or not tcp[13] & 4 != 0) and tcp[13] & 8 != 0"
+	"tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn or tcp[tcpflags] & tcp-rst != 0 and tcp[tcpflags] & tcp-fin != 0"
+	"not tcp[13] & 16 != 0 and tcp[13] & 2 != 0 and not tcp[13] & 4 != 0"
+	"tcp[tcpflags] & tcp-fin != 0 or tcp[tcpflags] & tcp-rst != 0 and tcp[tcpflags] & tcp-ack != 0 or tcp[tcpflags] & tcp-push != 0"
+	"(tcp[13] & 1 != 0 and tcp[13] & 16 != 0) or (tcp[13] & 2 != 0 and not tcp[13] & 16 != 0)"
 )
 
 # write_pipeline CAPTURE TOP_SOURCE PIPELINE: every expression plus `host TOP_SOURCE`, both engines.
