@@ -50,7 +50,8 @@ compile_request(const struct history_dump_request *request, struct dump *dump, c
 {
 	const char *expression = request->filter != NULL ? request->filter : "";
 
-	return packet_filter_compile(expression, PACKET_FILTER_JIT, &dump->rule.filter, error,
+	/* held packets are bytes, not mbufs: libpcap's own filter matches them, no eBPF to load */
+	return packet_filter_compile(expression, PACKET_FILTER_BYTES_ONLY, &dump->rule.filter, error,
 				     error_size);
 }
 
