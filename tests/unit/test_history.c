@@ -443,19 +443,6 @@ run_until_finished(struct test_rig *rig)
 	ck_assert(kernel_is_finished(&rig->instance));
 }
 
-static uint64_t
-stat_of(struct test_rig *rig, const char *name)
-{
-	struct kernel_stat stats[KERNEL_MAX_STATS];
-	unsigned count = rig->instance.ops->stats(&rig->instance, stats);
-
-	for (unsigned i = 0; i < count; i++)
-		if (strcmp(stats[i].name, name) == 0)
-			return stats[i].value;
-	ck_abort_msg("no statistic %s", name);
-	return 0;
-}
-
 /* The frames of a pcapng file, in order: their times, lengths and first bytes. */
 static unsigned
 read_dump(const char *path, uint64_t *times, uint32_t *lengths, uint8_t (*bytes)[128],
@@ -510,8 +497,8 @@ START_TEST(a_control_dump_writes_the_held_packets_its_filter_takes)
 	test_rig_consume_input(&rig, true);
 	free_output(&rig);
 	ck_assert_uint_eq(rig_output_packets, 6);
-	ck_assert_uint_eq(stat_of(&rig, "held_packets"), 6);
-	ck_assert_uint_eq(stat_of(&rig, "held_span_ns"), 5000);
+	ck_assert_uint_eq(test_rig_stat(&rig, "held_packets"), 6);
+	ck_assert_uint_eq(test_rig_stat(&rig, "held_span_ns"), 5000);
 
 	/* T = the newest held packet (15000): [10000, 15000]; the odd ones go to 192.0.2.9 */
 	ck_assert_int_eq(history_dump_start(&rig.instance, &request, &dump_id, path, sizeof(path),
@@ -601,11 +588,11 @@ START_TEST(alerts_open_one_dump_per_key_within_the_limits)
 	send_alert(alerts, "192.0.2.7", 6000); /* refused: max_dumps 1 */
 	test_rig_consume_input(&rig, true);
 	run_until_finished(&rig);
-	ck_assert_uint_eq(stat_of(&rig, "triggers"), 3);
-	ck_assert_uint_eq(stat_of(&rig, "triggers_merged"), 1);
-	ck_assert_uint_eq(stat_of(&rig, "triggers_refused"), 1);
-	ck_assert_uint_eq(stat_of(&rig, "dumps_done"), 1);
-	ck_assert_uint_eq(stat_of(&rig, "dump_packets"), 3);
+	ck_assert_uint_eq(test_rig_stat(&rig, "triggers"), 3);
+	ck_assert_uint_eq(test_rig_stat(&rig, "triggers_merged"), 1);
+	ck_assert_uint_eq(test_rig_stat(&rig, "triggers_refused"), 1);
+	ck_assert_uint_eq(test_rig_stat(&rig, "dumps_done"), 1);
+	ck_assert_uint_eq(test_rig_stat(&rig, "dump_packets"), 3);
 	snprintf(file, sizeof(file), "%s/cap-19700101T000000.000005000Z-dst-192.0.2.9.pcapng",
 		 directory);
 	ck_assert_uint_eq(read_dump(file, times, lengths, bytes, 16), 3);
@@ -654,7 +641,7 @@ START_TEST(the_seconds_bound_clips_a_dump_and_says_so)
 			 "dump holds the newest part of the range");
 	ck_assert_uint_eq(read_dump(path, times, lengths, bytes, 16), 4);
 	ck_assert_uint_eq(times[0], 6000);
-	ck_assert_uint_eq(stat_of(&rig, "dumps_short"), 1);
+	ck_assert_uint_eq(test_rig_stat(&rig, "dumps_short"), 1);
 	test_rig_close(&rig);
 	unlink(path);
 	rmdir(directory);
@@ -739,8 +726,8 @@ START_TEST(dump_ids_are_unique_and_old_dumps_are_forgotten)
 	for (unsigned i = 0; i < 70; i++)
 		ck_assert_int_eq(history_dump_status(&rig.instance, ids[i], &status),
 				 i < 70 - 64 ? -ENOENT : 0);
-	ck_assert_uint_eq(stat_of(&rig, "dumps"), 70);
-	ck_assert_uint_eq(stat_of(&rig, "dumps_done"), 70);
+	ck_assert_uint_eq(test_rig_stat(&rig, "dumps"), 70);
+	ck_assert_uint_eq(test_rig_stat(&rig, "dumps_done"), 70);
 	run_until_finished(&other);
 	test_rig_close(&other);
 	run_until_finished(&rig);

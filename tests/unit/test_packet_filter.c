@@ -369,19 +369,6 @@ END_TEST
 extern const struct kernel_ops filter_kernel;
 
 /* The statistic @p name of the instance under test. */
-static uint64_t
-filter_stat(const struct test_rig *rig, const char *name)
-{
-	struct kernel_stat stats[KERNEL_MAX_STATS];
-	unsigned count = rig->instance.ops->stats(&rig->instance, stats);
-
-	for (unsigned i = 0; i < count; i++)
-		if (strcmp(stats[i].name, name) == 0)
-			return stats[i].value;
-	ck_abort_msg("no statistic %s", name);
-	return 0;
-}
-
 /*
  * The kernel: of 100 packets alternating TCP SYN and ICMPv6, `tcp` passes the
  * 50 TCP ones, in order, and frees the others back to the pool (counted as
@@ -411,8 +398,8 @@ run_filter_kernel(const char *invert, unsigned expected_version)
 		ck_assert_ptr_eq(received[i], sent[2 * i + (expected_version == 6)]);
 		ck_assert_uint_eq(packet_meta(received[i])->ip_version, expected_version);
 	}
-	ck_assert_uint_eq(filter_stat(&rig, "passed_packets"), COUNT / 2);
-	ck_assert_uint_eq(filter_stat(&rig, "filtered_packets"), COUNT / 2);
+	ck_assert_uint_eq(test_rig_stat(&rig, "passed_packets"), COUNT / 2);
+	ck_assert_uint_eq(test_rig_stat(&rig, "filtered_packets"), COUNT / 2);
 	ck_assert_uint_eq(rig.instance.counters.items_in, COUNT);
 	ck_assert_uint_eq(rig.instance.counters.items_out, COUNT / 2);
 	rte_pktmbuf_free_bulk(received, count);

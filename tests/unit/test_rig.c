@@ -232,3 +232,16 @@ test_address(const char *text, uint8_t address[16])
 	}
 	ck_assert_int_eq(inet_pton(AF_INET6, text, address), 1);
 }
+
+uint64_t
+test_rig_stat(const struct test_rig *rig, const char *name)
+{
+	struct kernel_stat stats[KERNEL_MAX_STATS];
+	unsigned count = rig->instance.ops->stats(&rig->instance, stats);
+
+	for (unsigned i = 0; i < count; i++)
+		if (strcmp(stats[i].name, name) == 0)
+			return stats[i].value;
+	ck_abort_msg("no statistic %s", name);
+	return 0;
+}

@@ -78,6 +78,9 @@ void test_rig_close_inputs(struct test_rig *rig);
  */
 bool test_rig_poll(struct test_rig *rig);
 
+/* The instance's statistic @p name (the test fails when it reports none). */
+uint64_t test_rig_stat(const struct test_rig *rig, const char *name);
+
 /*
  * Polls (without the end-of-input flush) until the input rings are empty;
  * fails the test if the kernel does not consume them. When @p drain, calls
