@@ -371,10 +371,18 @@ dump_request(const struct dump_options *options)
 
 	for (unsigned i = 0; request != NULL && i < DUMP_VALUES; i++) {
 		const char *value = options->values[i];
+		json_t *text;
 
-		if (value != NULL)
-			json_object_set_new(request, dump_value_names[i],
-					    i == DUMP_OUT ? absolute_path(value) : json_string(value));
+		if (value == NULL)
+			continue;
+		text = i == DUMP_OUT ? absolute_path(value) : json_string(value);
+		if (text == NULL) { /* jansson takes UTF-8 only: never drop an option silently */
+			fprintf(stderr, "jetstreamctl: dump --%s: not valid UTF-8\n",
+				dump_value_names[i]);
+			json_decref(request);
+			return NULL;
+		}
+		json_object_set_new(request, dump_value_names[i], text);
 	}
 	return request;
 }
@@ -436,7 +444,7 @@ command_dump(const char *socket_path, int argc, char **argv)
 		return status;
 	request = dump_request(&options);
 	if (request == NULL)
-		return CTL_EXIT_FAILED;
+		return CTL_EXIT_USAGE;
 	started = ctl_ask_once(socket_path, request, QUICK_TIMEOUT_MS, &status);
 	json_decref(request);
 	if (started == NULL)

@@ -146,8 +146,8 @@ control_dump_status(const json_t *request)
 	if (instance == NULL && runtime_graph() != NULL && !kernel_runs(kernel)) {
 		json_decref(reply);
 		return control_commands_error(
-			"no kernel named '%s' runs: dump %" JSON_INTEGER_FORMAT " ended with it (a "
-			"reload removed the kernel; its file's comment says how the dump ended)",
+			"no kernel named '%s' runs (if a reload removed it, dump %" JSON_INTEGER_FORMAT
+			" ended with it: its file's comment says how, once the kernel drained)",
 			kernel, dump_id);
 	}
 	if (instance == NULL)
@@ -155,8 +155,8 @@ control_dump_status(const json_t *request)
 	if (dump_id < 0 || history_dump_status(instance, (uint64_t)dump_id, &status) != 0)
 		return control_commands_error(
 			"kernel '%s' has no dump %" JSON_INTEGER_FORMAT ": it ended with an earlier "
-			"instance (a reload replaced or removed the kernel; its file's comment says "
-			"how it ended), or it is older than the 64 finished dumps a kernel remembers",
+			"instance (a reload replaced the kernel; its file's comment says how, once the "
+			"old one drained), or it is older than the 64 finished dumps a kernel remembers",
 			kernel, dump_id);
 	reply = json_pack("{s:b, s:s, s:I, s:I, s:s}", "ok", 1, "state",
 			  dump_state_names[status.state], "packets", (json_int_t)status.packets,

@@ -383,6 +383,18 @@ runtime_start(struct graph *graph)
 	return publish(graph, graph->wirings, NULL);
 }
 
+/* Set `retiring` on the transition's retiring sources (@p sources) or on the other kernels. */
+static void
+mark_retiring(struct graph_transition *transition, bool sources)
+{
+	for (unsigned i = 0; i < transition->retiring_count; i++) {
+		struct kernel_instance *instance = transition->retiring[i];
+
+		if ((instance->ops->input_type == STREAM_NONE) == sources)
+			atomic_store_explicit(&instance->retiring, true, memory_order_release);
+	}
+}
+
 int
 runtime_begin_transition(struct graph_transition *transition)
 {
@@ -394,6 +406,14 @@ runtime_begin_transition(struct graph_transition *transition)
 	runtime.graph = transition->next;
 	runtime.transition = transition;
 	wait_for_quiescence();
+	/*
+	 * Retiring kernels that take input learn it before their rings close
+	 * (release, seen by whoever sees a ring closed: acquire), so one that
+	 * acts at the end of its inputs tells a reload from the end of the input
+	 * (a history cuts its open dumps; it marked them done when the rings
+	 * closed first, seen under load). They stop nothing: they drain.
+	 */
+	mark_retiring(transition, false);
 	/* every producer now writes by the next wiring: rings it left get nothing more */
 	graph_transition_close_retired(transition);
 	/*
@@ -401,9 +421,7 @@ runtime_begin_transition(struct graph_transition *transition)
 	 * next wiring installed, so it cannot take the end of a retiring input
 	 * for the end of all its input.
 	 */
-	for (unsigned i = 0; i < transition->retiring_count; i++)
-		atomic_store_explicit(&transition->retiring[i]->retiring, true,
-				      memory_order_release);
+	mark_retiring(transition, true);
 	return 0;
 }
 

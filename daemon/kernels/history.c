@@ -245,7 +245,8 @@ history_flush(struct kernel_instance *instance)
 	struct history_state *state = instance->state;
 	int end = HISTORY_INPUT_ENDED;
 
-	if (atomic_load_explicit(&instance->retiring, memory_order_relaxed))
+	/* acquire: stored before the retired rings closed (runtime_begin_transition) */
+	if (atomic_load_explicit(&instance->retiring, memory_order_acquire))
 		end = HISTORY_RETIRING;
 	else if (kernel_should_stop(instance))
 		end = HISTORY_STOPPING;

@@ -147,9 +147,12 @@ history_admit_dump(struct history_state *state, uint64_t trigger_ns)
 	/*
 	 * A trigger older than the minute's start (alerts and flows of other
 	 * kernels interleave out of order) counts in the current minute: only a
-	 * later one starts the next, so the limit holds whatever the order.
+	 * later one starts the next, so the limit holds whatever the order; one
+	 * more than a minute older (a clock stepped back, an odd trace time) starts
+	 * a new minute too, so a far-future outlier cannot hold the count.
 	 */
-	if (trigger_ns >= state->minute_start_ns + NS_PER_MINUTE) {
+	if (trigger_ns >= state->minute_start_ns + NS_PER_MINUTE ||
+	    trigger_ns + NS_PER_MINUTE < state->minute_start_ns) {
 		state->minute_start_ns = trigger_ns;
 		state->minute_dumps = 0;
 	}

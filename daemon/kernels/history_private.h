@@ -120,8 +120,10 @@ struct history_state {
 
 	/*
 	 * dp: wo (release), writer: ro (acquire). The wall clock when the worker
-	 * last found every input empty: every packet stamped before it is in the
-	 * ring (live dumps end by it when no later packet comes).
+	 * last found every input empty: every packet stamped before it that had
+	 * reached this kernel's input rings is in the ring (live dumps end by it
+	 * when no later packet comes; a kernel upstream that holds packets longer
+	 * than the slack could still hold some).
 	 */
 	_Atomic uint64_t input_empty_ns;
 
