@@ -602,14 +602,17 @@ forget_old_dumps(struct history_state *state)
 	pthread_mutex_unlock(&state->lock);
 }
 
-/*
- * One round of the writer: new triggers, then every open dump as far as its
- * budget goes. @return the dumps still open.
- */
-static unsigned
+/* What a round of the writer leaves. */
+struct round_outcome {
+	unsigned running; /* dumps still open */
+	bool behind;      /* one of them spent its budget: the next round starts at once */
+};
+
+/* One round of the writer: new triggers, then every open dump as far as its budget goes. */
+static struct round_outcome
 write_round(struct history_state *state, int end)
 {
-	unsigned running = 0;
+	struct round_outcome outcome = {0};
 
 	take_triggers(state);
 	for (struct dump *dump = listed_dumps(state); dump != NULL; dump = dump->next) {
@@ -631,11 +634,12 @@ write_round(struct history_state *state, int end)
 		} else if (end != HISTORY_RUNNING && end != HISTORY_INPUT_ENDED) {
 			close_dump(state, dump, HISTORY_DUMP_CUT, end_reason(end));
 		} else {
-			running++;
+			outcome.running++;
+			outcome.behind |= progress == DUMP_BEHIND;
 		}
 	}
 	forget_old_dumps(state);
-	return running;
+	return outcome;
 }
 
 /* The worker never signals (that would be a syscall): the writer polls. */
@@ -650,21 +654,20 @@ void *
 history_writer_main(void *argument)
 {
 	struct history_state *state = argument;
+	struct round_outcome last = {0};
 
 	for (;;) {
-		struct output_requests requests =
-			output_wakeup_wait(&state->wakeup, HISTORY_WRITER_POLL_NS, never_ready, NULL);
+		struct output_requests requests = output_wakeup_wait(
+			&state->wakeup, last.behind ? 0 : HISTORY_WRITER_POLL_NS, never_ready, NULL);
 		int end = atomic_load_explicit(&state->end, memory_order_acquire);
-
-		unsigned running;
 
 		if (requests.closing && end == HISTORY_RUNNING)
 			end = HISTORY_DESTROYED;
-		running = write_round(state, end);
-		if (end != HISTORY_RUNNING && running == 0)
+		last = write_round(state, end);
+		if (end != HISTORY_RUNNING && last.running == 0)
 			atomic_store_explicit(&state->writer_done, true, memory_order_release);
 		/* closing stays set: the waits return at once until the last dump closed */
-		if (requests.closing && running == 0)
+		if (requests.closing && last.running == 0)
 			return NULL;
 	}
 }
