@@ -63,6 +63,7 @@ history_dump_start(struct kernel_instance *instance, const struct history_dump_r
 	struct dump *dump = calloc(1, sizeof(*dump));
 	char time[40], file[4096];
 	const char *refusal;
+	uint64_t id;
 	int result;
 
 	if (dump == NULL)
@@ -92,7 +93,7 @@ history_dump_start(struct kernel_instance *instance, const struct history_dump_r
 		snprintf(file, sizeof(file), "%s/%s-%s-dump%" PRIu64 ".pcapng",
 			 state->params->dump_dir, state->name, time, dump->id);
 	result = history_open_dump_file(state, dump, file, error, error_size);
-	*dump_id = dump->id; /* once published, the writer thread owns the dump (and may free it) */
+	id = dump->id; /* once published, the writer thread owns the dump (and may free it) */
 	pthread_mutex_lock(&state->lock);
 	if (result < 0)
 		history_release_slot(state);
@@ -104,9 +105,10 @@ history_dump_start(struct kernel_instance *instance, const struct history_dump_r
 		free(dump);
 		return result;
 	}
+	*dump_id = id;
 	snprintf(path, path_size, "%s", file);
 	log_kernel(LOG_LEVEL_INFO, state->name, "dump %" PRIu64 " opened from the control socket: %s",
-		   *dump_id, file);
+		   id, file);
 	return 0;
 }
 
