@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,10 +29,11 @@ static const char *const dump_state_names[] = {
 
 /*
  * The history instance named @p kernel, or the only one when @p kernel is
- * NULL. @return it, or NULL with @p reply set to the error.
+ * NULL; @p absent_note follows "no kernel named 'K'" when none has that
+ * name. @return it, or NULL with @p reply set to the error.
  */
 static struct kernel_instance *
-find_history(const char *kernel, json_t **reply)
+find_history(const char *kernel, const char *absent_note, json_t **reply)
 {
 	const struct graph *graph = runtime_graph();
 	struct kernel_instance *found = NULL;
@@ -59,25 +59,13 @@ find_history(const char *kernel, json_t **reply)
 		}
 	}
 	if (kernel != NULL)
-		*reply = control_commands_error("no kernel named '%s'", kernel);
+		*reply = control_commands_error("no kernel named '%s'%s", kernel, absent_note);
 	else if (histories == 0)
 		*reply = control_commands_error("no history kernel runs: a dump needs one");
 	else if (histories > 1)
 		*reply = control_commands_error("%u history kernels run: name one (--kernel)",
 						histories);
 	return histories == 1 ? found : NULL;
-}
-
-/* Whether an instance named @p kernel runs in the current graph. */
-static bool
-kernel_runs(const char *kernel)
-{
-	const struct graph *graph = runtime_graph();
-
-	for (unsigned i = 0; i < graph->instance_count; i++)
-		if (strcmp(graph->instances[i]->name, kernel) == 0)
-			return true;
-	return false;
 }
 
 /* Parse a duration as a pipeline file writes it ("30s"). @return 0, or -EINVAL with @p reply set. */
@@ -113,7 +101,7 @@ control_dump_start(const json_t *request)
 	if (out != NULL && out[0] != '/')
 		return control_commands_error("dump: 'out' is an absolute path (jetstreamctl "
 					      "makes a relative one absolute)");
-	instance = find_history(kernel, &reply);
+	instance = find_history(kernel, "", &reply);
 	if (instance == NULL)
 		return reply;
 	if (parse_duration("before", before, &dump.before_ns, &reply) != 0 ||
@@ -138,18 +126,16 @@ control_dump_status(const json_t *request)
 	json_error_t json_error;
 	json_t *reply = NULL;
 	json_int_t dump_id;
+	char absent_note[160];
 
 	if (json_unpack_ex((json_t *)request, &json_error, JSON_STRICT, "{s:s, s:s, s:I}",
 			   "command", &command, "kernel", &kernel, "dump", &dump_id) != 0)
 		return control_commands_error("dump_status: %s", json_error.text);
-	instance = find_history(kernel, &reply);
-	if (instance == NULL && runtime_graph() != NULL && !kernel_runs(kernel)) {
-		json_decref(reply);
-		return control_commands_error(
-			"no kernel named '%s' runs (if a reload removed it, dump %" JSON_INTEGER_FORMAT
-			" ended with it: its file's comment says how, once the kernel drained)",
-			kernel, dump_id);
-	}
+	snprintf(absent_note, sizeof(absent_note),
+		 " runs (if a reload removed it, dump %" JSON_INTEGER_FORMAT
+		 " ended with it: its file's comment says how, once the kernel drained)",
+		 dump_id);
+	instance = find_history(kernel, absent_note, &reply);
 	if (instance == NULL)
 		return reply;
 	if (dump_id < 0 || history_dump_status(instance, (uint64_t)dump_id, &status) != 0)

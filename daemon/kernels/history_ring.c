@@ -318,7 +318,7 @@ history_ring_read(struct history_ring *ring, struct history_cursor *cursor, uint
 	}
 	length = LEVEL_FILL(level) - cursor->offset;
 	if (length > size)
-		length = size; /* callers give a chunk's size; a smaller buffer must take whole records */
+		return result; /* a buffer smaller than a chunk (see the header): cut no record */
 	memcpy(buffer, chunk_bytes(ring, cursor->serial) + cursor->offset, length);
 	rte_smp_rmb();
 	if (atomic_load_explicit(&chunk->serial, memory_order_relaxed) != cursor->serial) {

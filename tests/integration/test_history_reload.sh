@@ -73,6 +73,15 @@ wait_for_part() {
 	done
 }
 
+# start_with_open_dump STDERR_FILE: the daemon with the history kernel, once its trigger dump is open
+start_with_open_dump() {
+	write_pipeline 1
+	"$jetstreamd" -c settings.yaml -p "$pipeline" 2>"$1" &
+	running_pid=$!
+	wait_ready 30
+	wait_for_part 20
+}
+
 # check_cut_dump REASON: one finished file whose comment says it was cut for REASON, none left .part
 check_cut_dump() {
 	local files comment
@@ -88,11 +97,7 @@ check_cut_dump() {
 
 echo "checks: a reload that removes the history kernel cuts its open dumps (a trigger's, and one asked"
 echo "        for with jetstreamctl dump --wait, which then exits 1), with a note in the file and the log"
-write_pipeline 1
-"$jetstreamd" -c settings.yaml -p "$pipeline" 2>reload.stderr &
-running_pid=$!
-wait_ready 30
-wait_for_part 20
+start_with_open_dump reload.stderr
 ctl_status=0
 ctl dump --filter "tcp" --before 1s --after 1h --out ctl_dumps/asked.pcapng --wait \
 	>ctl.out 2>ctl.err &
@@ -132,11 +137,7 @@ check_cut_dump "a reload removed or replaced the history kernel"
 echo "  ok: cut by the reload, file complete, exit 0"
 
 echo "checks: the daemon stopping cuts an open dump the same way"
-write_pipeline 1
-"$jetstreamd" -c settings.yaml -p "$pipeline" 2>stop.stderr &
-running_pid=$!
-wait_ready 30
-wait_for_part 20
+start_with_open_dump stop.stderr
 kill -TERM "$running_pid"
 wait_exit 30
 [ "$exit_status" -eq 0 ] || { cat stop.stderr; fail "exit status $exit_status after SIGTERM"; }
