@@ -54,6 +54,11 @@ static const struct stat_row stat_rows[] = {
 	 "Frames the NIC found broken (not part of the accounting equation)."},
 	{"kernel_received", ACCOUNTING_STAT_COUNTER,
 	 "Frames the kernel gave the af_packet sockets, dropped ones included."},
+	{"queue_received", ACCOUNTING_STAT_COUNTER,
+	 "Frames the device delivered to this replica's receive queue (the driver's q_ipackets)."},
+	{"fanout_rollover", ACCOUNTING_STAT_COUNTER,
+	 "Frames the kernel's af_packet fanout meant for this queue but moved to another, its ring "
+	 "being (nearly) full: not lost, but their flows are split across replicas."},
 	{"nic_imissed", ACCOUNTING_STAT_DROP, NULL},
 	{"nic_rx_nombuf", ACCOUNTING_STAT_DROP, NULL},
 	{"socket_drops", ACCOUNTING_STAT_DROP, NULL},

@@ -18,6 +18,7 @@
 #include <rte_ring_elem.h>
 
 #include "graph.h"
+#include "kernels/source.h"
 #include "log.h"
 #include "log_journal.h"
 #include "plugin.h"
@@ -280,7 +281,55 @@ edge_ring(struct graph_builder *builder, unsigned from, unsigned p, unsigned to,
 	return ring;
 }
 
-/* Wire every replica of kernel @p from to every replica of kernel @p to. */
+/*
+ * Whether replica i of kernel @p from feeds only replica i of kernel @p to: a
+ * port whose queues the device spreads as the consumer partitions (see
+ * source_feeds_replicas_directly). Says so in the log, or why not, when the
+ * consumer is new.
+ */
+static bool
+feeds_directly(struct graph_builder *builder, unsigned from, unsigned to,
+	       enum partition_key partition)
+{
+	const struct kernel_spec *producer = &builder->config->kernels[from];
+	const struct kernel_spec *consumer = &builder->config->kernels[to];
+	bool kept = builder->plan != NULL && builder->actions[to] == RELOAD_KEEP;
+	char reason[256];
+	bool direct = source_feeds_replicas_directly(producer->ops, producer->params,
+						     consumer->replicas, partition, reason,
+						     sizeof(reason));
+
+	if (reason[0] != '\0' && !kept && direct)
+		log_info("kernel '%s': queue i of '%s' feeds replica i directly, with no software "
+			 "hash (%s)", consumer->name, producer->name, reason);
+	else if (reason[0] != '\0' && !kept)
+		log_info("kernel '%s': '%s' feeds its replicas through the software partition: %s",
+			 consumer->name, producer->name, reason);
+	return direct;
+}
+
+/*
+ * A directly fed replica runs on its queue's lcore, so that packets stay in
+ * that core's cache from the receive to the consumer: unless `cores:` pins it,
+ * or it continues a predecessor (take_state runs on the old one's lcore).
+ */
+static void
+place_with_producer(struct graph_builder *builder, unsigned from, unsigned to, unsigned replica)
+{
+	const struct graph *graph = builder->graph;
+	struct kernel_instance *producer = graph->instances[graph->kernels[from].first_instance + replica];
+	struct kernel_instance *consumer = graph->instances[graph->kernels[to].first_instance + replica];
+
+	if (builder->config->kernels[to].core_count == 0 && consumer->references == 1 &&
+	    consumer->state == NULL && consumer->take_state_from == NULL &&
+	    !kernel_runs_on_sink_thread(consumer->ops, consumer->params))
+		consumer->lcore = producer->lcore;
+}
+
+/*
+ * Wire every replica of kernel @p from to every replica of kernel @p to, or,
+ * fed directly, replica i to replica i only (one ring, no partition hash).
+ */
 static int
 connect_kernels(struct graph_builder *builder, unsigned from, unsigned to)
 {
@@ -289,21 +338,24 @@ connect_kernels(struct graph_builder *builder, unsigned from, unsigned to)
 	const struct kernel_spec *consumer_spec = &builder->config->kernels[to];
 	enum partition_key partition =
 		kernel_properties_of(consumer_spec->ops, consumer_spec->params).partition;
+	bool direct = feeds_directly(builder, from, to, partition);
 
 	for (unsigned p = 0; p < producer->replicas; p++) {
 		struct kernel_wiring *producer_wiring = &graph->wirings[producer->first_instance + p];
-		struct kernel_output_edge *edge = add_output_edge(producer_wiring, consumer->replicas,
-								  partition);
+		struct kernel_output_edge *edge = add_output_edge(
+			producer_wiring, direct ? 1 : consumer->replicas, partition);
 
 		if (edge == NULL)
 			return -ENOMEM;
-		for (unsigned c = 0; c < consumer->replicas; c++) {
+		if (direct)
+			place_with_producer(builder, from, to, p);
+		for (unsigned c = direct ? p : 0; c < (direct ? p + 1 : consumer->replicas); c++) {
 			struct kernel_ring *ring = edge_ring(builder, from, p, to, c);
 
 			if (ring == NULL ||
 			    add_input(&graph->wirings[consumer->first_instance + c], ring) != 0)
 				return -ENOMEM;
-			edge->rings[c] = ring;
+			edge->rings[direct ? 0 : c] = ring;
 		}
 	}
 	return 0;

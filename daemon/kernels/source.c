@@ -13,6 +13,10 @@
 
 #include "kernels/source.h"
 
+static const char *const queue_mapping_names[] = {
+	[SOURCE_QUEUES_DIRECT] = "direct", [SOURCE_QUEUES_SOFTWARE] = "software", NULL,
+};
+
 static const struct config_field source_fields[] = {
 	{.key = "pcap", .type = CONFIG_STRING, .offset = offsetof(struct source_params, pcap),
 	 .size = sizeof(((struct source_params *)0)->pcap),
@@ -37,6 +41,14 @@ static const struct config_field source_fields[] = {
 	{.key = "queues", .type = CONFIG_UNSIGNED, .offset = offsetof(struct source_params, queues),
 	 .default_value = "1", .minimum = 1, .maximum = 64,
 	 .description = "port: RSS receive queues, one source replica per queue", .change = CONFIG_CHANGE_RESTART},
+	{.key = "queue_mapping", .type = CONFIG_CHOICE,
+	 .offset = offsetof(struct source_params, queue_mapping), .choices = queue_mapping_names,
+	 .default_value = "direct",
+	 .description = "port with `queues:` N feeding a kernel of N replicas: `direct` lets queue i "
+			"feed replica i on its lcore, with no software hash, where the device spreads "
+			"packets the way that kernel partitions them (else the software partition "
+			"stays, and the log says why); `software` always partitions in software",
+	 .change = CONFIG_CHANGE_RESTART},
 	{.key = "synthetic", .type = CONFIG_MAPPING,
 	 .offset = offsetof(struct source_params, synthetic),
 	 .description = "generate packets on the worker lcore instead (benchmarks, soak tests): "
@@ -80,7 +92,7 @@ static const struct {
 	enum source_mode mode;
 } mode_keys[] = {
 	{"loop", SOURCE_PCAP}, {"rate_pps", SOURCE_PCAP}, {"preload", SOURCE_PCAP},
-	{"queues", SOURCE_PORT},
+	{"queues", SOURCE_PORT}, {"queue_mapping", SOURCE_PORT},
 };
 
 static const char *const mode_names[] = {
@@ -135,6 +147,26 @@ source_properties(const void *params_pointer, struct kernel_properties *properti
 
 	properties->live = source_mode_of(params) != SOURCE_PCAP;
 	properties->replicas = source_mode_of(params) == SOURCE_PORT ? (unsigned)params->queues : 1;
+}
+
+extern const struct kernel_ops source_kernel;
+
+bool
+source_feeds_replicas_directly(const struct kernel_ops *ops, const void *params_pointer,
+			       unsigned replicas, enum partition_key partition, char *reason,
+			       size_t size)
+{
+	const struct source_params *params = params_pointer;
+
+	reason[0] = '\0';
+	if (ops != &source_kernel || source_mode_of(params) != SOURCE_PORT || params->queues < 2 ||
+	    params->queues != replicas)
+		return false;
+	if (params->queue_mapping == SOURCE_QUEUES_SOFTWARE) {
+		snprintf(reason, size, "`queue_mapping: software`");
+		return false;
+	}
+	return source_port_spreads_by(params, partition, reason, size);
 }
 
 /* What a reload message says the running instance reads. */

@@ -15,4 +15,16 @@
 /** The key that selects @p mode: `pcap`, `port` or `synthetic`. */
 const char *source_mode_key(enum source_mode mode);
 
+/**
+ * Whether kernel @p ops with parameters @p params is a port source whose
+ * queues feed a consumer of @p replicas replicas partitioned by @p partition
+ * directly: queue i to replica i, no software hash (`queue_mapping: direct`,
+ * `queues:` equal to @p replicas, and a device that spreads that way).
+ * @p reason says why or why not, for the log ("" when the question does not
+ * arise: not a port, or other counts). cp only.
+ */
+bool source_feeds_replicas_directly(const struct kernel_ops *ops, const void *params,
+				    unsigned replicas, enum partition_key partition, char *reason,
+				    size_t size);
+
 #endif

@@ -6,17 +6,14 @@
  */
 /* rte_devargs_reset(), the only way to free what rte_devargs_parse() allocates */
 #define ALLOW_EXPERIMENTAL_API
-#include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <linux/if_packet.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_bus.h>
@@ -28,13 +25,11 @@
 
 #include "device_name.h"
 #include "kernels/source_port.h"
+#include "kernels/source_port_sockets.h"
 #include "log.h"
 #include "packet.h"
 
 #define RECEIVE_DESCRIPTORS 4096
-
-/* Most queues of a port (source `queues:` maximum), hence most af_packet queue sockets. */
-#define MAX_QUEUE_SOCKETS 64
 
 /*
  * How a driver accounts for the frames it drops on receive, as read in its
@@ -92,14 +87,30 @@ static const struct driver_drops unlisted_driver = {
 	"frames the device drops on receive (the driver reports no imissed)",
 };
 
-/* The kernel's counters of one port's af_packet queue sockets, summed over them. */
-struct queue_sockets {
-	int fds[MAX_QUEUE_SOCKETS];
-	unsigned count;           /* 0: not found, socket drops unknown */
-	/* cp: rw. Each PACKET_STATISTICS read returns and resets the kernel's counters. */
-	uint64_t frames;          /* tp_packets: frames the kernel gave the socket, dropped ones included */
-	uint64_t drops;           /* tp_drops: of those, frames the ring had no room for */
+/*
+ * What the daemon knows of one port across its replicas and reloads, found by
+ * device name. cp only: graph building, init, stats and destroy all run on the
+ * control thread.
+ */
+struct port_record {
+	char name[RTE_ETH_NAME_MAX_LEN];  /* "" = a free slot */
+	/*
+	 * How packets are spread over its queues. A graph that feeds replicas
+	 * directly settles it before the device starts (source_port_spreads_by);
+	 * otherwise the start does. Once settled it never changes: the device's
+	 * RSS is configured once.
+	 */
+	bool spreading_settled;
+	bool spreads;                     /* settled, and the queues keep `spreading` together */
+	enum partition_key spreading;
+	char how[160];                    /* what decides the spreading, for the log */
+	struct queue_sockets sockets;     /* af_packet: found when replica 0 starts the device */
 };
+
+/* Ports a daemon opens at most (each a source with its own device). */
+#define MAX_PORT_RECORDS 32
+
+static struct port_record port_records[MAX_PORT_RECORDS];
 
 struct port_reader {
 	uint16_t port_id;
@@ -108,8 +119,8 @@ struct port_reader {
 	bool owns_device;      /* replica 0: stops and closes it */
 	bool draining;         /* stop requested: empty the queue, then finish */
 	unsigned drain_left;   /* packets the queue can still hold from before the stop */
-	const struct driver_drops *drops; /* owner only: how the driver reports its drops */
-	struct queue_sockets sockets;     /* owner of an af_packet port only */
+	const struct driver_drops *drops; /* how the driver reports its drops */
+	struct port_record *record;       /* cp only: the port's, shared by its replicas */
 	struct source_packet_counts counts;
 };
 
@@ -136,14 +147,60 @@ is_af_packet(const char *device)
 	return strncmp(device, "net_af_packet", strlen("net_af_packet")) == 0;
 }
 
-/* The vdev string to probe: @p device, with a burst-sized ring for af_packet. */
-static void
-probe_string(const char *device, char *probe, size_t size)
+static bool
+is_af_xdp(const char *device)
 {
-	if (is_af_packet(device) && strstr(device, "framecnt=") == NULL)
-		snprintf(probe, size, "%s,framecnt=%u", device, AF_PACKET_DEFAULT_FRAMES);
-	else
-		snprintf(probe, size, "%s", device);
+	return strncmp(device, "net_af_xdp", strlen("net_af_xdp")) == 0;
+}
+
+/* The value of `key=` in a vdev string, into @p value ("" when absent). */
+static void
+device_argument(const char *device, const char *key, char *value, size_t size)
+{
+	const char *arguments = strchr(device, ',');
+	struct rte_kvargs *pairs = arguments != NULL ? rte_kvargs_parse(arguments + 1, NULL) : NULL;
+	const char *found = pairs != NULL ? rte_kvargs_get(pairs, key) : NULL;
+
+	/* the same key=value parser as the device check and the driver */
+	snprintf(value, size, "%s", found != NULL ? found : "");
+	rte_kvargs_free(pairs);
+}
+
+static bool
+has_argument(const char *device, const char *key)
+{
+	char value[64];
+
+	device_argument(device, key, value, sizeof(value));
+	return value[0] != '\0';
+}
+
+/* Append `,key=value` to @p probe unless the device string wrote the key. */
+static void
+add_default_argument(const char *device, const char *key, unsigned value, char *probe, size_t size)
+{
+	size_t length = strlen(probe);
+
+	if (!has_argument(device, key) && length < size)
+		snprintf(probe + length, size - length, ",%s=%u", key, value);
+}
+
+/*
+ * The vdev string to probe: @p device, with a burst-sized ring for af_packet
+ * and, for `queues:` N, N queues of the drivers whose queue count is a probe
+ * argument (af_packet's queue pairs in one fanout group, af_xdp's combined
+ * channels from start_queue on). What the device string writes wins.
+ */
+static void
+probe_string(const char *device, unsigned queues, char *probe, size_t size)
+{
+	snprintf(probe, size, "%s", device);
+	if (is_af_packet(device))
+		add_default_argument(device, "framecnt", AF_PACKET_DEFAULT_FRAMES, probe, size);
+	if (queues > 1 && is_af_packet(device))
+		add_default_argument(device, "qpairs", queues, probe, size);
+	if (queues > 1 && is_af_xdp(device))
+		add_default_argument(device, "queue_count", queues, probe, size);
 }
 
 /*
@@ -212,22 +269,10 @@ source_port_check_device(const char *device, char *error, size_t error_size)
 	return result == 0;
 }
 
-/* The interface an af_packet device string names (`iface=`), into @p name. */
-static void
-device_interface(const char *device, char *name, size_t size)
-{
-	const char *arguments = strchr(device, ',');
-	struct rte_kvargs *pairs = arguments != NULL ? rte_kvargs_parse(arguments + 1, NULL) : NULL;
-	const char *interface = pairs != NULL ? rte_kvargs_get(pairs, "iface") : NULL;
-
-	/* the same key=value parser as the device check and the driver */
-	snprintf(name, size, "%s", interface != NULL ? interface : "");
-	rte_kvargs_free(pairs);
-}
-
 /* Find the port of @p device, hot-plugging a vdev that EAL has not probed. */
 static int
-find_port(struct kernel_instance *instance, const char *device, uint16_t *port_id)
+find_port(struct kernel_instance *instance, const char *device, unsigned queues,
+	  uint16_t *port_id)
 {
 	char name[RTE_ETH_NAME_MAX_LEN], probe[512];
 	int result;
@@ -235,7 +280,7 @@ find_port(struct kernel_instance *instance, const char *device, uint16_t *port_i
 	source_port_device_name(device, name, sizeof(name));
 	if (rte_eth_dev_get_port_by_name(name, port_id) == 0)
 		return 0;
-	probe_string(device, probe, sizeof(probe));
+	probe_string(device, queues, probe, sizeof(probe));
 	result = device_name_is_pci(device) ? -ENODEV : rte_dev_probe(probe);
 	if (result == 0)
 		result = rte_eth_dev_get_port_by_name(name, port_id);
@@ -248,56 +293,232 @@ find_port(struct kernel_instance *instance, const char *device, uint16_t *port_i
 	return result;
 }
 
-static const uint8_t symmetric_rss_key[40] = {
+#define SYMMETRIC_RSS_KEY_SIZE 40
+
+static const uint8_t symmetric_rss_key[SYMMETRIC_RSS_KEY_SIZE] = {
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 };
 
+static const char *const partition_names[] = {
+	[PARTITION_SOURCE] = "source address",
+	[PARTITION_DESTINATION] = "destination address",
+	[PARTITION_FLOW] = "5-tuple flow (both directions)",
+};
+
+/* The record of @p device's port, made on first use. @return NULL when all are taken. */
+static struct port_record *
+port_record_of(const char *device)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	struct port_record *free_record = NULL;
+
+	source_port_device_name(device, name, sizeof(name));
+	for (unsigned r = 0; r < RTE_DIM(port_records); r++) {
+		if (strcmp(port_records[r].name, name) == 0)
+			return &port_records[r];
+		if (free_record == NULL && port_records[r].name[0] == '\0')
+			free_record = &port_records[r];
+	}
+	if (free_record != NULL)
+		snprintf(free_record->name, sizeof(free_record->name), "%s", name);
+	return free_record;
+}
+
+/* Drivers whose queues the Linux kernel fills: every queue receives, RSS or not. */
+static bool
+kernel_spreads_queues(const char *driver_name)
+{
+	return driver_name != NULL && (strcmp(driver_name, "net_af_packet") == 0 ||
+				       strcmp(driver_name, "net_af_xdp") == 0);
+}
+
+#define PARTITION_BIT(partition) (1u << (partition))
+
+/*
+ * The partitions the device behind @p params can keep whole per queue, as
+ * bits, with what decides it in @p how. Read from the device string and, for
+ * a PCI port (probed by EAL at start), from its RSS capabilities.
+ */
+static unsigned
+device_spreadings(const struct source_params *params, char *how, size_t size)
+{
+	struct rte_eth_dev_info info;
+	char name[RTE_ETH_NAME_MAX_LEN];
+	uint16_t port_id;
+	unsigned spreadings = 0;
+
+	if (is_af_packet(params->port)) {
+		/* Linux's fanout hash (__skb_get_hash_symmetric) orders addresses and ports */
+		snprintf(how, size, "af_packet's fanout spreads by the kernel's symmetric flow hash");
+		return PARTITION_BIT(PARTITION_FLOW);
+	}
+	if (is_af_xdp(params->port)) {
+		snprintf(how, size, "af_xdp's queues are the NIC's channels, spread by the RSS "
+				    "that ethtool set, which the daemon cannot know");
+		return 0;
+	}
+	source_port_device_name(params->port, name, sizeof(name));
+	if (!device_name_is_pci(params->port) || rte_eth_dev_get_port_by_name(name, &port_id) != 0 ||
+	    rte_eth_dev_info_get(port_id, &info) != 0) {
+		snprintf(how, size, "the device spreads by no hash the daemon knows");
+		return 0;
+	}
+	if (info.max_rx_queues < params->queues) {
+		snprintf(how, size, "the device has at most %u queues", info.max_rx_queues);
+		return 0;
+	}
+	if ((info.flow_type_rss_offloads & RTE_ETH_RSS_IP) != 0 &&
+	    info.hash_key_size == SYMMETRIC_RSS_KEY_SIZE)
+		spreadings |= PARTITION_BIT(PARTITION_FLOW);
+	if ((info.flow_type_rss_offloads & RTE_ETH_RSS_L3_SRC_ONLY) != 0)
+		spreadings |= PARTITION_BIT(PARTITION_SOURCE);
+	if ((info.flow_type_rss_offloads & RTE_ETH_RSS_L3_DST_ONLY) != 0)
+		spreadings |= PARTITION_BIT(PARTITION_DESTINATION);
+	snprintf(how, size, "driver %s: RSS on IP%s%s%s", info.driver_name,
+		 spreadings & PARTITION_BIT(PARTITION_FLOW) ? ", symmetric key" : ", no symmetric key",
+		 spreadings & PARTITION_BIT(PARTITION_SOURCE) ? ", source only" : "",
+		 spreadings & PARTITION_BIT(PARTITION_DESTINATION) ? ", destination only" : "");
+	return spreadings;
+}
+
+bool
+source_port_spreads_by(const struct source_params *params, enum partition_key partition,
+		       char *reason, size_t size)
+{
+	struct port_record *record = port_record_of(params->port);
+	unsigned spreadings;
+
+	if (record == NULL) {
+		snprintf(reason, size, "more than %u ports", MAX_PORT_RECORDS);
+		return false;
+	}
+	if (record->spreading_settled) {
+		bool same = record->spreads && record->spreading == partition;
+
+		if (same)
+			snprintf(reason, size, "%s", record->how);
+		else
+			snprintf(reason, size, "%s, not by %s", record->how[0] != '\0' ? record->how :
+				 "the device's queues are spread by no known hash",
+				 partition_names[partition]);
+		return same;
+	}
+	spreadings = device_spreadings(params, record->how, sizeof(record->how));
+	if ((spreadings & PARTITION_BIT(partition)) == 0) {
+		snprintf(reason, size, "%s, not by %s", record->how, partition_names[partition]);
+		return false;
+	}
+	record->spreading_settled = true;
+	record->spreads = true;
+	record->spreading = partition;
+	snprintf(reason, size, "%s", record->how);
+	return true;
+}
+
+/*
+ * RSS for a direct mapping that needs an address only: the IP hash types with
+ * one address (RTE_ETH_RSS_L3_SRC_ONLY or _DST_ONLY), so that every packet of
+ * an address lands in one queue, ports or not.
+ */
+static void
+configure_address_rss(const struct rte_eth_dev_info *info, enum partition_key partition,
+		      struct rte_eth_rss_conf *rss)
+{
+	uint64_t one_address = partition == PARTITION_SOURCE ? RTE_ETH_RSS_L3_SRC_ONLY
+							     : RTE_ETH_RSS_L3_DST_ONLY;
+
+	rss->rss_hf = (info->flow_type_rss_offloads & RTE_ETH_RSS_IP) | one_address;
+}
+
+/*
+ * RSS on the 5-tuple with a key of one repeated 16-bit pattern, which makes
+ * Toeplitz symmetric: both directions of a flow land in one queue. @return
+ * false when the device cannot take the key.
+ */
+static bool
+configure_flow_rss(const struct rte_eth_dev_info *info, struct rte_eth_rss_conf *rss)
+{
+	rss->rss_hf =
+		info->flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+	if (info->hash_key_size != SYMMETRIC_RSS_KEY_SIZE)
+		return false;
+	rss->rss_key = (uint8_t *)(uintptr_t)symmetric_rss_key;
+	rss->rss_key_len = SYMMETRIC_RSS_KEY_SIZE;
+	return true;
+}
+
+/* Settle how the device spreads, as a graph chose or else by flow when the key allows. */
 static void
 configure_rss(const struct rte_eth_dev_info *info, const char *device, uint16_t *queues,
-	      struct rte_eth_conf *configuration)
+	      struct port_record *record, struct rte_eth_conf *configuration)
 {
+	struct rte_eth_rss_conf *rss = &configuration->rx_adv_conf.rss_conf;
+
 	if (*queues <= 1)
 		return;
 	/*
-	 * af_packet has no RSS, but its queue sockets form a PACKET_FANOUT group
-	 * that the kernel spreads by flow hash: every socket receives, so every
-	 * queue must be read (with one queue configured, the frames of the
-	 * others were never read).
+	 * af_packet and af_xdp have no RSS of their own: their queue sockets are
+	 * filled by the kernel (a fanout group; the NIC's channels), so every
+	 * queue receives and must be read (with one queue configured, the frames
+	 * of the others were never read).
 	 */
-	if (info->driver_name != NULL && strcmp(info->driver_name, "net_af_packet") == 0 &&
-	    info->max_rx_queues >= *queues)
+	if (kernel_spreads_queues(info->driver_name) && info->max_rx_queues >= *queues) {
+		record->spreads = record->spreads || strcmp(info->driver_name, "net_af_packet") == 0;
+		record->spreading = PARTITION_FLOW;
+		record->spreading_settled = true;
 		return;
+	}
 	if (info->flow_type_rss_offloads == 0 || info->max_rx_queues < *queues) {
 		log_warning("port '%s' cannot spread packets over %u queues (no RSS, or at most %u "
 			    "queues): using one queue; the other source replicas stay idle",
 			    device, *queues, info->max_rx_queues);
 		*queues = 1;
+		record->spreading_settled = true;
 		return;
 	}
 	configuration->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-	configuration->rx_adv_conf.rss_conf.rss_hf =
-		info->flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
-	/*
-	 * A key of one repeated 16-bit pattern makes Toeplitz RSS symmetric: both
-	 * directions of a flow land in one queue. Kernels that need that are fed
-	 * by a symmetric software hash anyway, so a device that cannot take the
-	 * key only costs an extra hop, never correctness.
-	 */
-	if (info->hash_key_size == sizeof(symmetric_rss_key)) {
-		configuration->rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)symmetric_rss_key;
-		configuration->rx_adv_conf.rss_conf.rss_key_len = sizeof(symmetric_rss_key);
-	} else {
-		log_info("port '%s': RSS key of %u bytes cannot be set symmetric; replicas are fed "
-			 "by the software flow hash",
-			 device, info->hash_key_size);
+	if (record->spreads && record->spreading != PARTITION_FLOW) {
+		configure_address_rss(info, record->spreading, rss);
+		return;
 	}
+	record->spreads = configure_flow_rss(info, rss);
+	record->spreading = PARTITION_FLOW;
+	record->spreading_settled = true;
+	if (!record->spreads)
+		log_info("port '%s': RSS key of %u bytes cannot be set symmetric; replicas are fed "
+			 "by the software flow hash", device, info->hash_key_size);
+}
+
+/*
+ * A direct mapping trusts the device to spread as configured: a driver that
+ * took the configuration but not the hash types (it may drop what it does not
+ * support) would feed replicas the wrong packets, so the start fails instead.
+ */
+static int
+check_rss_taken(struct kernel_instance *instance, uint16_t port_id,
+		const struct port_record *record, uint64_t wanted_types)
+{
+	struct rte_eth_rss_conf taken = {0};
+	const struct source_params *params = instance->params;
+
+	if (!record->spreads || wanted_types == 0 ||
+	    rte_eth_dev_rss_hash_conf_get(port_id, &taken) != 0 ||
+	    (taken.rss_hf & wanted_types) == wanted_types)
+		return 0;
+	snprintf(instance->error, sizeof(instance->error),
+		 "port '%s' did not take the RSS hash types for spreading by %s (asked 0x%" PRIx64
+		 ", took 0x%" PRIx64 "): write `queue_mapping: software`", params->port,
+		 partition_names[record->spreading], wanted_types, taken.rss_hf);
+	instance->error_key = "queue_mapping";
+	return -ENOTSUP;
 }
 
 static int
-start_device(struct kernel_instance *instance, uint16_t port_id, uint16_t queues)
+start_device(struct kernel_instance *instance, struct port_reader *reader, uint16_t queues)
 {
+	uint16_t port_id = reader->port_id;
 	const struct source_params *params = instance->params;
 	struct rte_eth_conf configuration = {0};
 	struct rte_eth_dev_info info;
@@ -306,7 +527,7 @@ start_device(struct kernel_instance *instance, uint16_t port_id, uint16_t queues
 
 	if (result != 0)
 		return result;
-	configure_rss(&info, params->port, &queues, &configuration);
+	configure_rss(&info, params->port, &queues, reader->record, &configuration);
 	/* jumbo frames arrive as mbuf chains rather than being cut */
 	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
 		configuration.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
@@ -323,6 +544,12 @@ start_device(struct kernel_instance *instance, uint16_t port_id, uint16_t queues
 	}
 	if (result == 0)
 		result = rte_eth_dev_start(port_id);
+	if (result == 0 && configuration.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS)
+		result = check_rss_taken(instance, port_id, reader->record,
+					 configuration.rx_adv_conf.rss_conf.rss_hf &
+						 (RTE_ETH_RSS_L3_SRC_ONLY | RTE_ETH_RSS_L3_DST_ONLY));
+	if (result == -ENOTSUP)
+		return result;
 	if (result != 0) {
 		snprintf(instance->error, sizeof(instance->error), "cannot start port '%s': %s",
 			 params->port, strerror(-result));
@@ -332,130 +559,6 @@ start_device(struct kernel_instance *instance, uint16_t port_id, uint16_t queues
 	if (rte_eth_promiscuous_enable(port_id) != 0)
 		log_warning("port '%s': promiscuous mode not available", params->port);
 	return 0;
-}
-
-/* Queue sockets claimed by a port reader. cp: rw (init and destroy run on the control thread). */
-static int claimed_sockets[MAX_QUEUE_SOCKETS * 4];
-static unsigned claimed_socket_count;
-
-static bool
-socket_is_claimed(int fd)
-{
-	for (unsigned c = 0; c < claimed_socket_count; c++)
-		if (claimed_sockets[c] == fd)
-			return true;
-	return false;
-}
-
-static void
-claim_sockets(const struct queue_sockets *sockets)
-{
-	for (unsigned s = 0; s < sockets->count && claimed_socket_count < RTE_DIM(claimed_sockets);
-	     s++)
-		claimed_sockets[claimed_socket_count++] = sockets->fds[s];
-}
-
-static void
-release_sockets(const struct queue_sockets *sockets)
-{
-	for (unsigned s = 0; s < sockets->count; s++)
-		for (unsigned c = 0; c < claimed_socket_count; c++)
-			if (claimed_sockets[c] == sockets->fds[s]) {
-				claimed_sockets[c] = claimed_sockets[--claimed_socket_count];
-				break;
-			}
-}
-
-/*
- * true when @p fd is a queue socket of DPDK's af_packet driver on interface
- * @p ifindex: a packet socket bound to it, with a TPACKET_V2 ring (the
- * driver's; libpcap, for one, uses TPACKET_V3).
- */
-static bool
-is_queue_socket(int fd, unsigned ifindex)
-{
-	struct sockaddr_ll address;
-	socklen_t length = sizeof(address);
-	int domain, version;
-	socklen_t option_length = sizeof(domain);
-	struct stat status;
-
-	if (fstat(fd, &status) != 0 || !S_ISSOCK(status.st_mode))
-		return false;
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &option_length) != 0 ||
-	    domain != AF_PACKET)
-		return false;
-	if (getsockname(fd, (struct sockaddr *)&address, &length) != 0 ||
-	    address.sll_family != AF_PACKET || (unsigned)address.sll_ifindex != ifindex)
-		return false;
-	option_length = sizeof(version);
-	return getsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, &option_length) == 0 &&
-	       version == TPACKET_V2;
-}
-
-/*
- * The af_packet driver keeps its sockets private, and DPDK 22.11 reports none
- * of their drops; the kernel counts them per socket (PACKET_STATISTICS). So
- * the sockets are found among the process's descriptors: af_packet queue
- * sockets on the device's interface that no other port reader has claimed.
- * The driver opens them when the device is probed, one per queue pair, and
- * this runs right after, so another such device on the same interface
- * (probed earlier, or later) has claimed its own or has none yet. Any other
- * count than one per queue leaves the drops unknown rather than wrong.
- * Reading the kernel's counters costs one system call per queue, on the
- * control thread only, when figures are reported; the receive path is the
- * driver's unchanged, so its speed is too.
- */
-static void
-find_queue_sockets(const char *device, uint16_t queues, struct queue_sockets *sockets)
-{
-	char interface[IF_NAMESIZE + 1];
-	unsigned ifindex, found = 0;
-	DIR *directory;
-	struct dirent *entry;
-
-	device_interface(device, interface, sizeof(interface));
-	ifindex = if_nametoindex(interface);
-	directory = ifindex != 0 ? opendir("/proc/self/fd") : NULL;
-	if (directory == NULL) {
-		log_warning("port '%s': cannot list the af_packet sockets (%s): socket ring drops "
-			    "are unknown", device, ifindex == 0 ? "no such interface" : strerror(errno));
-		return;
-	}
-	while ((entry = readdir(directory)) != NULL) {
-		int fd = isdigit((unsigned char)entry->d_name[0]) ? atoi(entry->d_name) : -1;
-
-		if (fd < 0 || fd == dirfd(directory) || socket_is_claimed(fd) ||
-		    !is_queue_socket(fd, ifindex))
-			continue;
-		if (found < MAX_QUEUE_SOCKETS)
-			sockets->fds[found] = fd;
-		found++;
-	}
-	closedir(directory);
-	if (found != queues) {
-		log_warning("port '%s': found %u af_packet sockets on '%s', expected one per queue "
-			    "(%u): socket ring drops are unknown", device, found, interface, queues);
-		return;
-	}
-	sockets->count = found;
-	claim_sockets(sockets);
-}
-
-/* Add what the kernel counted since the last read; each read resets its counters. */
-static void
-read_queue_sockets(struct queue_sockets *sockets)
-{
-	for (unsigned s = 0; s < sockets->count; s++) {
-		struct tpacket_stats kernel = {0};
-		socklen_t length = sizeof(kernel);
-
-		if (getsockopt(sockets->fds[s], SOL_PACKET, PACKET_STATISTICS, &kernel, &length) != 0)
-			continue;
-		/* the kernel adds the drops into tp_packets as it reports them */
-		sockets->frames += kernel.tp_packets;
-		sockets->drops += kernel.tp_drops;
-	}
 }
 
 static const struct driver_drops *
@@ -472,10 +575,14 @@ static void
 set_up_drop_counting(struct port_reader *reader, const char *device,
 		     const struct rte_eth_dev_info *info)
 {
-	reader->drops = find_driver_drops(info->driver_name);
+	struct queue_sockets *sockets = &reader->record->sockets;
+	char interface[IF_NAMESIZE + 1];
+
 	if (reader->drops->socket_drops == DROPS_DAEMON_COUNTS) {
-		find_queue_sockets(device, info->max_rx_queues, &reader->sockets);
-		read_queue_sockets(&reader->sockets);
+		device_argument(device, "iface", interface, sizeof(interface));
+		queue_sockets_find(device, interface, info->max_rx_queues, sockets);
+		for (unsigned q = 0; q < sockets->count; q++)
+			queue_socket_read(&sockets->queues[q]);
 	}
 	if (reader->drops->not_counted != NULL)
 		log_warning("port '%s' (driver %s): %s are not counted; the summary shows them as "
@@ -493,12 +600,18 @@ source_port_init(struct kernel_instance *instance)
 	if (reader == NULL)
 		return -ENOMEM;
 	instance->state = reader;
-	result = find_port(instance, params->port, &reader->port_id);
+	reader->record = port_record_of(params->port);
+	if (reader->record == NULL) {
+		snprintf(instance->error, sizeof(instance->error), "more than %u ports",
+			 MAX_PORT_RECORDS);
+		return -ENOSPC;
+	}
+	result = find_port(instance, params->port, (unsigned)params->queues, &reader->port_id);
 	if (result != 0)
 		return result;
 	reader->queue = (uint16_t)instance->replica;
 	if (instance->replica == 0) {
-		result = start_device(instance, reader->port_id, (uint16_t)params->queues);
+		result = start_device(instance, reader, (uint16_t)params->queues);
 		if (result != 0)
 			return result;
 		reader->owns_device = true;
@@ -507,6 +620,7 @@ source_port_init(struct kernel_instance *instance)
 	if (result != 0)
 		return result;
 	reader->queue_active = reader->queue < info.nb_rx_queues;
+	reader->drops = find_driver_drops(info.driver_name);
 	if (reader->owns_device)
 		set_up_drop_counting(reader, params->port, &info);
 	return 0;
@@ -578,33 +692,63 @@ drop_stat(enum drop_report report, const char *name, const char *unknown_name, u
 	return 1;
 }
 
-/* Runs on the control thread only: it makes system calls and updates reader->sockets. */
+/*
+ * The kernel's counts of this replica's own af_packet queue socket: what it
+ * gave the queue, what the ring dropped, what the fanout moved elsewhere.
+ * Summed over replicas they are the port's.
+ */
+static unsigned
+queue_socket_stats(const struct port_reader *reader, struct kernel_stat *stats)
+{
+	struct queue_sockets *sockets = &reader->record->sockets;
+	struct queue_socket *socket;
+
+	if (reader->queue >= sockets->count) {
+		stats[0] = (struct kernel_stat){"socket_drops" KERNEL_STAT_UNKNOWN_SUFFIX, 1};
+		return 1;
+	}
+	socket = &sockets->queues[reader->queue];
+	queue_socket_read(socket);
+	stats[0] = (struct kernel_stat){"socket_drops", socket->drops};
+	stats[1] = (struct kernel_stat){"kernel_received", socket->frames};
+	stats[2] = (struct kernel_stat){"fanout_rollover", socket->rolled_over};
+	return 3;
+}
+
+/* Device-wide drops belong to the replica that owns the device, counted once. */
+static unsigned
+device_stats(const struct port_reader *reader, const struct rte_eth_stats *port,
+	     struct kernel_stat *stats)
+{
+	unsigned count = drop_stat(reader->drops->imissed, "nic_imissed",
+				   "nic_imissed" KERNEL_STAT_UNKNOWN_SUFFIX, port->imissed, stats);
+
+	stats[count++] = (struct kernel_stat){"nic_ierrors", port->ierrors};
+	stats[count++] = (struct kernel_stat){"nic_rx_nombuf", port->rx_nombuf};
+	return count + drop_stat(reader->drops->socket_drops == DROPS_DAEMON_COUNTS
+					 ? DROPS_NOT_APPLICABLE : reader->drops->socket_drops,
+				 "socket_drops", "socket_drops" KERNEL_STAT_UNKNOWN_SUFFIX, 0,
+				 &stats[count]);
+}
+
+/* Runs on the control thread only: it makes system calls and updates the port's record. */
 unsigned
 source_port_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 {
 	struct port_reader *reader = instance->state;
 	struct rte_eth_stats port = {0};
 	unsigned count = source_packet_stats(&reader->counts, stats);
-	enum drop_report socket_report;
 
-	/* device-wide drops belong to the replica that owns the device, counted once */
-	if (!reader->owns_device || reader->drops == NULL ||
+	if (reader->drops == NULL || !reader->queue_active ||
 	    rte_eth_stats_get(reader->port_id, &port) != 0)
 		return count;
-	count += drop_stat(reader->drops->imissed, "nic_imissed",
-			   "nic_imissed" KERNEL_STAT_UNKNOWN_SUFFIX, port.imissed, &stats[count]);
-	stats[count++] = (struct kernel_stat){"nic_ierrors", port.ierrors};
-	stats[count++] = (struct kernel_stat){"nic_rx_nombuf", port.rx_nombuf};
-	socket_report = reader->drops->socket_drops;
-	if (socket_report == DROPS_DAEMON_COUNTS) {
-		read_queue_sockets(&reader->sockets);
-		socket_report = reader->sockets.count > 0 ? DROPS_REPORTED : DROPS_UNKNOWN;
-	}
-	count += drop_stat(socket_report, "socket_drops",
-			   "socket_drops" KERNEL_STAT_UNKNOWN_SUFFIX, reader->sockets.drops,
-			   &stats[count]);
-	if (socket_report == DROPS_REPORTED)
-		stats[count++] = (struct kernel_stat){"kernel_received", reader->sockets.frames};
+	/* per-queue counters exist for the first RTE_ETHDEV_QUEUE_STAT_CNTRS queues */
+	if (reader->queue < RTE_ETHDEV_QUEUE_STAT_CNTRS)
+		stats[count++] = (struct kernel_stat){"queue_received", port.q_ipackets[reader->queue]};
+	if (reader->owns_device)
+		count += device_stats(reader, &port, &stats[count]);
+	if (reader->drops->socket_drops == DROPS_DAEMON_COUNTS)
+		count += queue_socket_stats(reader, &stats[count]);
 	return count;
 }
 
@@ -616,7 +760,8 @@ source_port_destroy(struct kernel_instance *instance)
 	if (reader == NULL)
 		return;
 	if (reader->owns_device) {
-		release_sockets(&reader->sockets);
+		queue_sockets_release(&reader->record->sockets);
+		memset(reader->record, 0, sizeof(*reader->record));
 		rte_eth_dev_stop(reader->port_id);
 		rte_eth_dev_close(reader->port_id);
 	}

@@ -25,6 +25,16 @@ bool source_port_check_device(const char *device, char *error, size_t error_size
  * or the vdev name before the first comma (`net_af_packet0,iface=x` ->
  * `net_af_packet0`).
  */
+/**
+ * Whether the port of @p params keeps every packet of one @p partition key in
+ * one queue, so that queue i can feed replica i of a consumer partitioned that
+ * way. The first consumer that asks settles the device's spreading (its RSS
+ * configuration) before the device starts; later ones get what it settled.
+ * @p reason says why, for the log. cp only.
+ */
+bool source_port_spreads_by(const struct source_params *params, enum partition_key partition,
+			    char *reason, size_t size);
+
 void source_port_device_name(const char *device, char *name, size_t size);
 
 #endif

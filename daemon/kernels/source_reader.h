@@ -45,9 +45,16 @@ struct source_params {
 	uint64_t loop;       /**< pcap: times the file is read */
 	uint64_t rate_pps;   /**< pcap: pace to this many packets per second, 0 = unpaced */
 	uint64_t queues;     /**< port: RSS queues, one replica each */
+	uint32_t queue_mapping; /**< port: enum source_queue_mapping */
 	bool preload;        /**< pcap: read the whole file into memory at start, replay from there */
 	bool synthetic;      /**< `synthetic:` was written: packets are generated */
 	struct synthetic_params synthetic_params;
+};
+
+/** How a port's queues feed a consumer with as many replicas (`queue_mapping:`). */
+enum source_queue_mapping {
+	SOURCE_QUEUES_DIRECT = 0, /**< queue i feeds replica i where the device spreads as it needs */
+	SOURCE_QUEUES_SOFTWARE,   /**< always the software partition (to compare) */
 };
 
 /** Where a source's packets come from; exactly one of `pcap:`, `port:`, `synthetic:`. */
