@@ -64,7 +64,11 @@ def main(results_path, markdown_path):
                    + ". Without `--size` the frames are a bimodal mix (45 % 64-100 B, 35 % 1400-1514 B, "
                    "the rest in between, about 710 B per frame), which makes those rows partly "
                    "memory-bandwidth rows; `--size 64` makes a packet-rate row (IPv6, VLAN and TCP "
-                   "frames are as long as their headers need, up to 82 B).")
+                   "frames are as long as their headers need, up to 82 B). `--size-range 64-664 "
+                   "--snaplen 96` is shaped like a monitoring capture taken with `tcpdump -s 96`: "
+                   "lengths uniform in 64-664 B, each record holding the first 96 B of its frame "
+                   "(incl_len) and the whole length in orig_len, which the counts use, as "
+                   "Wireshark's frame.len.")
     out.append("")
     for section, title in SECTIONS:
         section_rows = [r for r in rows if r[0] == section]
