@@ -14,12 +14,16 @@
 # Every run must count exactly: received = processed + named drops (the exit
 # summary's accounting line), 0 dropped, and per-source totals = the oracle.
 #
-# Environment: RUNS (5), MQ_FRAMES (400000 frames in the trace), MQ_LOOPS (5: tcpreplay
-# --loop, the frames of a run are MQ_FRAMES x MQ_LOOPS; one pass at the 240 kpps the veth
-# gave on 2 shared CPUs lasts under 2 s, a single one-second tick of figures), MQ_RATE
-# (topspeed, or packets per second for tcpreplay --pps), MQ_MODES ("direct
-# software"; the mode `none` writes no queue_mapping key, the daemon's own
-# behaviour, to check this script on a daemon without the key).
+# Environment: RUNS (5); MQ_FRAMES (400000 frames in the trace); MQ_LOOPS (5:
+# tcpreplay --loop, a run replays MQ_FRAMES x MQ_LOOPS frames; one pass at the 250 kpps
+# the veth gave on 2 shared CPUs lasts under 2 s, a single one-second tick of figures);
+# MQ_RATE (topspeed, or packets per second for tcpreplay --pps); MQ_IDLE (sleep, or
+# poll: the busy share counts the whole of every round that found any work, and at
+# 250 kpps a polling worker's rounds find little each, so the fixed cost of a round
+# dominates: 2030-2130 ns/packet at a busy share of 0.47-0.49, against 430-515 with
+# sleep, whose rounds take what gathered in the socket rings meanwhile);
+# MQ_MODES ("direct software"; the mode `none` writes no queue_mapping key, the
+# daemon's own behaviour, to check this script on a daemon without the key).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -94,7 +98,8 @@ YAML
 
 settings="$work/settings.yaml"
 socket="$work/control.sock"
-printf 'version: 1\ncontrol_socket: %s\n' "$socket" >"$settings"
+idle="${MQ_IDLE:-sleep}"
+printf 'version: 1\ncontrol_socket: %s\nidle: %s\n' "$socket" "$idle" >"$settings"
 
 # check_mode MODE: the daemon must accept the pipeline of MODE, or the row cannot be measured.
 check_mode() {
@@ -185,7 +190,7 @@ for mode in "${modes[@]}"; do
 	read -r -a busy_shares <<<"${shares[$mode]}"
 	medians[$mode]=$(awk -v m="$(median "${values[@]}")" 'BEGIN { printf "%.1f", m }')
 	record multiqueue "11${label[index]:-x} queue_mapping: $mode, worker busy per packet" "${medians[$mode]} ns/packet" "$runs" \
-		"min-max $(min_seconds "${values[@]}")-$(max_seconds "${values[@]}"); per run: $(joined "${values[@]}"); $frames frames of 64 B per run ($trace_frames x $loops loops, $flows flows), all counted, 0 dropped, per-source totals = oracle; $lcores worker lcores; peak source rate per run (pps): $(joined "${rates[@]}"); worker busy share per run: $(joined "${busy_shares[@]}")" \
+		"min-max $(min_seconds "${values[@]}")-$(max_seconds "${values[@]}"); per run: $(joined "${values[@]}"); $frames frames of 64 B per run ($trace_frames x $loops loops, $flows flows), all counted, 0 dropped, per-source totals = oracle; $lcores worker lcores, idle: $idle; peak source rate per run (pps): $(joined "${rates[@]}"); worker busy share per run: $(joined "${busy_shares[@]}")" \
 		"$command"
 	index=$((index + 1))
 done
