@@ -272,8 +272,8 @@ build/bench/per_src_counter_plugin.so: $(call objects,build/bench/plugin,$(PLUGI
 	$(CC) -shared -o $@ $^
 
 bench: bench-deps
-	$(MAKE) build/jetstreamd build/flow_tracker_bench build/filter_bench build/reference_counter \
-		build/bench/per_src_counter_plugin.so
+	$(MAKE) build/jetstreamd build/jetstreamctl build/flow_tracker_bench build/filter_bench \
+		build/reference_counter build/bench/per_src_counter_plugin.so
 	./scripts/bench/run.sh
 
 .PHONY: bench bench-deps

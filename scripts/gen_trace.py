@@ -14,7 +14,16 @@ are zero bytes, so checksums only cover the headers).
 
 With --oracle, FILE.src.tsv is written too: `source<TAB>packets<TAB>bytes`,
 one line per source, sorted by the source text, frames without an IP header
-left out, the same format as the oracles of the shared test captures.
+left out, the same format as the oracles of the shared test captures. The
+bytes are the frames' wire lengths (orig_len, Wireshark's frame.len), also
+with --snaplen, which keeps only the first bytes of each frame in the file
+(incl_len = min(frame, snaplen)), as a monitoring capture does.
+
+--size-range LOW-HIGH draws every IP frame's length uniformly from
+[LOW, HIGH] (then raised to what its headers need, as with --size).
+--source-ports N bounds the TCP and UDP source ports, hence the flows.
+Without --snaplen, --size-range and --source-ports the output is what it was before these
+options existed, byte for byte.
 
 Standard library only.
 """
@@ -84,6 +93,16 @@ def parse_arguments(argv):
                         help=f"every IP frame this long (at least {MIN_SIZE}; a frame whose headers need "
                              "more, such as IPv6 + VLAN + TCP, is as long as its headers); "
                              "default 0: a mix of small and full-size frames")
+    parser.add_argument("--size-range", default=None, metavar="LOW-HIGH",
+                        help=f"IP frame lengths drawn uniformly from LOW to HIGH bytes (each between {MIN_SIZE} "
+                             f"and {MAX_FRAME}); not with --size")
+    parser.add_argument("--snaplen", type=int, default=0,
+                        help="keep at most this many bytes of each frame in the file (incl_len), the "
+                             "wire length in orig_len, as a capture with `tcpdump -s SNAPLEN` writes "
+                             "(at least 60); default 0: whole frames")
+    parser.add_argument("--source-ports", type=int, default=0,
+                        help="TCP and UDP source ports drawn from 1024 to 1024 + N - 1, so that a trace "
+                             "has few flows (5-tuples); default 0: 1024-65535, nearly a flow per frame")
     parser.add_argument("--oracle", action="store_true",
                         help="also write OUTPUT.src.tsv: source, packets, bytes per IP source")
     arguments = parser.parse_args(argv)
@@ -98,6 +117,20 @@ def parse_arguments(argv):
         parser.error(f"--size must be between {MIN_SIZE} and {MAX_FRAME}")
     if arguments.duration <= 0:
         parser.error("--duration must be positive")
+    arguments.size_low = arguments.size_high = 0
+    if arguments.size_range is not None:
+        if arguments.size:
+            parser.error("--size and --size-range exclude each other")
+        bounds = arguments.size_range.split("-")
+        if len(bounds) != 2 or not all(bound.isdigit() for bound in bounds):
+            parser.error("--size-range must be LOW-HIGH, e.g. 64-664")
+        arguments.size_low, arguments.size_high = int(bounds[0]), int(bounds[1])
+        if not MIN_SIZE <= arguments.size_low <= arguments.size_high <= MAX_FRAME:
+            parser.error(f"--size-range must have {MIN_SIZE} <= LOW <= HIGH <= {MAX_FRAME}")
+    if not 0 <= arguments.source_ports <= 65536 - 1024:
+        parser.error("--source-ports must be between 0 and 64512")
+    if arguments.snaplen and not MIN_FRAME <= arguments.snaplen <= SNAPLEN:
+        parser.error(f"--snaplen must be between {MIN_FRAME} and {SNAPLEN}")
     return arguments
 
 
@@ -185,8 +218,10 @@ def pick(mix, draw):
 class FrameBuilder:
     """Builds frames into one reusable buffer with struct.pack_into."""
 
-    def __init__(self):
+    def __init__(self, source_ports=0):
         self.buffer = bytearray(MAX_FRAME)
+        # TCP and UDP source ports are drawn from [1024, port_end)
+        self.port_end = 1024 + source_ports if source_ports else 65536
 
     def ethernet(self, destination_mac, source_mac, tags, ethertype):
         buffer = self.buffer
@@ -218,12 +253,12 @@ class FrameBuilder:
         offset += ip_header
         if protocol == PROTOCOL_TCP:
             flags = 0x02 if rng.random() < 0.05 else (0x18 if ip_payload > 20 else 0x10)
-            struct.pack_into("!HHIIBBHHH", buffer, offset, rng.randrange(1024, 65536),
+            struct.pack_into("!HHIIBBHHH", buffer, offset, rng.randrange(1024, self.port_end),
                              TCP_SERVER_PORTS[identifier & 7], rng.getrandbits(32), rng.getrandbits(32),
                              5 << 4, flags, 64240, 0, 0)
             checksum_at = offset + 16
         elif protocol == PROTOCOL_UDP:
-            struct.pack_into("!HHHH", buffer, offset, rng.randrange(1024, 65536),
+            struct.pack_into("!HHHH", buffer, offset, rng.randrange(1024, self.port_end),
                              UDP_SERVER_PORTS[identifier & 7], ip_payload, 0)
             checksum_at = offset + 6
         else:
@@ -264,7 +299,7 @@ def generate(arguments, stream):
     ipv4_destinations, ipv6_destinations, router_macs = make_destinations(rng)
     cumulative = zipf_cumulative_weights(len(sources), arguments.zipf)
     total_weight = cumulative[-1]
-    builder = FrameBuilder()
+    builder = FrameBuilder(arguments.source_ports)
     counts = {}
 
     # Arrival times: uniform over [start, start + duration), sorted, in microseconds.
@@ -275,7 +310,9 @@ def generate(arguments, stream):
     heavy_share = arguments.heavy_share
     arp_limit = heavy_share + arguments.arp_share
     vlan_share = arguments.vlan_share
-    stream.write(struct.pack("<IHHiIII", PCAP_MAGIC_MICROSECONDS, 2, 4, 0, 0, SNAPLEN, LINKTYPE_ETHERNET))
+    size_low, size_high = arguments.size_low, arguments.size_high
+    snaplen = arguments.snaplen or SNAPLEN
+    stream.write(struct.pack("<IHHiIII", PCAP_MAGIC_MICROSECONDS, 2, 4, 0, 0, snaplen, LINKTYPE_ETHERNET))
     chunk = []
     for index, time_us in enumerate(times):
         draw = rng.random()
@@ -300,7 +337,11 @@ def generate(arguments, stream):
             else:
                 protocol = pick(IPV6_MIX, rng.random())
                 destination = ipv6_destinations[index % len(ipv6_destinations)]
-            frame = builder.ip_frame(rng, arguments.size or frame_size(rng), source, destination,
+            if size_high:
+                length = rng.randint(size_low, size_high)
+            else:
+                length = arguments.size or frame_size(rng)
+            frame = builder.ip_frame(rng, length, source, destination,
                                      router_macs[index & 3], tags, protocol, rng.getrandbits(32))
             entry = counts.get(source.text)
             if entry is None:
@@ -309,9 +350,10 @@ def generate(arguments, stream):
                 entry[0] += 1
                 entry[1] += len(frame)
         timestamp = start_us + time_us
+        captured = min(len(frame), snaplen)
         chunk.append(struct.pack("<IIII", timestamp // 1_000_000, timestamp % 1_000_000,
-                                 len(frame), len(frame)))
-        chunk.append(frame)
+                                 captured, len(frame)))
+        chunk.append(frame if captured == len(frame) else frame[:captured])
         if len(chunk) >= 8192:
             stream.write(b"".join(chunk))
             chunk.clear()

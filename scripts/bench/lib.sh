@@ -28,6 +28,21 @@ median() {
 		else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# The smallest and the largest of the numbers given as arguments.
+min_seconds() {
+	printf '%s\n' "$@" | sort -g | head -1
+}
+max_seconds() {
+	printf '%s\n' "$@" | sort -g | tail -1
+}
+
+# mpps_range PACKETS SECONDS...: "MIN-MAX" Mpps over the runs timed in SECONDS.
+mpps_range() {
+	local packets="$1"
+	shift
+	echo "$(mpps "$packets" "$(max_seconds "$@")")-$(mpps "$packets" "$(min_seconds "$@")")"
+}
+
 # A number with 2 decimals.
 two_decimals() {
 	awk -v a="$1" 'BEGIN { printf "%.2f\n", a }'

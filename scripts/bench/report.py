@@ -20,6 +20,7 @@ SECTIONS = (
     ("metrics", "8. Serving Prometheus metrics while the datapath runs"),
     ("filter", "9. filter kernel: tcpdump expressions, JIT against interpreter and libpcap"),
     ("history", "10. history kernel: packets into the ring, dumps out of it"),
+    ("multiqueue", "11. Multi-queue af_packet: queue to replica directly, or through the software partition"),
 )
 
 
@@ -64,7 +65,11 @@ def main(results_path, markdown_path):
                    + ". Without `--size` the frames are a bimodal mix (45 % 64-100 B, 35 % 1400-1514 B, "
                    "the rest in between, about 710 B per frame), which makes those rows partly "
                    "memory-bandwidth rows; `--size 64` makes a packet-rate row (IPv6, VLAN and TCP "
-                   "frames are as long as their headers need, up to 82 B).")
+                   "frames are as long as their headers need, up to 82 B). `--size-range 64-664 "
+                   "--snaplen 96` is shaped like a monitoring capture taken with `tcpdump -s 96`: "
+                   "lengths uniform in 64-664 B, each record holding the first 96 B of its frame "
+                   "(incl_len) and the whole length in orig_len, which the counts use, as "
+                   "Wireshark's frame.len.")
     out.append("")
     for section, title in SECTIONS:
         section_rows = [r for r in rows if r[0] == section]
@@ -149,10 +154,34 @@ def main(results_path, markdown_path):
             out.append("")
             out.append(pipeline_block("build/bench/history_64_0.yaml"))
             out.append(pipeline_block("build/bench/history_dump.yaml"))
+        if section == "multiqueue":
+            out.append("A veth pair between two network namespaces; tcpreplay replays the trace "
+                       f"(`{read_text('build/bench/multiqueue_trace_command') or 'see scripts/bench/multiqueue.sh'}`) "
+                       "into one end, jetstreamd reads the other with af_packet, two queue pairs in one "
+                       "PACKET_FANOUT group. The two mappings run alternately in the same loop of runs, "
+                       "same traffic, same lcores. Busy ns per packet: while the replay runs, "
+                       "`jetstreamctl status --json` is read every 0.2 s; each reply's worker `busy_ratio` "
+                       "(TSC cycles of rounds that found work, summed over the worker lcores; the sink "
+                       "thread left out) over the source's `items_out_per_second`, both since the last "
+                       "one-second tick, gives a figure; a run's is the median of those taken at half the "
+                       "peak rate or more (`scripts/bench/busy_per_packet.py`). The direct pipeline "
+                       "(`software` differs only in `queue_mapping`; `none`, a check of the script on a daemon "
+                       "without the key, has no `queue_mapping`):")
+            out.append("")
+            mapping = "direct" if os.path.exists("build/bench/multiqueue_direct.yaml") else "none"
+            out.append(pipeline_block(f"build/bench/multiqueue_{mapping}.yaml"))
     with open(markdown_path, "w", encoding="utf-8") as stream:
         stream.write("\n".join(out))
     print(f"wrote {markdown_path}")
     return 0
+
+
+def read_text(path):
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.read().strip()
+    except OSError:
+        return ""
 
 
 def pipeline_block(path):

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: run the benchmark rows, print the table and write BENCHMARKS.md.
 #
-#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history]
-#   (default: all)
+#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history] [multiqueue]
+#   (default: all but multiqueue, which needs the port source's queue_mapping key)
 #
 # Expects build/jetstreamd, build/flow_tracker_bench, build/filter_bench, build/reference_counter and
 # build/bench/per_src_counter_plugin.so (the Makefile's `bench` target builds them and
@@ -19,9 +19,9 @@ sections=("$@")
 [ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker handoff reload agent plugin metrics filter history)
 for section in "${sections[@]}"; do
 	case "$section" in
-	offline | live | flow_tracker | handoff | reload | agent | plugin | metrics | filter | history) ;;
+	offline | live | flow_tracker | handoff | reload | agent | plugin | metrics | filter | history | multiqueue) ;;
 	*)
-		echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history]" >&2
+		echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history] [multiqueue]" >&2
 		exit 64
 		;;
 	esac
@@ -36,6 +36,7 @@ for section in "${sections[@]}"; do
 	flow_tracker) binaries+=(build/flow_tracker_bench) ;;
 	filter) binaries+=(build/filter_bench) ;;
 	plugin) binaries+=(build/bench/per_src_counter_plugin.so) ;;
+	multiqueue) binaries+=(build/jetstreamctl) ;;
 	esac
 done
 for binary in "${binaries[@]}"; do
