@@ -25,6 +25,8 @@
 #include "describe.h"
 #include "device_name.h"
 #include "graph.h"
+#include "kernels/registry.h"
+#include "kernels/source.h"
 #include "log.h"
 #include "log_journal.h"
 #include "packet.h"
@@ -36,6 +38,9 @@
 #define EXIT_RUNTIME_ERROR 1
 #define EXIT_USAGE 64 /* sysexits.h EX_USAGE */
 #define MEMPOOL_CACHE 256
+/* rte_mempool refuses a pool smaller than 1.5 caches; 2^10 - 1 is the next efficient size */
+#define MEMPOOL_SMALLEST 1023
+#define MBUF_DATA_ROOM (RTE_MBUF_DEFAULT_BUF_SIZE - RTE_PKTMBUF_HEADROOM)
 #define DEFAULT_SETTINGS_PATH "/etc/jetstream/jetstreamd.yaml"
 
 struct options {
@@ -248,21 +253,57 @@ create_packed_mempool(unsigned size)
 	return pool;
 }
 
+/*
+ * The mbufs of the pool. mempool_size as written; left at its default, the
+ * pool of a run whose every source is a pcap file read once holds what those
+ * files can take (source_mbuf_bound), no fewer than MEMPOOL_SMALLEST, no more
+ * than the default. The pool's objects are written (and their pages faulted
+ * in) at start: measured on the 10-packet run, the default 16383 mbufs took
+ * 100 ms of its 240 ms wall, 1023 take 3 ms. A source never waits for mbufs
+ * that do not come back: it takes at most the bound over the run, and
+ * rte_mempool takes from the common pool what a cache cannot give. A plugin
+ * kernel might take mbufs too: the default stays then.
+ */
+static unsigned
+mempool_size(const struct config *config)
+{
+	const struct daemon_settings *settings = &config->settings;
+	struct config_position written = config_key_position(
+		daemon_settings_fields, config->setting_positions, "mempool_size",
+		(struct config_position){0});
+	uint64_t needed = 0, size = MEMPOOL_SMALLEST;
+
+	if (written.line != 0)
+		return (unsigned)settings->mempool_size;
+	for (unsigned k = 0; k < config->kernel_count; k++) {
+		const struct kernel_spec *spec = &config->kernels[k];
+		uint64_t bound = source_mbuf_bound(spec, MBUF_DATA_ROOM);
+
+		if (kernel_find(spec->ops->name) != spec->ops ||
+		    (spec->ops->input_type == STREAM_NONE && bound == 0))
+			return (unsigned)settings->mempool_size;
+		needed += bound;
+	}
+	while (size < needed && size < settings->mempool_size)
+		size = size * 2 + 1; /* 2^n - 1, the most efficient size */
+	return (unsigned)RTE_MIN(size, settings->mempool_size);
+}
+
 /* Packed (see above) unless a device may DMA into the pool: hugepages or a PCI port. */
 static struct rte_mempool *
 create_mempool(const struct config *config)
 {
 	const struct daemon_settings *settings = &config->settings;
 	bool packed = !settings->hugepages && !config_names_pci_port(config);
+	unsigned size = mempool_size(config);
 	struct rte_mempool *pool = packed
-		? create_packed_mempool((unsigned)settings->mempool_size)
-		: rte_pktmbuf_pool_create("packets", (unsigned)settings->mempool_size,
-					  MEMPOOL_CACHE, PACKET_META_PRIVATE_SIZE,
+		? create_packed_mempool(size)
+		: rte_pktmbuf_pool_create("packets", size, MEMPOOL_CACHE, PACKET_META_PRIVATE_SIZE,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 
 	if (pool == NULL)
-		log_error("cannot create a pool of %lu mbufs: %s (lower mempool_size or raise memory)",
-			  (unsigned long)settings->mempool_size, rte_strerror(rte_errno));
+		log_error("cannot create a pool of %u mbufs: %s (lower mempool_size or raise memory)",
+			  size, rte_strerror(rte_errno));
 	return pool;
 }
 
