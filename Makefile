@@ -15,12 +15,13 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # a shared EAL dlopen()s every library of its plugin directory at rte_eal_init()
 # (eal_plugins_init), 128 of them on Debian 12, 32 ms of the 10-packet run's
 # start; a static EAL loads none and has every driver in the binary already. The
-# link also wraps get_tsc_freq, EAL's 100 ms TSC calibration (daemon/tsc_frequency.c).
+# link also wraps get_tsc_freq, EAL's 100 ms TSC calibration (daemon/tsc_frequency.c),
+# and eal_cpu_socket_id, its 4,000 access() calls (daemon/eal_cpu_socket.c).
 # --export-dynamic is left out: the binaries export the kernel API and DPDK's own
 # functions only (daemon/kernel_api.list, daemon/dpdk_api.list), for plugins.
 OTHER_PKGS := $(filter-out libdpdk,$(PKGS))
 DPDK_LIBS = $(filter-out -Wl$(comma)--export-dynamic,$(shell pkg-config --static --libs libdpdk 2>/dev/null)) \
-	-Wl,--wrap=get_tsc_freq
+	-Wl,--wrap=get_tsc_freq -Wl,--wrap=eal_cpu_socket_id
 comma := ,
 PKG_LIBS = $(DPDK_LIBS) $(shell pkg-config --libs $(OTHER_PKGS) 2>/dev/null) -lm
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
