@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: run the benchmark rows, print the table and write BENCHMARKS.md.
 #
-#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history]
+#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history] [startup]
 #   (default: all)
 #
 # Expects build/jetstreamd, build/flow_tracker_bench, build/filter_bench, build/reference_counter and
@@ -16,12 +16,12 @@ set -euo pipefail
 cd "$repo_root"
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker handoff reload agent plugin metrics filter history)
+[ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker handoff reload agent plugin metrics filter history startup)
 for section in "${sections[@]}"; do
 	case "$section" in
-	offline | live | flow_tracker | handoff | reload | agent | plugin | metrics | filter | history) ;;
+	offline | live | flow_tracker | handoff | reload | agent | plugin | metrics | filter | history | startup) ;;
 	*)
-		echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history]" >&2
+		echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history] [startup]" >&2
 		exit 64
 		;;
 	esac
