@@ -190,8 +190,8 @@ uninstall:
 
 # `make deb`: build/jetstream_VERSION_ARCH.deb, from a `make install` with
 # PREFIX=/usr staged in build/deb/root, with dpkg-deb (no debhelper). The
-# dependencies are the libraries the binaries link (dpkg-shlibdeps) and dpdk, whose
-# driver packages EAL loads at run time (af_packet, pcap, PCI NICs).
+# dependencies are the libraries the binaries link (dpkg-shlibdeps) and dpdk, for its
+# tools (dpdk-devbind.py); its drivers are linked into jetstreamd (see DPDK_LIBS).
 DEB_ARCH = $(shell dpkg --print-architecture)
 DEB_STAGE := build/deb/root
 DEB_FILE = build/jetstream_$(VERSION)_$(DEB_ARCH).deb

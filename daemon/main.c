@@ -304,6 +304,11 @@ create_mempool(const struct config *config)
 	if (pool == NULL)
 		log_error("cannot create a pool of %u mbufs: %s (lower mempool_size or raise memory)",
 			  size, rte_strerror(rte_errno));
+	else
+		log_debug("packet pool: %u mbufs%s", size,
+			  size != settings->mempool_size
+				  ? " (mempool_size left out: what the pcap files can fill)"
+				  : "");
 	return pool;
 }
 
