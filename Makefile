@@ -306,7 +306,8 @@ FUZZ_SANITIZE := -fsanitize=fuzzer-no-link,address,undefined
 # finding (its parse is quadratic in the nesting depth).
 FUZZ_MAX_LEN_packet := 65535
 FUZZ_MAX_LEN_config := 65536
-FUZZ_OBJECTS_packet := daemon/packet.c
+# the functions the link wraps in DPDK (DPDK_LIBS) come with every binary that links it
+FUZZ_OBJECTS_packet := daemon/packet.c daemon/tsc_frequency.c daemon/eal_cpu_socket.c
 FUZZ_OBJECTS_config := $(LIBRARY_SOURCES)
 
 -include $(shell find build-fuzz -name '*.d' 2>/dev/null)
