@@ -16,12 +16,12 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # (eal_plugins_init), 128 of them on Debian 12, 32 ms of the 10-packet run's
 # start; a static EAL loads none and has every driver in the binary already. The
 # link also wraps get_tsc_freq, EAL's 100 ms TSC calibration (daemon/tsc_frequency.c),
-# and eal_cpu_socket_id, its 4,000 access() calls (daemon/eal_cpu_socket.c).
+# and eal_cpu_socket_id and eal_cpu_detected, its 5,000 access() calls (daemon/eal_cpu_probe.c).
 # --export-dynamic is left out: the binaries export the kernel API and DPDK's own
 # functions only (daemon/kernel_api.list, daemon/dpdk_api.list), for plugins.
 OTHER_PKGS := $(filter-out libdpdk,$(PKGS))
 DPDK_LIBS = $(filter-out -Wl$(comma)--export-dynamic,$(shell pkg-config --static --libs libdpdk 2>/dev/null)) \
-	-Wl,--wrap=get_tsc_freq -Wl,--wrap=eal_cpu_socket_id
+	-Wl,--wrap=get_tsc_freq -Wl,--wrap=eal_cpu_socket_id -Wl,--wrap=eal_cpu_detected
 comma := ,
 PKG_LIBS = $(DPDK_LIBS) $(shell pkg-config --libs $(OTHER_PKGS) 2>/dev/null) -lm
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -307,7 +307,7 @@ FUZZ_SANITIZE := -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_MAX_LEN_packet := 65535
 FUZZ_MAX_LEN_config := 65536
 # the functions the link wraps in DPDK (DPDK_LIBS) come with every binary that links it
-FUZZ_OBJECTS_packet := daemon/packet.c daemon/tsc_frequency.c daemon/eal_cpu_socket.c
+FUZZ_OBJECTS_packet := daemon/packet.c daemon/tsc_frequency.c daemon/eal_cpu_probe.c
 FUZZ_OBJECTS_config := $(LIBRARY_SOURCES)
 
 -include $(shell find build-fuzz -name '*.d' 2>/dev/null)
