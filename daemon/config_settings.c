@@ -31,7 +31,9 @@ const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS] = {
 			"least, 16383 at most)", .change = CONFIG_CHANGE_RESTART},
 	{.key = "memory", .type = CONFIG_SIZE, .offset = offsetof(struct daemon_settings, memory),
 	 .default_value = "512M", .minimum = 64ull << 20,
-	 .description = "DPDK memory when running without hugepages (`512M`, `2G`)", .change = CONFIG_CHANGE_RESTART},
+	 .description = "DPDK memory when running without hugepages (`512M`, `2G`). Left out, with "
+			"`ring_size` left out too, a run whose pool `mempool_size` sizes to its pcap files "
+			"gets 128M", .change = CONFIG_CHANGE_RESTART},
 	{.key = "hugepages", .type = CONFIG_BOOL,
 	 .offset = offsetof(struct daemon_settings, hugepages), .default_value = "false",
 	 .description = "use hugepages (needs them reserved and root); otherwise `memory` of "

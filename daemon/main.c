@@ -40,6 +40,8 @@
 #define MEMPOOL_CACHE 256
 /* rte_mempool refuses a pool smaller than 1.5 caches; 2^10 - 1 is the next efficient size */
 #define MEMPOOL_SMALLEST 1023
+/* EAL memory of a run sized to its pcap files (see eal_memory_megabytes) */
+#define EAL_MEMORY_FINITE_RUN (128ull << 20)
 #define MBUF_DATA_ROOM (RTE_MBUF_DEFAULT_BUF_SIZE - RTE_PKTMBUF_HEADROOM)
 #define DEFAULT_SETTINGS_PATH "/etc/jetstream/jetstreamd.yaml"
 
@@ -153,6 +155,67 @@ telemetry_asked(const struct daemon_settings *settings, const struct options *op
 	return false;
 }
 
+/* Whether the settings file wrote @p key (line 0: the default applies). */
+static bool
+setting_written(const struct config *config, const char *key)
+{
+	return config_key_position(daemon_settings_fields, config->setting_positions, key,
+				   (struct config_position){0})
+		       .line != 0;
+}
+
+/*
+ * The mbufs of the pool. mempool_size as written; left at its default, the
+ * pool of a run whose every source is a pcap file read once holds what those
+ * files can take (source_mbuf_bound), no fewer than MEMPOOL_SMALLEST, no more
+ * than the default. The pool's objects are written (and their pages faulted
+ * in) at start: measured on the 10-packet run, the default 16383 mbufs took
+ * 100 ms of its 240 ms wall, 1023 take 3 ms. A source never waits for mbufs
+ * that do not come back: it takes at most the bound over the run, and
+ * rte_mempool takes from the common pool what a cache cannot give. A plugin
+ * kernel might take mbufs too: the default stays then.
+ */
+static unsigned
+mempool_size(const struct config *config)
+{
+	const struct daemon_settings *settings = &config->settings;
+	uint64_t needed = 0, size = MEMPOOL_SMALLEST;
+
+	if (setting_written(config, "mempool_size"))
+		return (unsigned)settings->mempool_size;
+	for (unsigned k = 0; k < config->kernel_count; k++) {
+		const struct kernel_spec *spec = &config->kernels[k];
+		uint64_t bound = source_mbuf_bound(spec, MBUF_DATA_ROOM);
+
+		if (kernel_find(spec->ops->name) != spec->ops ||
+		    (spec->ops->input_type == STREAM_NONE && bound == 0))
+			return (unsigned)settings->mempool_size;
+		needed += bound;
+	}
+	while (size < needed && size < settings->mempool_size)
+		size = size * 2 + 1; /* 2^n - 1, the most efficient size */
+	return (unsigned)RTE_MIN(size, settings->mempool_size);
+}
+
+/*
+ * EAL's memory without hugepages (-m), in MB. memory as written; left at its
+ * default, with ring_size at its own, a run whose pool mempool_size() cut to
+ * its pcap files gets EAL_MEMORY_FINITE_RUN: EAL writes a descriptor for each
+ * 4 KiB page of its memory at start and unmaps it all at exit, measured at
+ * 12 % and 6 % of the 10-packet run's CPU time with 512M (perf record). 128M
+ * still holds the largest such pool (8191 mbufs, 20 MB) and hundreds of rings.
+ */
+static uint64_t
+eal_memory_megabytes(const struct config *config)
+{
+	const struct daemon_settings *settings = &config->settings;
+
+	if (!setting_written(config, "memory") && !setting_written(config, "ring_size") &&
+	    mempool_size(config) < settings->mempool_size)
+		return RTE_MIN(settings->memory, EAL_MEMORY_FINITE_RUN) >> 20;
+	return settings->memory >> 20;
+}
+
 /* EAL arguments: defaults that run anywhere, then the settings' and the command line's. */
 static int
 build_eal_arguments(const struct config *config, const struct options *options, char **arguments,
@@ -168,8 +231,7 @@ build_eal_arguments(const struct config *config, const struct options *options, 
 		arguments[count++] = "--in-memory";
 	} else {
 		/* DPDK 22.11 refuses --in-memory with --no-huge; --no-shconf gives the same isolation */
-		snprintf(memory_text, memory_size, "%lu",
-			 (unsigned long)(settings->memory >> 20));
+		snprintf(memory_text, memory_size, "%lu", (unsigned long)eal_memory_megabytes(config));
 		arguments[count++] = "--no-huge";
 		arguments[count++] = "--no-shconf";
 		arguments[count++] = "-m";
@@ -202,6 +264,8 @@ start_eal(const struct config *config, const struct options *options)
 	int count = build_eal_arguments(config, options, arguments, (int)RTE_DIM(arguments),
 					memory_text, sizeof(memory_text));
 
+	if (!config->settings.hugepages)
+		log_debug("EAL memory: %s MB", memory_text);
 	if (log_route_eal() != 0)
 		log_warning("EAL's log stays on its own stream (stderr and syslog): %s",
 			    strerror(errno));
@@ -251,42 +315,6 @@ create_packed_mempool(unsigned size)
 	}
 	rte_mempool_obj_iter(pool, rte_pktmbuf_init, NULL);
 	return pool;
-}
-
-/*
- * The mbufs of the pool. mempool_size as written; left at its default, the
- * pool of a run whose every source is a pcap file read once holds what those
- * files can take (source_mbuf_bound), no fewer than MEMPOOL_SMALLEST, no more
- * than the default. The pool's objects are written (and their pages faulted
- * in) at start: measured on the 10-packet run, the default 16383 mbufs took
- * 100 ms of its 240 ms wall, 1023 take 3 ms. A source never waits for mbufs
- * that do not come back: it takes at most the bound over the run, and
- * rte_mempool takes from the common pool what a cache cannot give. A plugin
- * kernel might take mbufs too: the default stays then.
- */
-static unsigned
-mempool_size(const struct config *config)
-{
-	const struct daemon_settings *settings = &config->settings;
-	struct config_position written = config_key_position(
-		daemon_settings_fields, config->setting_positions, "mempool_size",
-		(struct config_position){0});
-	uint64_t needed = 0, size = MEMPOOL_SMALLEST;
-
-	if (written.line != 0)
-		return (unsigned)settings->mempool_size;
-	for (unsigned k = 0; k < config->kernel_count; k++) {
-		const struct kernel_spec *spec = &config->kernels[k];
-		uint64_t bound = source_mbuf_bound(spec, MBUF_DATA_ROOM);
-
-		if (kernel_find(spec->ops->name) != spec->ops ||
-		    (spec->ops->input_type == STREAM_NONE && bound == 0))
-			return (unsigned)settings->mempool_size;
-		needed += bound;
-	}
-	while (size < needed && size < settings->mempool_size)
-		size = size * 2 + 1; /* 2^n - 1, the most efficient size */
-	return (unsigned)RTE_MIN(size, settings->mempool_size);
 }
 
 /* Packed (see above) unless a device may DMA into the pool: hugepages or a PCI port. */
