@@ -25,10 +25,15 @@ const struct config_field daemon_settings_fields[CONFIG_MAX_SETTINGS] = {
 			"the others are workers. Default: every CPU the process may run on", .change = CONFIG_CHANGE_RESTART},
 	{.key = "mempool_size", .type = CONFIG_UNSIGNED,
 	 .offset = offsetof(struct daemon_settings, mempool_size), .default_value = "16383",
-	 .minimum = 1023, .description = "mbufs in the packet pool (2^n - 1 is most efficient)", .change = CONFIG_CHANGE_RESTART},
+	 .minimum = 1023,
+	 .description = "mbufs in the packet pool (2^n - 1 is most efficient). Left out, a run whose "
+			"every source is a pcap file read once gets the pool its files can fill (1023 at "
+			"least, 16383 at most)", .change = CONFIG_CHANGE_RESTART},
 	{.key = "memory", .type = CONFIG_SIZE, .offset = offsetof(struct daemon_settings, memory),
 	 .default_value = "512M", .minimum = 64ull << 20,
-	 .description = "DPDK memory when running without hugepages (`512M`, `2G`)", .change = CONFIG_CHANGE_RESTART},
+	 .description = "DPDK memory when running without hugepages (`512M`, `2G`). Left out, with "
+			"`ring_size` left out too, a run whose pool `mempool_size` sizes to its pcap files "
+			"gets 128M", .change = CONFIG_CHANGE_RESTART},
 	{.key = "hugepages", .type = CONFIG_BOOL,
 	 .offset = offsetof(struct daemon_settings, hugepages), .default_value = "false",
 	 .description = "use hugepages (needs them reserved and root); otherwise `memory` of "

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_prefetch.h>
@@ -15,15 +17,49 @@
 /* Slots per key at most: probing stays short and always finds an empty slot. */
 #define SLOTS_PER_KEY 2
 
+#define HUGE_PAGE_SIZE (2u << 20)
+
+/* Bytes mapped for @p size: whole huge pages from one up, so that they can back it all. */
+static size_t
+mapped_size(size_t size)
+{
+	return size >= HUGE_PAGE_SIZE ? RTE_ALIGN_CEIL(size, (size_t)HUGE_PAGE_SIZE)
+				      : RTE_ALIGN_CEIL(size, (size_t)getpagesize());
+}
+
+/*
+ * Zeroed memory, every page faulted in now so that the worker never faults.
+ * Asked for transparent huge pages (THP "madvise" is Debian's default): the
+ * default 256k-source table (21 MB) faulted in 4 KiB pages took 15-17 ms of a
+ * 10-packet run's start, 2.5 ms in 2 MiB pages, which also spare the worker's
+ * TLB on a table it reads at random. Where THP is off, madvise() fails and the
+ * pages are small, as before.
+ */
 static void *
 allocate_touched(size_t size)
 {
-	void *memory = aligned_alloc(RTE_CACHE_LINE_SIZE,
-				     RTE_ALIGN_CEIL(size, (size_t)RTE_CACHE_LINE_SIZE));
+	void *memory = mmap(NULL, mapped_size(size), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (memory != NULL)
-		memset(memory, 0, size); /* zero, and fault every page in now */
+	if (memory == MAP_FAILED)
+		return NULL;
+	if (size >= HUGE_PAGE_SIZE)
+		(void)madvise(memory, mapped_size(size), MADV_HUGEPAGE);
+	memset(memory, 0, size); /* fault every page in now */
 	return memory;
+}
+
+static void
+release_touched(void *memory, size_t size)
+{
+	if (memory != NULL)
+		munmap(memory, mapped_size(size));
+}
+
+static size_t
+slots_size(const struct counter_table *table)
+{
+	return ((size_t)table->slot_mask + 1) * sizeof(*table->slots);
 }
 
 int
@@ -50,9 +86,9 @@ counter_table_create(struct counter_table *table, uint32_t capacity, uint32_t ke
 void
 counter_table_free(struct counter_table *table)
 {
-	free(table->slots);
-	free(table->entries);
-	free(table->entry_slots);
+	release_touched(table->slots, slots_size(table));
+	release_touched(table->entries, (size_t)table->capacity * sizeof(*table->entries));
+	release_touched(table->entry_slots, (size_t)table->capacity * sizeof(*table->entry_slots));
 	memset(table, 0, sizeof(*table));
 }
 

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "kernels/source.h"
 
 static const char *const queue_mapping_names[] = {
@@ -254,3 +256,24 @@ const struct kernel_ops source_kernel = {
 	.take_state = source_take_state,
 	.destroy = source_destroy,
 };
+
+/*
+ * A pcap record is a 16-byte header and its captured bytes, a pcapng packet
+ * block 32 bytes at least and its captured bytes: a file of N bytes holds at
+ * most N / 16 frames, each in one mbuf plus one per data_room bytes captured.
+ */
+#define PCAP_RECORD_HEADER_SIZE 16
+
+uint64_t
+source_mbuf_bound(const struct kernel_spec *spec, uint32_t data_room)
+{
+	const struct source_params *params = spec->params;
+	struct stat file;
+
+	if (spec->ops != &source_kernel || source_mode_of(params) != SOURCE_PCAP ||
+	    params->loop != 1 || data_room == 0 || stat(params->pcap, &file) != 0 ||
+	    !S_ISREG(file.st_mode))
+		return 0;
+	return (uint64_t)file.st_size / PCAP_RECORD_HEADER_SIZE +
+	       (uint64_t)file.st_size / data_room + 1;
+}

@@ -26,5 +26,15 @@ const char *source_mode_key(enum source_mode mode);
 bool source_feeds_replicas_directly(const struct kernel_ops *ops, const void *params,
 				    unsigned replicas, enum partition_key partition, char *reason,
 				    size_t size);
+struct kernel_spec;
+
+/**
+ * The most mbufs the source @p spec takes from the pool over its whole run,
+ * when the configuration bounds it: a pcap file read once (`loop: 1`), from its
+ * size, for mbufs of @p data_room bytes.
+ * @return the bound, or 0 when there is none (a port, a generator, a file read
+ *         more than once or that cannot be stat()ed, a kernel of another type)
+ */
+uint64_t source_mbuf_bound(const struct kernel_spec *spec, uint32_t data_room);
 
 #endif

@@ -6,6 +6,7 @@
  */
 /* rte_devargs_reset(), the only way to free what rte_devargs_parse() allocates */
 #define ALLOW_EXPERIMENTAL_API
+#define _GNU_SOURCE /* dladdr() */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_devargs.h>
+#include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_kvargs.h>
 #include <rte_log.h>
@@ -203,12 +205,24 @@ probe_string(const char *device, unsigned queues, char *probe, size_t size)
 		add_default_argument(device, "queue_count", queues, probe, size);
 }
 
+/* Whether EAL is a shared library here (librte_eal.so.N) or in the binary. */
+static bool
+eal_is_shared(void)
+{
+	Dl_info information;
+
+	return dladdr((void *)rte_eal_init, &information) != 0 && information.dli_fname != NULL &&
+	       strstr(information.dli_fname, "librte_eal.so") != NULL;
+}
+
 /*
- * DPDK's drivers (and the vdev and PCI buses) are plugins that EAL loads in
- * rte_eal_init(); before that rte_devargs_parse() knows no bus and refuses
- * every device. --check runs without EAL, so the plugins are loaded here, from
- * the directory EAL itself loads them from; EAL's own dlopen() of the same
- * files later finds them loaded. Measured: 40 ms, once.
+ * rte_devargs_parse() needs the vdev and PCI buses and the drivers registered,
+ * which --check, running without EAL, has not. jetstreamd links DPDK
+ * statically (see the Makefile), drivers included: they registered themselves
+ * before main() and nothing is loaded. Only a build against a shared EAL finds
+ * them in EAL's plugin directory, loaded here as EAL itself would load them
+ * (measured: 40 ms, once); a static binary must not load them, as they would
+ * bring a second EAL.
  */
 static void
 load_driver_plugins(void)
@@ -221,6 +235,8 @@ load_driver_plugins(void)
 	if (loaded)
 		return;
 	loaded = true;
+	if (!eal_is_shared())
+		return;
 	directory = opendir(RTE_EAL_PMD_PATH);
 	if (directory == NULL)
 		return;

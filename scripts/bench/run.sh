@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: run the benchmark rows, print the table and write BENCHMARKS.md.
 #
-#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history] [multiqueue]
-#   (default: all but multiqueue, which needs the port source's queue_mapping key)
+#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history] [startup] [multiqueue]
+#   (default: all)
 #
 # Expects build/jetstreamd, build/flow_tracker_bench, build/filter_bench, build/reference_counter and
 # build/bench/per_src_counter_plugin.so (the Makefile's `bench` target builds them and
@@ -16,12 +16,12 @@ set -euo pipefail
 cd "$repo_root"
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker handoff reload agent plugin metrics filter history)
+[ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker handoff reload agent plugin metrics filter history startup multiqueue)
 for section in "${sections[@]}"; do
 	case "$section" in
-	offline | live | flow_tracker | handoff | reload | agent | plugin | metrics | filter | history | multiqueue) ;;
+	offline | live | flow_tracker | handoff | reload | agent | plugin | metrics | filter | history | startup | multiqueue) ;;
 	*)
-		echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history] [multiqueue]" >&2
+		echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history] [startup] [multiqueue]" >&2
 		exit 64
 		;;
 	esac

@@ -27,7 +27,12 @@ unit=/usr/lib/systemd/system/jetstreamd.service
 echo "checks: make deb builds $(basename "$package") with conffiles and library dependencies"
 make -C "$repo_root" --no-print-directory -s deb >"$work/deb.log" 2>&1 || { cat "$work/deb.log"; fail "make deb failed"; }
 [ -f "$package" ] || fail "make deb made no $package"
-dpkg-deb -f "$package" Depends | grep -q 'librte-eal23' || fail "Depends lacks the DPDK libraries: $(dpkg-deb -f "$package" Depends)"
+# DPDK is linked in: no librte-* package, but the libraries its drivers use (af_xdp, pcap, mlx5)
+depends="$(dpkg-deb -f "$package" Depends)"
+for library in libxdp1 libpcap0.8 libibverbs1 'dpdk (>= 22.11)'; do
+	grep -qF "$library" <<<"$depends" || fail "Depends lacks $library: $depends"
+done
+! grep -q 'librte-' <<<"$depends" || fail "Depends names a DPDK library package, which DPDK linked in needs not: $depends"
 dpkg-deb -f "$package" Depends | grep -q 'libyaml-0-2' || fail "Depends lacks libyaml"
 conffiles="$(dpkg-deb -I "$package" conffiles)"
 [ "$conffiles" = "/etc/jetstream/jetstreamd.yaml
