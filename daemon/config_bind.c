@@ -152,6 +152,53 @@ bind_list(struct file_context *file, const struct config_field *field, const yam
 	}
 }
 
+/*
+ * A CONFIG_STRING_LIST value of a kernel key: one text or a list of texts,
+ * stored in char[size] one after the other, each ended by NUL, and an empty
+ * text after the last (the bytes past it zero, so a reload compares the whole
+ * buffer). A single text is stored exactly as a CONFIG_STRING would be.
+ */
+static void
+bind_string_list(struct file_context *file, const struct config_field *field,
+		 const yaml_node_t *value, void *params)
+{
+	char *texts = (char *)params + field->offset;
+	size_t used = 0;
+	const yaml_node_item_t *start = value->type == YAML_SEQUENCE_NODE
+						? value->data.sequence.items.start : NULL;
+	const yaml_node_item_t *top = start != NULL ? value->data.sequence.items.top : NULL;
+
+	memset(texts, 0, field->size);
+	if (start != NULL && start == top)
+		node_error(file, value, "'%s' is an empty list", field->key);
+	for (unsigned i = 0; start == NULL ? i < 1 : start + i < top; i++) {
+		const yaml_node_t *entry = start == NULL ? value : node_at(file, start[i]);
+		size_t length;
+
+		if (entry->type != YAML_SCALAR_NODE || scalar_is_missing(entry)) {
+			node_error(file, entry, "entries of '%s' are single texts, not %s", field->key,
+				   scalar_is_missing(entry) ? "empty" : node_kind(entry));
+			continue;
+		}
+		length = strlen(scalar_text(entry)) + 1;
+		if (used + length + 1 > field->size) {
+			node_error(file, entry, "'%s' is too long (at most %zu bytes in all)",
+				   field->key, field->size - 1);
+			return;
+		}
+		memcpy(texts + used, scalar_text(entry), length);
+		used += length;
+	}
+}
+
+const char *
+config_string_list_next(const char *texts, const char *text)
+{
+	const char *next = text == NULL ? texts : text + strlen(text) + 1;
+
+	return next[0] == '\0' ? NULL : next;
+}
+
 /* A CONFIG_PROPERTIES value: any keys, each with a single value, kept in file order. */
 static void
 bind_properties(struct file_context *file, const struct config_field *field,
@@ -202,9 +249,16 @@ bind_field(struct file_context *file, const struct binding *binding, unsigned in
 		bind_list(file, field, value, binding->params);
 		return;
 	}
+	if (field->type == CONFIG_STRING_LIST && field->size != 0 &&
+	    (value->type == YAML_SEQUENCE_NODE ||
+	     (value->type == YAML_SCALAR_NODE && !scalar_is_missing(value)))) {
+		bind_string_list(file, field, value, binding->params);
+		return;
+	}
 	if (value->type != YAML_SCALAR_NODE) {
 		node_error(file, value, "'%s' takes %s, not %s", field->key,
 			   field->type == CONFIG_UNSIGNED_LIST ? "a value or a list of values"
+			   : field->type == CONFIG_STRING_LIST ? "a text or a list of texts"
 			   : field->type == CONFIG_MAPPING ||
 					   field->type == CONFIG_PROPERTIES ? "a mapping of keys"
 							       : "a single value",
