@@ -91,6 +91,8 @@ ASAN_INTEGRATION_TESTS += clickhouse
 ASAN_INTEGRATION_TESTS += kafka
 # the history kernel's writer thread and its dumps: written whole, cut by memory, by a reload and by a stop
 ASAN_INTEGRATION_TESTS += history history_reload history_live
+# the mapped pcap reader: mbufs attached to a mapping, unmapped by the last one freed; cut files
+ASAN_INTEGRATION_TESTS += pcap_reader
 
 # Unit tests, plain then sanitized; the reload and shutdown tests on a sanitized
 # daemon; then every integration test on the real binary.

@@ -153,10 +153,10 @@ bind_list(struct file_context *file, const struct config_field *field, const yam
 }
 
 /*
- * A CONFIG_STRING_LIST value of a kernel key: one text or a list of texts,
- * stored in char[size] one after the other, each ended by NUL, and an empty
- * text after the last (the bytes past it zero, so a reload compares the whole
- * buffer). A single text is stored exactly as a CONFIG_STRING would be.
+ * A list value of a CONFIG_STRING_LIST kernel key: the texts stored in
+ * char[size] one after the other, each ended by NUL, and an empty text after
+ * the last (the bytes past it zero, so a reload compares the whole buffer).
+ * A single text is parsed by config_parse_value(), stored the same way.
  */
 static void
 bind_string_list(struct file_context *file, const struct config_field *field,
@@ -164,15 +164,13 @@ bind_string_list(struct file_context *file, const struct config_field *field,
 {
 	char *texts = (char *)params + field->offset;
 	size_t used = 0;
-	const yaml_node_item_t *start = value->type == YAML_SEQUENCE_NODE
-						? value->data.sequence.items.start : NULL;
-	const yaml_node_item_t *top = start != NULL ? value->data.sequence.items.top : NULL;
 
 	memset(texts, 0, field->size);
-	if (start != NULL && start == top)
+	if (sequence_length(value) == 0)
 		node_error(file, value, "'%s' is an empty list", field->key);
-	for (unsigned i = 0; start == NULL ? i < 1 : start + i < top; i++) {
-		const yaml_node_t *entry = start == NULL ? value : node_at(file, start[i]);
+	for (yaml_node_item_t *item = value->data.sequence.items.start;
+	     item < value->data.sequence.items.top; item++) {
+		const yaml_node_t *entry = node_at(file, *item);
 		size_t length;
 
 		if (entry->type != YAML_SCALAR_NODE || scalar_is_missing(entry)) {
@@ -183,7 +181,7 @@ bind_string_list(struct file_context *file, const struct config_field *field,
 		length = strlen(scalar_text(entry)) + 1;
 		if (used + length + 1 > field->size) {
 			node_error(file, entry, "'%s' is too long (at most %zu bytes in all)",
-				   field->key, field->size - 1);
+				   field->key, field->size - 2);
 			return;
 		}
 		memcpy(texts + used, scalar_text(entry), length);
@@ -250,8 +248,7 @@ bind_field(struct file_context *file, const struct binding *binding, unsigned in
 		return;
 	}
 	if (field->type == CONFIG_STRING_LIST && field->size != 0 &&
-	    (value->type == YAML_SEQUENCE_NODE ||
-	     (value->type == YAML_SCALAR_NODE && !scalar_is_missing(value)))) {
+	    value->type == YAML_SEQUENCE_NODE) {
 		bind_string_list(file, field, value, binding->params);
 		return;
 	}

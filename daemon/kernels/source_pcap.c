@@ -69,6 +69,7 @@ struct pcap_reader {
 
 	struct source_packet_counts counts;
 	uint64_t mempool_waits;     /* bursts delayed because the mempool was empty */
+	uint64_t mapped_files;      /* files opened mapped */
 	bool failed;                /* read error: stop, reported by stats */
 };
 
@@ -315,6 +316,7 @@ open_mapped(struct pcap_reader *reader, const char *path)
 		reader->mapping = NULL;
 		return false;
 	}
+	reader->mapped_files++;
 	return true;
 }
 
@@ -893,6 +895,7 @@ source_pcap_stats(const struct kernel_instance *instance, struct kernel_stat *st
 
 	stats[count++] = (struct kernel_stat){"mempool_waits", reader->mempool_waits};
 	stats[count++] = (struct kernel_stat){"passes", reader->passes_done};
+	stats[count++] = (struct kernel_stat){"mapped_files", reader->mapped_files};
 	return count;
 }
 
