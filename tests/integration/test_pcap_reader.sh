@@ -121,6 +121,45 @@ for pair in "list merged" "glob merged" "list_twice twice"; do
 done
 echo "  ok: a list and a glob equal merged.pcap, a file listed twice equals twice.pcap"
 
+echo "checks: reloads of a mapped list: rate_pps changed (the position is kept), then the list changed (replaced)"
+# 10,000 packets at 8,000 pps: the first reload lands in the first pass, the second in the second
+reload_pipeline() {
+	write_counter_pipeline reload.yaml $'pcap: [generated.pcap, generated2.pcap]\nloop: 2\nrate_pps: '"$1" \
+		"window: total" "$work/reload.jsonl"
+}
+reload_pipeline 8000
+start_notify_listener
+"$jetstreamd" -p reload.yaml 2>reload.stderr &
+running_pid=$!
+wait_notify READY=1 1 20
+sleep 0.3
+reload_pipeline 9000
+kill -HUP "$running_pid"
+wait_notify READY=1 2 20
+wait_exit 30
+[ "$exit_status" -eq 0 ] || { cat reload.stderr; fail "reload: exit $exit_status"; }
+grep -q "generation 2" reload.stderr || { cat reload.stderr; fail "reload: no generation 2"; }
+pkts=$(records_tool totals reload.jsonl | awk -F'\t' '{ p += $2 } END { print p + 0 }')
+expected=$(records_tool totals merged.auto.jsonl count | awk -F'\t' '{ p += $2 } END { print p + 0 }')
+[ "$pkts" -eq $((2 * expected)) ] ||
+	fail "reload: the counter saw $pkts keyed packets, expected $((2 * expected)) (two passes, position kept)"
+write_counter_pipeline reload.yaml $'pcap: [generated.pcap, generated2.pcap]\nrate_pps: 8000' \
+	"window: total" "$work/replace.jsonl"
+: >"$work/notify.log"
+: >"$work/notify.messages"
+"$jetstreamd" -p reload.yaml 2>replace.stderr &
+running_pid=$!
+wait_notify READY=1 1 20
+sleep 0.3
+write_counter_pipeline reload.yaml $'pcap: [generated2.pcap]\nrate_pps: 8000' \
+	"window: total" "$work/replace.jsonl"
+kill -HUP "$running_pid"
+wait_notify READY=1 2 20
+wait_exit 30
+[ "$exit_status" -eq 0 ] || { cat replace.stderr; fail "replace: exit $exit_status"; }
+grep -q "rx.*replaced\|replace.*rx" replace.stderr || { cat replace.stderr; fail "replace: rx was not replaced"; }
+echo "  ok: $pkts keyed packets through a take_state reload (2 x $expected); a changed list replaced the source"
+
 echo "checks: a glob matching nothing and a missing listed file: --check exit 78 at the value"
 write_counter_pipeline nomatch.yaml "pcap: \"$work/none/eth1-*.pcap\"" "window: total" out.jsonl
 status=0
