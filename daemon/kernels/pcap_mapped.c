@@ -79,7 +79,15 @@ pcap_mapping_open(int descriptor, size_t length)
 		return NULL;
 	}
 	mapping->length = length;
-	/* read once front to back: the kernel reads ahead further and drops pages behind */
+	/*
+	 * Read once front to back: the kernel reads ahead further and drops pages
+	 * behind. Faulting the pages in as they come costs little: 1.5 % of the
+	 * worker in the kernel on 5 M 64-byte frames (page cache warm; libpcap's
+	 * read(2) copy was 12.8 %). MAP_POPULATE, measured on the same file,
+	 * made the run 4.3 s of wall time against 1.8 s (medians of 5, machine
+	 * shared): it maps all 400 MB before the first packet, on the control
+	 * thread, and would stall the worker on the next file of a list.
+	 */
 	madvise(mapping->bytes, length, MADV_SEQUENTIAL);
 	mapping->shared.free_cb = unmap_callback;
 	mapping->shared.fcb_opaque = mapping;
