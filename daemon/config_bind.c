@@ -173,9 +173,11 @@ bind_string_list(struct file_context *file, const struct config_field *field,
 		const yaml_node_t *entry = node_at(file, *item);
 		size_t length;
 
-		if (entry->type != YAML_SCALAR_NODE || scalar_is_missing(entry)) {
+		/* an empty text would end the stored list early */
+		if (entry->type != YAML_SCALAR_NODE || scalar_is_missing(entry) ||
+		    scalar_text(entry)[0] == '\0') {
 			node_error(file, entry, "entries of '%s' are single texts, not %s", field->key,
-				   scalar_is_missing(entry) ? "empty" : node_kind(entry));
+				   entry->type == YAML_SCALAR_NODE ? "empty" : node_kind(entry));
 			continue;
 		}
 		length = strlen(scalar_text(entry)) + 1;

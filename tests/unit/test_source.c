@@ -589,6 +589,24 @@ START_TEST(check_refuses_a_glob_matching_nothing)
 }
 END_TEST
 
+/* An empty entry would have ended the stored list there: the files after it were dropped. */
+START_TEST(check_refuses_an_empty_list_entry)
+{
+	const char *pipelines[] = {test_write_file("pipe.yaml",
+						   SOURCE_PIPELINE("pcap: [\"\", a.pcap]"))};
+	struct config *config;
+
+	memset(&errors, 0, sizeof(errors));
+	config = config_load(NULL, pipelines, 1, &errors);
+	config_free(config);
+	ck_assert_ptr_null(config);
+	ck_assert_uint_eq(errors.count, 1);
+	ck_assert_str_eq(errors.items[0].message, "entries of 'pcap' are single texts, not empty");
+	ck_assert_uint_eq(errors.items[0].position.line, 5);
+	ck_assert_uint_eq(errors.items[0].position.column, 12);
+}
+END_TEST
+
 Suite *
 source_suite(void)
 {
@@ -615,6 +633,7 @@ source_suite(void)
 	tcase_add_test(check, start_failure_is_at_the_key);
 	tcase_add_test(check, expansion_of_lists_and_globs);
 	tcase_add_test(check, check_refuses_a_glob_matching_nothing);
+	tcase_add_test(check, check_refuses_an_empty_list_entry);
 	suite_add_tcase(suite, check);
 	return suite;
 }
