@@ -138,7 +138,8 @@ kill -HUP "$running_pid"
 wait_notify READY=1 2 20
 wait_exit 30
 [ "$exit_status" -eq 0 ] || { cat reload.stderr; fail "reload: exit $exit_status"; }
-grep -q "generation 2" reload.stderr || { cat reload.stderr; fail "reload: no generation 2"; }
+grep -q "reload: generation 2 running: kept count, out; changed rx$" reload.stderr ||
+	{ cat reload.stderr; fail "reload: rx was not changed in place (take_state)"; }
 pkts=$(records_tool totals reload.jsonl | awk -F'\t' '{ p += $2 } END { print p + 0 }')
 expected=$(records_tool totals merged.auto.jsonl count | awk -F'\t' '{ p += $2 } END { print p + 0 }')
 [ "$pkts" -eq $((2 * expected)) ] ||
@@ -157,7 +158,8 @@ kill -HUP "$running_pid"
 wait_notify READY=1 2 20
 wait_exit 30
 [ "$exit_status" -eq 0 ] || { cat replace.stderr; fail "replace: exit $exit_status"; }
-grep -q "rx.*replaced\|replace.*rx" replace.stderr || { cat replace.stderr; fail "replace: rx was not replaced"; }
+grep -q "reload: generation 2 running: kept count, out; replaced rx$" replace.stderr ||
+	{ cat replace.stderr; fail "replace: rx was not replaced"; }
 echo "  ok: $pkts keyed packets through a take_state reload (2 x $expected); a changed list replaced the source"
 
 echo "checks: a glob matching nothing and a missing listed file: --check exit 78 at the value"
