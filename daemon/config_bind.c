@@ -152,6 +152,53 @@ bind_list(struct file_context *file, const struct config_field *field, const yam
 	}
 }
 
+/*
+ * A list value of a CONFIG_STRING_LIST kernel key: the texts stored in
+ * char[size] one after the other, each ended by NUL, and an empty text after
+ * the last (the bytes past it zero, so a reload compares the whole buffer).
+ * A single text is parsed by config_parse_value(), stored the same way.
+ */
+static void
+bind_string_list(struct file_context *file, const struct config_field *field,
+		 const yaml_node_t *value, void *params)
+{
+	char *texts = (char *)params + field->offset;
+	size_t used = 0;
+
+	memset(texts, 0, field->size);
+	if (sequence_length(value) == 0)
+		node_error(file, value, "'%s' is an empty list", field->key);
+	for (yaml_node_item_t *item = value->data.sequence.items.start;
+	     item < value->data.sequence.items.top; item++) {
+		const yaml_node_t *entry = node_at(file, *item);
+		size_t length;
+
+		/* an empty text would end the stored list early */
+		if (entry->type != YAML_SCALAR_NODE || scalar_is_missing(entry) ||
+		    scalar_text(entry)[0] == '\0') {
+			node_error(file, entry, "entries of '%s' are single texts, not %s", field->key,
+				   entry->type == YAML_SCALAR_NODE ? "empty" : node_kind(entry));
+			continue;
+		}
+		length = strlen(scalar_text(entry)) + 1;
+		if (used + length + 1 > field->size) {
+			node_error(file, entry, "'%s' is too long (at most %zu bytes in all)",
+				   field->key, field->size - 2);
+			return;
+		}
+		memcpy(texts + used, scalar_text(entry), length);
+		used += length;
+	}
+}
+
+const char *
+config_string_list_next(const char *texts, const char *text)
+{
+	const char *next = text == NULL ? texts : text + strlen(text) + 1;
+
+	return next[0] == '\0' ? NULL : next;
+}
+
 /* A CONFIG_PROPERTIES value: any keys, each with a single value, kept in file order. */
 static void
 bind_properties(struct file_context *file, const struct config_field *field,
@@ -202,9 +249,15 @@ bind_field(struct file_context *file, const struct binding *binding, unsigned in
 		bind_list(file, field, value, binding->params);
 		return;
 	}
+	if (field->type == CONFIG_STRING_LIST && field->size != 0 &&
+	    value->type == YAML_SEQUENCE_NODE) {
+		bind_string_list(file, field, value, binding->params);
+		return;
+	}
 	if (value->type != YAML_SCALAR_NODE) {
 		node_error(file, value, "'%s' takes %s, not %s", field->key,
 			   field->type == CONFIG_UNSIGNED_LIST ? "a value or a list of values"
+			   : field->type == CONFIG_STRING_LIST ? "a text or a list of texts"
 			   : field->type == CONFIG_MAPPING ||
 					   field->type == CONFIG_PROPERTIES ? "a mapping of keys"
 							       : "a single value",

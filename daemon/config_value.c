@@ -310,8 +310,18 @@ config_parse_value(const struct config_field *field, const char *text, void *par
 		snprintf(message, message_size, "'%s' takes a mapping of keys, not a single value",
 			 field->key);
 		return -EINVAL;
-	case CONFIG_NAMES:
 	case CONFIG_STRING_LIST:
+		if (field->size != 0) {
+			/* one text of a kernel's list: stored as a string, the empty text after it */
+			struct config_field entry = *field;
+
+			memset(destination, 0, field->size);
+			entry.size = field->size - 1;
+			return parse_string(&entry, text, destination, message, message_size);
+		}
+		/* the settings' lists are bound by the loader's code */
+		__attribute__((fallthrough));
+	case CONFIG_NAMES:
 	case CONFIG_PATH_LIST:
 		/* bound by the loader's code; a row of these types only documents its key */
 		snprintf(message, message_size, "'%s' takes a list, bound by the loader itself",

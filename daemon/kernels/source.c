@@ -18,11 +18,19 @@
 static const char *const queue_mapping_names[] = {
 	[SOURCE_QUEUES_DIRECT] = "direct", [SOURCE_QUEUES_SOFTWARE] = "software", NULL,
 };
+static const char *const source_reader_names[] = {"auto", "libpcap", NULL};
 
 static const struct config_field source_fields[] = {
-	{.key = "pcap", .type = CONFIG_STRING, .offset = offsetof(struct source_params, pcap),
+	{.key = "pcap", .type = CONFIG_STRING_LIST, .offset = offsetof(struct source_params, pcap),
 	 .size = sizeof(((struct source_params *)0)->pcap),
-	 .description = "pcap or pcapng file to read (finite source)", .change = CONFIG_CHANGE_REPLACE},
+	 .description = "pcap or pcapng file to read (finite source); or a glob, or a list of files "
+			"and globs, read one after the other as one stream (a glob's files in name "
+			"order, a file named twice read twice)", .change = CONFIG_CHANGE_REPLACE},
+	{.key = "reader", .type = CONFIG_CHOICE, .offset = offsetof(struct source_params, reader),
+	 .choices = source_reader_names, .default_value = "auto",
+	 .description = "pcap: `auto` maps classic pcap files and hands out their frames in place, "
+			"libpcap reads the rest; `libpcap` reads every file with libpcap (to compare "
+			"or debug)", .change = CONFIG_CHANGE_REPLACE},
 	{.key = "port", .type = CONFIG_STRING, .offset = offsetof(struct source_params, port),
 	 .size = sizeof(((struct source_params *)0)->port),
 	 .description = "DPDK device: a PCI address or a vdev string such as "
@@ -94,6 +102,7 @@ static const struct {
 	enum source_mode mode;
 } mode_keys[] = {
 	{"loop", SOURCE_PCAP}, {"rate_pps", SOURCE_PCAP}, {"preload", SOURCE_PCAP},
+	{"reader", SOURCE_PCAP},
 	{"queues", SOURCE_PORT}, {"queue_mapping", SOURCE_PORT},
 };
 
@@ -130,7 +139,7 @@ source_check(const void *params_pointer, struct config_check_context *context)
 					   "`%s:` applies to `%s:` sources only", mode_keys[k].key,
 					   mode_names[mode_keys[k].mode]);
 	/* the input is opened as the start opens it, so what passes here starts */
-	if (mode == SOURCE_PCAP && !source_pcap_check_file(params->pcap, error, sizeof(error)))
+	if (mode == SOURCE_PCAP && !source_pcap_check_files(params->pcap, error, sizeof(error)))
 		config_check_error(context, "pcap", "%s", error);
 	if (mode == SOURCE_PORT && !source_port_check_device(params->port, error, sizeof(error)))
 		config_check_error(context, "port", "%s", error);
@@ -181,7 +190,8 @@ source_describe(const void *params_pointer, char *text, size_t size)
 	case SOURCE_PORT:
 		return snprintf(text, size, "%s", params->port);
 	case SOURCE_PCAP:
-		return snprintf(text, size, "a pcap file");
+		return snprintf(text, size, config_string_list_next(params->pcap, params->pcap) != NULL
+						    ? "a list of pcap files" : "a pcap file");
 	default:
 		return snprintf(text, size, "a synthetic source");
 	}

@@ -39,8 +39,20 @@ struct synthetic_params {
 	uint64_t seed;                     /**< same seed, same packet sequence */
 };
 
+/** Bytes of the `pcap:` value: several paths or globs. */
+#define SOURCE_PCAP_TEXT_MAX (4 * PATH_MAX)
+
+/** `reader:` of a pcap source. */
+enum source_pcap_reader { SOURCE_READER_AUTO, SOURCE_READER_LIBPCAP };
+
 struct source_params {
-	char pcap[PATH_MAX]; /**< file to read (pcap or pcapng); empty for a port */
+	/**
+	 * Files to read (pcap or pcapng) as one stream: paths or globs, each
+	 * NUL-ended, an empty text after the last (CONFIG_STRING_LIST); empty
+	 * for a port. A single file is stored as a plain string.
+	 */
+	char pcap[SOURCE_PCAP_TEXT_MAX];
+	uint32_t reader;     /**< pcap: enum source_pcap_reader */
 	char port[256];      /**< PCI address or DPDK vdev string; empty for a file */
 	uint64_t loop;       /**< pcap: times the file is read */
 	uint64_t rate_pps;   /**< pcap: pace to this many packets per second, 0 = unpaced */

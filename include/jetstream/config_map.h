@@ -42,7 +42,12 @@ enum config_type {
 	 * size of the bytes that hold the value, for a reload to compare.
 	 */
 	CONFIG_NAMES,       /**< a kernel name, or a list of names */
-	CONFIG_STRING_LIST, /**< a list of text */
+	/**
+	 * a list of text; a kernel row with a size takes one text or a list,
+	 * stored in char[size] as NUL-ended texts and an empty one after the
+	 * last (read with config_string_list_next())
+	 */
+	CONFIG_STRING_LIST,
 	CONFIG_PATH_LIST,   /**< a list of paths, relative ones to the settings file */
 };
 
@@ -134,5 +139,11 @@ int config_parse_value(const struct config_field *field, const char *text, void 
  * @return a `key=value` string, or NULL after the last.
  */
 const char *config_properties_next(const char *properties, const char *pair);
+
+/**
+ * The text after @p text in the CONFIG_STRING_LIST value @p texts (NULL: the first).
+ * @return a text, or NULL after the last.
+ */
+const char *config_string_list_next(const char *texts, const char *text);
 
 #endif

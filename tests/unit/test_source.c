@@ -5,6 +5,7 @@
  * failures positioned at their key, and the live parse of whole frames in one
  * or several mbuf segments.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,9 @@
 
 #include "config.h"
 #include "graph.h"
+#include "kernels/pcap_mapped.h"
 #include "kernels/source.h"
+#include "kernels/source_pcap.h"
 #include "packet.h"
 #include "suites.h"
 #include "test_directory.h"
@@ -223,6 +226,129 @@ START_TEST(pcapng_times_past_2038)
 }
 END_TEST
 
+/* ---- the mapped reader -------------------------------------------------- */
+
+/* The bytes of @p path, read whole (the walker is tested apart from the mapping). */
+static uint8_t *
+read_whole(const char *path, size_t *length)
+{
+	FILE *file = fopen(path, "rb");
+	uint8_t *bytes;
+
+	ck_assert_ptr_nonnull(file);
+	ck_assert_int_eq(fseek(file, 0, SEEK_END), 0);
+	*length = (size_t)ftell(file);
+	rewind(file);
+	bytes = malloc(*length);
+	ck_assert_ptr_nonnull(bytes);
+	ck_assert_uint_eq(fread(bytes, 1, *length, file), *length);
+	fclose(file);
+	return bytes;
+}
+
+/* Walks @p length bytes of a test file: @return the records before the end or the error. */
+static unsigned
+walk(const uint8_t *bytes, size_t length, enum pcap_walk_result *last, char *error)
+{
+	struct pcap_walker walker;
+	struct pcap_record record;
+	unsigned records = 0;
+
+	ck_assert(pcap_walker_start(&walker, bytes, length));
+	while ((*last = pcap_walker_next(&walker, &record, error, 256)) == PCAP_WALK_RECORD) {
+		ck_assert_uint_eq(record.captured_length, FRAME_LENGTH);
+		ck_assert_uint_eq(record.time_ns, test_seconds[records] * 1000000000ull + 5000);
+		records++;
+	}
+	return records;
+}
+
+/*
+ * A file cut anywhere: the whole records before the cut, then libpcap's
+ * words for what is missing (a cut header, a cut frame), or the end.
+ */
+START_TEST(walker_on_a_cut_file)
+{
+	size_t length;
+	uint8_t *bytes = read_whole(write_classic("walk.pcap", false, 5), &length);
+	size_t record_size = PCAP_RECORD_HEADER_SIZE + FRAME_LENGTH;
+	enum pcap_walk_result last;
+	char error[256];
+
+	ck_assert_uint_eq(walk(bytes, length, &last, error), TEST_RECORDS);
+	ck_assert_int_eq(last, PCAP_WALK_END);
+	ck_assert_uint_eq(walk(bytes, length - 10, &last, error), TEST_RECORDS - 1);
+	ck_assert_int_eq(last, PCAP_WALK_ERROR);
+	ck_assert_str_eq(error, "truncated dump file; tried to read 60 captured bytes, only got 50");
+	ck_assert_uint_eq(walk(bytes, length - record_size + 7, &last, error), TEST_RECORDS - 1);
+	ck_assert_int_eq(last, PCAP_WALK_ERROR);
+	ck_assert_str_eq(error, "truncated dump file; tried to read 16 header bytes, only got 7");
+	ck_assert_uint_eq(walk(bytes, PCAP_FILE_HEADER_SIZE, &last, error), 0);
+	ck_assert_int_eq(last, PCAP_WALK_END);
+	free(bytes);
+}
+END_TEST
+
+/* Not taken, so libpcap reads them or says why not: other versions, link types, pcapng. */
+START_TEST(walker_leaves_other_files_to_libpcap)
+{
+	size_t length;
+	uint8_t *bytes = read_whole(write_classic("other.pcap", false, 0), &length);
+	struct pcap_walker walker;
+
+	ck_assert(pcap_walker_start(&walker, bytes, length));
+	ck_assert(!pcap_walker_start(&walker, bytes, PCAP_FILE_HEADER_SIZE - 1));
+	bytes[6] = 3; /* version 2.3: caplen and len may be swapped */
+	ck_assert(!pcap_walker_start(&walker, bytes, length));
+	bytes[6] = 4;
+	bytes[20] = 113; /* Linux cooked capture */
+	ck_assert(!pcap_walker_start(&walker, bytes, length));
+	bytes[20] = 1;
+	bytes[23] = 0x10; /* FCS bits in the link type */
+	ck_assert(!pcap_walker_start(&walker, bytes, length));
+	free(bytes);
+	bytes = read_whole(write_pcapng("other.pcapng", 9, 0), &length);
+	ck_assert(!pcap_walker_start(&walker, bytes, length));
+	free(bytes);
+}
+END_TEST
+
+/*
+ * An mbuf attached to the mapping outlives the reader: the file is unmapped
+ * when the last one is freed (the sanitized run sees a leak or a use after
+ * unmap), and the frame bytes are the file's, in one mbuf.
+ */
+START_TEST(mapped_packets_outlive_the_reader)
+{
+	const char *path = write_classic("held.pcap", false, 0);
+	char pcap_setting[PATH_MAX + 8];
+	const char *settings[] = {pcap_setting, NULL};
+	struct rte_mbuf *packets[TEST_RECORDS + 1];
+	struct kernel_stat stats[KERNEL_MAX_STATS];
+	struct test_rig rig;
+	unsigned count, stat_count;
+	bool mapped = false;
+
+	snprintf(pcap_setting, sizeof(pcap_setting), "pcap=%s", path);
+	test_rig_open(&rig, &source_kernel, "rx", STREAM_NONE, settings, 64);
+	test_rig_run_to_end(&rig);
+	stat_count = source_kernel.stats(&rig.instance, stats);
+	for (unsigned i = 0; i < stat_count; i++)
+		mapped |= strcmp(stats[i].name, "mapped_files") == 0 && stats[i].value == 1;
+	ck_assert_msg(mapped, "the file was not mapped");
+	count = rte_ring_dequeue_burst(rig.output.ring, (void **)packets, TEST_RECORDS + 1, NULL);
+	ck_assert_uint_eq(count, TEST_RECORDS);
+	test_rig_close(&rig); /* the reader lets go first */
+	for (unsigned i = 0; i < count; i++) {
+		ck_assert(RTE_MBUF_HAS_EXTBUF(packets[i]));
+		ck_assert_uint_eq(packets[i]->nb_segs, 1);
+		ck_assert_uint_eq(rte_pktmbuf_data_len(packets[i]), FRAME_LENGTH);
+		ck_assert_uint_eq(rte_pktmbuf_mtod(packets[i], const uint8_t *)[12], 0x08);
+	}
+	rte_pktmbuf_free_bulk(packets, count);
+}
+END_TEST
+
 /* ---- --check and start errors ------------------------------------------ */
 
 static struct config_errors errors; /* static: large */
@@ -414,6 +540,73 @@ START_TEST(start_failure_is_at_the_key)
 }
 END_TEST
 
+/* ---- pcap: lists and globs ---------------------------------------------- */
+
+/* The expanded files of the `pcap:` texts @p texts (NUL-separated, ended by an empty one). */
+static void
+assert_expands_to(const char *texts, const char *const *expected, unsigned expected_count)
+{
+	struct source_pcap_files files;
+	char error[256] = "";
+
+	ck_assert_msg(source_pcap_files_expand(texts, &files, error, sizeof(error)) == 0, "%s",
+		      error);
+	ck_assert_uint_eq(files.count, expected_count);
+	for (unsigned i = 0; i < expected_count; i++)
+		ck_assert_str_eq(files.paths[i], expected[i]);
+	source_pcap_files_free(&files);
+}
+
+/* Globs in name order, each entry as written, duplicates kept, `[` in a file's own name. */
+START_TEST(expansion_of_lists_and_globs)
+{
+	struct source_pcap_files files;
+	char error[256];
+
+	test_write_file("eth1-0002.pcap", "");
+	test_write_file("eth1-0010.pcap", "");
+	test_write_file("eth1-0001.pcap", "");
+	test_write_file("odd[1].pcap", "");
+	assert_expands_to("eth1-*.pcap\0",
+			  (const char *const[]){"eth1-0001.pcap", "eth1-0002.pcap", "eth1-0010.pcap"},
+			  3);
+	assert_expands_to("eth1-0002.pcap\0eth1-000?.pcap\0odd[1].pcap\0",
+			  (const char *const[]){"eth1-0002.pcap", "eth1-0001.pcap", "eth1-0002.pcap",
+						"odd[1].pcap"}, 4);
+	assert_expands_to("missing.pcap\0", (const char *const[]){"missing.pcap"}, 1);
+	ck_assert_int_eq(source_pcap_files_expand("eth1-0001.pcap\0none-*.pcap\0", &files, error,
+						  sizeof(error)), -EINVAL);
+	ck_assert_str_eq(error, "'none-*.pcap' matches no file");
+	ck_assert_uint_eq(files.count, 0);
+}
+END_TEST
+
+START_TEST(check_refuses_a_glob_matching_nothing)
+{
+	assert_check_error(SOURCE_PIPELINE("pcap: [none-*.pcap]"),
+			   "'none-*.pcap' matches no file");
+	assert_check_error(SOURCE_PIPELINE("pcap: []"), "'pcap' is an empty list");
+}
+END_TEST
+
+/* An empty entry would have ended the stored list there: the files after it were dropped. */
+START_TEST(check_refuses_an_empty_list_entry)
+{
+	const char *pipelines[] = {test_write_file("pipe.yaml",
+						   SOURCE_PIPELINE("pcap: [\"\", a.pcap]"))};
+	struct config *config;
+
+	memset(&errors, 0, sizeof(errors));
+	config = config_load(NULL, pipelines, 1, &errors);
+	config_free(config);
+	ck_assert_ptr_null(config);
+	ck_assert_uint_eq(errors.count, 1);
+	ck_assert_str_eq(errors.items[0].message, "entries of 'pcap' are single texts, not empty");
+	ck_assert_uint_eq(errors.items[0].position.line, 5);
+	ck_assert_uint_eq(errors.items[0].position.column, 12);
+}
+END_TEST
+
 Suite *
 source_suite(void)
 {
@@ -426,6 +619,9 @@ source_suite(void)
 	tcase_add_test(times, read_error_is_a_failure_of_the_polling_thread);
 	tcase_add_test(times, pcap_nanosecond_times_past_2038);
 	tcase_add_test(times, pcapng_times_past_2038);
+	tcase_add_test(times, walker_on_a_cut_file);
+	tcase_add_test(times, walker_leaves_other_files_to_libpcap);
+	tcase_add_test(times, mapped_packets_outlive_the_reader);
 	suite_add_tcase(suite, times);
 	tcase_add_checked_fixture(check, check_setup, check_teardown);
 	tcase_add_test(check, check_refuses_a_directory);
@@ -435,6 +631,9 @@ source_suite(void)
 	tcase_add_test(check, check_parses_device_strings_as_eal);
 	tcase_add_test(check, check_accepts_what_the_start_opens);
 	tcase_add_test(check, start_failure_is_at_the_key);
+	tcase_add_test(check, expansion_of_lists_and_globs);
+	tcase_add_test(check, check_refuses_a_glob_matching_nothing);
+	tcase_add_test(check, check_refuses_an_empty_list_entry);
 	suite_add_tcase(suite, check);
 	return suite;
 }
