@@ -50,6 +50,8 @@ static const struct stat_row stat_rows[] = {
 	 "Packets with a damaged header (processed, not dropped)."},
 	{"mempool_waits", ACCOUNTING_STAT_COUNTER, "Polls a source waited for a free mbuf."},
 	{"passes", ACCOUNTING_STAT_COUNTER, "Passes of a pcap file read to its end."},
+	{"mapped_files", ACCOUNTING_STAT_COUNTER,
+	 "pcap files read mapped, their frames handed out in place (the others through libpcap)."},
 	{"nic_ierrors", ACCOUNTING_STAT_COUNTER,
 	 "Frames the NIC found broken (not part of the accounting equation)."},
 	{"kernel_received", ACCOUNTING_STAT_COUNTER,

@@ -299,6 +299,16 @@ feeds_directly(struct graph_builder *builder, unsigned from, unsigned to,
 						     consumer->replicas, partition, reason,
 						     sizeof(reason));
 
+	/*
+	 * Each input would otherwise bring a flow's packets to the replica its
+	 * own spreading picks, and two spreadings disagree: one partition for all.
+	 */
+	if (direct && consumer->input_count > 1) {
+		direct = false;
+		snprintf(reason, sizeof(reason), "the kernel reads %u inputs, which must all be "
+			 "partitioned by the one software hash", consumer->input_count);
+	}
+
 	if (reason[0] != '\0' && !kept && direct)
 		log_info("kernel '%s': queue i of '%s' feeds replica i directly, with no software "
 			 "hash (%s)", consumer->name, producer->name, reason);

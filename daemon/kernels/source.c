@@ -143,6 +143,9 @@ source_check(const void *params_pointer, struct config_check_context *context)
 		config_check_error(context, "pcap", "%s", error);
 	if (mode == SOURCE_PORT && !source_port_check_device(params->port, error, sizeof(error)))
 		config_check_error(context, "port", "%s", error);
+	else if (mode == SOURCE_PORT && !source_port_check_queues(params, error, sizeof(error)))
+		config_check_error(context, config_check_key_set(context, "queues") ? "queues" : "port",
+				   "%s", error);
 	if (mode == SOURCE_SYNTHETIC)
 		source_synthetic_check(&params->synthetic_params, context);
 }
@@ -278,12 +281,22 @@ uint64_t
 source_mbuf_bound(const struct kernel_spec *spec, uint32_t data_room)
 {
 	const struct source_params *params = spec->params;
+	struct source_pcap_files files = {0};
+	char error[256];
+	uint64_t bound = 1;
 	struct stat file;
 
 	if (spec->ops != &source_kernel || source_mode_of(params) != SOURCE_PCAP ||
-	    params->loop != 1 || data_room == 0 || stat(params->pcap, &file) != 0 ||
-	    !S_ISREG(file.st_mode))
+	    params->loop != 1 || data_room == 0 ||
+	    source_pcap_files_expand(params->pcap, &files, error, sizeof(error)) != 0)
 		return 0;
-	return (uint64_t)file.st_size / PCAP_RECORD_HEADER_SIZE +
-	       (uint64_t)file.st_size / data_room + 1;
+	/* every file of a list or glob: the pool must hold what all of them can fill */
+	for (unsigned f = 0; f < files.count && bound != 0; f++)
+		if (stat(files.paths[f], &file) == 0 && S_ISREG(file.st_mode))
+			bound += (uint64_t)file.st_size / PCAP_RECORD_HEADER_SIZE +
+				 (uint64_t)file.st_size / data_room;
+		else
+			bound = 0;
+	source_pcap_files_free(&files);
+	return bound;
 }

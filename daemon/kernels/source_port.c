@@ -104,6 +104,7 @@ struct port_record {
 	 */
 	bool spreading_settled;
 	bool spreads;                     /* settled, and the queues keep `spreading` together */
+	bool relied_on;                   /* a consumer is fed directly: the start checks the RSS */
 	enum partition_key spreading;
 	char how[160];                    /* what decides the spreading, for the log */
 	struct queue_sockets sockets;     /* af_packet: found when replica 0 starts the device */
@@ -285,6 +286,30 @@ source_port_check_device(const char *device, char *error, size_t error_size)
 	return result == 0;
 }
 
+bool
+source_port_check_queues(const struct source_params *params, char *error, size_t error_size)
+{
+	char value[32];
+	unsigned long written;
+
+	/*
+	 * The kernel hands every socket of af_packet's fanout group a share of
+	 * the traffic, and only `queues:` of them are read: a socket more would
+	 * take frames that are never read nor counted.
+	 */
+	if (!is_af_packet(params->port))
+		return true;
+	device_argument(params->port, "qpairs", value, sizeof(value));
+	written = value[0] != '\0' ? strtoul(value, NULL, 10) : params->queues;
+	if (written == params->queues)
+		return true;
+	snprintf(error, error_size,
+		 "device '%s' has qpairs=%s but `queues: %" PRIu64 "`: the kernel spreads frames over "
+		 "every queue, so every queue must be read; write `queues: %s` (or leave qpairs out: "
+		 "`queues:` sets it)", params->port, value, params->queues, value);
+	return false;
+}
+
 /* Find the port of @p device, hot-plugging a vdev that EAL has not probed. */
 static int
 find_port(struct kernel_instance *instance, const char *device, unsigned queues,
@@ -413,6 +438,12 @@ source_port_spreads_by(const struct source_params *params, enum partition_key pa
 	if (record->spreading_settled) {
 		bool same = record->spreads && record->spreading == partition;
 
+		/* a NIC configured before anything relied on it was never checked (check_rss_taken) */
+		if (same && !record->relied_on && !is_af_packet(params->port)) {
+			snprintf(reason, size, "the device started before a kernel relied on its "
+					       "spreading, which was not checked then: a restart feeds it directly");
+			return false;
+		}
 		if (same)
 			snprintf(reason, size, "%s", record->how);
 		else
@@ -428,6 +459,7 @@ source_port_spreads_by(const struct source_params *params, enum partition_key pa
 	}
 	record->spreading_settled = true;
 	record->spreads = true;
+	record->relied_on = true;
 	record->spreading = partition;
 	snprintf(reason, size, "%s", record->how);
 	return true;
@@ -509,24 +541,30 @@ configure_rss(const struct rte_eth_dev_info *info, const char *device, uint16_t 
 
 /*
  * A direct mapping trusts the device to spread as configured: a driver that
- * took the configuration but not the hash types (it may drop what it does not
- * support) would feed replicas the wrong packets, so the start fails instead.
+ * took the configuration but not the hash types or the key (it may drop what
+ * it does not support) would feed replicas the wrong packets, so the start
+ * fails instead, as it does when the driver cannot show what it took.
  */
 static int
 check_rss_taken(struct kernel_instance *instance, uint16_t port_id,
-		const struct port_record *record, uint64_t wanted_types)
+		const struct port_record *record, const struct rte_eth_rss_conf *asked)
 {
-	struct rte_eth_rss_conf taken = {0};
+	uint8_t key[SYMMETRIC_RSS_KEY_SIZE] = {0};
+	struct rte_eth_rss_conf taken = {.rss_key = key, .rss_key_len = sizeof(key)};
 	const struct source_params *params = instance->params;
+	uint64_t one_address = asked->rss_hf & (RTE_ETH_RSS_L3_SRC_ONLY | RTE_ETH_RSS_L3_DST_ONLY);
+	int result;
 
-	if (!record->spreads || wanted_types == 0 ||
-	    rte_eth_dev_rss_hash_conf_get(port_id, &taken) != 0 ||
-	    (taken.rss_hf & wanted_types) == wanted_types)
+	if (!record->relied_on)
+		return 0;
+	result = rte_eth_dev_rss_hash_conf_get(port_id, &taken);
+	if (result == 0 && (taken.rss_hf & one_address) == one_address &&
+	    (asked->rss_key == NULL || memcmp(key, asked->rss_key, sizeof(key)) == 0))
 		return 0;
 	snprintf(instance->error, sizeof(instance->error),
-		 "port '%s' did not take the RSS hash types for spreading by %s (asked 0x%" PRIx64
-		 ", took 0x%" PRIx64 "): write `queue_mapping: software`", params->port,
-		 partition_names[record->spreading], wanted_types, taken.rss_hf);
+		 "port '%s' cannot be shown to spread its queues by %s (%s): write "
+		 "`queue_mapping: software`", params->port, partition_names[record->spreading],
+		 result != 0 ? strerror(-result) : "it did not take the hash types or the key");
 	instance->error_key = "queue_mapping";
 	return -ENOTSUP;
 }
@@ -562,8 +600,7 @@ start_device(struct kernel_instance *instance, struct port_reader *reader, uint1
 		result = rte_eth_dev_start(port_id);
 	if (result == 0 && configuration.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS)
 		result = check_rss_taken(instance, port_id, reader->record,
-					 configuration.rx_adv_conf.rss_conf.rss_hf &
-						 (RTE_ETH_RSS_L3_SRC_ONLY | RTE_ETH_RSS_L3_DST_ONLY));
+					 &configuration.rx_adv_conf.rss_conf);
 	if (result == -ENOTSUP)
 		return result;
 	if (result != 0) {

@@ -35,6 +35,14 @@ bool source_port_check_device(const char *device, char *error, size_t error_size
 bool source_port_spreads_by(const struct source_params *params, enum partition_key partition,
 			    char *reason, size_t size);
 
+/**
+ * Whether the queue count of the device string agrees with `queues:` where
+ * both are written (af_packet's qpairs). Pure. @return true, or false with
+ * what to fix in @p error.
+ */
+bool source_port_check_queues(const struct source_params *params, char *error,
+			      size_t error_size);
+
 void source_port_device_name(const char *device, char *name, size_t size);
 
 #endif

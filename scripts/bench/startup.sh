@@ -49,11 +49,11 @@ timed_runs 1 "${run_command[@]}" >/dev/null
 mapfile -t run_times < <(timed_runs "$runs" "${run_command[@]}")
 record_count=$(wc -l <"$records")
 [ "$record_count" -eq 5 ] || die "the 10-packet run wrote $record_count records, not 5"
-record startup "11a. 10-packet pcap, exec to exit" "$(summary "${run_times[@]}")" "$runs" \
+record startup "12a. 10-packet pcap, exec to exit" "$(summary "${run_times[@]}")" "$runs" \
 	"wall of the whole process; every run: $(joined "${run_times[@]}") ms" "${run_command[*]}"
 
 check_command=(build/jetstreamd -p "$pipeline" --check)
 timed_runs 1 "${check_command[@]}" >/dev/null
 mapfile -t check_times < <(timed_runs "$runs" "${check_command[@]}")
-record startup "11b. --check of the same pipeline" "$(summary "${check_times[@]}")" "$runs" \
+record startup "12b. --check of the same pipeline" "$(summary "${check_times[@]}")" "$runs" \
 	"every run: $(joined "${check_times[@]}") ms" "${check_command[*]}"

@@ -12,8 +12,8 @@ source "$(dirname "$0")/lib.sh"
 
 setup_veth_namespaces
 make_live_trace 2000 50 11
-compgen -G "/usr/lib/*/dpdk/pmds-*/librte_net_af_xdp.so" >/dev/null ||
-	skip "DPDK's af_xdp driver is not installed"
+write_counter_pipeline "$work/probe.yaml" "port: \"net_af_xdp0,iface=$capture_interface\"" "window: total" "$work/probe.jsonl"
+"$jetstreamd" --check -p "$work/probe.yaml" >/dev/null 2>&1 || skip "this build has no af_xdp driver"
 
 # a second pair whose capture end has two receive queues
 wide_capture="jsxr$$"

@@ -3,7 +3,7 @@
 # a pcap file read once holds what the files can fill (1023 mbufs at least,
 # the default 16383 at most) when mempool_size is left out, and EAL gets 128 MB
 # when memory and ring_size are left out too; a written mempool_size, memory or
-# ring_size, a file read twice or a large file keep theirs. Every run
+# ring_size, a file read twice or a large file (alone or in a list) keep theirs. Every run
 # counts every packet. The binary loads no DPDK library at all (DPDK is linked
 # in), and --check knows the drivers a real start needs.
 set -euo pipefail
@@ -47,6 +47,9 @@ expect_pool twice 16383 512 20
 # 3000 frames of about 710 bytes: more than 16383 mbufs by the file's size
 write_counter_pipeline large.yaml "pcap: large.pcap" "window: total" "$work/large.jsonl"
 expect_pool large 16383 512 3000
+# a list: every file counts (the first alone gave 1023 mbufs and 128 MB for a list whose second is large)
+write_counter_pipeline list.yaml "pcap: [small.pcap, large.pcap]" "window: total" "$work/list.jsonl"
+expect_pool list 16383 512 3010
 # memory or ring_size written: EAL's memory stays as written or at its default
 write_counter_pipeline memory.yaml "pcap: small.pcap" "window: total" "$work/memory.jsonl"
 expect_pool memory 1023 256 10 "memory: 256M"
