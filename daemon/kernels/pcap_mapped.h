@@ -3,7 +3,8 @@
  * @file
  * Classic pcap files read in place: the file is mapped, its records walked
  * without a copy, and each frame handed out as an mbuf attached to the mapped
- * bytes (an external buffer). The walker reports what libpcap 1.10 reports
+ * bytes (an external buffer; the source copies frames of 128 bytes or fewer,
+ * which measured cheaper). The walker reports what libpcap 1.10 reports
  * for the same bytes: the same records, the same captured lengths and times,
  * and the same error text for a cut or damaged record.
  *

@@ -51,14 +51,28 @@ put_16(FILE *file, uint16_t value)
 	put(file, &value, sizeof(value));
 }
 
-/* A classic pcap file of the test seconds; @p nano: nanosecond magic and fractions. */
+/* The byte at @p offset of every test frame: ARP (no IP needed here), then a count. */
+static uint8_t
+frame_byte(size_t offset)
+{
+	if (offset == 12)
+		return 0x08;
+	if (offset == 13)
+		return 0x06;
+	return offset < 12 ? 0 : (uint8_t)offset;
+}
+
+/* A classic pcap file of the test seconds in frames of @p frame_length bytes. */
 static const char *
-write_classic(const char *name, bool nano, uint32_t fraction)
+write_classic_frames(const char *name, bool nano, uint32_t fraction, uint32_t frame_length)
 {
 	const char *path = test_path(name);
-	uint8_t frame[FRAME_LENGTH] = {[12] = 0x08, [13] = 0x06}; /* ARP: no IP needed here */
+	uint8_t frame[2048];
 	FILE *file = fopen(path, "wb");
 
+	ck_assert_uint_le(frame_length, sizeof(frame));
+	for (size_t i = 0; i < frame_length; i++)
+		frame[i] = frame_byte(i);
 	ck_assert_ptr_nonnull(file);
 	put_32(file, nano ? 0xa1b23c4du : 0xa1b2c3d4u);
 	put_16(file, 2);
@@ -70,12 +84,19 @@ write_classic(const char *name, bool nano, uint32_t fraction)
 	for (unsigned i = 0; i < TEST_RECORDS; i++) {
 		put_32(file, test_seconds[i]);
 		put_32(file, fraction);
-		put_32(file, FRAME_LENGTH);
-		put_32(file, FRAME_LENGTH);
-		put(file, frame, sizeof(frame));
+		put_32(file, frame_length);
+		put_32(file, frame_length);
+		put(file, frame, frame_length);
 	}
 	fclose(file);
 	return path;
+}
+
+/* A classic pcap file of the test seconds; @p nano: nanosecond magic and fractions. */
+static const char *
+write_classic(const char *name, bool nano, uint32_t fraction)
+{
+	return write_classic_frames(name, nano, fraction, FRAME_LENGTH);
 }
 
 /* A pcapng file of the test seconds, timestamps in units of 10^-@p resolution s. */
@@ -314,16 +335,14 @@ START_TEST(walker_leaves_other_files_to_libpcap)
 END_TEST
 
 /*
- * An mbuf attached to the mapping outlives the reader: the file is unmapped
- * when the last one is freed (the sanitized run sees a leak or a use after
- * unmap), and the frame bytes are the file's, in one mbuf.
+ * Reads the mapped file @p path through a source to its end, closes the
+ * source and returns its packets in @p packets (TEST_RECORDS of them).
  */
-START_TEST(mapped_packets_outlive_the_reader)
+static void
+read_mapped_then_close(const char *path, struct rte_mbuf **packets)
 {
-	const char *path = write_classic("held.pcap", false, 0);
 	char pcap_setting[PATH_MAX + 8];
 	const char *settings[] = {pcap_setting, NULL};
-	struct rte_mbuf *packets[TEST_RECORDS + 1];
 	struct kernel_stat stats[KERNEL_MAX_STATS];
 	struct test_rig rig;
 	unsigned count, stat_count;
@@ -339,13 +358,52 @@ START_TEST(mapped_packets_outlive_the_reader)
 	count = rte_ring_dequeue_burst(rig.output.ring, (void **)packets, TEST_RECORDS + 1, NULL);
 	ck_assert_uint_eq(count, TEST_RECORDS);
 	test_rig_close(&rig); /* the reader lets go first */
-	for (unsigned i = 0; i < count; i++) {
+}
+
+/* Every byte of @p packet is the test frame's, in one mbuf of @p frame_length. */
+static void
+assert_test_frame(const struct rte_mbuf *packet, uint32_t frame_length)
+{
+	const uint8_t *bytes = rte_pktmbuf_mtod(packet, const uint8_t *);
+
+	ck_assert_uint_eq(packet->nb_segs, 1);
+	ck_assert_uint_eq(rte_pktmbuf_data_len(packet), frame_length);
+	ck_assert_uint_eq(rte_pktmbuf_pkt_len(packet), frame_length);
+	for (uint32_t i = 0; i < frame_length; i++)
+		ck_assert_uint_eq(bytes[i], frame_byte(i));
+}
+
+/*
+ * An mbuf attached to the mapping outlives the reader: the file is unmapped
+ * when the last one is freed (the sanitized run sees a leak or a use after
+ * unmap), and the frame bytes are the file's, in one mbuf.
+ */
+START_TEST(mapped_packets_outlive_the_reader)
+{
+	const uint32_t frame_length = 129; /* one byte over the copy limit */
+	struct rte_mbuf *packets[TEST_RECORDS + 1];
+
+	read_mapped_then_close(write_classic_frames("held.pcap", false, 0, frame_length), packets);
+	for (unsigned i = 0; i < TEST_RECORDS; i++) {
 		ck_assert(RTE_MBUF_HAS_EXTBUF(packets[i]));
-		ck_assert_uint_eq(packets[i]->nb_segs, 1);
-		ck_assert_uint_eq(rte_pktmbuf_data_len(packets[i]), FRAME_LENGTH);
-		ck_assert_uint_eq(rte_pktmbuf_mtod(packets[i], const uint8_t *)[12], 0x08);
+		assert_test_frame(packets[i], frame_length);
 	}
-	rte_pktmbuf_free_bulk(packets, count);
+	rte_pktmbuf_free_bulk(packets, TEST_RECORDS);
+}
+END_TEST
+
+/* Frames of 128 bytes or fewer are copied out of the mapping: the mbuf's own bytes. */
+START_TEST(small_mapped_frames_are_copied)
+{
+	const uint32_t frame_length = 128;
+	struct rte_mbuf *packets[TEST_RECORDS + 1];
+
+	read_mapped_then_close(write_classic_frames("small.pcap", false, 0, frame_length), packets);
+	for (unsigned i = 0; i < TEST_RECORDS; i++) {
+		ck_assert(!RTE_MBUF_HAS_EXTBUF(packets[i]));
+		assert_test_frame(packets[i], frame_length);
+	}
+	rte_pktmbuf_free_bulk(packets, TEST_RECORDS);
 }
 END_TEST
 
@@ -622,6 +680,7 @@ source_suite(void)
 	tcase_add_test(times, walker_on_a_cut_file);
 	tcase_add_test(times, walker_leaves_other_files_to_libpcap);
 	tcase_add_test(times, mapped_packets_outlive_the_reader);
+	tcase_add_test(times, small_mapped_frames_are_copied);
 	suite_add_tcase(suite, times);
 	tcase_add_checked_fixture(check, check_setup, check_teardown);
 	tcase_add_test(check, check_refuses_a_directory);
