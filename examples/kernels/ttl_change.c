@@ -9,6 +9,10 @@
  * Built against the installed API only (pkg-config jetstream-kernel), like
  * any plugin: see docs/writing-kernels.md.
  *
+ * `input:` may be a list: a tapped link whose two directions come in on two
+ * ports (a flow then meets itself through the software partition, which every
+ * kernel with several inputs is fed by).
+ *
  * A flow is the 5-tuple, both directions together; ports are 0 where the
  * protocol has none and for non-first fragments (as in flow records), so a
  * fragmented datagram's later fragments are a flow of their own. Flows are
@@ -330,6 +334,7 @@ static const struct kernel_ops ttl_change_kernel = {
 	.input_type = STREAM_PACKET,
 	.output_type = STREAM_ALERT,
 	.replicable = true,
+	.multiple_inputs = true,
 	.properties = ttl_change_properties,
 	.params_size = sizeof(struct ttl_change_params),
 	.config_map = ttl_change_fields,

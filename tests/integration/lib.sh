@@ -122,7 +122,10 @@ with open(sys.argv[2], "ab", buffering=0) as log, open(sys.argv[3], "ab", buffer
 wait_ready() {
 	local deadline=$((SECONDS + $1))
 	until grep -q '^READY=1' "$work/notify.log" 2>/dev/null; do
-		kill -0 "$running_pid" 2>/dev/null || fail "jetstreamd exited before it was ready"
+		if ! kill -0 "$running_pid" 2>/dev/null; then
+			[ ! -f "$work/stderr" ] || tail -n 20 "$work/stderr"
+			fail "jetstreamd exited before it was ready"
+		fi
 		[ "$SECONDS" -lt "$deadline" ] || fail "jetstreamd sent no READY=1 within $1 s"
 		sleep 0.05
 	done

@@ -18,7 +18,12 @@
 #     the old replicas' flows) between two replays: one record per flow, each
 #     flow counted twice;
 #   - `queue_mapping: software`: the same answers through the software hash,
-#     with every consumer replica reading both source replicas.
+#     with every consumer replica reading both source replicas;
+#   - a kernel that reads two such sources (the example plugin ttl_change on
+#     the veth and on a second, quiet one) is not fed directly by either, since
+#     two spreadings would split a flow: the log says so, each of its replicas
+#     reads all four source replicas and together they take every frame, while
+#     the tracker beside it stays direct.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -33,8 +38,22 @@ check_live_trace "$trace" "$frames" "$longest"
 socket="$work/control.sock"
 records="$work/records.jsonl"
 
-# write_pipeline MAPPING IDLE_TIMEOUT
+# write_pipeline MAPPING IDLE_TIMEOUT [SECOND_INTERFACE]: with a second interface, a
+# second two-queue source 'rx2' on it and the example plugin ttl_change reading
+# both sources, two replicas
 write_pipeline() {
+	local second_source="" second_consumer="" sink_input="[flows, count]"
+	if [ $# -ge 3 ]; then
+		second_source="  rx2:
+    type: source
+    port: \"net_af_packet1,iface=$3\"
+    queues: 2"
+		second_consumer="  ttl:
+    type: ttl_change
+    input: [rx, rx2]
+    replicas: 2"
+		sink_input="[flows, count, ttl]"
+	fi
 	replace_file "$work/live.yaml" <<EOF
 version: 1
 kernels:
@@ -43,6 +62,8 @@ kernels:
     port: "net_af_packet0,iface=$capture_interface"
     queues: 2
     queue_mapping: $1
+$second_source
+$second_consumer
   flows:
     type: flow_tracker
     input: rx
@@ -56,13 +77,14 @@ kernels:
     window: total
   out:
     type: sink
-    input: [flows, count]
+    input: $sink_input
     path: "$records"
 EOF
 	replace_file "$work/settings.yaml" <<EOF
 version: 1
 control_socket: $socket
 metrics: "off"
+plugins: [$work/plugins]
 pipelines: [live.yaml]
 EOF
 }
@@ -153,6 +175,12 @@ EOF
 	echo "  ok: $(wc -l <"$work/flows.tsv") flows, one record each, = Wireshark's x$copies; per-source counts = oracle x$copies"
 }
 
+command -v cc >/dev/null || skip "needs a C compiler to build the example plugins"
+make -C "$repo_root" --no-print-directory -s examples >/dev/null 2>"$work/make.txt" ||
+	{ cat "$work/make.txt"; fail "make examples failed"; }
+mkdir -m 0755 "$work/plugins"
+install -m 0644 "$repo_root/build/examples/ttl_change.so" "$work/plugins/ttl_change.so"
+
 start_notify_listener
 start_capture() {
 	rm -f "$records"
@@ -201,6 +229,32 @@ grep -q "kernel 'flows': 'rx' feeds its replicas through the software partition:
 replay
 sleep 0.5
 check_wiring software
+stop_live_capture
+check_results 1
+echo "checks: a kernel reading two two-queue sources -> the software partition; exact"
+second_interface="jsrxb$$"
+ip -n "$capture_namespace" link add name "$second_interface" type veth peer name "jstxb$$"
+for interface in "$second_interface" "jstxb$$"; do
+	ip netns exec "$capture_namespace" sysctl -qw "net.ipv6.conf.$interface.disable_ipv6=1"
+	ip -n "$capture_namespace" link set "$interface" up
+done
+write_pipeline direct 1d "$second_interface"
+start_capture
+grep -q "kernel 'ttl': 'rx' feeds its replicas through the software partition: the kernel reads 2 inputs, which must all be partitioned by the one software hash" "$work/stderr" ||
+	{ cat "$work/stderr"; fail "no log line saying the two-input kernel is on the software partition"; }
+replay
+sleep 0.5
+check_wiring direct
+rows="$(status_rows)"
+ttl_in=0
+for replica in 0 1; do
+	read -r ttl_producers replica_in < <(echo "$rows" | awk -v r="$replica" '$1 == "ttl" && $2 == r { print $5, $4 }')
+	[ "$ttl_producers" = "0,1,0,1" ] ||
+		fail "ttl replica $replica reads source replicas '$ttl_producers', expected 0,1,0,1 (both of rx and of rx2)"
+	ttl_in=$((ttl_in + replica_in))
+done
+[ "$ttl_in" -eq "$frames" ] || fail "the ttl replicas took $ttl_in packets, $frames were replayed"
+echo "  ok: each ttl replica reads both replicas of rx and of rx2; together they took all $frames frames"
 stop_live_capture
 check_results 1
 echo "ok: af_packet queues feed flow_tracker replicas directly; software partition where needed; exact"
