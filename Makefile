@@ -65,6 +65,10 @@ build/flow_tracker_bench: $(call objects,build,$(LIBRARY_SOURCES) bench/flow_tra
 build/filter_bench: $(call objects,build,$(LIBRARY_SOURCES) bench/filter_bench.c)
 	$(CC) -o $@ $^ $(PKG_LIBS)
 
+# The threshold kernel's group lookup at 10k prefixes: RIB against rte_lpm (not part of `make check`).
+build/threshold_groups_bench: $(call objects,build,$(LIBRARY_SOURCES) bench/threshold_groups_bench.c)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
 # jetstreamctl: libc and jansson only (no DPDK), so it is small and starts at once.
 CTL_SOURCES := $(wildcard ctl/*.c)
 CTL_CFLAGS = $(shell pkg-config --cflags jansson 2>/dev/null)
@@ -287,7 +291,7 @@ build/bench/per_src_counter_plugin.so: $(call objects,build/bench/plugin,$(PLUGI
 
 bench: bench-deps
 	$(MAKE) build/jetstreamd build/jetstreamctl build/flow_tracker_bench build/filter_bench \
-		build/reference_counter build/bench/per_src_counter_plugin.so
+		build/threshold_groups_bench build/reference_counter build/bench/per_src_counter_plugin.so
 	./scripts/bench/run.sh
 
 .PHONY: bench bench-deps

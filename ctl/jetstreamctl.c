@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "control_protocol.h"
+#include "ctl_alerts.h"
 #include "ctl_client.h"
 #include "ctl_status.h"
 #include "ctl_top.h"
@@ -36,6 +37,8 @@ usage(FILE *out)
 	      "  check [-c CONF] [-p FILE]... validate against the running daemon: 0 valid, 78 not\n"
 	      "  sources KERNEL [-n N] [--json]  top N keys (default 10, at most 100) of the last\n"
 	      "                               closed window of a per_src_counter\n"
+	      "  alerts [KERNEL] [-n N] [--json]  open alerts (default 20, at most 100) of the\n"
+	      "                               lifecycle thresholds, furthest above their limits first\n"
 	      "  dump [--kernel K] [--filter EXPR] [--before 10s] [--after 10s] [--out FILE]\n"
 	      "       [--wait] [--json]       write a history kernel's packets matching EXPR from\n"
 	      "                               BEFORE ago to AFTER from now to pcapng; prints the\n"
@@ -308,6 +311,42 @@ command_sources(const char *socket_path, int argc, char **argv)
 			     QUICK_TIMEOUT_MS, print_sources, &options);
 }
 
+/* ---- alerts ---- */
+
+static int
+print_alerts(const json_t *reply, const void *context)
+{
+	const struct command_options *options = context;
+
+	if (options->json) {
+		json_dumpf(reply, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		ctl_print_alerts(reply, stdout);
+	}
+	return CTL_EXIT_OK;
+}
+
+static int
+command_alerts(const char *socket_path, int argc, char **argv)
+{
+	struct command_options options = {.count = 20};
+	int status = parse_command_options(argc, argv, "hn:", &options);
+	json_t *request;
+
+	if (status != 0)
+		return status;
+	if (optind < argc - 1) {
+		fputs("jetstreamctl: alerts [KERNEL] [-n N]: at most one threshold kernel\n", stderr);
+		return CTL_EXIT_USAGE;
+	}
+	request = json_pack("{s:s, s:I}", "command", "alerts", "n", (json_int_t)options.count);
+	if (optind == argc - 1)
+		json_object_set_new(request, "kernel", json_string(argv[optind]));
+	return ask_and_print(socket_path, "alerts", request, QUICK_TIMEOUT_MS, print_alerts,
+			     &options);
+}
+
 /* ---- dump ---- */
 
 /* Between two questions of `dump --wait`: the dump's packets are written as they arrive. */
@@ -472,7 +511,7 @@ static const struct {
 	int (*run)(const char *socket_path, int argc, char **argv);
 } commands[] = {
 	{"status", command_status}, {"reload", command_reload}, {"check", command_check},
-	{"sources", command_sources}, {"dump", command_dump},
+	{"sources", command_sources}, {"alerts", command_alerts}, {"dump", command_dump},
 };
 
 int

@@ -7,8 +7,11 @@
  * pipeline file, so every file kind behaves the same. Also the check context
  * a kernel's check() reports through.
  */
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "config_compare.h"
 #include "config_private.h"
 
 /* ---- the binder ---- */
@@ -79,18 +82,31 @@ find_special_key(const struct special_key *special_keys, const char *key)
 	return NULL;
 }
 
-/* Parse every default_value; a failure is a bug in a key table, reported like a config error. */
-void
-apply_defaults(struct loader *loader, struct config_position owner,
-	       const struct config_field *fields, void *params)
+/*
+ * Parse the default_value of every row inside @p parent (NULL: at the top
+ * level, the rows of a list's entries left out: they are defaulted entry by
+ * entry). A failure is a bug in a key table, reported like a config error.
+ */
+static void
+apply_defaults_inside(struct config_errors *errors, struct config_position owner,
+		      const struct config_field *fields, const struct config_field *parent,
+		      void *params)
 {
 	char message[200];
 
 	for (unsigned i = 0; i < field_count(fields); i++)
 		if (fields[i].default_value != NULL && !field_is_bound_by_code(&fields[i]) &&
+		    config_field_list_parent(fields, &fields[i]) == parent &&
 		    config_parse_value(&fields[i], fields[i].default_value, params, message,
 				       sizeof(message)) != 0)
-			config_error(loader->errors, owner, "bad default in the key table: %s", message);
+			config_error(errors, owner, "bad default in the key table: %s", message);
+}
+
+void
+apply_defaults(struct loader *loader, struct config_position owner,
+	       const struct config_field *fields, void *params)
+{
+	apply_defaults_inside(loader->errors, owner, fields, NULL, params);
 }
 
 static void
@@ -123,6 +139,8 @@ unknown_key_error(struct file_context *file, const yaml_node_t *key,
 
 static void bind_fields_of_mapping(struct file_context *file, const yaml_node_t *mapping,
 				   const struct binding *binding, const struct config_field *parent);
+static void bind_mapping_list(struct file_context *file, const struct binding *binding,
+			      const struct config_field *field, const yaml_node_t *value);
 
 /* A list value: each entry a single value parsed like the field's scalar form. */
 static void
@@ -254,6 +272,10 @@ bind_field(struct file_context *file, const struct binding *binding, unsigned in
 		bind_string_list(file, field, value, binding->params);
 		return;
 	}
+	if (field->type == CONFIG_MAPPING_LIST) {
+		bind_mapping_list(file, binding, field, value);
+		return;
+	}
 	if (value->type != YAML_SCALAR_NODE) {
 		node_error(file, value, "'%s' takes %s, not %s", field->key,
 			   field->type == CONFIG_UNSIGNED_LIST ? "a value or a list of values"
@@ -293,6 +315,78 @@ bind_fields_of_mapping(struct file_context *file, const yaml_node_t *mapping,
 	}
 }
 
+/* The required keys inside @p parent's entry, written or not as @p positions says. */
+static void
+require_entry_fields(struct file_context *file, const yaml_node_t *entry,
+		     const struct binding *binding, const struct config_field *parent,
+		     const struct config_position *positions)
+{
+	for (unsigned i = 0; i < field_count(binding->fields); i++)
+		if (binding->fields[i].required && positions[i].line == 0 &&
+		    config_field_list_parent(binding->fields, &binding->fields[i]) == parent)
+			node_error(file, entry, "missing required key '%s' in this entry of '%s'%s",
+				   key_inside(&binding->fields[i], parent), parent->key,
+				   binding->owner);
+}
+
+/*
+ * A CONFIG_MAPPING_LIST value: each entry a mapping of the `field.key` rows,
+ * bound into its own slot after the defaults. The positions of the entries'
+ * keys are merged into the binding's, the later entry's over the earlier,
+ * so that a check() can point at a key that one of them wrote.
+ */
+static void
+bind_mapping_list(struct file_context *file, const struct binding *binding,
+		  const struct config_field *field, const yaml_node_t *value)
+{
+	char *list = (char *)binding->params + field->offset;
+	unsigned rows = field_count(binding->fields);
+	struct config_position *positions = calloc(rows, sizeof(*positions));
+	struct binding entry_binding = *binding;
+
+	memset(list, 0, CONFIG_MAPPING_LIST_BYTES(field->maximum, field->size));
+	if (value->type != YAML_SEQUENCE_NODE) {
+		node_error(file, value, "'%s' takes a list of mappings, not %s", field->key,
+			   node_kind(value));
+		free(positions);
+		return;
+	}
+	if (positions == NULL) {
+		node_error(file, value, "out of memory binding '%s'", field->key);
+		return;
+	}
+	if (sequence_length(value) == 0)
+		node_error(file, value, "'%s' is an empty list", field->key);
+	entry_binding.field_positions = positions;
+	for (yaml_node_item_t *item = value->data.sequence.items.start;
+	     item < value->data.sequence.items.top; item++) {
+		const yaml_node_t *entry = node_at(file, *item);
+		uint64_t *count = (uint64_t *)list;
+
+		if (entry->type != YAML_MAPPING_NODE) {
+			node_error(file, entry, "entries of '%s' are mappings of keys, not %s",
+				   field->key, node_kind(entry));
+			continue;
+		}
+		if (*count == field->maximum) {
+			node_error(file, entry, "too many entries in '%s' (at most %" PRIu64 ")",
+				   field->key, field->maximum);
+			break;
+		}
+		entry_binding.params = list + sizeof(uint64_t) + *count * field->size;
+		memset(positions, 0, rows * sizeof(*positions));
+		apply_defaults_inside(file->loader->errors, node_position(file, entry),
+				      binding->fields, field, entry_binding.params);
+		bind_fields_of_mapping(file, entry, &entry_binding, field);
+		require_entry_fields(file, entry, binding, field, positions);
+		for (unsigned i = 0; i < rows; i++)
+			if (positions[i].line != 0)
+				binding->field_positions[i] = positions[i];
+		(*count)++;
+	}
+	free(positions);
+}
+
 void
 bind_mapping(struct file_context *file, const yaml_node_t *mapping, const struct binding *binding)
 {
@@ -320,7 +414,8 @@ void
 require_fields(struct loader *loader, struct config_position owner, const struct binding *binding)
 {
 	for (unsigned i = 0; i < field_count(binding->fields); i++)
-		if (binding->fields[i].required && binding->field_positions[i].line == 0)
+		if (binding->fields[i].required && binding->field_positions[i].line == 0 &&
+		    config_field_list_parent(binding->fields, &binding->fields[i]) == NULL)
 			config_error(loader->errors, owner, "missing required key '%s'%s",
 				     binding->fields[i].key, binding->owner);
 }

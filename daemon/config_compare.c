@@ -41,6 +41,9 @@ config_field_changed(const struct config_field *field, const void *old_params,
 		return *(const double *)old_value != *(const double *)new_value;
 	case CONFIG_UNSIGNED_LIST:
 		return memcmp(old_value, new_value, sizeof(struct config_unsigned_list)) != 0;
+	case CONFIG_MAPPING_LIST:
+		return memcmp(old_value, new_value,
+			      CONFIG_MAPPING_LIST_BYTES(field->maximum, field->size)) != 0;
 	case CONFIG_NAMES:
 	case CONFIG_STRING_LIST:
 	case CONFIG_PATH_LIST:
@@ -150,6 +153,10 @@ config_field_format(const struct config_field *field, const void *params, char *
 		return format_unsigned_list(value, text, size);
 	case CONFIG_PROPERTIES:
 		return format_properties(value, text, size);
+	case CONFIG_MAPPING_LIST:
+		number = config_mapping_list_count(value);
+		return snprintf(text, size, "a list of %" PRIu64 " %s", number,
+				number == 1 ? "entry" : "entries");
 	case CONFIG_MAPPING:
 	case CONFIG_NAMES:
 	case CONFIG_STRING_LIST:
@@ -157,6 +164,21 @@ config_field_format(const struct config_field *field, const void *params, char *
 		break;
 	}
 	return snprintf(text, size, "%s", "");
+}
+
+const struct config_field *
+config_field_list_parent(const struct config_field *fields, const struct config_field *field)
+{
+	const char *dot = strchr(field->key, '.');
+
+	if (dot == NULL)
+		return NULL;
+	for (; fields != NULL && fields->key != NULL; fields++)
+		if (fields->type == CONFIG_MAPPING_LIST &&
+		    strncmp(fields->key, field->key, (size_t)(dot - field->key)) == 0 &&
+		    fields->key[dot - field->key] == '\0')
+			return fields;
+	return NULL;
 }
 
 const char *

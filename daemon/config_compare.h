@@ -30,6 +30,15 @@ bool config_field_changed(const struct config_field *field, const void *old_para
 int config_field_format(const struct config_field *field, const void *params, char *text,
 			size_t size);
 
+/**
+ * The CONFIG_MAPPING_LIST row of @p fields whose entries hold @p field (a
+ * `list.key` row), or NULL for a row of the params struct itself. A row
+ * inside a list has its offset into an entry: only the list's row is
+ * compared, formatted or defaulted at the params struct's level.
+ */
+const struct config_field *config_field_list_parent(const struct config_field *fields,
+						    const struct config_field *field);
+
 /** The text of a CONFIG_STRING @p field in @p params, or NULL for other types. */
 const char *config_field_string(const struct config_field *field, const void *params);
 

@@ -310,6 +310,10 @@ config_parse_value(const struct config_field *field, const char *text, void *par
 		snprintf(message, message_size, "'%s' takes a mapping of keys, not a single value",
 			 field->key);
 		return -EINVAL;
+	case CONFIG_MAPPING_LIST:
+		snprintf(message, message_size, "'%s' takes a list of mappings, not a single value",
+			 field->key);
+		return -EINVAL;
 	case CONFIG_STRING_LIST:
 		if (field->size != 0) {
 			/* one text of a kernel's list: stored as a string, the empty text after it */

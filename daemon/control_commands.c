@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control_alerts.h"
 #include "control_commands.h"
 #include "control_dump.h"
 #include "control_protocol.h"
@@ -369,13 +370,15 @@ dispatch(json_t *request, const char *command, bool check_allowed,
 		if (json_unpack_ex(request, &error, JSON_STRICT, "{s:s, s:s, s?I}", "command",
 				   &command, "kernel", &kernel, "n", &wanted) == 0)
 			return run_sources(kernel, wanted);
+	} else if (strcmp(command, "alerts") == 0) {
+		return control_alerts(request);
 	} else if (strcmp(command, "dump") == 0) {
 		return control_dump_start(request);
 	} else if (strcmp(command, "dump_status") == 0) {
 		return control_dump_status(request);
 	} else {
 		return control_commands_error("unknown command '%s' (commands: status, reload, "
-					      "check, sources, dump, dump_status)", command);
+					      "check, sources, alerts, dump, dump_status)", command);
 	}
 	return control_commands_error("%s: %s", command, error.text);
 }

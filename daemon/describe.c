@@ -8,7 +8,7 @@ static const char *const type_names[] = {
 	[CONFIG_STRING] = "text", [CONFIG_UNSIGNED] = "count", [CONFIG_SIZE] = "size",
 	[CONFIG_DURATION] = "duration", [CONFIG_BOOL] = "true/false", [CONFIG_CHOICE] = "choice",
 	[CONFIG_REAL] = "number", [CONFIG_UNSIGNED_LIST] = "count or list", [CONFIG_MAPPING] = "mapping",
-	[CONFIG_PROPERTIES] = "mapping of properties",
+	[CONFIG_PROPERTIES] = "mapping of properties", [CONFIG_MAPPING_LIST] = "list of mappings",
 	[CONFIG_NAMES] = "name or list", [CONFIG_STRING_LIST] = "list of text",
 	[CONFIG_PATH_LIST] = "list of paths",
 };

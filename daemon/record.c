@@ -50,7 +50,7 @@ stream_element_size(enum stream_type type)
 _Static_assert(sizeof(struct src_count_record) % 4 == 0, "ring elements are multiples of 4 bytes");
 _Static_assert(sizeof(struct alert_record) % 4 == 0, "ring elements are multiples of 4 bytes");
 /* Plugins built against this layout read and write it: a change needs a new ABI version. */
-_Static_assert(sizeof(struct alert_record) == 128, "the alert layout is part of the kernel ABI");
+_Static_assert(sizeof(struct alert_record) == 200, "the alert layout is part of the kernel ABI (3)");
 _Static_assert(sizeof(struct flow_record) % 4 == 0, "ring elements are multiples of 4 bytes");
 _Static_assert(sizeof(struct proto_stats_record) % 4 == 0, "ring elements are multiples of 4 bytes");
 
@@ -58,6 +58,22 @@ const char *
 flow_end_reason_name(enum flow_end_reason reason)
 {
 	static const char *const names[] = {"fin", "rst", "idle", "active", "eof", "evicted"};
+
+	return (unsigned)reason < RTE_DIM(names) ? names[reason] : "?";
+}
+
+const char *
+alert_state_name(enum alert_state state)
+{
+	static const char *const names[] = {"start", "update", "end"};
+
+	return (unsigned)state < RTE_DIM(names) ? names[state] : "?";
+}
+
+const char *
+alert_end_reason_name(enum alert_end_reason reason)
+{
+	static const char *const names[] = {"below", "shutdown"};
 
 	return (unsigned)reason < RTE_DIM(names) ? names[reason] : "?";
 }

@@ -67,7 +67,9 @@ compare_parameters(const struct kernel_spec *old_spec, const struct kernel_spec 
 	for (unsigned i = 0; fields != NULL && fields[i].key != NULL; i++) {
 		enum config_change need = kernel_need(fields[i].change);
 
-		if (!config_field_changed(&fields[i], old_spec->params, new_spec->params))
+		/* an entry's key is compared as part of its list, by the list's row */
+		if (config_field_list_parent(fields, &fields[i]) != NULL ||
+		    !config_field_changed(&fields[i], old_spec->params, new_spec->params))
 			continue;
 		changes.changed = true;
 		if (need > changes.need)

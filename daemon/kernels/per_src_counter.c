@@ -20,7 +20,6 @@
  * before it holds max_sources keys.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,7 @@
 #include "kernels/per_src_counter.h"
 #include "kernels/window.h"
 #include "packet.h"
+#include "publication.h"
 
 
 struct per_src_counter_params {
@@ -117,12 +117,10 @@ struct top_ranking {
 	struct per_src_counter_top_entry heap[PER_SRC_COUNTER_TOP_MAX];
 };
 
-/* The last closed window's top keys, for cp (access rule: per_src_counter.h). */
+/* The last closed window's top keys, for cp (access rule: publication.h). */
 struct top_publication {
-	/* dp: writes only the buffer `sequence` does not name; cp: ro buffers[sequence & 1] */
 	struct per_src_counter_top buffers[2];
-	/* dp: wo (release) after filling a buffer; cp: ro (acquire). 0: none published yet */
-	atomic_uint_fast64_t sequence;
+	struct publication publication;
 };
 
 struct per_src_counter_state {
@@ -361,8 +359,9 @@ static void
 top_publish(struct per_src_counter_state *state, const struct per_src_counter_params *params,
 	    const struct window_table *table)
 {
-	uint64_t sequence = atomic_load_explicit(&state->top.sequence, memory_order_relaxed);
-	struct per_src_counter_top *into = &state->top.buffers[(sequence + 1) & 1];
+	struct per_src_counter_top *into = publication_buffer(&state->top.publication,
+							     state->top.buffers,
+							     sizeof(state->top.buffers[0]));
 
 	into->start_ns = table->start_ns;
 	into->end_ns = table->end_ns;
@@ -375,34 +374,16 @@ top_publish(struct per_src_counter_state *state, const struct per_src_counter_pa
 		top_sift_down(into->entries, left - 1, 0);
 	}
 	state->ranking.count = 0;
-	atomic_store_explicit(&state->top.sequence, sequence + 1, memory_order_release);
+	publication_publish(&state->top.publication);
 }
-
-/* Tries of a copy before it gives up: each lost try means a whole window closed meanwhile. */
-#define TOP_READ_TRIES 8
 
 int
 per_src_counter_read_top(const struct kernel_instance *instance, struct per_src_counter_top *top)
 {
 	const struct per_src_counter_state *state = instance->state;
 
-	for (unsigned attempt = 0; attempt < TOP_READ_TRIES; attempt++) {
-		uint64_t before = atomic_load_explicit(&state->top.sequence, memory_order_acquire);
-
-		if (before == 0)
-			return -ENOENT;
-		/*
-		 * A plain copy, as in any seqlock reader: dp may start rewriting
-		 * this buffer while it is copied (a race by C11's letter), and
-		 * the sequence check below throws such a torn copy away.
-		 */
-		memcpy(top, &state->top.buffers[before & 1], sizeof(*top));
-		atomic_thread_fence(memory_order_acquire);
-		/* dp writes buffers[before & 1] again only after publishing before + 1 */
-		if (atomic_load_explicit(&state->top.sequence, memory_order_relaxed) == before)
-			return 0;
-	}
-	return -EBUSY;
+	return publication_read(&state->top.publication, state->top.buffers,
+				sizeof(state->top.buffers[0]), top);
 }
 
 bool

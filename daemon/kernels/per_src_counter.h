@@ -6,11 +6,8 @@
  * kernel API: plugins never see it.
  *
  * Access rule: the counter's lcore (dp) ranks the keys while it emits a
- * closed window's records and publishes the ranking into one of two buffers,
- * then bumps a sequence counter (release). The control thread (cp) copies
- * the buffer the counter names and reads the counter again (acquire): an
- * unchanged count means the copy is whole, as in a seqlock. dp never waits
- * for cp and takes no lock; a copy that races two publications is retried.
+ * closed window's records and publishes the ranking; the control thread
+ * (cp) copies it, without a lock (publication.h).
  */
 #ifndef JETSTREAM_KERNELS_PER_SRC_COUNTER_H
 #define JETSTREAM_KERNELS_PER_SRC_COUNTER_H

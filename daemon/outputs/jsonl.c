@@ -186,14 +186,47 @@ put_escaped_text(struct line *line, const char *text, size_t size)
 	}
 }
 
+/* Alert ids are 16 hex digits, the width of the 64-bit id, so they sort and compare as text. */
+static void
+put_alert_id_field(struct line *line, uint64_t alert_id)
+{
+	static const char hex[] = "0123456789abcdef";
+	char text[16];
+
+	for (unsigned i = 0; i < sizeof(text); i++)
+		text[i] = hex[(alert_id >> (60 - 4 * i)) & 15];
+	put_field_name(line, "alert_id");
+	put_bytes(line, "\"", 1);
+	put_bytes(line, text, sizeof(text));
+	put_bytes(line, "\"", 1);
+}
+
+/* `"group":"…"`, escaped as a plugin's name is (the loader restricts group names, but not the record). */
+static void
+put_group_field(struct line *line, const char *group, size_t size)
+{
+	put_field_name(line, "group");
+	put_bytes(line, "\"", 1);
+	put_escaped_text(line, group, size);
+	put_bytes(line, "\"", 1);
+}
+
 /*
- * A threshold alert sets none of the optional fields, so its line is the
- * one it always was; an alert of another kind adds what it sets.
+ * A threshold alert of `alerts: per_window` without groups sets none of the
+ * optional fields, so its line is the one it always was; a lifecycle alert
+ * adds its state, id, peak, totals and duration (and reason at the end), an
+ * alert of another kind what it sets.
  */
 static size_t
 format_alert(const struct alert_record *record, struct line *line)
 {
+	bool lifecycle = (record->fields & ALERT_FIELD_LIFECYCLE) != 0;
+
 	put_start(line, "alert", record->header.kernel);
+	if (lifecycle) {
+		put_text_field(line, "state", alert_state_name(record->state));
+		put_alert_id_field(line, record->alert_id);
+	}
 	if (record->name[0] != '\0') {
 		put_field_name(line, "name");
 		put_bytes(line, "\"", 1);
@@ -201,6 +234,8 @@ format_alert(const struct alert_record *record, struct line *line)
 		put_bytes(line, "\"", 1);
 	}
 	put_key(line, record->key, record->source_address, record->destination_address);
+	if (record->group[0] != '\0')
+		put_group_field(line, record->group, sizeof(record->group));
 	if (record->fields & ALERT_FIELD_PORTS) {
 		put_number_field(line, "sport", record->source_port);
 		put_number_field(line, "dport", record->destination_port);
@@ -210,13 +245,25 @@ format_alert(const struct alert_record *record, struct line *line)
 	if (record->metric != THRESHOLD_METRIC_NONE)
 		put_text_field(line, "metric",
 			       record->metric == THRESHOLD_METRIC_BYTES ? "bytes" : "pkts");
+	if (record->per == THRESHOLD_PER_SECOND)
+		put_text_field(line, "per", "second");
 	put_number_field(line, "value", record->value);
 	if (record->fields & ALERT_FIELD_PREVIOUS)
 		put_number_field(line, "previous", record->previous);
 	if (record->metric != THRESHOLD_METRIC_NONE)
 		put_number_field(line, "threshold", record->threshold);
+	if (lifecycle) {
+		put_number_field(line, "peak", record->peak);
+		put_number_field(line, "pkts", record->total_packets);
+		put_number_field(line, "bytes", record->total_bytes);
+	}
 	put_seconds_field(line, "start", record->start_ns);
 	put_seconds_field(line, "end", record->end_ns);
+	if (lifecycle)
+		put_seconds_field(line, "duration",
+				  record->end_ns > record->start_ns ? record->end_ns - record->start_ns : 0);
+	if (lifecycle && record->state == ALERT_STATE_END)
+		put_text_field(line, "reason", alert_end_reason_name(record->end_reason));
 	return put_end(line);
 }
 

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,7 +15,11 @@
 #define TIME(name) {name, SQLITE_COLUMN_REAL}, {name "_ns", SQLITE_COLUMN_INTEGER}
 #define CLASS(name) INTEGER(name "_pkts"), INTEGER(name "_bytes")
 
-/* Columns in the jsonl line's field order ("type" is the table). */
+/*
+ * Columns in the jsonl line's field order ("type" is the table), but for
+ * columns added in a later version: they come last, so that a database an
+ * earlier version made is brought up to date by adding them (sqlite_writer.c).
+ */
 static const struct sqlite_column src_count_columns[] = {
 	TEXT("kernel"), TEXT("src"), TEXT("dst"), INTEGER("pkts"), INTEGER("bytes"), TIME("start"),
 	TIME("end"),
@@ -23,6 +29,9 @@ static const struct sqlite_column alert_columns[] = {
 	TEXT("kernel"), TEXT("name"), TEXT("src"), TEXT("dst"), INTEGER("sport"), INTEGER("dport"),
 	INTEGER("proto"), TEXT("metric"), INTEGER("value"), INTEGER("previous"),
 	INTEGER("threshold"), TIME("start"), TIME("end"),
+	/* added with threshold groups and `alerts: lifecycle` */
+	TEXT("group"), TEXT("per"), TEXT("state"), TEXT("alert_id"), INTEGER("peak"), INTEGER("pkts"),
+	INTEGER("bytes"), TIME("duration"), TEXT("reason"),
 };
 
 static const struct sqlite_column flow_columns[] = {
@@ -183,6 +192,15 @@ put_optional_integer(struct row *row, int present, uint64_t integer)
 }
 
 static void
+put_optional_text(struct row *row, int present, const char *text)
+{
+	if (present)
+		put_text(row, text);
+	else
+		put_null(row, SQLITE_COLUMN_TEXT);
+}
+
+static void
 src_count_values(const struct src_count_record *record, struct row *row)
 {
 	put_text(row, record->header.kernel);
@@ -191,6 +209,44 @@ src_count_values(const struct src_count_record *record, struct row *row)
 	put_integer(row, record->bytes);
 	put_time(row, record->start_ns);
 	put_time(row, record->end_ns);
+}
+
+/* The columns a jsonl line has only with groups or `alerts: lifecycle`: NULL without. */
+static void
+alert_lifecycle_values(const struct alert_record *record, struct row *row)
+{
+	bool lifecycle = (record->fields & ALERT_FIELD_LIFECYCLE) != 0;
+	struct sqlite_value *group = next_value(row, SQLITE_COLUMN_TEXT);
+	uint64_t duration_ns = record->end_ns > record->start_ns ? record->end_ns - record->start_ns
+								  : 0;
+
+	/* not NUL-terminated when it fills the array */
+	snprintf(group->text, SQLITE_TEXT_MAX, "%.*s", (int)sizeof(record->group), record->group);
+	group->is_null = record->group[0] == '\0';
+	if (record->per == THRESHOLD_PER_SECOND)
+		put_text(row, "second");
+	else
+		put_null(row, SQLITE_COLUMN_TEXT);
+	if (!lifecycle) {
+		static const enum sqlite_column_type types[] = {
+			SQLITE_COLUMN_TEXT,    SQLITE_COLUMN_TEXT,    SQLITE_COLUMN_INTEGER,
+			SQLITE_COLUMN_INTEGER, SQLITE_COLUMN_INTEGER, SQLITE_COLUMN_REAL,
+			SQLITE_COLUMN_INTEGER, SQLITE_COLUMN_TEXT,
+		}; /* state, alert_id, peak, pkts, bytes, duration, duration_ns, reason */
+
+		for (unsigned c = 0; c < sizeof(types) / sizeof(types[0]); c++)
+			put_null(row, types[c]);
+		return;
+	}
+	put_text(row, alert_state_name(record->state));
+	snprintf(next_value(row, SQLITE_COLUMN_TEXT)->text, SQLITE_TEXT_MAX, "%016" PRIx64,
+		 record->alert_id);
+	put_integer(row, record->peak);
+	put_integer(row, record->total_packets);
+	put_integer(row, record->total_bytes);
+	put_time(row, duration_ns);
+	put_optional_text(row, record->state == ALERT_STATE_END,
+			  alert_end_reason_name(record->end_reason));
 }
 
 static void
@@ -218,6 +274,7 @@ alert_values(const struct alert_record *record, struct row *row)
 	put_optional_integer(row, metric, record->threshold);
 	put_time(row, record->start_ns);
 	put_time(row, record->end_ns);
+	alert_lifecycle_values(record, row);
 }
 
 /* TCP flags as the jsonl line writes them: letters in bit order, FIN first. */

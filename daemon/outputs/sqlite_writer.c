@@ -508,13 +508,19 @@ writer_thread(void *argument)
 
 /* ---- open: the schema ------------------------------------------------------------------ */
 
+/* check_table()'s answers, but for errors. */
+enum table_check { TABLE_MATCHES = 0, TABLE_ABSENT = 1, TABLE_OLDER = 2 };
+
 /*
- * Compare the columns of an existing table with the sink's, in order.
- * @return 1 when the table is absent, 0 when it matches, -EINVAL (message set) when not.
+ * Compare the columns of an existing table with the sink's, in order. A
+ * table whose columns are the sink's first ones is one an earlier version
+ * made (columns are only ever added at the end): its count is in
+ * @p existing_columns.
+ * @return enum table_check, or -EINVAL (message set) when the table differs.
  */
 static int
-check_table(sqlite3 *database, const struct sqlite_table *table, char *message,
-	    size_t message_size)
+check_table(sqlite3 *database, const struct sqlite_table *table, unsigned *existing_columns,
+	    char *message, size_t message_size)
 {
 	char query[128];
 	sqlite3_stmt *statement;
@@ -547,12 +553,27 @@ check_table(sqlite3 *database, const struct sqlite_table *table, char *message,
 		}
 	}
 	sqlite3_finalize(statement);
-	if (error == 0 && column > 0 && column < table->column_count) {
-		snprintf(message, message_size, "table %s: column \"%s\" is missing", table->name,
-			 table->columns[column].name);
-		error = -EINVAL;
+	*existing_columns = column;
+	if (error != 0)
+		return error;
+	if (column == 0)
+		return TABLE_ABSENT;
+	return column < table->column_count ? TABLE_OLDER : TABLE_MATCHES;
+}
+
+/* Add the columns a table of an earlier version lacks, from @p first on. */
+static int
+add_columns(sqlite3 *database, const struct sqlite_table *table, unsigned first)
+{
+	char text[256];
+
+	for (unsigned c = first; c < table->column_count; c++) {
+		snprintf(text, sizeof(text), "ALTER TABLE %s ADD COLUMN \"%s\" %s", table->name,
+			 table->columns[c].name, sqlite_column_type_name(table->columns[c].type));
+		if (sqlite3_exec(database, text, NULL, NULL, NULL) != SQLITE_OK)
+			return -EIO;
 	}
-	return error != 0 ? error : column == 0;
+	return 0;
 }
 
 static int
@@ -560,12 +581,15 @@ prepare_table(struct sqlite_writer *writer, const struct sqlite_table *table,
 	      struct table_statements *statements, char *message, size_t message_size)
 {
 	char text[4096];
-	int error = check_table(writer->database, table, message, message_size);
+	unsigned existing_columns;
+	int check = check_table(writer->database, table, &existing_columns, message, message_size);
 
-	if (error < 0)
-		return error;
+	if (check < 0)
+		return check;
 	sqlite_schema_create_text(table, text, sizeof(text));
-	if (error == 1 && sqlite3_exec(writer->database, text, NULL, NULL, NULL) != SQLITE_OK)
+	if (check == TABLE_ABSENT && sqlite3_exec(writer->database, text, NULL, NULL, NULL) != SQLITE_OK)
+		goto failed;
+	if (check == TABLE_OLDER && add_columns(writer->database, table, existing_columns) != 0)
 		goto failed;
 	statements->table = table;
 	sqlite_schema_insert_text(table, text, sizeof(text));
@@ -592,10 +616,12 @@ all_tables_match(sqlite3 *database)
 {
 	unsigned count;
 	const struct sqlite_table *tables = sqlite_schema_tables(&count);
+	unsigned existing_columns;
 	char message[256];
 
 	for (unsigned t = 0; t < count; t++)
-		if (check_table(database, &tables[t], message, sizeof(message)) != 0)
+		if (check_table(database, &tables[t], &existing_columns, message, sizeof(message)) !=
+		    TABLE_MATCHES)
 			return false;
 	return true;
 }

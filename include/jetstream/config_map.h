@@ -35,6 +35,16 @@ enum config_type {
 	 * are zero, so a reload compares the whole buffer.
 	 */
 	CONFIG_PROPERTIES,
+	/**
+	 * A list of mappings (`groups: [{name: a, ...}, ...]`): at the offset a
+	 * uint64_t count, then up to `maximum` entries of `size` bytes each (a
+	 * multiple of 8; read them with config_mapping_list_entry()). The keys
+	 * of an entry are the fields named `key.subkey` in the same table, with
+	 * offsets into the entry, their defaults and `required` applying to each
+	 * entry. Entries past the count are zero, so a reload compares the whole
+	 * list; the list's own row says what a change needs.
+	 */
+	CONFIG_MAPPING_LIST,
 	/*
 	 * The types below only document a key the loader binds by its own code
 	 * (the keys every kernel shares, the settings' lists), and
@@ -50,6 +60,26 @@ enum config_type {
 	CONFIG_STRING_LIST,
 	CONFIG_PATH_LIST,   /**< a list of paths, relative ones to the settings file */
 };
+
+/** Bytes a CONFIG_MAPPING_LIST field takes in the params struct: the count and every entry. */
+#define CONFIG_MAPPING_LIST_BYTES(maximum, entry_size) (sizeof(uint64_t) + (maximum) * (entry_size))
+
+/**
+ * Entry @p index of the CONFIG_MAPPING_LIST value at @p list (the params
+ * struct's member), whose entries are @p entry_size bytes each.
+ */
+static inline const void *
+config_mapping_list_entry(const void *list, size_t entry_size, uint64_t index)
+{
+	return (const char *)list + sizeof(uint64_t) + index * entry_size;
+}
+
+/** Entries of the CONFIG_MAPPING_LIST value at @p list. */
+static inline uint64_t
+config_mapping_list_count(const void *list)
+{
+	return *(const uint64_t *)list;
+}
 
 /** Most entries of a CONFIG_UNSIGNED_LIST. */
 #define CONFIG_LIST_MAX 16

@@ -34,8 +34,10 @@
  *
  * 2: flow records carry IP-level bytes (ip_bytes, reverse_ip_bytes), and
  * config types gained CONFIG_PROPERTIES.
+ * 3: alert records carry a lifecycle (state, alert_id, peak, totals, reason)
+ * and a group, and config types gained CONFIG_MAPPING_LIST.
  */
-#define JETSTREAM_KERNEL_ABI_VERSION 2
+#define JETSTREAM_KERNEL_ABI_VERSION 3
 
 /** Items moved per poll: a burst, as DPDK drivers use. */
 #define KERNEL_BURST 32

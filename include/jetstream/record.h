@@ -73,15 +73,47 @@ enum threshold_metric {
 	THRESHOLD_METRIC_NONE = 2,
 };
 
+/** What a threshold's limit is counted over (alert_record.per). */
+enum threshold_per {
+	THRESHOLD_PER_WINDOW = 0, /**< the window's packets or bytes */
+	THRESHOLD_PER_SECOND = 1, /**< the window's packets or bytes divided by its length */
+};
+
 /** Which optional fields of an alert_record are set (alert_record.fields). */
 enum alert_field {
 	ALERT_FIELD_PREVIOUS = 1u << 0, /**< previous: the value before the one that alerted */
 	ALERT_FIELD_PORTS = 1u << 1,    /**< source_port and destination_port */
 	ALERT_FIELD_PROTOCOL = 1u << 2, /**< protocol */
+	/** state, alert_id, peak, total_packets, total_bytes (and end_reason at the end) */
+	ALERT_FIELD_LIFECYCLE = 1u << 3,
 };
+
+/**
+ * Where an alert is in its life (threshold `alerts: lifecycle`): one start
+ * when the key goes above its limit, updates at most every `update:` while
+ * it stays above, one end after `hold:` below.
+ */
+enum alert_state {
+	ALERT_STATE_START = 0,
+	ALERT_STATE_UPDATE,
+	ALERT_STATE_END,
+};
+
+/** Why an alert ended (the end record's `reason`). */
+enum alert_end_reason {
+	ALERT_END_BELOW = 0,    /**< `hold:` below the limit */
+	ALERT_END_SHUTDOWN,     /**< the daemon stopped, the input ended or a reload removed it */
+};
+
+/** Names of enum alert_state and enum alert_end_reason in records ("start", "below", ...). */
+const char *alert_state_name(enum alert_state state);
+const char *alert_end_reason_name(enum alert_end_reason reason);
 
 /** Bytes of alert_record.name, its NUL included when shorter. */
 #define ALERT_NAME_SIZE 24
+
+/** Bytes of alert_record.group, its NUL included when shorter. */
+#define ALERT_GROUP_SIZE 32
 
 /**
  * An alert: by default (threshold), a source whose metric went above a limit
@@ -107,7 +139,25 @@ struct alert_record {
 	uint16_t source_port, destination_port; /**< host order; with ALERT_FIELD_PORTS */
 	uint8_t protocol;                /**< L4 protocol number; with ALERT_FIELD_PROTOCOL */
 	uint8_t fields;                  /**< enum alert_field: the optional fields set */
-	uint16_t reserved;
+	uint8_t per;                     /**< enum threshold_per: of value, threshold and peak */
+	uint8_t reserved;
+	/**
+	 * The threshold group whose limit the key is held to (NUL-padded, not
+	 * NUL-terminated when it fills the array); empty without `groups:`.
+	 */
+	char group[ALERT_GROUP_SIZE];
+	/*
+	 * With ALERT_FIELD_LIFECYCLE: the alert as a whole so far. start_ns is
+	 * the start of its first window above the limit, end_ns the end of its
+	 * latest one; value is that latest window's.
+	 */
+	uint64_t alert_id;               /**< the same in every record of one alert */
+	uint64_t peak;                   /**< highest window value of the alert */
+	uint64_t total_packets;          /**< the key's packets over the alert's windows */
+	uint64_t total_bytes;
+	uint8_t state;                   /**< enum alert_state */
+	uint8_t end_reason;              /**< enum alert_end_reason, with ALERT_STATE_END */
+	uint8_t reserved_lifecycle[6];
 };
 
 /** Why a flow record was emitted. */

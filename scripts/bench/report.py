@@ -22,6 +22,7 @@ SECTIONS = (
     ("history", "10. history kernel: packets into the ring, dumps out of it"),
     ("multiqueue", "11. Multi-queue af_packet: queue to replica directly, or through the software partition"),
     ("startup", "12. Start-up: a short offline run and --check"),
+    ("threshold", "13. threshold groups: the prefix lookup of each record"),
 )
 
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `make bench`: run the benchmark rows, print the table and write BENCHMARKS.md.
 #
-#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history] [startup] [multiqueue]
+#   scripts/bench/run.sh [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history] [startup] [multiqueue] [threshold]
 #   (default: all)
 #
-# Expects build/jetstreamd, build/flow_tracker_bench, build/filter_bench, build/reference_counter and
+# Expects build/jetstreamd, build/flow_tracker_bench, build/filter_bench, build/threshold_groups_bench,
+# build/reference_counter and
 # build/bench/per_src_counter_plugin.so (the Makefile's `bench` target builds them and
 # installs nfdump and dpdk); each section checks only for what it runs.
 # Environment: RUNS (default 5), SLOW_RUNS (3, nfpcapd), FT_RUNS (3),
@@ -16,12 +17,12 @@ set -euo pipefail
 cd "$repo_root"
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker handoff reload agent plugin metrics filter history startup multiqueue)
+[ ${#sections[@]} -gt 0 ] || sections=(offline live flow_tracker handoff reload agent plugin metrics filter history startup multiqueue threshold)
 for section in "${sections[@]}"; do
 	case "$section" in
-	offline | live | flow_tracker | handoff | reload | agent | plugin | metrics | filter | history | startup | multiqueue) ;;
+	offline | live | flow_tracker | handoff | reload | agent | plugin | metrics | filter | history | startup | multiqueue | threshold) ;;
 	*)
-		echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history] [startup] [multiqueue]" >&2
+		echo "usage: $0 [offline] [live] [flow_tracker] [handoff] [reload] [agent] [plugin] [metrics] [filter] [history] [startup] [multiqueue] [threshold]" >&2
 		exit 64
 		;;
 	esac
@@ -35,6 +36,7 @@ for section in "${sections[@]}"; do
 	live) tools+=(dpdk-testpmd) ;;
 	flow_tracker) binaries+=(build/flow_tracker_bench) ;;
 	filter) binaries+=(build/filter_bench) ;;
+	threshold) binaries+=(build/threshold_groups_bench) ;;
 	plugin) binaries+=(build/bench/per_src_counter_plugin.so) ;;
 	multiqueue) binaries+=(build/jetstreamctl) ;;
 	esac

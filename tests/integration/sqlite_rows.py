@@ -16,7 +16,7 @@ import json
 import sys
 
 NANOSECONDS = decimal.Decimal(1000000000)
-TIMES = {"src_count": ["start", "end"], "alert": ["start", "end"], "flow": ["first", "last"],
+TIMES = {"src_count": ["start", "end"], "alert": ["start", "end", "duration"], "flow": ["first", "last"],
          "proto_stats": ["start", "end"]}
 CLASSES = ["l3.ipv4", "l3.ipv6", "l3.other", "l4.tcp", "l4.udp", "l4.icmp", "l4.icmpv6",
            "l4.sctp", "l4.other"]
@@ -24,7 +24,8 @@ SIZES = ["64", "65-127", "128-255", "256-511", "512-1023", "1024-1518", "1519+"]
 FIELDS = {
     "src_count": ["kernel", "src", "dst", "pkts", "bytes", "start", "end"],
     "alert": ["kernel", "name", "src", "dst", "sport", "dport", "proto", "metric", "value",
-              "previous", "threshold", "start", "end"],
+              "previous", "threshold", "start", "end", "group", "per", "state", "alert_id",
+              "peak", "pkts", "bytes", "duration", "reason"],
     "flow": ["kernel", "src", "dst", "sport", "dport", "proto", "pkts", "bytes", "rev_pkts",
              "rev_bytes", "ip_bytes", "rev_ip_bytes", "first", "last", "tcp_flags",
              "rev_tcp_flags", "end_reason"],

@@ -140,7 +140,7 @@ kernels:
     path: "-"
 EOF
 
-expect_invalid missing_above "missing_above.yaml:9:3: error: missing required key 'above' for kernel type 'threshold'" <<'EOF'
+expect_invalid missing_above "missing_above.yaml:9:3: error: give \`above:\` (one limit for every key) or \`groups:\` (limits per network)" <<'EOF'
 version: 1
 kernels:
   rx:

@@ -6,7 +6,8 @@
 # counts grow; after kill -9 the database passes PRAGMA integrity_check and
 # holds whole windows only; SIGTERM commits every record; retain: deletes old
 # rows; a reload replacing the sink loses and doubles nothing. A table with
-# other columns is refused (exit 78, naming the column).
+# other columns is refused (exit 78, naming the column); an alert table an
+# earlier version made gets the columns added since.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -34,6 +35,15 @@ kernels:
     input: count
     metric: pkts
     above: 1
+  episodes:
+    type: threshold
+    input: count
+    alerts: lifecycle
+    hold: 2s
+    update: 1s
+    groups:
+      - {name: documentation, networks: [192.0.2.0/24, 198.51.100.0/24, "2001:db8::/32"], pkts: 1}
+      - {name: other, bytes: 1000, per: second}
   flows:
     type: flow_tracker
     input: rx
@@ -43,14 +53,14 @@ kernels:
     window: ${window:-1s}
   out:
     type: sink
-    input: [${inputs:-count, alarm, flows, stats}]
+    input: [${inputs:-count, alarm, episodes, flows, stats}]
     format: sqlite
     ${3//$'\n'/$'\n'    }
 PIPELINE
 	[ -z "${JSONL:-}" ] || cat >>"$1" <<PIPELINE
   lines:
     type: sink
-    input: [count, alarm, flows, stats]
+    input: [count, alarm, episodes, flows, stats]
     path: "$JSONL"
 PIPELINE
 }
@@ -187,6 +197,19 @@ line="$(grep -n 'path:' other.yaml | tail -n 1 | cut -d: -f1)"
 expected="other.yaml:$line:11: error: kernel 'out': table flow: column 3 is \"packets\", expected \"dst\""
 grep -qxF "$expected" other.stderr || { cat other.stderr; fail "no line: $expected"; }
 echo "  ok: exit 78: $expected"
+
+echo "checks: an alert table an earlier version made gets the columns added since, its rows kept"
+rm -f older.db
+sqlite3 older.db 'CREATE TABLE alert ("kernel" TEXT, "name" TEXT, "src" TEXT, "dst" TEXT, "sport" INTEGER, "dport" INTEGER, "proto" INTEGER, "metric" TEXT, "value" INTEGER, "previous" INTEGER, "threshold" INTEGER, "start" REAL, "start_ns" INTEGER, "end" REAL, "end_ns" INTEGER); INSERT INTO alert ("kernel") VALUES ('"'"'earlier'"'"')'
+inputs="count, alarm" write_pipeline older.yaml "synthetic: {packets: 100, sources: 5, seed: 3}" \
+	"path: \"$work/older.db\""
+run_ok older.stderr -p older.yaml
+columns="$(query older.db "SELECT group_concat(name, ' ') FROM pragma_table_info('alert')")"
+expected_columns="kernel name src dst sport dport proto metric value previous threshold start start_ns end end_ns group per state alert_id peak pkts bytes duration duration_ns reason"
+[ "$columns" = "$expected_columns" ] || fail "alert columns: $columns"
+rows="$(query older.db "SELECT count(*) FROM alert WHERE kernel = 'earlier'")/$(query older.db "SELECT count(*) FROM alert WHERE kernel = 'alarm'")"
+[ "$rows" = "1/5" ] || fail "earlier/new alert rows: $rows, expected 1/5"
+echo "  ok: 10 columns added, the earlier row kept, 5 new alerts"
 
 echo "checks: a database locked by another writer: the window waits and lands once it is free,"
 echo "        or, locked past retry:, is dropped whole and counted"

@@ -31,5 +31,6 @@ Suite *delivery_suite(void);
 Suite *kafka_suite(void);
 Suite *history_suite(void);
 Suite *packet_filter_suite(void);
+Suite *threshold_suite(void);
 
 #endif

@@ -791,10 +791,18 @@ END_TEST
 
 START_TEST(test_missing_required_key)
 {
+	load_pipeline(SOURCE_AND_SINK "  pick:\n"
+				      "    type: filter\n"
+				      "    input: rx\n");
+	assert_error("p.yaml", 13, 3, "missing required key 'expression' for kernel type 'filter'");
+	assert_error_count(1);
+
+	/* a threshold needs one of two keys: its check says which */
 	load_pipeline(SOURCE_AND_SINK "  alarm:\n"
 				      "    type: threshold\n"
 				      "    input: count\n");
-	assert_error("p.yaml", 13, 3, "missing required key 'above' for kernel type 'threshold'");
+	assert_error("p.yaml", 13, 3, "give `above:` (one limit for every key) or "
+		     "`groups:` (limits per network)");
 	assert_error_count(1);
 
 	load_pipeline(SOURCE_AND_SINK "  alarm:\n"

@@ -13,6 +13,11 @@
 #include "suites.h"
 #include "test_directory.h"
 
+struct bind_entry {
+	char label[8];
+	uint64_t weight;
+};
+
 struct bind_params {
 	uint64_t size;
 	bool nested;
@@ -20,6 +25,10 @@ struct bind_params {
 	char name[8];
 	uint64_t needed;
 	char props[40];
+	struct {
+		uint64_t count;
+		struct bind_entry entries[2];
+	} items;
 };
 
 static const struct config_field bind_fields[] = {
@@ -34,6 +43,12 @@ static const struct config_field bind_fields[] = {
 	 .required = true},
 	{.key = "props", .type = CONFIG_PROPERTIES, .offset = offsetof(struct bind_params, props),
 	 .size = sizeof(((struct bind_params *)0)->props)},
+	{.key = "items", .type = CONFIG_MAPPING_LIST, .offset = offsetof(struct bind_params, items),
+	 .size = sizeof(struct bind_entry), .maximum = 2},
+	{.key = "items.label", .type = CONFIG_STRING, .offset = offsetof(struct bind_entry, label),
+	 .size = sizeof(((struct bind_entry *)0)->label), .required = true},
+	{.key = "items.weight", .type = CONFIG_UNSIGNED, .offset = offsetof(struct bind_entry, weight),
+	 .default_value = "5"},
 	{.key = NULL},
 };
 
@@ -170,11 +185,69 @@ START_TEST(test_key_positions_and_code_bound_rows)
 			 "fallback");
 	ck_assert_str_eq(config_key_position(bind_fields, NULL, "needed", fallback).file,
 			 "fallback");
-	ck_assert_uint_eq(field_count(bind_fields), 6);
+	ck_assert_uint_eq(field_count(bind_fields), 9);
 	ck_assert_int_eq(find_field(bind_fields, "nested.count"), 2);
 	ck_assert_int_eq(find_field(bind_fields, "count"), -1);
 	ck_assert(field_is_bound_by_code(&(struct config_field){.type = CONFIG_NAMES}));
 	ck_assert(!field_is_bound_by_code(&(struct config_field){.type = CONFIG_UNSIGNED_LIST}));
+}
+END_TEST
+
+/* A list of mappings: each entry defaulted and bound into its slot, the rest zero. */
+START_TEST(test_mapping_list_entries)
+{
+	const struct config_field *list = &bind_fields[find_field(bind_fields, "items")];
+	const struct bind_entry *entry;
+	struct bind_params other;
+	char text[64];
+
+	bind_text("needed: 1\nitems:\n  - {label: a}\n  - label: b\n    weight: 9\n");
+	ck_assert_uint_eq(errors.count, 0);
+	ck_assert_uint_eq(config_mapping_list_count(&params.items), 2);
+	entry = config_mapping_list_entry(&params.items, sizeof(struct bind_entry), 0);
+	ck_assert_str_eq(entry->label, "a");
+	ck_assert_uint_eq(entry->weight, 5);
+	entry = config_mapping_list_entry(&params.items, sizeof(struct bind_entry), 1);
+	ck_assert_str_eq(entry->label, "b");
+	ck_assert_uint_eq(entry->weight, 9);
+	/* the later entry's key positions win, for a check to point at */
+	ck_assert_uint_eq(positions[find_field(bind_fields, "items.weight")].line, 5);
+	ck_assert_uint_eq(positions[find_field(bind_fields, "items")].line, 3);
+	/* the entry rows are not the params struct's: no default lands at their offsets */
+	ck_assert_uint_eq(params.size, 4096);
+	ck_assert_ptr_eq(config_field_list_parent(bind_fields,
+						  &bind_fields[find_field(bind_fields, "items.label")]),
+			 list);
+	ck_assert_ptr_null(config_field_list_parent(
+		bind_fields, &bind_fields[find_field(bind_fields, "nested.count")]));
+	ck_assert_ptr_null(config_field_list_parent(bind_fields, list));
+	config_field_format(list, &params, text, sizeof(text));
+	ck_assert_str_eq(text, "a list of 2 entries");
+	other = params;
+	ck_assert(!config_field_changed(list, &params, &other));
+	other.items.entries[1].weight = 8;
+	ck_assert(config_field_changed(list, &params, &other));
+}
+END_TEST
+
+START_TEST(test_mapping_list_errors)
+{
+	bind_text("needed: 1\nitems:\n  - {weight: 1}\n  - 3\n  - {label: c, wieght: 2}\n"
+		  "  - {label: d}\n");
+	ck_assert_uint_eq(errors.count, 4);
+	assert_error_is(0, 3, 5, "missing required key 'label' in this entry of 'items' in the "
+				 "test table");
+	assert_error_is(1, 4, 5, "entries of 'items' are mappings of keys, not a single value");
+	assert_error_is(2, 5, 16, "unknown key 'wieght' in 'items' in the test table (did you "
+				  "mean 'weight'?)");
+	assert_error_is(3, 6, 5, "too many entries in 'items' (at most 2)");
+	ck_assert_uint_eq(config_mapping_list_count(&params.items), 2);
+	memset(&errors, 0, sizeof(errors));
+	bind_text("needed: 1\nitems: 3\n");
+	assert_error_is(0, 2, 8, "'items' takes a list of mappings, not a single value");
+	memset(&errors, 0, sizeof(errors));
+	bind_text("needed: 1\nitems: []\n");
+	assert_error_is(0, 2, 8, "'items' is an empty list");
 }
 END_TEST
 
@@ -233,6 +306,8 @@ config_bind_suite(void)
 	tcase_add_test(binder, test_check_context);
 	tcase_add_test(binder, test_key_positions_and_code_bound_rows);
 	tcase_add_test(binder, test_properties_bound_in_order);
+	tcase_add_test(binder, test_mapping_list_entries);
+	tcase_add_test(binder, test_mapping_list_errors);
 	tcase_add_test(binder, test_properties_errors);
 	suite_add_tcase(suite, binder);
 	return suite;

@@ -158,7 +158,8 @@ START_TEST(malformed_requests_get_exact_errors)
 	check_error("{}", "command: Object item not found: command");
 	check_error("{\"command\":1}", "command: Expected string, got integer");
 	check_error("{\"command\":\"stats\"}",
-		    "unknown command 'stats' (commands: status, reload, check, sources, dump, dump_status)");
+		    "unknown command 'stats' (commands: status, reload, check, sources, alerts, dump, "
+		    "dump_status)");
 	check_error("{\"command\":\"status\",\"extra\":true}",
 		    "status: 1 object item(s) left unpacked: extra");
 	check_error("{\"command\":\"reload\",\"command\":\"reload\"}",

@@ -193,7 +193,7 @@ END_TEST
 START_TEST(test_wrong_abi_refused)
 {
 	assert_refused(build("plugins/old.so", wrong_abi_source),
-		       "built for kernel API version 1, this daemon has 2");
+		       "built for kernel API version 1, this daemon has 3");
 }
 END_TEST
 

@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring_elem.h>
 
+#include "config_compare.h"
 #include "packet.h"
 #include "test_rig.h"
 
@@ -85,8 +86,10 @@ test_params(const struct kernel_ops *ops, const char *const *settings)
 	void *params = calloc(1, ops->params_size > 0 ? ops->params_size : 1);
 
 	ck_assert_ptr_nonnull(params);
+	/* an entry's keys of a list are defaulted entry by entry, where the list is written */
 	for (const struct config_field *field = ops->config_map; field->key != NULL; field++)
-		if (field->default_value != NULL)
+		if (field->default_value != NULL &&
+		    config_field_list_parent(ops->config_map, field) == NULL)
 			set_parameter(ops, params, field->key, field->default_value);
 	for (; settings != NULL && *settings != NULL; settings++) {
 		char key[64];
@@ -103,10 +106,18 @@ void
 test_rig_open(struct test_rig *rig, const struct kernel_ops *ops, const char *name,
 	      enum stream_type input_type, const char *const *settings, unsigned output_ring_size)
 {
+	test_rig_open_params(rig, ops, name, input_type, test_params(ops, settings),
+			     output_ring_size);
+}
+
+void
+test_rig_open_params(struct test_rig *rig, const struct kernel_ops *ops, const char *name,
+		     enum stream_type input_type, void *params, unsigned output_ring_size)
+{
 	memset(rig, 0, sizeof(*rig));
 	rig->mempool = test_mempool();
 	rig->instance = (struct kernel_instance){
-		.ops = ops, .params = test_params(ops, settings), .replica_count = 1,
+		.ops = ops, .params = params, .replica_count = 1,
 		.mempool = rig->mempool, .input_count = 1, .inputs = rig->inputs,
 		.output_type = ops->output_type,
 	};

@@ -61,6 +61,13 @@ void test_rig_open(struct test_rig *rig, const struct kernel_ops *ops, const cha
 		   enum stream_type input_type, const char *const *settings,
 		   unsigned output_ring_size);
 
+/*
+ * As test_rig_open(), with @p params the test made (test_params() and then
+ * what settings cannot say, such as a list of mappings); the rig frees them.
+ */
+void test_rig_open_params(struct test_rig *rig, const struct kernel_ops *ops, const char *name,
+			  enum stream_type input_type, void *params, unsigned output_ring_size);
+
 /* Adds another input ring of @p type and @p size, as `input: [a, b]` gives. */
 struct kernel_ring *test_rig_add_input(struct test_rig *rig, enum stream_type type,
 				       unsigned size);

@@ -111,6 +111,43 @@ START_TEST(test_alert_values)
 	record.alert.name[0] = '\0';
 	check_types(&record, values);
 	ck_assert(values[1].is_null && values[7].is_null && values[10].is_null);
+	for (unsigned c = 15; c < 25; c++) /* group ... reason: a per-window alert has none */
+		ck_assert_msg(values[c].is_null, "column %u", c);
+}
+END_TEST
+
+START_TEST(test_lifecycle_alert_values)
+{
+	union any_record record = {.alert = {
+		.header = {.type = STREAM_ALERT, .kernel = "episodes"},
+		.key = COUNT_KEY_DESTINATION, .metric = THRESHOLD_METRIC_PACKETS, .value = 900,
+		.threshold = 500, .per = THRESHOLD_PER_SECOND, .group = "customers",
+		.fields = ALERT_FIELD_LIFECYCLE, .alert_id = 0x00ab00000000cd01ull, .peak = 1200,
+		.total_packets = 5000, .total_bytes = 320000, .state = ALERT_STATE_END,
+		.end_reason = ALERT_END_SHUTDOWN, .start_ns = 1000000000ull,
+		.end_ns = 3500000000ull}};
+	struct sqlite_value values[SQLITE_SCHEMA_MAX_COLUMNS];
+
+	check_types(&record, values);
+	ck_assert(values[2].is_null);                  /* src: key dst */
+	ck_assert_str_eq(values[15].text, "customers");
+	ck_assert_str_eq(values[16].text, "second");
+	ck_assert_str_eq(values[17].text, "end");
+	ck_assert_str_eq(values[18].text, "00ab00000000cd01");
+	ck_assert_int_eq(values[19].integer, 1200);
+	ck_assert_int_eq(values[20].integer, 5000);
+	ck_assert_int_eq(values[21].integer, 320000);
+	ck_assert_double_eq_tol(values[22].real, 2.5, 1e-9);
+	ck_assert_int_eq(values[23].integer, 2500000000ll);
+	ck_assert_str_eq(values[24].text, "shutdown");
+	record.alert.state = ALERT_STATE_UPDATE;
+	check_types(&record, values);
+	ck_assert_str_eq(values[17].text, "update");
+	ck_assert(values[24].is_null);                 /* reason: at the end only */
+	/* a group name filling the array has no NUL: all 32 bytes, no more */
+	memset(record.alert.group, 'g', sizeof(record.alert.group));
+	check_types(&record, values);
+	ck_assert_uint_eq(strlen(values[15].text), sizeof(record.alert.group));
 }
 END_TEST
 
@@ -150,6 +187,7 @@ sqlite_schema_suite(void)
 	tcase_add_test(cases, test_tables);
 	tcase_add_test(cases, test_src_count_values);
 	tcase_add_test(cases, test_alert_values);
+	tcase_add_test(cases, test_lifecycle_alert_values);
 	tcase_add_test(cases, test_flow_and_proto_stats_values);
 	suite_add_tcase(suite, cases);
 	return suite;
