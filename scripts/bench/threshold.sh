@@ -33,7 +33,7 @@ record threshold "13b lookup per record, IPv4, RIB (what the kernel uses)" "$rib
 	"threshold_groups_find(): rte_rib_lookup, 2^20 addresses 8 times, $(awk '$1 == "found" { print $3 }' build/bench/threshold_groups.1.txt) % in a prefix" \
 	"build/threshold_groups_bench"
 record threshold "13b lookup per record, IPv6, RIB" "$(figure rib_ipv6_ns) ns" "$runs" \
-	"rte_rib6_lookup, 2^20 addresses 8 times, $(awk '$1 == "found" { print $5 }' build/bench/threshold_groups.1.txt) % in a prefix" \
+	"rte_rib6_lookup, 2^20 addresses 8 times, $(awk '$1 == "found" { print $6 }' build/bench/threshold_groups.1.txt) % in a prefix" \
 	"build/threshold_groups_bench"
 record threshold "13b lookup per record, IPv4, rte_lpm on the same prefixes" "$lpm_ipv4 ns" "$runs" \
 	"for the comparison: rte_lpm takes a 64 MB tbl24 per table (one per replica and reload generation); the lookup runs once per src_count record, not per packet" \
