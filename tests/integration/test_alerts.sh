@@ -12,7 +12,8 @@
 #    totals Wireshark's per-second counts of ip.dst (skipped without
 #    ../shared).
 # 3. Live (synthetic source, wall clock): a reload that changes the limit
-#    keeps the open alerts (same ids, new threshold), one that raises it
+#    (from `above:` to a group) keeps the open alerts (same ids, the group's
+#    limit from then on), one that raises it
 #    above the traffic ends them (`below`, after hold), one that lowers it
 #    opens new ones, and SIGTERM ends those (`shutdown`): every alert one
 #    start and one end, none twice. `jetstreamctl alerts` lists the open ones.
@@ -172,7 +173,8 @@ fi
 
 echo "checks: live: a reload changing the limit keeps the open alerts; raising it above the"
 echo "        traffic ends them after hold; SIGTERM ends the open ones with reason shutdown"
-# 4 sources at 500 packets a second each, 1 s windows on the wall clock
+# 4 sources at 500 packets a second each, 1 s windows on the wall clock;
+# live_pipeline LIMIT: the threshold's limit, a line of YAML
 live_pipeline() {
 	replace_file live.yaml <<YAML
 version: 1
@@ -188,7 +190,7 @@ kernels:
     type: threshold
     input: watch
     alerts: lifecycle
-    above: $1
+    $1
     hold: 2s
     update: never
   out:
@@ -206,7 +208,7 @@ wait_records() {
 		sleep 0.1
 	done
 }
-live_pipeline 100
+live_pipeline "above: 100"
 socket="$work/control.sock"
 cat >settings.yaml <<YAML
 version: 1
@@ -251,21 +253,22 @@ ctl alerts watch 2>refused.txt || status=$?
 [ "$status" = 1 ] && grep -qx "jetstreamctl: alerts: kernel 'watch' is a per_src_counter, not a threshold" refused.txt ||
 	fail "jetstreamctl alerts watch: exit $status, $(cat refused.txt)"
 echo "  ok: jetstreamctl alerts: the 4 open alerts, their ids those of the start records"
-live_pipeline 200
+# from one limit for all to a group of 10.0.0.0/8 at 200: the alerts are kept, now in the group
+live_pipeline "groups: [{name: lab, networks: [10.0.0.0/8], pkts: 200}]"
 kill -HUP "$running_pid"
 wait_notify READY=1 2 20
 grep -q "reload: generation 2 running: .*changed ddos" "$work/stderr" ||
 	{ cat "$work/stderr"; fail "the reload did not change ddos in place"; }
 sleep 3 # three windows at 500 a second, above 200: the alerts stay open, no new ones
 [ "$(grep -c '"state"' live.jsonl)" = 4 ] || fail "records after a reload that kept them above: $(cat live.jsonl)"
-live_pipeline 1000
+live_pipeline "above: 1000"
 kill -HUP "$running_pid"
 wait_notify READY=1 3 20
 wait_records end 4 20
-# the threshold of an end is the limit of the alert's last window above it: 200
-[ "$(grep '"state":"end"' live.jsonl | grep -c '"threshold":200,.*"reason":"below"')" = 4 ] ||
+# the group and threshold of an end are those of the alert's last window above: lab, 200
+[ "$(grep '"state":"end"' live.jsonl | grep -c '"group":"lab",.*"threshold":200,.*"reason":"below"')" = 4 ] ||
 	fail "the ends after raising the limit: $(grep '"state":"end"' live.jsonl)"
-live_pipeline 100
+live_pipeline "above: 100"
 kill -HUP "$running_pid"
 wait_notify READY=1 4 20
 wait_records start 8 20
