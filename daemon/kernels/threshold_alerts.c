@@ -34,8 +34,13 @@ alert_table_create(unsigned capacity, char *message, size_t size)
 	char name[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters parameters = {
 		.name = name,
-		/* rte_hash needs at least 8 entries and fills its buckets to about 90 % */
-		.entries = capacity < 8 ? 8 : capacity + capacity / 8,
+		/*
+		 * rte_hash needs at least 8 entries; with the extendable bucket
+		 * table it takes every one of them, however the keys collide, so
+		 * an alert is never refused while a slot is free
+		 */
+		.entries = capacity < 8 ? 8 : capacity,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 		.key_len = sizeof(struct alert_key),
 		.hash_func = rte_hash_crc,
 		.socket_id = SOCKET_ID_ANY,
@@ -86,7 +91,7 @@ alert_table_add(struct alert_table *table, const struct alert_key *key)
 		return NULL;
 	slot = table->free_slots[table->free_count - 1];
 	if (rte_hash_add_key_data(table->hash, key, (void *)(uintptr_t)slot) != 0)
-		return NULL; /* no room in the key's buckets: counted by the caller as full */
+		return NULL; /* not expected (see the ext table): counted by the caller as full */
 	table->free_count--;
 	if (slot + 1 > table->high_water)
 		table->high_water = slot + 1;

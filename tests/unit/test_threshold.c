@@ -116,12 +116,32 @@ assert_groups_error(const struct threshold_group_list *groups, const char *expec
 	ck_assert_str_eq(message, expected);
 }
 
+/* A third group beside a valid two, and the first problem check() finds with it. */
+static const struct {
+	const char *name;
+	const char *const *networks;
+	uint64_t packets;
+	const char *error;
+} third_groups[] = {
+	{"other", (const char *const[]){"203.0.113.0/24", "2001:0db8::/32", NULL}, 10,
+	 "'2001:db8::/32' is in both groups 'customers' and 'other'"},
+	{"other", (const char *const[]){"203.0.113.0/24", "203.0.113.0/24", NULL}, 10,
+	 "group 'other' lists '203.0.113.0/24' twice (as '203.0.113.0/24')"},
+	{"other", (const char *const[]){"203.0.113.1/24", NULL}, 10,
+	 "group 'other': '203.0.113.1/24' has bits set past its length (the network is "
+	 "203.0.113.0/24)"},
+	{"spare", NULL, 10,
+	 "groups 'rest' and 'spare' both have no `networks:`: only one group may be the default"},
+	{"customers", NULL, 10, "two groups are named 'customers'"},
+	{"no limit", (const char *const[]){"203.0.113.0/24", NULL}, 0,
+	 "group name 'no limit' may hold only letters, digits and `_ . -`"},
+	{"nolimit", (const char *const[]){"203.0.113.1/24", NULL}, 0,
+	 "group 'nolimit' has no limit: give `pkts:` or `bytes:`"},
+};
+
 START_TEST(groups_check_refuses_what_is_ambiguous)
 {
 	static const char *const customers[] = {"198.51.100.0/24", "2001:db8::/32", NULL};
-	static const char *const again[] = {"203.0.113.0/24", "2001:0db8::/32", NULL};
-	static const char *const twice[] = {"203.0.113.0/24", "203.0.113.0/24", NULL};
-	static const char *const bad[] = {"203.0.113.1/24", NULL};
 	struct threshold_group_list *groups = calloc(1, sizeof(*groups));
 	char message[256];
 
@@ -129,30 +149,12 @@ START_TEST(groups_check_refuses_what_is_ambiguous)
 	add_group(groups, "customers", customers, 10, 0, THRESHOLD_PER_WINDOW);
 	add_group(groups, "rest", NULL, 0, 5000, THRESHOLD_PER_SECOND);
 	ck_assert_int_eq(threshold_groups_check(groups, message, sizeof(message)), 0);
-	add_group(groups, "other", again, 10, 0, THRESHOLD_PER_WINDOW);
-	assert_groups_error(groups, "'2001:db8::/32' is in both groups 'customers' and 'other'");
-	groups->count = 2;
-	add_group(groups, "other", twice, 10, 0, THRESHOLD_PER_WINDOW);
-	assert_groups_error(groups, "group 'other' lists '203.0.113.0/24' twice (as "
-			    "'203.0.113.0/24')");
-	groups->count = 2;
-	add_group(groups, "other", bad, 10, 0, THRESHOLD_PER_WINDOW);
-	assert_groups_error(groups, "group 'other': '203.0.113.1/24' has bits set past its length "
-			    "(the network is 203.0.113.0/24)");
-	groups->count = 2;
-	add_group(groups, "spare", NULL, 10, 0, THRESHOLD_PER_WINDOW);
-	assert_groups_error(groups, "groups 'rest' and 'spare' both have no `networks:`: only one "
-			    "group may be the default");
-	groups->count = 2;
-	add_group(groups, "customers", NULL, 10, 0, THRESHOLD_PER_WINDOW);
-	assert_groups_error(groups, "two groups are named 'customers'");
-	groups->count = 2;
-	add_group(groups, "no limit", twice, 0, 0, THRESHOLD_PER_WINDOW);
-	assert_groups_error(groups, "group name 'no limit' may hold only letters, digits and "
-			    "`_ . -`");
-	groups->count = 2;
-	add_group(groups, "nolimit", bad, 0, 0, THRESHOLD_PER_WINDOW);
-	assert_groups_error(groups, "group 'nolimit' has no limit: give `pkts:` or `bytes:`");
+	for (unsigned c = 0; c < sizeof(third_groups) / sizeof(third_groups[0]); c++) {
+		groups->count = 2;
+		add_group(groups, third_groups[c].name, third_groups[c].networks,
+			  third_groups[c].packets, 0, THRESHOLD_PER_WINDOW);
+		assert_groups_error(groups, third_groups[c].error);
+	}
 	free(groups);
 }
 END_TEST
@@ -508,6 +510,66 @@ START_TEST(lifecycle_counts_alerts_not_opened)
 }
 END_TEST
 
+/* Drain @p rig's output ring; @return the alerts of @p state in it. */
+static unsigned
+drain_state(struct test_rig *rig, enum alert_state state)
+{
+	struct alert_record alerts[MAX_ALERTS];
+	unsigned taken, matching = 0;
+
+	while ((taken = rte_ring_dequeue_burst_elem(rig->output.ring, alerts, sizeof(alerts[0]),
+						    MAX_ALERTS, NULL)) > 0)
+		for (unsigned i = 0; i < taken; i++)
+			matching += alerts[i].state == state;
+	return matching;
+}
+
+/*
+ * The default max_alerts, 10000, all open at once: every key gets its alert
+ * (the hash must hold as many keys as the table has slots), the next one is
+ * counted, and the end of input ends them all.
+ */
+START_TEST(lifecycle_holds_max_alerts_open)
+{
+	enum { OPEN = 10000, BATCH = 1000 };
+	struct test_rig rig;
+	unsigned started = 0;
+	char address[64];
+
+	test_rig_open_params(&rig, &threshold_kernel, "episodes", STREAM_SRC_COUNT,
+			     lifecycle_params("10", "60s", "never", "10000"), 2048);
+	for (unsigned key = 0; key <= OPEN; key++) {
+		/* IPv4 and IPv6 keys, spread as a real address mix is */
+		if (key % 2 == 0)
+			snprintf(address, sizeof(address), "10.%u.%u.%u", key >> 16 & 255,
+				 key >> 8 & 255, key & 255);
+		else
+			snprintf(address, sizeof(address), "2001:db8:%x::%x", key * 2654435761u >> 16,
+				 key);
+		send_second(&rig, address, 20, 0);
+		if ((key + 1) % BATCH == 0 || key == OPEN) {
+			test_rig_consume_input(&rig, false);
+			started += drain_state(&rig, ALERT_STATE_START);
+		}
+	}
+	ck_assert_uint_eq(started, OPEN);
+	ck_assert_uint_eq(test_rig_stat(&rig, "alerts_open"), OPEN);
+	ck_assert_uint_eq(test_rig_stat(&rig, "alerts_not_opened"), 1);
+	rig.drain = NULL;
+	test_rig_close_inputs(&rig);
+	{
+		unsigned ended = 0;
+
+		for (unsigned poll = 0; poll < 100000 && !test_rig_poll(&rig); poll++)
+			ended += drain_state(&rig, ALERT_STATE_END);
+		ended += drain_state(&rig, ALERT_STATE_END);
+		ck_assert_uint_eq(ended, OPEN);
+	}
+	ck_assert_uint_eq(test_rig_stat(&rig, "alerts_open"), 0);
+	test_rig_close(&rig);
+}
+END_TEST
+
 /* A reload that changes the limit keeps the open alert: the new instance ends it, by its limit. */
 START_TEST(lifecycle_take_state_keeps_open_alerts)
 {
@@ -558,6 +620,7 @@ threshold_suite(void)
 	tcase_add_test(lifecycle, lifecycle_one_alert_per_attack);
 	tcase_add_test(lifecycle, lifecycle_silent_key_ends_by_stream_time);
 	tcase_add_test(lifecycle, lifecycle_counts_alerts_not_opened);
+	tcase_add_test(lifecycle, lifecycle_holds_max_alerts_open);
 	tcase_add_test(lifecycle, lifecycle_take_state_keeps_open_alerts);
 	suite_add_tcase(suite, groups);
 	suite_add_tcase(suite, lifecycle);
