@@ -16,7 +16,8 @@
 #    limit from then on), one that raises it
 #    above the traffic ends them (`below`, after hold), one that lowers it
 #    opens new ones, and SIGTERM ends those (`shutdown`): every alert one
-#    start and one end, none twice. `jetstreamctl alerts` lists the open ones.
+#    start and one end, none twice; keys that fall silent (a new source) end by
+#    the clock. `jetstreamctl alerts` lists the open ones.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -174,14 +175,14 @@ fi
 echo "checks: live: a reload changing the limit keeps the open alerts; raising it above the"
 echo "        traffic ends them after hold; SIGTERM ends the open ones with reason shutdown"
 # 4 sources at 500 packets a second each, 1 s windows on the wall clock;
-# live_pipeline LIMIT: the threshold's limit, a line of YAML
+# live_pipeline LIMIT [SOURCES]: the threshold's limit, a line of YAML; the sources (4)
 live_pipeline() {
 	replace_file live.yaml <<YAML
 version: 1
 kernels:
   rx:
     type: source
-    synthetic: {packets: 0, sources: 4, rate_pps: 2000}
+    synthetic: {packets: 0, sources: ${2:-4}, rate_pps: 2000}
   watch:
     type: per_src_counter
     input: rx
@@ -272,11 +273,22 @@ live_pipeline "above: 100"
 kill -HUP "$running_pid"
 wait_notify READY=1 4 20
 wait_records start 8 20
+# a new source of 2 addresses: 10.0.0.2 and 10.0.0.3 fall silent and end by the clock,
+# 2 s of hold and a window after their last window above
+live_pipeline "above: 100" 2
+kill -HUP "$running_pid"
+wait_notify READY=1 5 20
+grep -q "reload: generation 5 running: .*replaced rx" "$work/stderr" ||
+	{ cat "$work/stderr"; fail "the reload did not replace the source"; }
+wait_records end 6 20
+silent="$(grep '"state":"end"' live.jsonl | tail -n 2 | sed 's/.*"src":"\([0-9.]*\)".*"reason":"\([a-z]*\)".*/\1 \2/' | sort | paste -sd ' ' -)"
+[ "$silent" = "10.0.0.2 below 10.0.0.3 below" ] || fail "the silent keys' ends: $silent"
 kill -TERM "$running_pid"
 wait_exit 20
 [ "$exit_status" = 0 ] || { tail -n 20 "$work/stderr"; fail "exit $exit_status after SIGTERM"; }
 [ "$(grep -c '"state":"end"' live.jsonl)" = 8 ] || fail "not 8 ends: $(cat live.jsonl)"
-[ "$(grep '"state":"end"' live.jsonl | grep -c '"reason":"shutdown"')" = 4 ] ||
-	fail "SIGTERM did not end 4 alerts with reason shutdown: $(grep '"state":"end"' live.jsonl)"
+[ "$(grep '"state":"end"' live.jsonl | grep '"reason":"shutdown"' | grep -c '"src":"10\.0\.0\.[01]"')" = 2 ] ||
+	fail "SIGTERM did not end the 2 open alerts with reason shutdown: $(grep '"state":"end"' live.jsonl)"
 [ "$(check_ids live.jsonl ddos)" = 8 ] || fail "not 8 alerts of one start and one end each"
-echo "  ok: 8 alerts, each one start and one end; 4 kept through a reload, 4 ended below, 4 at shutdown"
+echo "  ok: 8 alerts, each one start and one end; 4 kept through a reload, 4 ended below,"
+echo "      2 silent ones ended by the clock, 2 at shutdown"
