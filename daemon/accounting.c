@@ -78,7 +78,8 @@ static const struct stat_row stat_rows[] = {
 	{"alerts_ended", ACCOUNTING_STAT_COUNTER, "Lifecycle alerts ended (state: end)."},
 	{"alerts_open", ACCOUNTING_STAT_GAUGE, "Lifecycle alerts open now."},
 	{"alerts_not_opened", ACCOUNTING_STAT_COUNTER,
-	 "Keys above their limit that opened no alert, max_alerts being open (not alerted)."},
+	 "Records of keys above their limit that opened no alert, max_alerts being open (not "
+	 "alerted)."},
 	{"flows_created", ACCOUNTING_STAT_COUNTER, "Flows the tracker created."},
 	{"flows_active", ACCOUNTING_STAT_GAUGE, "Flows in the tracker's table now."},
 	{"evicted_flows", ACCOUNTING_STAT_COUNTER, "Flows evicted because the table was full."},

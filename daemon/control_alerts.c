@@ -68,8 +68,6 @@ merge_replica(struct alerts_merge *merge, const struct kernel_instance *instance
 								      "per_window`: it keeps no "
 								      "open alerts", merge->kernel);
 	merge->thresholds++;
-	if (result == -ENOENT) /* not ticked yet since it started: none open */
-		return NULL;
 	if (result != 0)
 		return control_commands_error("kernel '%s': its open alerts changed during every "
 					      "read; try again", instance->name);

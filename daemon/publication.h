@@ -36,6 +36,13 @@ publication_buffer(struct publication *publication, void *buffers, size_t size)
 {
 	uint64_t sequence = atomic_load_explicit(&publication->sequence, memory_order_relaxed);
 
+	/*
+	 * The buffer was the published one until the last publication: a
+	 * reader may still copy it. The fence keeps the writes that follow from
+	 * being seen before that publication's sequence, so the reader's check
+	 * of the sequence sees the change (free on x86; needed where stores reorder).
+	 */
+	atomic_thread_fence(memory_order_release);
 	return (char *)buffers + ((sequence + 1) & 1) * size;
 }
 

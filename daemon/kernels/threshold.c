@@ -95,10 +95,12 @@ static const struct config_field threshold_fields[] = {
 	{.key = "groups.networks", .type = CONFIG_STRING_LIST, .offset = GROUP_KEY(networks),
 	 .size = THRESHOLD_NETWORKS_SIZE,
 	 .description = "IPv4 and IPv6 networks (`198.51.100.0/24`, `2001:db8::/32`, an address "
-			"alone); none: the default group, for keys in no other group"},
-	{.key = "groups.pkts", .type = CONFIG_UNSIGNED, .offset = GROUP_KEY(packets),
+			"alone); each family holds its own keys (`::/0` is every IPv6 address, "
+			"`0.0.0.0/0` every IPv4 one); none: the default group, for keys in no other "
+			"group"},
+	{.key = "groups.pkts", .type = CONFIG_UNSIGNED, .offset = GROUP_KEY(packets), .minimum = 1,
 	 .description = "alert when the key's packets (per `per`) are strictly greater"},
-	{.key = "groups.bytes", .type = CONFIG_UNSIGNED, .offset = GROUP_KEY(bytes),
+	{.key = "groups.bytes", .type = CONFIG_UNSIGNED, .offset = GROUP_KEY(bytes), .minimum = 1,
 	 .description = "alert when the key's bytes (per `per`) are strictly greater"},
 	{.key = "groups.per", .type = CONFIG_CHOICE, .offset = GROUP_KEY(per), .choices = per_names,
 	 .default_value = "window", .description = "the group's limits count per `window` or per "
@@ -126,6 +128,8 @@ struct threshold_counters {
 /* The open alerts for `jetstreamctl alerts` (access rule: kernels/threshold.h). */
 struct view_publication {
 	bool changed;                   /* dp only: an alert opened, closed or rose since */
+	bool building;                  /* dp only: a pass is filling the unpublished buffer */
+	unsigned build_slot;            /* dp only: where that pass goes on at the next tick */
 	uint64_t published_ns;          /* dp only: the tick's clock at the last publication */
 	struct threshold_view buffers[2];
 	struct publication publication;
@@ -148,8 +152,9 @@ struct verdict {
 	const char *group;       /* "" for `above:` */
 };
 
-/* The keys that mean something with `alerts: lifecycle` only. */
+/* The keys that mean something with `alerts: lifecycle` only, and with `above:` only. */
 static const char *const lifecycle_keys[] = {"hold", "update", "max_alerts", NULL};
+static const char *const above_keys[] = {"metric", "per", NULL};
 
 static void
 threshold_check(const void *params_pointer, struct config_check_context *context)
@@ -173,6 +178,11 @@ threshold_check(const void *params_pointer, struct config_check_context *context
 		if (config_check_key_set(context, lifecycle_keys[i]))
 			config_check_error(context, lifecycle_keys[i], "'%s' applies to `alerts: "
 					   "lifecycle` only", lifecycle_keys[i]);
+	for (unsigned i = 0; params->above == 0 && above_keys[i] != NULL; i++)
+		if (config_check_key_set(context, above_keys[i]))
+			config_check_error(context, above_keys[i], "'%s' applies to `above:` only (a "
+					   "group has its own `pkts:`, `bytes:` and `per:`)",
+					   above_keys[i]);
 }
 
 static void
@@ -390,12 +400,17 @@ take_window(struct open_alert *open, const struct src_count_record *count,
 	open->total_bytes += count->bytes;
 	if (!verdict->above)
 		return false;
-	open->value = open->metric == verdict->metric ? verdict->value : open->value;
+	/* the alert follows the metric above its limit; a peak in another unit means nothing */
+	if (open->metric != verdict->metric)
+		open->peak = 0;
+	open->metric = verdict->metric;
+	open->per = verdict->per;
+	open->value = verdict->value;
+	open->threshold = verdict->threshold;
 	if (open->value > open->peak)
 		open->peak = open->value;
 	open->end_ns = count->end_ns;
 	open->window_ns = count->end_ns > count->start_ns ? count->end_ns - count->start_ns : 0;
-	open->threshold = open->metric == verdict->metric ? verdict->threshold : open->threshold;
 	copy_group(open->group, verdict->group);
 	return true;
 }
@@ -442,64 +457,91 @@ close_alert(struct kernel_instance *instance, struct open_alert *open, enum aler
 	state->counters.open = alert_table_count(state->lifecycle->alerts);
 }
 
-/* One record of a lifecycle threshold; @return whether @p alert was written. */
-static bool
+/*
+ * One record of a lifecycle threshold, into @p alerts (room for two: an
+ * alert that ended in the key's silence and the one its return starts).
+ * @return the records written.
+ */
+static unsigned
 follow_key(struct kernel_instance *instance, const struct src_count_record *count,
-	   const struct verdict *verdict, struct alert_record *alert)
+	   const struct verdict *verdict, struct alert_record *alerts)
 {
 	const struct threshold_params *params = instance->params;
 	struct threshold_state *state = instance->state;
 	struct alert_key key;
 	struct open_alert *open;
+	unsigned written = 0;
 
-	if (count->end_ns > state->lifecycle->stream_ns)
-		state->lifecycle->stream_ns = count->end_ns;
 	key_of(count, &key);
 	open = alert_table_find(state->lifecycle->alerts, &key);
+	/*
+	 * The key's own records come in window order: none from the end of its
+	 * last window above to this one's start means no packet, below for that
+	 * long. Past `hold`, the alert ended then, whatever this window says.
+	 */
+	if (open != NULL && count->start_ns >= open->end_ns + params->hold_ns) {
+		close_alert(instance, open, ALERT_END_BELOW, &alerts[written++]);
+		open = NULL;
+	}
 	if (open == NULL)
-		return verdict->above && open_alert(instance, count, &key, verdict, alert);
+		return written + (verdict->above &&
+				  open_alert(instance, count, &key, verdict, &alerts[written]));
 	if (!verdict->above) {
 		uint64_t hold_end_ns = open->end_ns + params->hold_ns;
 
-		/* the totals hold the windows of the alert and its hold, not one after */
-		if (count->start_ns < hold_end_ns)
-			take_window(open, count, verdict);
+		take_window(open, count, verdict);
 		if (count->end_ns < hold_end_ns)
-			return false;
-		close_alert(instance, open, ALERT_END_BELOW, alert);
-		return true;
+			return 0;
+		close_alert(instance, open, ALERT_END_BELOW, alerts);
+		return 1;
 	}
 	state->view.changed |= take_window(open, count, verdict);
 	if (params->update_ns == 0 || open->end_ns - open->reported_ns < params->update_ns)
-		return false;
+		return 0;
 	open->reported_ns = open->end_ns;
-	lifecycle_alert(open, ALERT_STATE_UPDATE, ALERT_END_BELOW, instance->name, alert);
+	lifecycle_alert(open, ALERT_STATE_UPDATE, ALERT_END_BELOW, instance->name, alerts);
 	state->counters.updated++;
-	return true;
+	return 1;
 }
 
 /*
+ * Slots one poll's scan of the open alerts visits at most (expiry, and the
+ * view for the control socket): a table of a million alerts is walked over
+ * many polls, never in one stall of milliseconds on the worker.
+ */
+#define SCAN_SLOTS_PER_POLL 4096
+
+/*
  * End the alerts whose keys fell silent, once the stream's time passed their
- * expiry; at most @p budget records. A scan that runs out of budget goes on
- * at the next poll. @return the records written into @p alerts.
+ * expiry; at most @p budget records. A scan that runs out of budget or of
+ * slots goes on at the next poll. @return the records written into @p alerts.
  */
 static unsigned
 end_silent_alerts(struct kernel_instance *instance, struct alert_record *alerts, unsigned budget)
 {
 	const struct threshold_params *params = instance->params;
 	struct threshold_lifecycle *lifecycle = ((struct threshold_state *)instance->state)->lifecycle;
-	unsigned written = 0;
+	unsigned written = 0, visited = 0;
 
 	if (!lifecycle->scanning) {
 		if (lifecycle->stream_ns < lifecycle->next_expiry_ns)
 			return 0;
 		lifecycle->scanning = true;
 		lifecycle->scan_slot = 0;
+		/*
+		 * An alert opened while the scan goes on may take a slot it has
+		 * passed: open_alert() lowers this for it, and the scan's own
+		 * least expiry joins it at the end
+		 */
+		lifecycle->next_expiry_ns = UINT64_MAX;
 		lifecycle->scan_next_expiry_ns = UINT64_MAX;
 	}
 	for (; lifecycle->scan_slot < alert_table_slots(lifecycle->alerts); lifecycle->scan_slot++) {
-		struct open_alert *open = alert_table_slot(lifecycle->alerts, lifecycle->scan_slot);
+		struct open_alert *open;
 
+		if (visited++ == SCAN_SLOTS_PER_POLL)
+			return written;
+		open = alert_table_slot(lifecycle->alerts, lifecycle->scan_slot);
 		if (open == NULL)
 			continue;
 		if (silent_expiry_ns(params, open) > lifecycle->stream_ns) {
@@ -512,7 +554,8 @@ end_silent_alerts(struct kernel_instance *instance, struct alert_record *alerts,
 		close_alert(instance, open, ALERT_END_BELOW, &alerts[written++]);
 	}
 	lifecycle->scanning = false;
-	lifecycle->next_expiry_ns = lifecycle->scan_next_expiry_ns;
+	if (lifecycle->scan_next_expiry_ns < lifecycle->next_expiry_ns)
+		lifecycle->next_expiry_ns = lifecycle->scan_next_expiry_ns;
 	return written;
 }
 
@@ -528,11 +571,18 @@ threshold_process(struct kernel_instance *instance)
 
 	if (budget == 0)
 		return 0;
-	/* At most one alert per record, so the budget bounds the records read. */
-	received = kernel_receive(instance, counts, budget, NULL);
+	/*
+	 * Per window, at most one alert a record; with the lifecycle two (an
+	 * end in the key's silence, then a start): the budget bounds the records read.
+	 */
+	received = kernel_receive(instance, counts, state->lifecycle != NULL ? budget / 2 : budget,
+				  NULL);
 	for (unsigned i = 0; i < received; i++) {
 		struct verdict verdict;
 
+		/* every record moves the stream's time, a key in no group's too */
+		if (state->lifecycle != NULL && counts[i].end_ns > state->lifecycle->stream_ns)
+			state->lifecycle->stream_ns = counts[i].end_ns;
 		if (!judge(params, state, &counts[i], &verdict))
 			continue;
 		if (state->lifecycle != NULL)
@@ -571,25 +621,43 @@ view_insert(struct threshold_view *view, const struct open_alert *open)
 		view->count++;
 }
 
-/* dp: publish the open alerts furthest above their limits. */
+/*
+ * dp, from the tick: once the alerts changed and the interval passed, a pass
+ * over the table (SCAN_SLOTS_PER_POLL slots a tick) fills the unpublished
+ * buffer with those furthest above their limits, then publishes it.
+ */
 static void
-publish_view(struct threshold_state *state)
+build_view(struct threshold_state *state, uint64_t now_ns)
 {
+	struct view_publication *view = &state->view;
 	struct threshold_lifecycle *lifecycle = state->lifecycle;
-	struct threshold_view *view = publication_buffer(&state->view.publication,
-							 state->view.buffers,
-							 sizeof(state->view.buffers[0]));
+	struct threshold_view *into = publication_buffer(&view->publication, view->buffers,
+							 sizeof(view->buffers[0]));
+	unsigned slots = alert_table_slots(lifecycle->alerts), end;
 
-	view->open = alert_table_count(lifecycle->alerts);
-	view->stream_ns = lifecycle->stream_ns;
-	view->count = 0;
-	for (unsigned slot = 0; slot < alert_table_slots(lifecycle->alerts); slot++) {
-		const struct open_alert *open = alert_table_slot(lifecycle->alerts, slot);
+	if (!view->building) {
+		if (!view->changed || now_ns - view->published_ns < THRESHOLD_VIEW_INTERVAL_NS)
+			return;
+		view->building = true;
+		view->changed = false;
+		view->build_slot = 0;
+		into->count = 0;
+	}
+	end = slots - view->build_slot > SCAN_SLOTS_PER_POLL ? view->build_slot + SCAN_SLOTS_PER_POLL
+							     : slots;
+	for (; view->build_slot < end; view->build_slot++) {
+		const struct open_alert *open = alert_table_slot(lifecycle->alerts, view->build_slot);
 
 		if (open != NULL)
-			view_insert(view, open);
+			view_insert(into, open);
 	}
-	publication_publish(&state->view.publication);
+	if (view->build_slot < slots)
+		return;
+	into->open = alert_table_count(lifecycle->alerts);
+	into->stream_ns = lifecycle->stream_ns;
+	publication_publish(&view->publication);
+	view->building = false;
+	view->published_ns = now_ns;
 }
 
 /*
@@ -606,11 +674,7 @@ threshold_tick(struct kernel_instance *instance, uint64_t now_ns)
 		return;
 	if (instance->live_clock && now_ns > state->lifecycle->stream_ns)
 		state->lifecycle->stream_ns = now_ns;
-	if (state->view.changed && now_ns - state->view.published_ns >= THRESHOLD_VIEW_INTERVAL_NS) {
-		publish_view(state);
-		state->view.changed = false;
-		state->view.published_ns = now_ns;
-	}
+	build_view(state, now_ns);
 }
 
 int
@@ -619,11 +683,18 @@ threshold_read_view(const struct kernel_instance *instance, struct threshold_vie
 	const struct threshold_params *params = instance->params;
 	const struct threshold_state *state = instance->state;
 
+	int result;
+
 	/* the params, not state->lifecycle: dp swaps that pointer in take_state */
 	if (params->alerts != THRESHOLD_ALERTS_LIFECYCLE)
 		return -ENOTSUP;
-	return publication_read(&state->view.publication, state->view.buffers,
-				sizeof(state->view.buffers[0]), view);
+	result = publication_read(&state->view.publication, state->view.buffers,
+				  sizeof(state->view.buffers[0]), view);
+	if (result != -ENOENT)
+		return result;
+	/* before its first publication (a reload's new instance): the count, as the stats read it */
+	*view = (struct threshold_view){.open = state->counters.open};
+	return 0;
 }
 
 /*

@@ -7,8 +7,9 @@
  *
  * Access rule: the replica's lcore (dp) publishes the open alerts that are
  * furthest above their limits, at most every THRESHOLD_VIEW_INTERVAL_NS and
- * only when they changed, from its tick; the control thread (cp) copies
- * them without a lock (publication.h).
+ * only when they changed, from its tick (a pass over the table may take
+ * several ticks); the control thread (cp) copies them without a lock
+ * (publication.h).
  */
 #ifndef JETSTREAM_KERNELS_THRESHOLD_H
 #define JETSTREAM_KERNELS_THRESHOLD_H
@@ -36,8 +37,11 @@ extern const struct kernel_ops threshold_kernel;
 
 /**
  * Copy the open alerts @p instance (a threshold) last published. cp.
- * @return 0; -ENOTSUP without `alerts: lifecycle`; -ENOENT before the first
- *         publication; -EBUSY when it kept publishing during every try.
+ * Before the instance's first publication (it started, or a reload's new
+ * instance took the alerts over, less than a tick ago) @p view holds the
+ * count of open alerts only.
+ * @return 0; -ENOTSUP without `alerts: lifecycle`; -EBUSY when it kept
+ *         publishing during every try.
  */
 int threshold_read_view(const struct kernel_instance *instance, struct threshold_view *view);
 

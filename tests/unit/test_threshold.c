@@ -6,6 +6,7 @@
  * end of input), driven on the test rig with src_count records the test
  * writes, every record checked field by field.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <rte_ring_elem.h>
 
 #include "kernel_runtime.h"
+#include "kernels/threshold.h"
 #include "kernels/threshold_groups.h"
 #include "outputs/jsonl.h"
 #include "suites.h"
@@ -73,16 +75,23 @@ START_TEST(prefixes_parse_both_families)
 }
 END_TEST
 
+/* Where threshold @p params hold the value of @p key. */
+static void *
+value_of(void *params, const char *key)
+{
+	for (const struct config_field *field = threshold_kernel.config_map; field->key != NULL;
+	     field++)
+		if (strcmp(field->key, key) == 0)
+			return (char *)params + field->offset;
+	ck_abort_msg("threshold has no `%s`", key);
+	return NULL;
+}
+
 /* The groups value of threshold @p params, as the loader binds `groups:`. */
 static struct threshold_group_list *
 groups_of(void *params)
 {
-	for (const struct config_field *field = threshold_kernel.config_map; field->key != NULL;
-	     field++)
-		if (strcmp(field->key, "groups") == 0)
-			return (struct threshold_group_list *)((char *)params + field->offset);
-	ck_abort_msg("threshold has no `groups`");
-	return NULL;
+	return value_of(params, "groups");
 }
 
 /* Append a group: @p networks a NULL-ended list (NULL: the default group). */
@@ -570,6 +579,149 @@ START_TEST(lifecycle_holds_max_alerts_open)
 }
 END_TEST
 
+/* Keys in no group still move the stream's time: a silent alert ends by it. */
+START_TEST(lifecycle_keys_outside_groups_move_time)
+{
+	static const char *const customers[] = {"198.51.100.0/24", NULL};
+	void *params = lifecycle_params("10", "1s", "never", "100");
+	struct alert_record alerts[MAX_ALERTS];
+	struct test_rig rig;
+
+	add_group(groups_of(params), "customers", customers, 10, 0, THRESHOLD_PER_WINDOW);
+	*(uint64_t *)value_of(params, "above") = 0; /* groups only */
+	test_rig_open_params(&rig, &threshold_kernel, "episodes", STREAM_SRC_COUNT, params, 64);
+	send_second(&rig, "198.51.100.7", 20, 0);
+	ck_assert_uint_eq(take_alerts(&rig, alerts), 1);
+	send_second(&rig, "203.0.113.1", 1000, 1);
+	ck_assert_uint_eq(take_alerts(&rig, alerts), 0); /* the stream at 2 s, the expiry 3 s */
+	send_second(&rig, "203.0.113.1", 1000, 2);
+	ck_assert_uint_eq(take_alerts(&rig, alerts), 1);
+	assert_alert(&alerts[0], ALERT_STATE_END, 20, 20, 20, 0, 1);
+	ck_assert_uint_eq(alerts[0].end_reason, ALERT_END_BELOW);
+	ck_assert_uint_eq(test_rig_stat(&rig, "keys_outside_groups"), 2);
+	test_rig_close(&rig);
+}
+END_TEST
+
+/*
+ * More alerts expire at once than a poll may emit: the scan goes on at the
+ * next poll, while a new alert takes a slot it has passed. That alert still
+ * ends by silence later (it once never did).
+ */
+START_TEST(lifecycle_alert_opened_during_a_paused_scan_expires)
+{
+	struct alert_record alerts[MAX_ALERTS];
+	struct test_rig rig;
+	char address[32];
+
+	test_rig_open_params(&rig, &threshold_kernel, "episodes", STREAM_SRC_COUNT,
+			     lifecycle_params("10", "1s", "never", "100"), 256);
+	for (unsigned key = 0; key < 40; key++) {
+		snprintf(address, sizeof(address), "198.51.100.%u", key);
+		send_second(&rig, address, 20, 0);
+	}
+	test_rig_consume_input(&rig, false);
+	ck_assert_uint_eq(drain_state(&rig, ALERT_STATE_START), 40);
+	send_second(&rig, "192.0.2.1", 1, 2);   /* the stream at 3 s: all 40 expire */
+	threshold_kernel.process(&rig.instance); /* one poll: its budget ends 32 at most */
+	ck_assert_uint_lt(drain_state(&rig, ALERT_STATE_END), 40);
+	send_second(&rig, "203.0.113.9", 20, 2); /* opens in a freed slot the scan has passed */
+	threshold_kernel.process(&rig.instance); /* and the scan ends the rest */
+	ck_assert_uint_eq(test_rig_stat(&rig, "alerts_ended"), 40);
+	ck_assert_uint_eq(test_rig_stat(&rig, "alerts_open"), 1);
+	drain_state(&rig, ALERT_STATE_END);
+	send_second(&rig, "192.0.2.1", 1, 5);   /* 203.0.113.9 expires at 3 + 1 + 1 = 5 s */
+	ck_assert_uint_eq(take_alerts(&rig, alerts), 1);
+	ck_assert_uint_eq(alerts[0].state, ALERT_STATE_END);
+	ck_assert_str_eq(strstr(line_of(&alerts[0]), "\"src\""),
+			 "\"src\":\"203.0.113.9\",\"metric\":\"pkts\",\"value\":20,"
+			 "\"threshold\":10,\"peak\":20,\"pkts\":20,\"bytes\":2000,"
+			 "\"start\":2.000000000,\"end\":3.000000000,\"duration\":1.000000000,"
+			 "\"reason\":\"below\"}\n");
+	test_rig_close(&rig);
+}
+END_TEST
+
+/* A key silent for `hold` that comes back above: the old alert ended, a new one starts. */
+START_TEST(lifecycle_return_after_hold_is_a_new_alert)
+{
+	struct alert_record alerts[MAX_ALERTS];
+	struct test_rig rig;
+
+	test_rig_open_params(&rig, &threshold_kernel, "episodes", STREAM_SRC_COUNT,
+			     lifecycle_params("10", "3s", "never", "100"), 64);
+	send_second(&rig, "198.51.100.7", 20, 1);
+	ck_assert_uint_eq(take_alerts(&rig, alerts), 1);
+	send_second(&rig, "198.51.100.7", 30, 4); /* 2 s of silence: the same alert */
+	ck_assert_uint_eq(take_alerts(&rig, alerts), 0);
+	send_second(&rig, "198.51.100.7", 40, 8); /* 3 s of silence: a new one */
+	ck_assert_uint_eq(take_alerts(&rig, alerts), 2);
+	assert_alert(&alerts[0], ALERT_STATE_END, 30, 30, 50, 1, 5);
+	ck_assert_uint_eq(alerts[0].end_reason, ALERT_END_BELOW);
+	assert_alert(&alerts[1], ALERT_STATE_START, 40, 40, 40, 8, 9);
+	ck_assert_uint_ne(alerts[0].alert_id, alerts[1].alert_id);
+	test_rig_close(&rig);
+}
+END_TEST
+
+/* An alert that goes on above on the other metric follows it: value, limit and peak of bytes. */
+START_TEST(lifecycle_follows_the_metric_above)
+{
+	static const char *const customers[] = {"198.51.100.0/24", NULL};
+	void *params = lifecycle_params("10", "3s", "1s", "100");
+	struct alert_record alerts[MAX_ALERTS];
+	struct test_rig rig;
+
+	add_group(groups_of(params), "customers", customers, 10, 1000, THRESHOLD_PER_WINDOW);
+	test_rig_open_params(&rig, &threshold_kernel, "episodes", STREAM_SRC_COUNT, params, 64);
+	send_window(&rig, COUNT_KEY_SOURCE, "198.51.100.7", 20, 100, 0, 1);
+	ck_assert_uint_eq(take_alerts(&rig, alerts), 1);
+	ck_assert_str_eq(strstr(line_of(&alerts[0]), "\"group\""),
+			 "\"group\":\"customers\",\"metric\":\"pkts\",\"value\":20,"
+			 "\"threshold\":10,\"peak\":20,\"pkts\":20,\"bytes\":100,"
+			 "\"start\":0.000000000,\"end\":1.000000000,\"duration\":1.000000000}\n");
+	send_window(&rig, COUNT_KEY_SOURCE, "198.51.100.7", 5, 90000, 1, 2);
+	ck_assert_uint_eq(take_alerts(&rig, alerts), 1);
+	ck_assert_str_eq(strstr(line_of(&alerts[0]), "\"group\""),
+			 "\"group\":\"customers\",\"metric\":\"bytes\",\"value\":90000,"
+			 "\"threshold\":1000,\"peak\":90000,\"pkts\":25,\"bytes\":90100,"
+			 "\"start\":0.000000000,\"end\":2.000000000,\"duration\":2.000000000}\n");
+	test_rig_close(&rig);
+}
+END_TEST
+
+/* The view for `jetstreamctl alerts`: the count before the first tick, then the alerts, furthest above first. */
+START_TEST(lifecycle_view_lists_open_alerts)
+{
+	static struct threshold_view view;
+	struct test_rig rig;
+
+	test_rig_open_params(&rig, &threshold_kernel, "episodes", STREAM_SRC_COUNT,
+			     lifecycle_params("10", "3s", "never", "100"), 64);
+	send_second(&rig, "198.51.100.7", 20, 0);
+	send_second(&rig, "198.51.100.8", 50, 0);
+	send_second(&rig, "198.51.100.9", 30, 0);
+	test_rig_consume_input(&rig, false);
+	ck_assert_int_eq(threshold_read_view(&rig.instance, &view), 0);
+	ck_assert_uint_eq(view.open, 3);
+	ck_assert_uint_eq(view.count, 0); /* not published yet */
+	threshold_kernel.tick(&rig.instance, NS_PER_SECOND);
+	ck_assert_int_eq(threshold_read_view(&rig.instance, &view), 0);
+	ck_assert_uint_eq(view.open, 3);
+	ck_assert_uint_eq(view.count, 3);
+	ck_assert_uint_eq(view.entries[0].peak, 50);
+	ck_assert_uint_eq(view.entries[1].peak, 30);
+	ck_assert_uint_eq(view.entries[2].peak, 20);
+	ck_assert_uint_eq(view.stream_ns, NS_PER_SECOND);
+	test_rig_close(&rig);
+	/* per window: no view */
+	test_rig_open(&rig, &threshold_kernel, "windows", STREAM_SRC_COUNT,
+		      (const char *const[]){"above=10", NULL}, 64);
+	ck_assert_int_eq(threshold_read_view(&rig.instance, &view), -ENOTSUP);
+	test_rig_close(&rig);
+}
+END_TEST
+
 /* A reload that changes the limit keeps the open alert: the new instance ends it, by its limit. */
 START_TEST(lifecycle_take_state_keeps_open_alerts)
 {
@@ -621,6 +773,11 @@ threshold_suite(void)
 	tcase_add_test(lifecycle, lifecycle_silent_key_ends_by_stream_time);
 	tcase_add_test(lifecycle, lifecycle_counts_alerts_not_opened);
 	tcase_add_test(lifecycle, lifecycle_holds_max_alerts_open);
+	tcase_add_test(lifecycle, lifecycle_keys_outside_groups_move_time);
+	tcase_add_test(lifecycle, lifecycle_alert_opened_during_a_paused_scan_expires);
+	tcase_add_test(lifecycle, lifecycle_return_after_hold_is_a_new_alert);
+	tcase_add_test(lifecycle, lifecycle_follows_the_metric_above);
+	tcase_add_test(lifecycle, lifecycle_view_lists_open_alerts);
 	tcase_add_test(lifecycle, lifecycle_take_state_keeps_open_alerts);
 	suite_add_tcase(suite, groups);
 	suite_add_tcase(suite, lifecycle);
