@@ -33,6 +33,7 @@
 #include <rte_common.h>
 
 #include "config.h"
+#include "config_compare.h"
 #include "fuzz.h"
 #include "kernel.h"
 #include "kernels/registry.h"
@@ -259,11 +260,29 @@ check_field(const struct config_field *field, const void *params)
 				   (unsigned long)i, (unsigned long)list.values[i]);
 		break;
 	}
+	case CONFIG_MAPPING_LIST: /* the entries: check_fields() */
 	case CONFIG_NAMES:
 	case CONFIG_STRING_LIST:
 	case CONFIG_PATH_LIST:
 		break; /* rows of keys bound by code: no value at the row's offset */
 	}
+}
+
+/* Each entry of the CONFIG_MAPPING_LIST @p list's value: its count, and its keys' values. */
+static void
+check_entries(const struct config_field *fields, const struct config_field *list,
+	      const void *params)
+{
+	const char *value = (const char *)params + list->offset;
+	uint64_t count = config_mapping_list_count(value);
+
+	FUZZ_CHECK(count <= list->maximum, "'%s' has %lu entries, at most %lu", list->key,
+		   (unsigned long)count, (unsigned long)list->maximum);
+	for (uint64_t e = 0; e < count && e < list->maximum; e++)
+		for (unsigned i = 0; fields[i].key != NULL; i++)
+			if (config_field_list_parent(fields, &fields[i]) == list)
+				check_field(&fields[i],
+					    config_mapping_list_entry(value, list->size, e));
 }
 
 static void
@@ -284,7 +303,10 @@ check_fields(const struct fuzz_input *input, const struct config_field *fields, 
 	     const struct config_position *positions)
 {
 	for (unsigned i = 0; fields != NULL && fields[i].key != NULL; i++) {
-		check_field(&fields[i], params);
+		if (fields[i].type == CONFIG_MAPPING_LIST)
+			check_entries(fields, &fields[i], params);
+		else if (config_field_list_parent(fields, &fields[i]) == NULL)
+			check_field(&fields[i], params); /* an entry's key is checked per entry */
 		if (positions != NULL)
 			check_position(input, positions[i], fields[i].key);
 	}
