@@ -307,7 +307,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_ARGS ?=
 FUZZ_CC ?= clang
 # clang lacks gcc's -Wformat-truncation; the rest of WARNINGS applies as is.
-FUZZ_CFLAGS := -std=gnu11 -O1 -g -march=native $(filter-out -Wno-format-truncation,$(WARNINGS)) \
+FUZZ_CFLAGS := -DJETSTREAM_VERSION='"$(VERSION)"' -std=gnu11 -O1 -g -march=native $(filter-out -Wno-format-truncation,$(WARNINGS)) \
 	-MMD -MP -Idaemon -Iinclude/jetstream -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SANITIZE := -fsanitize=fuzzer-no-link,address,undefined
 # 64 KB inputs at most; a config input that takes over 10 s is reported as a
