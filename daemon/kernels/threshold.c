@@ -35,7 +35,7 @@ enum threshold_alerts_mode { THRESHOLD_ALERTS_PER_WINDOW = 0, THRESHOLD_ALERTS_L
 struct threshold_params {
 	uint32_t metric;            /* enum threshold_metric, of `above` */
 	uint32_t alerts;            /* enum threshold_alerts_mode */
-	uint64_t above;             /* 0: not set (then `groups:` give the limits) */
+	uint64_t above;             /* NO_LIMIT: not set (then `groups:` give the limits) */
 	uint32_t per;               /* enum threshold_per, of `above` */
 	uint32_t reserved;
 	uint64_t hold_ns;
@@ -49,6 +49,8 @@ static const char *const per_names[] = {"window", "second", NULL};
 static const char *const alerts_names[] = {"per_window", "lifecycle", NULL};
 
 #define GROUP_KEY(member) offsetof(struct threshold_group_params, member)
+/* No limit: `above` not given, a group's `pkts` or `bytes` left out (stored 0 there). */
+#define NO_LIMIT UINT64_MAX
 #define NANOSECONDS_PER_SECOND 1000000000ull
 
 static const struct config_field threshold_fields[] = {
@@ -56,9 +58,9 @@ static const struct config_field threshold_fields[] = {
 	 .choices = metric_names, .default_value = "pkts",
 	 .description = "what `above` compares: `pkts` or `bytes` of each src_count record"},
 	{.key = "above", .type = CONFIG_UNSIGNED, .offset = offsetof(struct threshold_params, above),
-	 .minimum = 1,
-	 .description = "alert when the metric is strictly greater than this (per `per`), for "
-			"every key no group holds; required without `groups:`"},
+	 .default_value = "none", .special_word = "none", .special_value = NO_LIMIT,
+	 .description = "alert when the metric is strictly greater than this (per `per`; 0: "
+			"every record), for every key no group holds; required without `groups:`"},
 	{.key = "per", .type = CONFIG_CHOICE, .offset = offsetof(struct threshold_params, per),
 	 .choices = per_names, .default_value = "window",
 	 .description = "`above` counts per `window` (the record's) or per `second` (the window's "
@@ -163,7 +165,7 @@ threshold_check(const void *params_pointer, struct config_check_context *context
 	char message[256];
 	bool has_default = false;
 
-	if (params->above == 0 && params->groups.count == 0)
+	if (params->above == NO_LIMIT && params->groups.count == 0)
 		config_check_error(context, "above", "give `above:` (one limit for every key) or "
 				   "`groups:` (limits per network)");
 	if (params->groups.count > 0 &&
@@ -171,14 +173,14 @@ threshold_check(const void *params_pointer, struct config_check_context *context
 		config_check_error(context, "groups", "%s", message);
 	for (uint64_t g = 0; g < params->groups.count; g++)
 		has_default = has_default || params->groups.entries[g].networks[0] == '\0';
-	if (has_default && params->above != 0)
+	if (has_default && params->above != NO_LIMIT)
 		config_check_error(context, "above", "`above:` and a group without `networks:` would "
 				   "both be the limit of keys in no group: keep one");
 	for (unsigned i = 0; params->alerts != THRESHOLD_ALERTS_LIFECYCLE && lifecycle_keys[i]; i++)
 		if (config_check_key_set(context, lifecycle_keys[i]))
 			config_check_error(context, lifecycle_keys[i], "'%s' applies to `alerts: "
 					   "lifecycle` only", lifecycle_keys[i]);
-	for (unsigned i = 0; params->above == 0 && above_keys[i] != NULL; i++)
+	for (unsigned i = 0; params->above == NO_LIMIT && above_keys[i] != NULL; i++)
 		if (config_check_key_set(context, above_keys[i]))
 			config_check_error(context, above_keys[i], "'%s' applies to `above:` only (a "
 					   "group has its own `pkts:`, `bytes:` and `per:`)",
@@ -240,7 +242,7 @@ group_address(const struct src_count_record *count)
 	return count->key == COUNT_KEY_SOURCE ? count->source_address : count->destination_address;
 }
 
-/* Measure @p count against @p packets_limit and @p bytes_limit (0: none) per @p per. */
+/* Measure @p count against @p packets_limit and @p bytes_limit (NO_LIMIT: none) per @p per. */
 static void
 measure(const struct src_count_record *count, uint64_t packets_limit, uint64_t bytes_limit,
 	uint32_t per, struct verdict *verdict)
@@ -250,12 +252,12 @@ measure(const struct src_count_record *count, uint64_t packets_limit, uint64_t b
 						       : count->packets;
 	uint64_t bytes = per == THRESHOLD_PER_SECOND ? per_second(count->bytes, window_ns)
 						     : count->bytes;
-	bool packets_above = packets_limit != 0 && packets > packets_limit;
-	bool use_packets = packets_above || (packets_limit != 0 && !(bytes_limit != 0 &&
-								      bytes > bytes_limit));
+	bool packets_above = packets_limit != NO_LIMIT && packets > packets_limit;
+	bool bytes_above = bytes_limit != NO_LIMIT && bytes > bytes_limit;
+	bool use_packets = packets_above || (packets_limit != NO_LIMIT && !bytes_above);
 
 	verdict->per = per;
-	verdict->above = packets_above || (bytes_limit != 0 && bytes > bytes_limit);
+	verdict->above = packets_above || bytes_above;
 	verdict->metric = use_packets ? THRESHOLD_METRIC_PACKETS : THRESHOLD_METRIC_BYTES;
 	verdict->value = use_packets ? packets : bytes;
 	verdict->threshold = use_packets ? packets_limit : bytes_limit;
@@ -272,16 +274,18 @@ judge(const struct threshold_params *params, struct threshold_state *state,
 	if (group >= 0) {
 		const struct threshold_group_params *limits = &params->groups.entries[group];
 
-		measure(count, limits->packets, limits->bytes, limits->per, verdict);
+		measure(count, limits->packets != 0 ? limits->packets : NO_LIMIT,
+			limits->bytes != 0 ? limits->bytes : NO_LIMIT, limits->per, verdict);
 		verdict->group = limits->name;
 		return true;
 	}
-	if (params->above == 0) {
+	if (params->above == NO_LIMIT) {
 		state->counters.keys_outside_groups++;
 		return false;
 	}
-	measure(count, params->metric == THRESHOLD_METRIC_PACKETS ? params->above : 0,
-		params->metric == THRESHOLD_METRIC_BYTES ? params->above : 0, params->per, verdict);
+	measure(count, params->metric == THRESHOLD_METRIC_PACKETS ? params->above : NO_LIMIT,
+		params->metric == THRESHOLD_METRIC_BYTES ? params->above : NO_LIMIT, params->per,
+		verdict);
 	verdict->group = "";
 	return true;
 }

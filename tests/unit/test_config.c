@@ -758,7 +758,8 @@ START_TEST(test_wrong_types)
 				      "    max_sources:\n");
 	assert_error("p.yaml", 16, 12, "'above' takes a single value, not a mapping");
 	assert_error("p.yaml", 20, 12,
-		     "invalid value 'lots' for 'above': expected an integer such as 5000 or 256k");
+		     "invalid value 'lots' for 'above': expected an integer such as 5000 or 256k, "
+		     "or 'none'");
 	assert_error("p.yaml", 21, 13, "invalid value 'packets' for 'metric': expected one of pkts, bytes");
 	assert_error("p.yaml", 25, 13,
 		     "invalid value '5 parsecs' for 'window': expected a duration such as 250us, "

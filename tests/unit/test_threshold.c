@@ -376,6 +376,26 @@ START_TEST(kernel_counts_keys_outside_every_group)
 }
 END_TEST
 
+/* `above: 0` is a limit (every record with a packet alerts); left out, there is none. */
+START_TEST(kernel_above_zero_is_a_limit)
+{
+	struct alert_record alerts[MAX_ALERTS];
+	struct test_rig rig;
+
+	test_rig_open(&rig, &threshold_kernel, "everything", STREAM_SRC_COUNT,
+		      (const char *const[]){"above=0", NULL}, 64);
+	send_second(&rig, "198.51.100.7", 1, 0);
+	ck_assert_uint_eq(take_alerts(&rig, alerts), 1);
+	ck_assert_uint_eq(alerts[0].threshold, 0);
+	ck_assert_uint_eq(alerts[0].value, 1);
+	test_rig_close(&rig);
+	test_rig_open(&rig, &threshold_kernel, "nothing", STREAM_SRC_COUNT, NULL, 64);
+	send_second(&rig, "198.51.100.7", 1000000, 0);
+	ck_assert_uint_eq(take_alerts(&rig, alerts), 0);
+	test_rig_close(&rig);
+}
+END_TEST
+
 static void
 assert_alert(const struct alert_record *alert, enum alert_state state, uint64_t value,
 	     uint64_t peak, uint64_t packets, uint64_t start_s, uint64_t end_s)
@@ -588,7 +608,7 @@ START_TEST(lifecycle_keys_outside_groups_move_time)
 	struct test_rig rig;
 
 	add_group(groups_of(params), "customers", customers, 10, 0, THRESHOLD_PER_WINDOW);
-	*(uint64_t *)value_of(params, "above") = 0; /* groups only */
+	*(uint64_t *)value_of(params, "above") = UINT64_MAX; /* `none`: groups only */
 	test_rig_open_params(&rig, &threshold_kernel, "episodes", STREAM_SRC_COUNT, params, 64);
 	send_second(&rig, "198.51.100.7", 20, 0);
 	ck_assert_uint_eq(take_alerts(&rig, alerts), 1);
@@ -769,6 +789,7 @@ threshold_suite(void)
 	tcase_add_test(groups, groups_find_the_longest_prefix);
 	tcase_add_test(groups, kernel_holds_each_key_to_its_group);
 	tcase_add_test(groups, kernel_counts_keys_outside_every_group);
+	tcase_add_test(groups, kernel_above_zero_is_a_limit);
 	tcase_add_test(lifecycle, lifecycle_one_alert_per_attack);
 	tcase_add_test(lifecycle, lifecycle_silent_key_ends_by_stream_time);
 	tcase_add_test(lifecycle, lifecycle_counts_alerts_not_opened);
