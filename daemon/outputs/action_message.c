@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+/* the entry is the alert's: which line of the daemon sent it is not one of its fields */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "config.h"
