@@ -154,9 +154,9 @@ static const struct config_field sink_fields[] = {
 	{.key = "drain_timeout", .type = CONFIG_DURATION,
 	 .offset = offsetof(struct sink_params, drain_timeout_ns), .default_value = "10s",
 	 .maximum = 86400ull * 1000000000ull,
-	 .description = "networked formats: at a stop, or when a reload retires the sink, how long "
-			"buffered records may take to be delivered; those left are counted as "
-			"`dropped_drain_timeout`"},
+	 .description = "networked and action formats: at a stop, or when a reload retires the "
+			"sink, how long buffered records may take to be delivered (the queued alerts' "
+			"actions to run); those left are counted as `dropped_drain_timeout`"},
 	{.key = "url", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, clickhouse.url),
 	 .size = sizeof(((struct sink_params *)0)->clickhouse.url),
 	 .default_value = "http://127.0.0.1:8123",
