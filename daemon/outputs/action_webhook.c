@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,18 +18,23 @@
 
 #include <curl/curl.h>
 
+#include "log_journal.h"
 #include "outputs/actions_private.h"
 
 #define BACKOFF_FIRST_NS (100 * UINT64_C(1000000))
 #define BACKOFF_MAX_NS (5 * UINT64_C(1000000000))
+/* A failing endpoint is logged at most this often while its POSTs are tried again. */
+#define RETRY_LOG_INTERVAL_NS (60 * UINT64_C(1000000000))
 
 struct webhook_state {
+	char owner[64];
 	char url[2048];
 	uint64_t timeout_ns;
 	uint64_t retry_ns;
 	CURLM *multi;
 	struct curl_slist *headers;
 	_Atomic uint64_t retries; /* thread: wo; any thread: ro */
+	uint64_t retry_logged_ns; /* thread only: CLOCK_MONOTONIC of the last retry's line */
 };
 
 static pthread_once_t curl_initialized = PTHREAD_ONCE_INIT;
@@ -61,6 +67,7 @@ webhook_open(const struct action_settings *settings, void **state_out, char *mes
 		return -ENOMEM;
 	pthread_once(&curl_initialized, initialize_curl);
 	snprintf(state->url, sizeof(state->url), "%s", settings->url);
+	snprintf(state->owner, sizeof(state->owner), "%s", settings->owner);
 	state->timeout_ns = settings->timeout_ns;
 	state->retry_ns = settings->retry_ns;
 	state->multi = curl_multi_init();
@@ -181,6 +188,13 @@ settle(struct webhook_state *state, struct action_job *job, CURLcode result, uin
 		job->backoff_ns = BACKOFF_MAX_NS;
 	job->deadline_ns = now_ns + job->backoff_ns;
 	atomic_fetch_add_explicit(&state->retries, 1, memory_order_relaxed);
+	if (state->retry_logged_ns != 0 && now_ns - state->retry_logged_ns < RETRY_LOG_INTERVAL_NS)
+		return;
+	state->retry_logged_ns = now_ns;
+	log_message_fields(LOG_LEVEL_WARNING, &(struct log_fields){.kernel = state->owner},
+			   "kernel '%s': %s, tried again in %" PRIu64 " ms (for retry: after the "
+			   "first attempt; logged once a minute, the attempts counted as retries)",
+			   state->owner, job->error, job->backoff_ns / 1000000);
 }
 
 static void

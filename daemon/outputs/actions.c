@@ -104,7 +104,9 @@ kind_of(enum action_format format)
 unsigned
 actions_space(struct actions *actions)
 {
-	uint64_t waiting = load(&actions->outstanding) - load(&actions->running);
+	uint64_t outstanding = load(&actions->outstanding), running = load(&actions->running);
+	/* read apart: a job that ended between the two loads leaves running the larger */
+	uint64_t waiting = outstanding > running ? outstanding - running : 0;
 
 	return waiting < actions->settings.queue ? (unsigned)(actions->settings.queue - waiting) : 0;
 }

@@ -3,7 +3,7 @@
 # application/json) to a real HTTP server (webhook_server.py, python3's
 # http.server on loopback). The server fails its first 3 requests (HTTP
 # 500), then recovers: every alert arrives exactly once with a 200, the 3
-# failed attempts are counted as retries. A URL that answers 404 is not
+# failed attempts are counted as retries (and logged once). A URL that answers 404 is not
 # retried: each action is counted as failed, and logged once.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -39,6 +39,10 @@ if any(r["body"] not in lines for r in failed):
     sys.exit("FAIL: a failed request's body is no alert line")
 print("  ok: 12 POSTs to /hook (application/json), 3 answered 500 and retried, each of the 9 alert lines taken once")
 PYTHON
+
+[ "$(grep -c "warning: kernel 'act': POST $url/hook: HTTP 500, tried again in 100 ms" webhook.stderr)" -eq 1 ] ||
+	{ cat webhook.stderr; fail "not one line for the retried POSTs"; }
+echo "  ok: the failing endpoint logged once, its 3 failed attempts counted as retries"
 
 echo "checks: a URL answering 404 fails each action at once"
 : >requests.jsonl
