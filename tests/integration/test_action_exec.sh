@@ -9,6 +9,7 @@
 #    ignores SIGTERM a second later (SIGKILL): counted as actions_timed_out.
 # 3. A failing program is counted as actions_failed and logged once for the
 #    interval (a minute), the others counted in one line at the end.
+# 4. Alerts past a full queue are counted as dropped_sink_full (exit status 1).
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -124,4 +125,18 @@ expect_stats fail.stderr records=0 actions_run=9 actions_failed=9 actions_timed_
 grep -q "kernel 'act': 8 more actions failed since the last line" fail.stderr ||
 	{ cat fail.stderr; fail "no count of the other failures"; }
 echo "  ok: 9 actions_failed, one line with the exit status, one count of the other 8"
+echo "checks: past queue:, alerts are counted as dropped_sink_full, the exit status 1"
+write_action_pipeline "format: exec" "command: [/bin/sleep, 2]" "concurrency: 1" "queue: 1" >full.yaml
+status=0
+run_jetstreamd full.stderr -p full.yaml || status=$?
+[ "$status" -eq 1 ] || { cat full.stderr; fail "exit status $status with dropped alerts, expected 1"; }
+run="$(sink_stat full.stderr actions_run)" dropped="$(sink_stat full.stderr dropped_sink_full)"
+# one runs, one waits; the 9 arrive within the first program's 2 s (a second may end up dropped
+# too when it came before the thread had started the first)
+[ $((run + dropped)) -eq 9 ] && [ "$run" -ge 1 ] && [ "$run" -le 2 ] ||
+	{ cat full.stderr; fail "actions_run $run and dropped_sink_full $dropped, expected 1 or 2 making 9"; }
+expect_stats full.stderr records="$run" dropped_records="$dropped" dropped_drain_timeout=0
+grep -q "error: kernel 'act' (replica 0): $dropped alerts not acted on (dropped_records: sink_full $dropped, drain_timeout 0)" full.stderr ||
+	{ cat full.stderr; fail "no error line for the dropped alerts"; }
+echo "  ok: $run run, $dropped dropped_sink_full, said in the exit status and the log"
 echo "ok: exec actions get the exact line and variables, in order; timeouts and failures counted"
