@@ -34,6 +34,7 @@ state="${ALERT_STATE:-}"
 [ "$state" = start ] || [ "$state" = end ] || exit 0 # an update, or an alert without a lifecycle
 
 # the address's family and prefix, and the never-blackholed prefix it is in, if any
+# shellcheck disable=SC2086 # $never is split into its prefixes on purpose
 read -r family prefix protected <<EOF_PYTHON
 $(python3 - "$ALERT_KEY" $never <<'PYTHON'
 import ipaddress, sys

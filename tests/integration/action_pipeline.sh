@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # integration_directory and fail come from lib.sh, sourced first
 # Shared by the test_action_*.sh tests: the alerts of alerts_trace.py's known
 # answer (test_alerts.sh), four lifecycle alerts of nine records, made into
 # the pipeline an action sink is appended to.

@@ -13,7 +13,9 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/integration/action_pipeline.sh
 source "$integration_directory/action_pipeline.sh"
 
-command -v gobgpd >/dev/null && command -v gobgp >/dev/null || skip "gobgpd and gobgp are not installed (scripts/deps.sh)"
+if ! command -v gobgpd >/dev/null || ! command -v gobgp >/dev/null; then
+	skip "gobgpd and gobgp are not installed (scripts/deps.sh)"
+fi
 script="$repo_root/examples/actions/blackhole.sh"
 
 echo "checks: pipelines/ddos-watch.yaml with its blackhole sink uncommented"
@@ -67,8 +69,11 @@ done
 [ "$(grep -c '^blackhole: refusing to blackhole 192.0.2.2/32 (\(start\|end\) of alert [0-9a-f]\{16\}): it is in 192.0.2.0/24, never blackholed$' bgp.stderr)" -eq 2 ] ||
 	{ cat bgp.stderr; fail "192.0.2.2's start and end were not refused and logged"; }
 echo "  ok: 192.0.2.2 (in 192.0.2.0/24) refused at start and end, logged, never announced"
-[ "$(rib -a ipv4 | grep -c '^\*' || true)" -eq 0 ] && [ "$(rib -a ipv6 | grep -c '^\*' || true)" -eq 0 ] ||
-	{ rib -a ipv4; rib -a ipv6; fail "routes left in the RIB"; }
+if [ "$(rib -a ipv4 | grep -c '^\*' || true)" -ne 0 ] || [ "$(rib -a ipv6 | grep -c '^\*' || true)" -ne 0 ]; then
+	rib -a ipv4
+	rib -a ipv6
+	fail "routes left in the RIB"
+fi
 echo "  ok: the RIB is empty at the end"
 
 echo "checks: past BLACKHOLE_MAX_ROUTES, an announcement is refused and counted as failed"

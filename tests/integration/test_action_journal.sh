@@ -30,6 +30,7 @@ echo "checks: one entry per alert record, its fields"
 write_action_pipeline "format: journal" >journal.yaml
 "$jetstreamd" --check -p journal.yaml || fail "--check refused journal.yaml"
 # no JOURNAL_STREAM: the daemon's own lines stay on stderr, only the sink writes entries
+# shellcheck disable=SC2016 # the script is the inner shell's, its arguments $1 and $2
 unshare --mount --propagation private sh -c '
 	target=/run/systemd; [ -d "$target" ] || target=/run
 	mount -t tmpfs -o mode=0755 tmpfs "$target" && mkdir -p /run/systemd/journal &&
