@@ -216,7 +216,11 @@ log_failure(struct actions *actions, const struct action_job *job)
 			   (job->record.fields & ALERT_FIELD_LIFECYCLE)
 				   ? alert_state_name((enum alert_state)job->record.state)
 				   : "window",
-			   key, job->outcome == ACTION_TIMED_OUT ? "timed out" : "failed", job->error,
+			   key,
+			   job->outcome == ACTION_TIMED_OUT   ? "timed out"
+			   : job->outcome == ACTION_ABANDONED ? "was stopped"
+							      : "failed",
+			   job->error,
 			   others);
 	log->logged_ns = now;
 	log->unlogged = 0;
@@ -292,7 +296,7 @@ abandon_everything(struct actions *actions)
 		actions->jobs = job->next;
 		if (job->outcome == ACTION_RUNNING) {
 			actions->kind->abandon(actions->kind_state, job);
-			snprintf(job->error, sizeof(job->error), "still running at drain_timeout: stopped");
+			snprintf(job->error, sizeof(job->error), "still running at drain_timeout");
 			job->outcome = ACTION_ABANDONED;
 			count_outcome(actions, job);
 			add(&actions->running, (uint64_t)-1);

@@ -10,6 +10,8 @@
 # 3. A failing program is counted as actions_failed and logged once for the
 #    interval (a minute), the others counted in one line at the end.
 # 4. Alerts past a full queue are counted as dropped_sink_full (exit status 1).
+# 5. Live, SIGTERM while a program runs: the stop ends at drain_timeout, the
+#    program killed, the queued alerts dropped_drain_timeout.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -141,4 +143,43 @@ expect_stats full.stderr records="$run" dropped_records="$dropped" dropped_drain
 grep -q "error: kernel 'act' (replica 0): $dropped alerts not acted on (dropped_records: sink_full $dropped, drain_timeout 0)" full.stderr ||
 	{ cat full.stderr; fail "no error line for the dropped alerts"; }
 echo "  ok: $run run, $dropped dropped_sink_full, said in the exit status and the log"
+echo "checks: SIGTERM with a program running: drain_timeout bounds the stop"
+cat >live.yaml <<'YAML'
+version: 1
+kernels:
+  rx:
+    type: source
+    synthetic: {sources: 5, rate_pps: 2000}
+  count:
+    type: per_src_counter
+    input: rx
+    window: 100ms
+  alarm:
+    type: threshold
+    input: count
+    alerts: lifecycle
+    above: 10
+  act:
+    type: sink
+    input: alarm
+    format: exec
+    command: [/bin/sleep, 30]
+    concurrency: 1
+    drain_timeout: 1s
+YAML
+"$jetstreamd" -p live.yaml 2>live.stderr &
+running_pid=$!
+sleep 1
+kill -TERM "$running_pid"
+start=$SECONDS
+wait_exit 10
+[ "$exit_status" -eq 1 ] || { cat live.stderr; fail "exit status $exit_status, expected 1 (alerts not acted on)"; }
+[ $((SECONDS - start)) -le 3 ] || fail "the stop took $((SECONDS - start)) s with drain_timeout 1s"
+received="$(grep -E '^  act +sink ' live.stderr | awk '{print $5}')"
+expect_stats live.stderr records=0 actions_run=1 actions_timed_out=1 dropped_drain_timeout=$((received - 1)) \
+	actions_queued=0 actions_running=0
+grep -q "kernel 'act': the action for the start alert of .* was stopped: still running at drain_timeout$" live.stderr ||
+	{ cat live.stderr; fail "no line for the stopped program"; }
+! pgrep -f '^/bin/sleep 30$' >/dev/null || fail "the program survived the stop"
+echo "  ok: stopped within drain_timeout: the running program killed (actions_timed_out), $((received - 1)) queued alerts dropped_drain_timeout"
 echo "ok: exec actions get the exact line and variables, in order; timeouts and failures counted"
