@@ -176,6 +176,9 @@ install: build/jetstreamd build/jetstreamctl
 	install -m 0644 README.md systemd/jetstreamd-pci.conf $(DESTDIR)$(DOCDIR)/
 	install -m 0644 $(filter-out pipelines/main.yaml,$(wildcard pipelines/*.yaml)) \
 		$(DESTDIR)$(DOCDIR)/examples/pipelines/
+	@# the alert actions' examples (README, Alert actions), run by an exec sink
+	install -d $(DESTDIR)$(DOCDIR)/examples/actions
+	install -m 0755 $(wildcard examples/actions/*.sh) $(DESTDIR)$(DOCDIR)/examples/actions/
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5/

@@ -128,6 +128,15 @@ static const struct stat_row stat_rows[] = {
 	 "Failed deliveries of a networked sink that were tried again."},
 	{"last_error_seconds", ACCOUNTING_STAT_GAUGE,
 	 "Unix time of a networked sink's last failed delivery (0: none); the error is logged."},
+	/* action sinks (exec, webhook, journal, syslog) */
+	{"actions_run", ACCOUNTING_STAT_COUNTER, "Actions an action sink started, one per alert record."},
+	{"actions_failed", ACCOUNTING_STAT_COUNTER,
+	 "Actions that failed: a program's non-zero exit or signal, a POST refused or failing past "
+	 "retry:, a message not sent."},
+	{"actions_timed_out", ACCOUNTING_STAT_COUNTER,
+	 "Programs killed at their timeout: (or still running at drain_timeout)."},
+	{"actions_queued", ACCOUNTING_STAT_GAUGE, "Alerts waiting for an action slot now."},
+	{"actions_running", ACCOUNTING_STAT_GAUGE, "Actions running now."},
 };
 
 const char *

@@ -31,6 +31,8 @@
 #define LOG_MESSAGE_RELOAD_FAILED "0f78a901f1dd449e860fcd89bbe9974c" /**< the old one is kept */
 #define LOG_MESSAGE_STOPPING "df341bdb49264123a576196828305b29"      /**< a stop signal: draining */
 #define LOG_MESSAGE_ALERT "e4a0e28d440d48bd8f0c911fdb048237"         /**< an alert record */
+/** An alert record a `format: journal` sink sends (outputs/action_message.c) */
+#define LOG_MESSAGE_ALERT_ACTION "ee4f99d7bf01487f853b437e5655017a"
 
 /** What a line is about, besides its text; NULL members are left out. */
 struct log_fields {

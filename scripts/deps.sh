@@ -23,6 +23,7 @@ packages=(
 	clickhouse-server clickhouse-client  # tests: a real ClickHouse (18.16) takes the inserts
 	librdkafka-dev                   # the kafka sink format (and the tests' mock cluster)
 	kcat                             # tests: read the Kafka topics back
+	gobgpd                           # tests: a real GoBGP (gobgpd, and its CLI gobgp) takes examples/actions/blackhole.sh's routes
 	tmux                             # jetstreamctl top, driven in a test
 	python3                          # trace generator and test helpers
 	iproute2 tcpreplay               # veth/netns live-capture test

@@ -35,6 +35,7 @@
 
 #include "config.h"
 #include "kernel.h"
+#include "kernels/sink_action.h"
 #include "kernels/sink_clickhouse.h"
 #include "kernels/sink_kafka.h"
 #include "log_journal.h"
@@ -50,6 +51,10 @@ enum sink_format {
 	SINK_FORMAT_IPFIX,
 	SINK_FORMAT_CLICKHOUSE,
 	SINK_FORMAT_KAFKA,
+	SINK_FORMAT_EXEC, /* the actions (kernels/sink_action.h), in enum action_format's order */
+	SINK_FORMAT_WEBHOOK,
+	SINK_FORMAT_JOURNAL,
+	SINK_FORMAT_SYSLOG,
 };
 
 enum sink_transport { SINK_TRANSPORT_UDP = 0, SINK_TRANSPORT_TCP };
@@ -75,10 +80,12 @@ struct sink_params {
 	uint64_t drain_timeout_ns;
 	struct sink_clickhouse_params clickhouse; /* format clickhouse */
 	struct sink_kafka_params kafka; /* format kafka */
+	struct sink_action_params action; /* formats exec, webhook, journal, syslog */
 };
 
-static const char *const format_names[] = {"jsonl",      "null",  "sqlite", "ipfix",
-					   "clickhouse", "kafka", NULL};
+static const char *const format_names[] = {"jsonl",      "null",  "sqlite",  "ipfix",
+					   "clickhouse", "kafka", "exec",    "webhook",
+					   "journal",    "syslog", NULL};
 static const char *const transport_names[] = {"udp", "tcp", NULL};
 static const char *const when_full_names[] = {"block", "drop", NULL};
 
@@ -89,8 +96,10 @@ static const struct config_field sink_fields[] = {
 			"packets and records, only counting them (no `path`; runs on a worker lcore), "
 			"`sqlite`: rows of a SQLite database, one table per record type, `ipfix`: "
 			"flow records to an IPFIX collector, `clickhouse`: rows of ClickHouse "
-			"tables over its HTTP interface, or `kafka`: one message per record to "
-			"Kafka brokers"},
+			"tables over its HTTP interface, `kafka`: one message per record to "
+			"Kafka brokers; or an action on each alert record (alerts only): `exec` (a "
+			"program), `webhook` (an HTTP POST), `journal` (a journal entry) or "
+			"`syslog` (an RFC 5424 message over UDP)"},
 	{.key = "path", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, path),
 	 .size = sizeof(((struct sink_params *)0)->path),
 	 .description = "file to append records to, or `-` for standard output (required with "
@@ -109,7 +118,9 @@ static const struct config_field sink_fields[] = {
 	 .description = "how long a failed write (a full disk) is retried, backing off from 10ms "
 			"to 1s, before its records are counted as `dropped_records`; with `sqlite`, the "
 			"write is a transaction (a database locked by another writer fails one too) "
-			"and what is dropped is its whole window"},
+			"and what is dropped is its whole window; with `webhook`, how long a failed POST "
+			"is tried again (backing off from 100ms to 5s) before the action is counted "
+			"as `actions_failed`"},
 	{.key = "retain", .type = CONFIG_DURATION, .offset = offsetof(struct sink_params, retain_ns),
 	 .description = "`sqlite` only: rows whose time is older than the newest record's by more "
 			"are deleted, a bounded number per transaction (default: rows are kept)"},
@@ -143,14 +154,15 @@ static const struct config_field sink_fields[] = {
 	{.key = "drain_timeout", .type = CONFIG_DURATION,
 	 .offset = offsetof(struct sink_params, drain_timeout_ns), .default_value = "10s",
 	 .maximum = 86400ull * 1000000000ull,
-	 .description = "networked formats: at a stop, or when a reload retires the sink, how long "
-			"buffered records may take to be delivered; those left are counted as "
-			"`dropped_drain_timeout`"},
+	 .description = "networked and action formats: at a stop, or when a reload retires the "
+			"sink, how long buffered records may take to be delivered (the queued alerts' "
+			"actions to run); those left are counted as `dropped_drain_timeout`"},
 	{.key = "url", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, clickhouse.url),
 	 .size = sizeof(((struct sink_params *)0)->clickhouse.url),
 	 .default_value = "http://127.0.0.1:8123",
 	 .description = "format clickhouse: the server's HTTP interface (user and password, if "
-			"any, as `http://USER:PASSWORD@HOST:8123`)"},
+			"any, as `http://USER:PASSWORD@HOST:8123`); format webhook: the URL each "
+			"alert is POSTed to (required)"},
 	{.key = "table", .type = CONFIG_STRING,
 	 .offset = offsetof(struct sink_params, clickhouse.table),
 	 .size = sizeof(((struct sink_params *)0)->clickhouse.table), .default_value = "{type}",
@@ -187,6 +199,36 @@ static const struct config_field sink_fields[] = {
 	 .size = sizeof(((struct sink_params *)0)->kafka.properties),
 	 .description = "format kafka: librdkafka producer properties passed through, such as "
 			"`{compression.type: lz4, linger.ms: 20}` (not those the sink sets itself)"},
+	{.key = "command", .type = CONFIG_STRING_LIST,
+	 .offset = offsetof(struct sink_params, action.command),
+	 .size = sizeof(((struct sink_params *)0)->action.command),
+	 .description = "format exec: `[PROGRAM, ARG...]`, run once per alert record (no shell), "
+			"the record's jsonl line on its stdin, its fields in `ALERT_*` variables "
+			"(README, Alert actions; required)"},
+	{.key = "server", .type = CONFIG_STRING, .offset = offsetof(struct sink_params, action.server),
+	 .size = sizeof(((struct sink_params *)0)->action.server),
+	 .description = "format syslog: the server's `HOST:PORT` (UDP; `[IPV6]:PORT`; required)"},
+	{.key = "facility", .type = CONFIG_CHOICE,
+	 .offset = offsetof(struct sink_params, action.facility),
+	 .choices = sink_action_facility_names, .default_value = "daemon",
+	 .description = "format syslog: the messages' facility (`kern`, `user`, `daemon`, "
+			"`auth`, ..., `local0` to `local7`)"},
+	{.key = "timeout", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct sink_params, action.timeout_ns), .default_value = "10s",
+	 .minimum = 1000 * 1000ull, .maximum = 86400ull * 1000000000ull,
+	 .description = "formats exec and webhook: how long one action may take; a program still "
+			"running is sent SIGTERM, then SIGKILL a second later (`actions_timed_out`), "
+			"a POST is abandoned (and tried again within `retry`)"},
+	{.key = "concurrency", .type = CONFIG_UNSIGNED,
+	 .offset = offsetof(struct sink_params, action.concurrency), .default_value = "4",
+	 .minimum = 1, .maximum = 256,
+	 .description = "formats exec and webhook: actions that may run at once; the others wait "
+			"in the queue (those of one alert always one after the other, in order)"},
+	{.key = "queue", .type = CONFIG_UNSIGNED, .offset = offsetof(struct sink_params, action.queue),
+	 .default_value = "1024", .minimum = 1, .maximum = 1000000,
+	 .description = "action formats: alerts that may wait for a free slot; an alert that finds "
+			"the queue full is counted as `dropped_sink_full` (an action never holds "
+			"the graph back)"},
 	{.key = NULL},
 };
 
@@ -196,6 +238,19 @@ static const char *const ipfix_keys[] = {"collector", "transport", "observation_
 
 /* The keys of the delivery contract, which only the networked formats read. */
 static const char *const delivery_keys[] = {"when_full", "drain_timeout", NULL};
+
+/* Formats that act on alert records (kernels/sink_action.h). */
+static bool
+format_is_action(uint32_t format)
+{
+	return format >= SINK_FORMAT_EXEC && format <= SINK_FORMAT_SYSLOG;
+}
+
+static enum action_format
+action_format(uint32_t format)
+{
+	return (enum action_format)(format - SINK_FORMAT_EXEC);
+}
 
 /* Formats that deliver to a store over the network, under the delivery contract. */
 static bool
@@ -221,6 +276,7 @@ struct sink_state {
 	struct sink_ipfix *ipfix;       /* format ipfix only */
 	struct clickhouse *clickhouse;  /* format clickhouse only */
 	struct sink_kafka *kafka;       /* format kafka only */
+	struct sink_action *action;     /* the action formats only */
 	uint64_t packets;               /* format null only: polling thread: wo, cp: ro */
 	uint64_t records;               /* format null only: polling thread: wo, cp: ro */
 	_Atomic uint64_t format_failures; /* polling thread: wo, cp: ro. Records no line could hold */
@@ -255,7 +311,7 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 			if (config_check_key_set(context, *key))
 				config_check_error(context, *key, "'%s' applies to format ipfix only",
 						   *key);
-	if (!format_is_networked(params->format))
+	if (!format_is_networked(params->format) && !format_is_action(params->format))
 		for (const char *const *key = delivery_keys; *key != NULL; key++)
 			if (config_check_key_set(context, *key))
 				config_check_error(context, *key,
@@ -266,6 +322,16 @@ sink_check(const void *params_pointer, struct config_check_context *context)
 		config_check_error(context, "retain", "'retain' applies with format sqlite only");
 	if (params->format != SINK_FORMAT_KAFKA)
 		sink_kafka_check_unused(context);
+	if (params->format != SINK_FORMAT_CLICKHOUSE && params->format != SINK_FORMAT_WEBHOOK &&
+	    config_check_key_set(context, "url"))
+		config_check_error(context, "url", "'url' applies to formats clickhouse and webhook only");
+	if (!format_is_action(params->format))
+		sink_action_check_unused(context);
+	else {
+		sink_action_check(action_format(params->format), &params->action,
+				  params->clickhouse.url, context);
+		return;
+	}
 	sink_clickhouse_check(&params->clickhouse, params->format == SINK_FORMAT_CLICKHOUSE, context);
 	if (params->format == SINK_FORMAT_CLICKHOUSE)
 		return;
@@ -314,6 +380,8 @@ sink_properties(const void *params_pointer, struct kernel_properties *properties
 	properties->input_type = params->format == SINK_FORMAT_NULL ? STREAM_ANY : STREAM_ANY_RECORD;
 	if (params->format == SINK_FORMAT_IPFIX)
 		properties->input_type = STREAM_FLOW; /* the templates are for flow records */
+	if (format_is_action(params->format))
+		properties->input_type = STREAM_ALERT; /* an action is what an alert calls for */
 }
 
 static int
@@ -372,6 +440,13 @@ sink_init(struct kernel_instance *instance)
 						.buffer_bytes = params->buffer_size,
 						.drop_when_full = params->when_full == SINK_WHEN_FULL_DROP,
 						.drain_timeout_ns = params->drain_timeout_ns});
+	else if (format_is_action(params->format))
+		error = sink_action_open(instance, action_format(params->format), &params->action,
+					 &(struct sink_action_shared){
+						 .url = params->clickhouse.url,
+						 .retry_ns = params->retry_ns,
+						 .drain_timeout_ns = params->drain_timeout_ns},
+					 &state->action);
 	else
 		error = 0;
 	if (error != 0) {
@@ -533,6 +608,8 @@ sink_process(struct kernel_instance *instance)
 		return sink_ipfix_process(instance, state->ipfix);
 	if (params->format == SINK_FORMAT_KAFKA)
 		return sink_kafka_process(instance, state->kafka);
+	if (state->action != NULL)
+		return sink_action_process(instance, state->action);
 	room = state->clickhouse != NULL
 		       ? sink_clickhouse_room(state->clickhouse,
 					      params->when_full == SINK_WHEN_FULL_DROP)
@@ -583,6 +660,8 @@ sink_flush(struct kernel_instance *instance)
 
 	if (state->kafka != NULL)
 		return sink_kafka_flush(instance, state->kafka);
+	if (state->action != NULL)
+		return sink_action_flush(instance, state->action);
 	if (state->ipfix != NULL)
 		return sink_ipfix_flush(instance, state->ipfix);
 	if (state->clickhouse != NULL) {
@@ -630,6 +709,8 @@ sink_stats(const struct kernel_instance *instance, struct kernel_stat *stats)
 		return sink_clickhouse_stats(state->clickhouse, stats);
 	if (state->kafka != NULL)
 		return sink_kafka_stats(state->kafka, stats);
+	if (state->action != NULL)
+		return sink_action_stats(state->action, stats);
 	if (state->writer == NULL) {
 		stats[0] = (struct kernel_stat){"packets", state->packets};
 		stats[1] = (struct kernel_stat){"records", state->records};
@@ -659,6 +740,7 @@ sink_destroy(struct kernel_instance *instance)
 	sink_ipfix_close(state->ipfix); /* what still waits was sent by the flush, or is counted */
 	clickhouse_close(state->clickhouse); /* delivers what still waits, within drain_timeout */
 	sink_kafka_close(state->kafka); /* counts what still waits as dropped_drain_timeout */
+	sink_action_close(state->action); /* what still waits is dropped_drain_timeout */
 	free(state);
 	instance->state = NULL;
 }
@@ -668,7 +750,8 @@ const struct kernel_ops sink_kernel = {
 	.description = "Writes records to a file, stdout or (`format: sqlite`) a SQLite database, "
 		       "sends flow records (`format: ipfix`, which takes flow records only) to an "
 		       "IPFIX collector, inserts records into ClickHouse tables (`format: "
-		       "clickhouse`), sends records to Kafka (`format: kafka`), or (`format: null`) "
+		       "clickhouse`), sends records to Kafka (`format: kafka`), acts on alert records "
+		       "(`format: exec`, `webhook`, `journal`, `syslog`), or (`format: null`) "
 		       "discards packets and records",
 	.input_type = STREAM_ANY_RECORD,
 	.output_type = STREAM_NONE,

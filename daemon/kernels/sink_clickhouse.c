@@ -7,7 +7,8 @@
 #include "outputs/jsonl.h"
 
 /* The keys only format clickhouse reads. */
-static const char *const clickhouse_keys[] = {"url", "table", "database", "batch_rows",
+/* (`url` is format webhook's too: sink.c checks where it applies) */
+static const char *const clickhouse_keys[] = {"table", "database", "batch_rows",
 					      "batch_delay", "create_table", NULL};
 
 static void

@@ -59,6 +59,7 @@ main(void)
 	srunner_add_suite(runner, history_suite());
 	srunner_add_suite(runner, packet_filter_suite());
 	srunner_add_suite(runner, threshold_suite());
+	srunner_add_suite(runner, actions_suite());
 	/* one process: EAL state does not survive fork() well, and ASan reports stay readable */
 	srunner_set_fork_status(runner, CK_NOFORK);
 	srunner_run_all(runner, CK_NORMAL);

@@ -32,5 +32,6 @@ Suite *kafka_suite(void);
 Suite *history_suite(void);
 Suite *packet_filter_suite(void);
 Suite *threshold_suite(void);
+Suite *actions_suite(void);
 
 #endif
