@@ -4,11 +4,10 @@
 # answer (test_alerts.sh), four lifecycle alerts of nine records, made into
 # the pipeline an action sink is appended to.
 #
-# write_action_pipeline SINK_LINES...: trace.pcap (made once) and the
-# pipeline on stdout: source, counter by destination, lifecycle threshold
-# `ddos` with groups, a jsonl sink `out` writing alerts.jsonl, then the
-# lines given (an action sink `act` with input ddos, indented as kernels).
-write_action_pipeline() {
+# write_alert_pipeline: trace.pcap (made once) and the pipeline on stdout:
+# source, counter by destination, lifecycle threshold `ddos` with groups (the
+# YAML anchor &groups), a jsonl sink `out` writing alerts.jsonl.
+write_alert_pipeline() {
 	[ -f trace.pcap ] || python3 "$integration_directory/alerts_trace.py" trace.pcap >/dev/null
 	cat <<'YAML'
 version: 1
@@ -27,7 +26,7 @@ kernels:
     alerts: lifecycle
     hold: 3s
     update: 2s
-    groups:
+    groups: &groups
       - name: customers
         networks: [198.51.100.0/24, "2001:db8:100::/48"]
         pkts: 50
@@ -40,10 +39,14 @@ kernels:
     type: sink
     input: ddos
     path: alerts.jsonl
-  act:
-    type: sink
-    input: ddos
 YAML
+}
+
+# write_action_pipeline SINK_LINES...: write_alert_pipeline's, then an
+# action sink `act` with input ddos and the lines given (indented as its keys).
+write_action_pipeline() {
+	write_alert_pipeline
+	printf '  act:\n    type: sink\n    input: ddos\n'
 	printf '    %s\n' "$@"
 }
 

@@ -21,6 +21,8 @@
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/action_pipeline.sh
+source "$integration_directory/action_pipeline.sh"
 
 cd "$work"
 
@@ -50,42 +52,20 @@ PYTHON
 }
 
 echo "checks: a generated trace: groups by longest prefix, one alert per attack, exact records"
-python3 "$integration_directory/alerts_trace.py" trace.pcap >/dev/null
-cat >trace.yaml <<'YAML'
-version: 1
-kernels:
-  rx:
-    type: source
-    pcap: trace.pcap
-  watch:
-    type: per_src_counter
-    input: rx
-    key: dst
-    window: 1s
-  ddos:
-    type: threshold
-    input: watch
-    alerts: lifecycle
-    hold: 3s
-    update: 2s
-    groups: &groups
-      - name: customers
-        networks: [198.51.100.0/24, "2001:db8:100::/48"]
-        pkts: 50
-      - name: lab
-        networks: ["2001:db8:100:1::/64"]
-        pkts: 200
-      - {name: servers, networks: [203.0.113.0/24], bytes: 50000, per: second}
-      - {name: rest, pkts: 500}
+# the pipeline the action tests use too, and the same groups per window beside it
+{
+	write_alert_pipeline
+	cat <<'YAML'
   windows:
     type: threshold
     input: watch
     groups: *groups
-  out:
+  windows_out:
     type: sink
-    input: [ddos, windows]
-    path: alerts.jsonl
+    input: windows
+    path: windows.jsonl
 YAML
+} >trace.yaml
 run_ok trace.stderr -p trace.yaml
 # 198.51.100.7 (customers, 50 a window): 100 in second 1 (start), 100, 20, 20 (held: 2 s
 # below of 3), 100 in second 5 (an update: 4 s after the start's window, 2 s apart), then
@@ -116,10 +96,10 @@ for destination in 198.51.100.7 2001:db8:100::5 203.0.113.10 192.0.2.2; do
 done
 echo "  ok: 4 alerts, 9 records, each exactly the known answer; the lab's /64 held 2001:db8:100:1::9 to 200"
 # the same groups per window: one alert per window above its group's limit
-per_window="$(grep '"kernel":"windows"' alerts.jsonl | python3 -c '
+per_window="$(python3 -c '
 import collections, json, sys
 counts = collections.Counter((r["dst"], r["group"], r["metric"], r["threshold"]) for r in map(json.loads, sys.stdin))
-print(" ".join(f"{d}/{g}/{m}/{t}:{n}" for (d, g, m, t), n in sorted(counts.items())))')"
+print(" ".join(f"{d}/{g}/{m}/{t}:{n}" for (d, g, m, t), n in sorted(counts.items())))' <windows.jsonl)"
 expected_per_window="192.0.2.2/rest/pkts/500:1 198.51.100.7/customers/pkts/50:3 2001:db8:100::5/customers/pkts/50:2 203.0.113.10/servers/bytes/50000:1"
 [ "$per_window" = "$expected_per_window" ] || fail "per-window alerts: $per_window"
 for stat in alerts=9 alerts_started=4 alerts_updated=1 alerts_ended=4 alerts_open=0 alerts_not_opened=0 keys_outside_groups=0; do
