@@ -246,6 +246,14 @@ exec_progress(void *state_pointer, struct action_job *jobs, uint64_t now_ns)
 		if (job->outcome != ACTION_RUNNING)
 			continue;
 		if (waitpid(job->pid, &status, WNOHANG) == job->pid) {
+			/*
+			 * A program timed out and sent SIGTERM may exit while a child
+			 * of its group ignores it: the group gets SIGKILL too. (Its
+			 * id is not reused while a member lives, so this reaches no
+			 * other process.)
+			 */
+			if (job->terminated)
+				kill(-job->pid, SIGKILL);
 			judge(state, job, status);
 			continue;
 		}

@@ -35,8 +35,8 @@ state="${ALERT_STATE:-}"
 
 # the address's family and prefix, and the never-blackholed prefix it is in, if any
 # shellcheck disable=SC2086 # $never is split into its prefixes on purpose
-read -r family prefix protected <<EOF_PYTHON
-$(python3 - "$ALERT_KEY" $never <<'PYTHON'
+# (a failure here must fail the action: an end that withdraws nothing would leave the route)
+classified=$(python3 - "$ALERT_KEY" $never <<'PYTHON'
 import ipaddress, sys
 address = ipaddress.ip_address(sys.argv[1])
 family = "ipv4" if address.version == 4 else "ipv6"
@@ -44,8 +44,14 @@ inside = [n for n in sys.argv[2:] if ipaddress.ip_network(n, strict=False).versi
           and address in ipaddress.ip_network(n, strict=False)]
 print(family, f"{address}/{address.max_prefixlen}", inside[0] if inside else "-")
 PYTHON
-)
-EOF_PYTHON
+) || { say "cannot check $ALERT_KEY against BLACKHOLE_NEVER ($never): python3 failed"; exit 1; }
+read -r family prefix protected <<EOF_CLASSIFIED
+$classified
+EOF_CLASSIFIED
+if [ -z "${family:-}" ] || [ -z "${prefix:-}" ] || [ -z "${protected:-}" ]; then
+	say "cannot check $ALERT_KEY against BLACKHOLE_NEVER: no answer"
+	exit 1
+fi
 
 if [ "$protected" != - ]; then
 	say "refusing to blackhole $prefix ($state of alert ${ALERT_ID:-}): it is in $protected, never blackholed"
@@ -62,7 +68,10 @@ fi
 
 exec 9>"$lock"
 flock 9
-routes=$(( $(rib -a ipv4 | grep -c '^\*' || true) + $(rib -a ipv6 | grep -c '^\*' || true) ))
+# a RIB that cannot be listed is not an empty one: the cap must not fail open
+ipv4_routes=$(rib -a ipv4) || { say "cannot list the IPv4 RIB: not announcing $prefix"; exit 1; }
+ipv6_routes=$(rib -a ipv6) || { say "cannot list the IPv6 RIB: not announcing $prefix"; exit 1; }
+routes=$(( $(printf '%s\n' "$ipv4_routes" | grep -c '^\*' || true) + $(printf '%s\n' "$ipv6_routes" | grep -c '^\*' || true) ))
 if [ "$routes" -ge "$max_routes" ]; then
 	say "not announcing $prefix (alert ${ALERT_ID:-}): $routes routes announced, the most is $max_routes"
 	exit 1

@@ -102,6 +102,8 @@ cat >hang.sh <<'SH'
 #!/bin/sh
 # the end's action ignores SIGTERM: only SIGKILL ends it
 [ "$ALERT_STATE" != end ] || trap '' TERM
+# a start's leaves a child ignoring SIGTERM behind when it ends by it: the group's SIGKILL ends that
+[ "$ALERT_STATE" != start ] || (trap '' TERM; exec sleep 317) &
 sleep 30 &
 wait
 SH
@@ -116,7 +118,9 @@ expect_stats hang.stderr records=0 actions_run=9 actions_failed=0 actions_timed_
 grep -q "kernel 'act': 8 more actions failed since the last line" hang.stderr ||
 	{ cat hang.stderr; fail "no count of the other timed out actions"; }
 ! pgrep -f "$work/hang.sh" >/dev/null || fail "a hanging program survived"
-echo "  ok: 9 actions_timed_out (4 ignoring SIGTERM, killed after 1 s), one line logged, none left running"
+! pgrep -f "^sleep 317$" >/dev/null || fail "a child ignoring SIGTERM outlived its timed-out program"
+echo "  ok: 9 actions_timed_out (4 ignoring SIGTERM, killed after 1 s), one line logged, none left"
+echo "      running, a child that ignored SIGTERM after its program ended included"
 
 echo "checks: a failing program is counted and logged once per interval"
 write_action_pipeline "format: exec" "command: [/bin/sh, -c, 'cat >/dev/null; exit 3']" >fail.yaml
